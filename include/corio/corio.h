@@ -1,0 +1,7 @@
+/* corio/corio.h: the umbrella header. Include this one. */
+#ifndef CORIO_H
+#define CORIO_H
+
+#include <corio/runtime.h>
+
+#endif

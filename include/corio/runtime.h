@@ -1,0 +1,160 @@
+/* corio/runtime.h: the event loop, tasks, time, timeouts and cancellation.
+ *
+ * The asyncio part of corio: corio_run is asyncio.run, corio_spawn is create_task,
+ * corio_join is await on a task, corio_sleep is asyncio.sleep. Every call that says
+ * "parks" suspends the calling coroutine until its operation completes; it may only be
+ * called from inside a task (it returns -EPERM elsewhere). Errors are negative errno
+ * values, returned, never stored in errno.
+ */
+#ifndef CORIO_RUNTIME_H
+#define CORIO_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CORIO_API __attribute__((visibility("default")))
+
+/* Time is uint64_t nanoseconds of CLOCK_MONOTONIC. */
+#define CORIO_US(x) ((uint64_t)(x) * 1000ull)
+#define CORIO_MS(x) ((uint64_t)(x) * 1000000ull)
+#define CORIO_SEC(x) ((uint64_t)(x) * 1000000000ull)
+
+/* Results travel as void *, as with pthreads. */
+typedef void *(*corio_fn)(void *arg);
+
+typedef struct corio_task corio_task;
+
+typedef enum corio_stack_kind {
+	CORIO_STACK_AUTO = 0, /* guarded up to guarded_max live stacks, packed beyond */
+	CORIO_STACK_GUARDED,  /* PROT_NONE page below each stack: overflow faults at once */
+	CORIO_STACK_PACKED,   /* carved from slabs, canary word checked at every switch */
+} corio_stack_kind;
+
+typedef struct corio_config {
+	unsigned sq_entries;          /* 0: 256 */
+	unsigned cq_entries;          /* 0: max(8 * sq_entries, 4096); never below 2 * sq */
+	size_t stack_size;            /* 0: 64 KiB (virtual; only touched pages are resident) */
+	corio_stack_kind stack_kind;  /* default CORIO_STACK_AUTO */
+	unsigned guarded_max;         /* AUTO mode: 0 means 4096 */
+	unsigned ring_flags_disable;  /* IORING_SETUP_* flags never to try (tests the fallbacks) */
+	const char *faults;           /* fault spec as in CORIO_FAULTS; NULL: read the env var */
+} corio_config;
+
+/* Fills cfg with the defaults (all zero). */
+CORIO_API void corio_config_init(corio_config *cfg);
+
+/* Runs fn(arg) as the first task of a new loop on this thread and returns when fn and every
+ * non-detached task finished; detached tasks still running then are cancelled and awaited.
+ * *result (if not NULL) gets fn's return value. Returns 0, -EBUSY (a loop already runs on
+ * this thread), -ENOMEM, the io_uring_setup error (e.g. -ENOSYS, -EPERM), -EINVAL for a bad
+ * config or fault spec, or -EDEADLK when tasks were left parked with nothing that could ever
+ * wake them (they are cancelled, a message goes to stderr). */
+CORIO_API int corio_run(corio_fn fn, void *arg, void **result);
+CORIO_API int corio_run_config(const corio_config *cfg, corio_fn fn, void *arg, void **result);
+
+/* Creates a task that starts at the loop's next turn. NULL only on ENOMEM (or when called
+ * outside a loop, with errno EPERM). The task must be joined or detached. */
+CORIO_API corio_task *corio_spawn(corio_fn fn, void *arg);
+/* Parks until t finishes, stores its result, frees t. Returns 0, or -ECANCELED if t was
+ * cancelled (*result then holds whatever fn returned, NULL if it never ran). If the caller
+ * itself is cancelled or its timeout scope expires, returns -ECANCELED / -ETIMEDOUT and t
+ * is NOT freed (join it again or detach it). -EINVAL for a task of another loop. */
+CORIO_API int corio_join(corio_task *t, void **result);
+/* t frees itself when it finishes; t must not be used afterwards. */
+CORIO_API void corio_detach(corio_task *t);
+/* Requests cancellation (sticky). The task's current blocking call asks the kernel to
+ * cancel its operation, waits for the final completion, and returns the real result if the
+ * operation finished anyway, -ECANCELED otherwise; every later blocking call returns
+ * -ECANCELED, except cleanup calls (corio_close) and calls inside corio_shield. A task
+ * cancelled before it first ran never runs. No effect on a finished task. */
+CORIO_API void corio_cancel(corio_task *t);
+/* The running task, NULL outside a task. */
+CORIO_API corio_task *corio_current(void);
+/* True when cancellation was requested for the running task. */
+CORIO_API bool corio_cancelled(void);
+/* Lets every other ready task run once, then continues. No syscall when no I/O is in flight. */
+CORIO_API void corio_yield(void);
+/* Parks for ns nanoseconds (IORING_OP_TIMEOUT). 0, -ECANCELED or -ETIMEDOUT (scope expired
+ * first). corio_sleep(0) yields. */
+CORIO_API int corio_sleep(uint64_t ns);
+/* Parks until the absolute CLOCK_MONOTONIC time deadline. */
+CORIO_API int corio_sleep_until(uint64_t deadline);
+/* CLOCK_MONOTONIC in nanoseconds. */
+CORIO_API uint64_t corio_now(void);
+/* Joins every task in order (all are freed, whatever happens); results[i] gets task i's
+ * result (results may be NULL). Returns 0, or -ECANCELED if any task was cancelled. If the
+ * caller is cancelled or times out while waiting, the remaining tasks are cancelled and
+ * awaited, and the call returns -ECANCELED / -ETIMEDOUT. */
+CORIO_API int corio_gather(corio_task **tasks, size_t n, void **results);
+/* Parks until one of the tasks finished and returns its index (the lowest finished one if
+ * several are); joins nothing. -EINVAL for n == 0, -ECANCELED, -ETIMEDOUT. */
+CORIO_API int corio_wait_any(corio_task **tasks, size_t n);
+/* Issues one IORING_OP_NOP and parks until it completes (tests and benchmarks). */
+CORIO_API int corio_nop(void);
+
+/* Timeout scopes, like asyncio.timeout(): every blocking call between enter and exit gets
+ * an IORING_OP_LINK_TIMEOUT for the remaining time and fails with -ETIMEDOUT once the
+ * deadline passed. Scopes nest (the nearest deadline wins) and must be exited in reverse
+ * order. The struct lives on the caller's stack; its fields are private. */
+typedef struct corio_timeout {
+	uint64_t deadline;
+	struct corio_timeout *parent;
+	uint8_t kind;
+	bool fired;
+} corio_timeout;
+
+CORIO_API void corio_timeout_enter(corio_timeout *t, uint64_t ns);
+CORIO_API void corio_timeout_enter_at(corio_timeout *t, uint64_t deadline);
+/* Leaves the scope; returns true when its deadline made a call inside fail. */
+CORIO_API bool corio_timeout_exit(corio_timeout *t);
+
+/* Runs fn(arg) in the current task shielded from cancellation and from the enclosing
+ * timeout scopes (scopes entered inside fn still apply). A cancellation that arrives
+ * meanwhile stays pending and hits the first blocking call after the shield. */
+CORIO_API void *corio_shield(corio_fn fn, void *arg);
+
+/* What the loop obtained from the kernel. */
+typedef struct corio_capabilities {
+	unsigned ring_flags;     /* IORING_SETUP_* obtained */
+	unsigned ring_features;  /* IORING_FEAT_* reported by the kernel */
+	unsigned sq_entries;
+	unsigned cq_entries;
+	bool ring_fd_registered; /* io_uring_register_ring_fd worked (5.18+) */
+	uint64_t ops[4];         /* bitmap of supported IORING_OP_* codes (io_uring_get_probe) */
+	char kernel[64];         /* uname release */
+} corio_capabilities;
+
+/* Fills *out for this thread's loop; -ESRCH outside a loop. */
+CORIO_API int corio_caps(corio_capabilities *out);
+/* True when the kernel supports IORING_OP_* code op. */
+CORIO_API bool corio_caps_has_op(const corio_capabilities *c, unsigned op);
+/* Writes the obtained setup flags as "SINGLE_ISSUER|DEFER_TASKRUN|..." into buf. */
+CORIO_API int corio_caps_flags_str(const corio_capabilities *c, char *buf, size_t len);
+
+typedef struct corio_statistics {
+	uint64_t sqes_submitted;  /* SQEs handed to the kernel (link timeouts and cancels too) */
+	uint64_t submit_calls;    /* io_uring_enter syscalls made by the loop */
+	uint64_t cqes_reaped;
+	uint64_t switches;        /* coroutine context switches (each direction counts one) */
+	uint64_t tasks_spawned;
+	uint64_t tasks_live;
+	uint64_t stacks_guarded;  /* live stacks of each kind */
+	uint64_t stacks_packed;
+	uint64_t sq_full_flushes; /* submissions forced by a full SQ */
+	uint64_t cq_overflows;    /* times the CQ overflowed and was flushed */
+	uint64_t faults_injected;
+} corio_statistics;
+
+/* Fills *out for this thread's loop; -ESRCH outside a loop. */
+CORIO_API int corio_stats(corio_statistics *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

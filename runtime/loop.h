@@ -1,0 +1,95 @@
+/* runtime/loop.h: the per-thread event loop and its single submit / single delivery path.
+ *
+ * A loop owns one io_uring, the ready queue, the scheduler context the tasks switch back
+ * to, the stack pool and the fault-injection state. Every SQE goes through corio__submit()
+ * and every completion through the loop's deliver step (loop.c) before a coroutine
+ * resumes: that is where statistics are counted and faults injected.
+ */
+#ifndef CORIO_LOOP_H
+#define CORIO_LOOP_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <corio/runtime.h>
+
+#include "coro.h"
+#include "faults.h"
+#include "stack.h"
+
+/* Something that wants a CQE. user_data of an SQE is the address of one of these, or 0 for
+ * a CQE nobody waits for (link timeouts, cancel requests, timer removals). */
+typedef struct corio__completion corio__completion;
+typedef void (*corio__complete_fn)(corio__completion *c, int32_t res, uint32_t flags);
+struct corio__completion {
+	corio__complete_fn fn;
+	corio__completion *fault_next; /* on the loop's queue of injected failures */
+	int32_t fault_res;
+};
+
+typedef struct corio__taskq {
+	struct corio_task *head;
+	struct corio_task *tail;
+} corio__taskq;
+
+typedef struct corio__timer corio__timer;
+
+typedef struct corio__loop {
+	struct io_uring ring;
+	corio__ctx sched_ctx;         /* the thread's own stack, where the scheduler runs */
+	struct corio_task *current;   /* running task, NULL in the scheduler */
+	corio__taskq ready;
+	corio__completion *faulted;   /* failures injected without reaching the kernel */
+	corio__completion **faulted_tail;
+	unsigned inflight;            /* CQEs the kernel still owes us */
+	struct corio_task *all;       /* every task not yet freed (teardown, deadlock report) */
+	unsigned attached_live;       /* unfinished tasks that somebody will join */
+	corio__timer *free_timers;
+	corio__stack_pool stacks;
+	corio__faults faults;
+	corio_capabilities caps;
+	corio_statistics stats;
+	uint64_t op_seq;              /* sequence number of submitted operations (faults) */
+	bool deadlock;
+#if defined(__SANITIZE_ADDRESS__)
+	void *sched_fake;             /* ASan fake stack of the scheduler while a task runs */
+	const void *sched_bottom;     /* the thread stack, as ASan reported it */
+	size_t sched_size;
+#endif
+} corio__loop;
+
+extern __thread corio__loop *corio__tls_loop __attribute__((tls_model("initial-exec")));
+
+static inline corio__loop *corio__loop_get(void)
+{
+	return corio__tls_loop;
+}
+
+/* The submit choke point. Copies the prepared *proto into the SQ with user_data = c (NULL:
+ * nobody waits for the CQE). may_fault lets the fault injector shorten or fail it; a failed
+ * one never reaches the kernel and is delivered at the next reap with its injected errno.
+ * link_ts (absolute CLOCK_MONOTONIC) adds an IORING_OP_LINK_TIMEOUT right behind it. A full
+ * SQ is flushed first; this never fails and never parks. */
+void corio__submit(corio__loop *l, const struct io_uring_sqe *proto, corio__completion *c,
+		   const struct __kernel_timespec *link_ts, bool may_fault);
+
+/* Asks the kernel to cancel the operation whose completion is c (IORING_OP_ASYNC_CANCEL).
+ * Its CQE still arrives, with -ECANCELED or its real result. */
+void corio__submit_cancel(corio__loop *l, corio__completion *c);
+
+/* Ready queue (FIFO). */
+void corio__taskq_push(corio__taskq *q, struct corio_task *t);
+struct corio_task *corio__taskq_pop(corio__taskq *q);
+
+/* Submits what is queued and delivers every completion available. With may_block (no task
+ * is ready) it sleeps in the kernel until one completion arrives; without, it makes no
+ * syscall unless something is queued or in flight. Returns false when it was allowed to
+ * block but nothing at all could complete (the parked tasks can never wake). */
+bool corio__loop_poll(corio__loop *l, bool may_block);
+
+int corio__loop_init(corio__loop *l, const corio_config *cfg);
+/* Waits for every CQE still owed, then releases the ring. */
+void corio__loop_fini(corio__loop *l);
+
+#endif

@@ -1,0 +1,269 @@
+/* runtime/task.c: tasks and the scheduler: spawn, the switches between the scheduler and a
+ * task (with the ASan fiber annotations), park/wake/yield, finishing and freeing, cancel,
+ * and the ready queue. Every switch goes task -> scheduler -> task; the scheduler runs on
+ * the thread's own stack (runtime/run.c drives it). */
+#include "task.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "op.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+void corio__taskq_push(corio__taskq *q, struct corio_task *t)
+{
+	t->next_ready = NULL;
+	if (q->tail)
+		q->tail->next_ready = t;
+	else
+		q->head = t;
+	q->tail = t;
+}
+
+struct corio_task *corio__taskq_pop(corio__taskq *q)
+{
+	struct corio_task *t = q->head;
+
+	if (t) {
+		q->head = t->next_ready;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	return t;
+}
+
+/* Task -> scheduler. final: the task is done and its stack is about to be released, so
+ * ASan must drop the task's fake stack instead of saving it. */
+static void to_scheduler(corio__loop *l, struct corio_task *t, bool final)
+{
+	l->stats.switches++;
+#if defined(__SANITIZE_ADDRESS__)
+	__sanitizer_start_switch_fiber(final ? NULL : &t->asan_fake, l->sched_bottom,
+				       l->sched_size);
+#else
+	(void)final;
+#endif
+	corio__ctx_switch(&t->ctx, &l->sched_ctx);
+#if defined(__SANITIZE_ADDRESS__)
+	__sanitizer_finish_switch_fiber(t->asan_fake, &l->sched_bottom, &l->sched_size);
+#endif
+}
+
+static void task_finished(corio__loop *l, struct corio_task *t)
+{
+	t->state = TASK_DONE;
+	l->stats.tasks_live--;
+	if (!t->detached)
+		l->attached_live--;
+	corio__task_notify(t);
+}
+
+/* First frame of every task (entered from corio__ctx_entry). Never returns. */
+static void task_main(void *p)
+{
+	struct corio_task *t = p;
+	corio__loop *l = t->loop;
+
+#if defined(__SANITIZE_ADDRESS__)
+	__sanitizer_finish_switch_fiber(NULL, &l->sched_bottom, &l->sched_size);
+#endif
+	t->result = t->fn(t->arg);
+	task_finished(l, t);
+	to_scheduler(l, t, true);
+	__builtin_unreachable();
+}
+
+static void task_free(corio__loop *l, struct corio_task *t)
+{
+	if (t->all_prev)
+		t->all_prev->all_next = t->all_next;
+	else
+		l->all = t->all_next;
+	if (t->all_next)
+		t->all_next->all_prev = t->all_prev;
+	free(t);
+}
+
+/* After a task finished: its stack goes back to the pool at once (the task struct stays
+ * until it is joined); a detached task is freed entirely. */
+static void task_retire(corio__loop *l, struct corio_task *t)
+{
+	if (t->stack.lo) {
+		if (t->stack.kind == CORIO__STACK_GUARDED)
+			l->stats.stacks_guarded--;
+		else
+			l->stats.stacks_packed--;
+		corio__stack_put(&l->stacks, &t->stack);
+	}
+	if (t->detached)
+		task_free(l, t);
+}
+
+/* Scheduler -> task, until the task parks, yields or finishes. */
+static void resume(corio__loop *l, struct corio_task *t)
+{
+	if (!t->ctx.pc) {
+		/* First run. The context is made here, not at spawn, so that a task cancelled
+		 * before it ever ran is simply finished (asyncio does the same). */
+		if (t->cancelled) {
+			task_finished(l, t);
+			task_retire(l, t);
+			return;
+		}
+		corio__ctx_make(&t->ctx, t->stack.lo, t->stack.size, task_main, t);
+	}
+	t->state = TASK_RUNNING;
+	l->current = t;
+	if (t->stack.kind == CORIO__STACK_GUARDED) {
+		corio__guard_hi = (uintptr_t)t->stack.lo;
+		corio__guard_lo = corio__guard_hi - l->stacks.page - t->stack.size;
+	}
+	l->stats.switches++;
+#if defined(__SANITIZE_ADDRESS__)
+	__sanitizer_start_switch_fiber(&l->sched_fake, t->stack.lo, t->stack.size);
+#endif
+	corio__ctx_switch(&l->sched_ctx, &t->ctx);
+#if defined(__SANITIZE_ADDRESS__)
+	__sanitizer_finish_switch_fiber(l->sched_fake, NULL, NULL);
+#endif
+	l->current = NULL;
+	corio__guard_hi = 0;
+	if (!corio__stack_canary_ok(&t->stack))
+		corio__stack_overflow_abort();
+	if (t->state == TASK_DONE)
+		task_retire(l, t);
+}
+
+void corio__run_ready(corio__loop *l)
+{
+	/* Only the tasks ready at the start of the turn: one that yields goes behind the
+	 * next poll, so yielders cannot starve completions and timers. */
+	corio__taskq batch = l->ready;
+	struct corio_task *t;
+
+	l->ready = (corio__taskq){ 0 };
+	while ((t = corio__taskq_pop(&batch)))
+		resume(l, t);
+}
+
+corio_task *corio_spawn(corio_fn fn, void *arg)
+{
+	corio__loop *l = corio__loop_get();
+	struct corio_task *t;
+
+	if (!l || !fn) {
+		errno = l ? EINVAL : EPERM;
+		return NULL;
+	}
+	t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	if (corio__stack_get(&l->stacks, &t->stack) != 0) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (t->stack.kind == CORIO__STACK_GUARDED)
+		l->stats.stacks_guarded++;
+	else
+		l->stats.stacks_packed++;
+	t->loop = l;
+	t->fn = fn;
+	t->arg = arg;
+	t->state = TASK_READY;
+	t->all_next = l->all;
+	if (l->all)
+		l->all->all_prev = t;
+	l->all = t;
+	l->attached_live++;
+	l->stats.tasks_spawned++;
+	l->stats.tasks_live++;
+	corio__taskq_push(&l->ready, t);
+	return t;
+}
+
+void corio__park(corio__loop *l)
+{
+	struct corio_task *t = l->current;
+
+	t->state = TASK_PARKED;
+	to_scheduler(l, t, false);
+}
+
+void corio__wake(corio__loop *l, struct corio_task *t)
+{
+	if (t->state != TASK_PARKED)
+		return;
+	t->state = TASK_READY;
+	corio__taskq_push(&l->ready, t);
+}
+
+void corio_yield(void)
+{
+	corio__loop *l = corio__loop_get();
+	struct corio_task *t = l ? l->current : NULL;
+
+	if (!t)
+		return;
+	t->state = TASK_READY;
+	corio__taskq_push(&l->ready, t);
+	to_scheduler(l, t, false);
+}
+
+corio_task *corio_current(void)
+{
+	corio__loop *l = corio__loop_get();
+
+	return l ? l->current : NULL;
+}
+
+bool corio_cancelled(void)
+{
+	corio_task *t = corio_current();
+
+	return t && t->cancelled;
+}
+
+void corio_cancel(corio_task *t)
+{
+	if (!t || t->state == TASK_DONE || t->cancelled)
+		return;
+	t->cancelled = true;
+	if (t->state != TASK_PARKED || !corio__task_cancel_due(t))
+		return; /* takes effect at its next blocking call, or when the shield ends */
+	if (t->op) {
+		corio__op_cancel(t->loop, t->op);
+	} else if (t->wait && !t->wait->woken) {
+		if (t->wait->unlink)
+			t->wait->unlink(t->wait);
+		corio__wait_wake(t->wait, -ECANCELED);
+	}
+}
+
+void corio_detach(corio_task *t)
+{
+	if (!t || t->detached)
+		return;
+	t->detached = true;
+	if (t->state == TASK_DONE) {
+		task_free(t->loop, t);
+		return;
+	}
+	t->loop->attached_live--;
+}
+
+/* Frees a finished task that was never detached (join, gather, loop teardown). */
+void corio__task_free(struct corio_task *t)
+{
+	task_free(t->loop, t);
+}
+
+/* Teardown: every task left in the loop's list is finished and not detached. */
+void corio__tasks_free_all(corio__loop *l)
+{
+	while (l->all)
+		task_free(l, l->all);
+}
