@@ -1,0 +1,78 @@
+# Makefile: a thin wrapper over CMake and ctest; every target installs what it needs first
+# (scripts/deps.sh).
+#
+#   make test                  debug build (tests, examples, bench) + ctest, then an
+#                              ASan/UBSan build of the library and tests + ctest
+#   make bench [BENCH_ARGS=..] release build, then build/release/corio-bench run $(BENCH_ARGS)
+#   make examples              builds examples/ in build/debug
+#   make install [PREFIX=..]   release build installed to $(PREFIX) (default /usr/local)
+#   make clean                 removes build/
+
+SHELL := /bin/bash
+CMAKE ?= cmake
+CTEST ?= ctest
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
+BENCH_ARGS ?=
+
+DEBUG_DIR := build/debug
+ASAN_DIR := build/asan
+RELEASE_DIR := build/release
+
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+                 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+.PHONY: all test test-debug test-asan debug-build bench release-build examples install \
+        clean deps deps-bench
+
+all: debug-build
+
+deps:
+	scripts/deps.sh build
+
+deps-bench:
+	scripts/deps.sh bench
+
+debug-build: deps
+	$(CMAKE) -S . -B $(DEBUG_DIR) -DCMAKE_BUILD_TYPE=Debug -DCORIO_SANITIZE=OFF \
+		-DCORIO_BUILD_TESTS=ON -DCORIO_BUILD_EXAMPLES=ON -DCORIO_BUILD_BENCH=ON
+	$(CMAKE) --build $(DEBUG_DIR) -j$(NPROC)
+
+test-debug: debug-build
+	$(CTEST) --test-dir $(DEBUG_DIR) --output-on-failure -j2
+
+test-asan: deps
+	$(CMAKE) -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORIO_SANITIZE=ON \
+		-DCORIO_BUILD_TESTS=ON -DCORIO_BUILD_EXAMPLES=OFF -DCORIO_BUILD_BENCH=OFF
+	$(CMAKE) --build $(ASAN_DIR) -j$(NPROC)
+	$(SANITIZER_ENV) $(CTEST) --test-dir $(ASAN_DIR) --output-on-failure -j2
+
+# Sequential on purpose: the sanitized run starts only when the debug run passed.
+test:
+	$(MAKE) --no-print-directory test-debug
+	$(MAKE) --no-print-directory test-asan
+
+release-build:
+	$(CMAKE) -S . -B $(RELEASE_DIR) -DCMAKE_BUILD_TYPE=Release -DCORIO_SANITIZE=OFF \
+		-DCORIO_BUILD_TESTS=OFF -DCORIO_BUILD_EXAMPLES=OFF -DCORIO_BUILD_BENCH=ON
+	$(CMAKE) --build $(RELEASE_DIR) -j$(NPROC)
+
+bench: deps-bench
+	$(MAKE) --no-print-directory release-build
+	@if [ ! -x $(RELEASE_DIR)/corio-bench ]; then \
+		echo "make bench: $(RELEASE_DIR)/corio-bench was not built (no bench/*.c?)" >&2; \
+		exit 1; \
+	fi
+	$(RELEASE_DIR)/corio-bench run $(BENCH_ARGS)
+
+examples: deps
+	$(CMAKE) -S . -B $(DEBUG_DIR) -DCMAKE_BUILD_TYPE=Debug -DCORIO_SANITIZE=OFF \
+		-DCORIO_BUILD_EXAMPLES=ON
+	$(CMAKE) --build $(DEBUG_DIR) --target examples -j$(NPROC)
+
+install: deps
+	$(MAKE) --no-print-directory release-build
+	$(CMAKE) --install $(RELEASE_DIR) --prefix "$(PREFIX)"
+
+clean:
+	rm -rf build
