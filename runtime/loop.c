@@ -72,6 +72,8 @@ static void probe(corio__loop *l)
 	}
 	/* 5.18: the ring fd is looked up once instead of at every io_uring_enter. */
 	l->caps.ring_fd_registered = io_uring_register_ring_fd(&l->ring) == 1;
+	/* 5.18: another loop can post a CQE straight into this ring. */
+	l->caps.post_msg_ring = corio_caps_has_op(&l->caps, IORING_OP_MSG_RING);
 	if (uname(&u) == 0)
 		snprintf(l->caps.kernel, sizeof l->caps.kernel, "%.63s", u.release);
 }
@@ -91,6 +93,7 @@ int corio__loop_init(corio__loop *l, const corio_config *cfg)
 	probe(l);
 	l->faulted_tail = &l->faulted;
 	corio__stack_pool_init(&l->stacks, cfg);
+	corio__mailbox_init(&l->mbox);
 	return 0;
 }
 
@@ -125,9 +128,11 @@ static void reap(corio__loop *l)
 		io_uring_for_each_cqe(&l->ring, head, cqe) {
 			n++;
 			/* A CQE with F_MORE promises another one for the same request. */
-			if (!(cqe->flags & IORING_CQE_F_MORE))
+			corio__completion *c = io_uring_cqe_get_data(cqe);
+
+			if (!(cqe->flags & IORING_CQE_F_MORE) && !(c && c->foreign))
 				l->inflight--;
-			deliver(l, io_uring_cqe_get_data(cqe), cqe->res, cqe->flags);
+			deliver(l, c, cqe->res, cqe->flags);
 		}
 		io_uring_cq_advance(&l->ring, n);
 		l->stats.cqes_reaped += n;
@@ -166,8 +171,10 @@ bool corio__loop_poll(corio__loop *l, bool may_block)
 	bool pending = io_uring_sq_ready(&l->ring) > 0;
 
 	if (may_block && !l->faulted) {
-		if (!pending && l->inflight == 0)
-			return false; /* nothing can ever complete */
+		/* Nothing can ever complete: no SQE queued, nothing in flight but our own
+		 * mailbox read, no blocking job running, and no sibling loop that could post. */
+		if (!pending && l->inflight == l->mbox.armed && l->external == 0 && !l->group)
+			return false;
 		enter(l, true);
 	} else if (pending || l->inflight > 0) {
 		/* Ready tasks are waiting: no sleep, but completions and timers must not starve
@@ -255,8 +262,9 @@ void corio__submit_cancel(corio__loop *l, corio__completion *c)
 	corio__submit(l, &sqe, NULL, NULL, false);
 }
 
-void corio__loop_fini(corio__loop *l)
+void corio__loop_drain(corio__loop *l)
 {
+	corio__mailbox_close(l);
 	if (l->inflight > 0) {
 		/* Nothing should be left (every task waited for its own operations), but a
 		 * leftover multishot request would hold the drain forever: cancel them all
@@ -267,10 +275,19 @@ void corio__loop_fini(corio__loop *l)
 		io_uring_prep_cancel64(&sqe, 0, IORING_ASYNC_CANCEL_ANY);
 		corio__submit(l, &sqe, NULL, NULL, false);
 	}
-	while (l->inflight > 0 || l->faulted)
-		corio__loop_poll(l, true);
+	/* Not corio__loop_poll: it would refuse to sleep on the mailbox read alone. */
+	while (l->inflight > 0 || l->faulted) {
+		if (l->inflight > 0)
+			enter(l, true);
+		reap(l);
+	}
+}
+
+void corio__loop_release(corio__loop *l)
+{
 	corio__timers_free(l);
 	corio__stack_pool_fini(&l->stacks);
 	io_uring_queue_exit(&l->ring);
+	corio__mailbox_fini(&l->mbox);
 }
 

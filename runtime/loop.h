@@ -9,6 +9,7 @@
 #define CORIO_LOOP_H
 
 #include <liburing.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,6 +27,7 @@ struct corio__completion {
 	corio__complete_fn fn;
 	corio__completion *fault_next; /* on the loop's queue of injected failures */
 	int32_t fault_res;
+	bool foreign; /* posted by another ring (IORING_OP_MSG_RING): not ours to count */
 };
 
 typedef struct corio__taskq {
@@ -34,8 +36,32 @@ typedef struct corio__taskq {
 } corio__taskq;
 
 typedef struct corio__timer corio__timer;
+typedef struct corio__loop corio__loop;
 
-typedef struct corio__loop {
+/* A message handed to a loop from another thread (mailbox.c): run() executes on the
+ * target loop's thread, in its scheduler, and owns m from then on. */
+typedef struct corio__msg corio__msg;
+struct corio__msg {
+	corio__completion c; /* target side, when it travels by IORING_OP_MSG_RING */
+	corio__msg *next;
+	void (*run)(corio__loop *l, corio__msg *m);
+	void (*drop)(corio__msg *m); /* the loop ended before it could run */
+};
+
+/* Cross-thread inbox: a locked list plus an eventfd whose read is kept in flight on the
+ * ring, so a sleeping loop wakes without polling. */
+typedef struct corio__mailbox {
+	pthread_mutex_t lock;
+	corio__msg *head, *tail;
+	bool notified;          /* an eventfd write is pending: later posts skip theirs */
+	bool closed;            /* the loop ended: posts fail with -ESHUTDOWN */
+	int efd;                /* -1 until first needed */
+	bool armed;             /* our eventfd read is in flight */
+	uint64_t efd_buf;
+	corio__completion efd_c;
+} corio__mailbox;
+
+struct corio__loop {
 	struct io_uring ring;
 	corio__ctx sched_ctx;         /* the thread's own stack, where the scheduler runs */
 	struct corio_task *current;   /* running task, NULL in the scheduler */
@@ -52,12 +78,16 @@ typedef struct corio__loop {
 	corio_statistics stats;
 	uint64_t op_seq;              /* sequence number of submitted operations (faults) */
 	bool deadlock;
+	corio__mailbox mbox;
+	unsigned external;            /* blocking-pool jobs of ours still running */
+	struct corio__group *group;   /* set for loops of corio_run_threads */
+	unsigned index;               /* position in the group */
 #if defined(__SANITIZE_ADDRESS__)
 	void *sched_fake;             /* ASan fake stack of the scheduler while a task runs */
 	const void *sched_bottom;     /* the thread stack, as ASan reported it */
 	size_t sched_size;
 #endif
-} corio__loop;
+};
 
 extern __thread corio__loop *corio__tls_loop __attribute__((tls_model("initial-exec")));
 
@@ -89,7 +119,20 @@ struct corio_task *corio__taskq_pop(corio__taskq *q);
 bool corio__loop_poll(corio__loop *l, bool may_block);
 
 int corio__loop_init(corio__loop *l, const corio_config *cfg);
-/* Waits for every CQE still owed, then releases the ring. */
-void corio__loop_fini(corio__loop *l);
+/* On the loop's thread, after its last task: closes the mailbox and waits for every CQE
+ * still owed (the ring must not be entered from another thread: SINGLE_ISSUER). */
+void corio__loop_drain(corio__loop *l);
+/* Releases the ring and everything else; any thread, after corio__loop_drain. */
+void corio__loop_release(corio__loop *l);
+
+/* Mailbox (mailbox.c). */
+void corio__mailbox_init(corio__mailbox *mb);
+/* Keeps the eventfd read in flight; 0 or a negative errno (eventfd failed). */
+int corio__mailbox_arm(corio__loop *l);
+/* Any thread: queues m for l. 0, or -ESHUTDOWN when l has ended. */
+int corio__mailbox_post(corio__loop *l, corio__msg *m);
+/* Loop thread, at the end: refuses new posts, drops what is queued, cancels the read. */
+void corio__mailbox_close(corio__loop *l);
+void corio__mailbox_fini(corio__mailbox *mb);
 
 #endif

@@ -73,11 +73,34 @@ static int run_main(corio__loop *l, corio_fn fn, void *arg, void **result)
 	return rc;
 }
 
+/* Runs fn as the main task of the initialised loop l on this thread, then drains it. */
+int corio__loop_main(corio__loop *l, corio_fn fn, void *arg, void **result)
+{
+	void *sig;
+	int rc;
+
+	corio__tls_loop = l;
+	sig = corio__stack_signals_init();
+	/* A loop of a group must be able to sleep on its mailbox alone: siblings may post. */
+	rc = l->group ? corio__mailbox_arm(l) : 0;
+	if (rc == 0)
+		rc = run_main(l, fn, arg, result);
+	corio__tasks_free_all(l);
+	corio__loop_drain(l);
+	corio__stack_signals_fini(sig);
+	corio__tls_loop = NULL;
+	return rc;
+}
+
+int corio__config_check(const corio_config *cfg)
+{
+	return cfg->stack_kind > CORIO_STACK_PACKED ? -EINVAL : 0;
+}
+
 int corio_run_config(const corio_config *cfg, corio_fn fn, void *arg, void **result)
 {
 	corio_config defaults;
 	corio__loop *l;
-	void *sig;
 	int rc;
 
 	if (corio__tls_loop)
@@ -88,23 +111,16 @@ int corio_run_config(const corio_config *cfg, corio_fn fn, void *arg, void **res
 		corio_config_init(&defaults);
 		cfg = &defaults;
 	}
-	if (cfg->stack_kind > CORIO_STACK_PACKED)
+	if (corio__config_check(cfg) != 0)
 		return -EINVAL;
 	l = calloc(1, sizeof *l);
 	if (!l)
 		return -ENOMEM;
 	rc = corio__loop_init(l, cfg);
-	if (rc != 0) {
-		free(l);
-		return rc;
+	if (rc == 0) {
+		rc = corio__loop_main(l, fn, arg, result);
+		corio__loop_release(l);
 	}
-	corio__tls_loop = l;
-	sig = corio__stack_signals_init();
-	rc = run_main(l, fn, arg, result);
-	corio__tasks_free_all(l);
-	corio__loop_fini(l);
-	corio__stack_signals_fini(sig);
-	corio__tls_loop = NULL;
 	free(l);
 	return rc;
 }

@@ -97,6 +97,37 @@ CORIO_API int corio_wait_any(corio_task **tasks, size_t n);
 /* Issues one IORING_OP_NOP and parks until it completes (tests and benchmarks). */
 CORIO_API int corio_nop(void);
 
+/* asyncio.to_thread: runs fn(arg) on the process-wide thread pool and parks until it
+ * returned. Returns 0, -ECANCELED or -ETIMEDOUT (cancelled / scope expired while fn ran),
+ * -EPERM outside a task, or -EAGAIN/-ENOMEM when no thread could be started. The thread is
+ * never killed: a cancelled or timed-out call still waits for fn to return, and *result
+ * (when result is not NULL) is set to fn's return value whenever fn ran, whatever this call
+ * returns, so the caller always owns and releases it. fn must not call corio_* functions
+ * that need a loop. A task cancelled before the call returns -ECANCELED and fn never runs. */
+CORIO_API int corio_blocking(corio_fn fn, void *arg, void **result);
+/* Pool size: base threads kept (default: number of CPUs), growing to max under load
+ * (default max(64, 4 * base)); surplus threads exit after 5 s idle. Also settable with
+ * CORIO_BLOCKING_THREADS=base[:max]. -EINVAL when base is 0 or max < base. */
+CORIO_API int corio_blocking_threads(unsigned base, unsigned max);
+
+/* Many loops (thread-per-core). A corio_loop handle stays valid while its loop runs and,
+ * for loops of corio_run_threads, until corio_run_threads returns. */
+typedef struct corio__loop corio_loop;
+
+/* This thread's loop, NULL outside one. */
+CORIO_API corio_loop *corio_loop_current(void);
+/* Runs fn(arg) as a detached task on loop (any thread may call it; never parks). Delivered
+ * with IORING_OP_MSG_RING when called from a loop thread whose kernel has it, through the
+ * target's eventfd mailbox otherwise. 0, -ENOMEM, -ESHUTDOWN (that loop has ended), -EINVAL.
+ * Posted tasks still running when their loop ends are cancelled like other detached tasks. */
+CORIO_API int corio_loop_post(corio_loop *loop, corio_fn fn, void *arg);
+/* Starts n loops on n threads, each running fn(arg) as its main task, and returns when all
+ * have finished: 0, or the first non-zero corio_run result. -EINVAL for n == 0. */
+CORIO_API int corio_run_threads(unsigned n, corio_fn fn, void *arg);
+/* Inside corio_run_threads: this loop's index (0..n-1) and the loop with index i. */
+CORIO_API unsigned corio_thread_index(void);
+CORIO_API corio_loop *corio_thread_loop(unsigned i);
+
 /* Timeout scopes, like asyncio.timeout(): every blocking call between enter and exit gets
  * an IORING_OP_LINK_TIMEOUT for the remaining time and fails with -ETIMEDOUT once the
  * deadline passed. Scopes nest (the nearest deadline wins) and must be exited in reverse
@@ -125,6 +156,7 @@ typedef struct corio_capabilities {
 	unsigned sq_entries;
 	unsigned cq_entries;
 	bool ring_fd_registered; /* io_uring_register_ring_fd worked (5.18+) */
+	bool post_msg_ring;      /* corio_loop_post uses IORING_OP_MSG_RING (5.18+), else eventfd */
 	uint64_t ops[4];         /* bitmap of supported IORING_OP_* codes (io_uring_get_probe) */
 	char kernel[64];         /* uname release */
 } corio_capabilities;
