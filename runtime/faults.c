@@ -90,8 +90,10 @@ static void default_ops(corio__fault_rule *r)
 		set_op(r->ops, IORING_OP_SEND);
 		return;
 	}
+	/* Sleeps and nops only when named: they have no I/O to fail. */
 	for (size_t i = 0; i < sizeof opnames / sizeof opnames[0]; i++)
-		set_op(r->ops, opnames[i].op);
+		if (opnames[i].op != IORING_OP_TIMEOUT && opnames[i].op != IORING_OP_NOP)
+			set_op(r->ops, opnames[i].op);
 }
 
 /* One rule: KIND[@PROB][/OPS], n bytes at s. */
