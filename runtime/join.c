@@ -97,6 +97,10 @@ int corio_join(corio_task *t, void **result)
 
 	if (rc != 0)
 		return rc;
+	/* A cancelled caller gets -ECANCELED and t stays alive, even if t is done: so
+	 * -ECANCELED with corio_cancelled() false always means "t was cancelled, t is freed". */
+	if (corio__task_cancel_due(l->current))
+		return -ECANCELED;
 	if (t->state != TASK_DONE) {
 		rc = wait_for(l, &t, 1);
 		if (rc < 0)

@@ -3,5 +3,6 @@
 #define CORIO_H
 
 #include <corio/runtime.h>
+#include <corio/sync.h>
 
 #endif

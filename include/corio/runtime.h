@@ -62,8 +62,10 @@ CORIO_API int corio_run_config(const corio_config *cfg, corio_fn fn, void *arg, 
 CORIO_API corio_task *corio_spawn(corio_fn fn, void *arg);
 /* Parks until t finishes, stores its result, frees t. Returns 0, or -ECANCELED if t was
  * cancelled (*result then holds whatever fn returned, NULL if it never ran). If the caller
- * itself is cancelled or its timeout scope expires, returns -ECANCELED / -ETIMEDOUT and t
- * is NOT freed (join it again or detach it). -EINVAL for a task of another loop. */
+ * itself is cancelled (corio_cancelled() is true) or its timeout scope expires, returns
+ * -ECANCELED / -ETIMEDOUT and t is NOT freed, even when t already finished (join it inside
+ * corio_shield, or detach it). -EINVAL for a task of another loop or a detached one,
+ * -EDEADLK for the caller itself. */
 CORIO_API int corio_join(corio_task *t, void **result);
 /* t frees itself when it finishes; t must not be used afterwards. */
 CORIO_API void corio_detach(corio_task *t);
