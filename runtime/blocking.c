@@ -28,6 +28,7 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	job *head, *tail;
+	unsigned queued;    /* jobs waiting for a thread */
 	unsigned threads, idle;
 	unsigned base, max; /* 0: not yet configured */
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
@@ -82,6 +83,7 @@ static job *next_job(void)
 			return NULL;
 	}
 	j = pool.head;
+	pool.queued--;
 	pool.head = j->next;
 	if (!pool.head)
 		pool.tail = NULL;
@@ -140,7 +142,8 @@ static int pool_submit(job *j)
 	pthread_mutex_lock(&pool.lock);
 	if (!pool.base)
 		pool_defaults();
-	if (pool.idle == 0 && pool.threads < pool.max)
+	/* Idle threads that have not woken yet are already promised to queued jobs. */
+	if (pool.queued >= pool.idle && pool.threads < pool.max)
 		rc = start_thread();
 	if (rc != 0 && pool.threads == 0) {
 		pthread_mutex_unlock(&pool.lock);
@@ -152,6 +155,7 @@ static int pool_submit(job *j)
 	else
 		pool.head = j;
 	pool.tail = j;
+	pool.queued++;
 	pthread_cond_signal(&pool.cond);
 	pthread_mutex_unlock(&pool.lock);
 	return 0;

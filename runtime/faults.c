@@ -62,6 +62,8 @@ static int parse_kind(corio__fault_rule *r, const char *s, size_t n)
 
 static int parse_ops(corio__fault_rule *r, const char *s, size_t n)
 {
+	if (n == 0)
+		return -EINVAL; /* "KIND/" names no operation */
 	while (n > 0) {
 		const char *plus = memchr(s, '+', n);
 		size_t len = plus ? (size_t)(plus - s) : n;

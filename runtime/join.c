@@ -72,10 +72,10 @@ static int check_tasks(corio__loop *l, corio_task **tasks, size_t n)
 	if (!l || !l->current)
 		return -EPERM;
 	for (size_t i = 0; i < n; i++)
-		if (!tasks[i] || tasks[i]->loop != l || tasks[i]->detached)
-			return -EINVAL;
-		else if (tasks[i] == l->current)
+		if (tasks[i] && tasks[i] == l->current)
 			return -EDEADLK;
+		else if (!tasks[i] || tasks[i]->loop != l || tasks[i]->detached || tasks[i]->is_main)
+			return -EINVAL;
 	return 0;
 }
 

@@ -81,6 +81,7 @@ struct corio__loop {
 	corio__mailbox mbox;
 	unsigned external;            /* blocking-pool jobs of ours still running */
 	struct corio__group *group;   /* set for loops of corio_run_threads */
+	bool exposed;                 /* corio_loop_current handed out: others may post */
 	unsigned index;               /* position in the group */
 #if defined(__SANITIZE_ADDRESS__)
 	void *sched_fake;             /* ASan fake stack of the scheduler while a task runs */

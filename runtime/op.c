@@ -238,17 +238,10 @@ int corio_sleep_until(uint64_t when)
 
 int corio_sleep(uint64_t ns)
 {
-	if (ns == 0) {
-		corio__loop *l = corio__loop_get();
+	uint64_t now = corio_now();
 
-		if (!l || !l->current)
-			return -EPERM;
-		if (corio__task_cancel_due(l->current))
-			return -ECANCELED;
-		corio_yield();
-		return 0;
-	}
-	return corio_sleep_until(corio_now() + ns);
+	/* sleep(0) yields: corio_sleep_until does that for a deadline already reached. */
+	return corio_sleep_until(ns > UINT64_MAX - now ? UINT64_MAX : now + ns);
 }
 
 int corio_nop(void)

@@ -61,6 +61,7 @@ static int run_main(corio__loop *l, corio_fn fn, void *arg, void **result)
 
 	if (!main)
 		return -ENOMEM;
+	main->is_main = true;
 	run_until(l, main, main_done);
 	if (result)
 		*result = main->result;

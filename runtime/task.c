@@ -245,7 +245,7 @@ void corio_cancel(corio_task *t)
 
 void corio_detach(corio_task *t)
 {
-	if (!t || t->detached)
+	if (!t || t->detached || t->is_main)
 		return;
 	t->detached = true;
 	if (t->state == TASK_DONE) {

@@ -34,6 +34,7 @@ struct corio_task {
 	uint8_t state;
 	bool cancelled;
 	bool detached;
+	bool is_main; /* corio_run's own task: its caller reads it, nobody else frees it */
 };
 
 /* Parks the running task until something makes it ready again. */

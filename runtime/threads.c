@@ -16,6 +16,7 @@ struct corio__group {
 	pthread_mutex_t lock;    /* the start gate: every ring exists before any main runs */
 	pthread_cond_t cond;
 	unsigned inited;
+	unsigned finished;       /* members whose loop has drained */
 	int go;                  /* 0 wait, 1 run, -1 abort (a thread could not be started) */
 	corio_fn fn;
 	void *arg;
@@ -49,7 +50,9 @@ static void post_unref(post *p)
 static void post_run(corio__loop *l, corio__msg *m)
 {
 	post *p = (post *)m;
-	corio_task *t = corio_spawn(p->fn, p->arg);
+	/* A MSG_RING delivery can still land while the loop drains: its tasks are gone and
+	 * no new one may start, so the post is dropped like one refused with -ESHUTDOWN. */
+	corio_task *t = l->mbox.closed ? NULL : corio_spawn(p->fn, p->arg);
 
 	if (t)
 		corio_detach(t);
@@ -137,7 +140,13 @@ int corio_loop_post(corio_loop *target, corio_fn fn, void *arg)
 
 corio_loop *corio_loop_current(void)
 {
-	return corio__loop_get();
+	corio__loop *l = corio__loop_get();
+
+	/* The handle may reach other threads now: keep the mailbox open for their posts,
+	 * and never call the loop deadlocked while it waits for them. */
+	if (l && corio__mailbox_arm(l) == 0)
+		l->exposed = true;
+	return l;
 }
 
 unsigned corio_thread_index(void)
@@ -154,6 +163,25 @@ corio_loop *corio_thread_loop(unsigned i)
 	if (!l || !l->group || i >= l->group->n)
 		return NULL;
 	return l->group->loops[i];
+}
+
+static void drop_leftover_posts(corio__loop *l);
+
+/* Once every loop of the group has drained, nobody can post any more; a MSG_RING that
+ * reached this ring after its loop stopped reading sits in the kernel's deferred work
+ * (DEFER_TASKRUN) until this thread asks for it: ask, and drop those posts. */
+static void settle(struct corio__group *g, corio__loop *l)
+{
+	pthread_mutex_lock(&g->lock);
+	g->finished++;
+	pthread_cond_broadcast(&g->cond);
+	while (g->finished < g->n)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+	if (l) {
+		io_uring_get_events(&l->ring);
+		drop_leftover_posts(l);
+	}
 }
 
 static void *member_main(void *p)
@@ -181,8 +209,11 @@ static void *member_main(void *p)
 	while (!(go = g->go))
 		pthread_cond_wait(&g->cond, &g->lock);
 	pthread_mutex_unlock(&g->lock);
-	if (m->rc == 0 && go > 0)
-		m->rc = corio__loop_main(l, g->fn, g->arg, NULL);
+	if (go > 0) {
+		if (m->rc == 0)
+			m->rc = corio__loop_main(l, g->fn, g->arg, NULL);
+		settle(g, m->ring ? l : NULL);
+	}
 	return NULL;
 }
 

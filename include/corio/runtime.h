@@ -64,7 +64,8 @@ CORIO_API corio_task *corio_spawn(corio_fn fn, void *arg);
  * cancelled (*result then holds whatever fn returned, NULL if it never ran). If the caller
  * itself is cancelled (corio_cancelled() is true) or its timeout scope expires, returns
  * -ECANCELED / -ETIMEDOUT and t is NOT freed, even when t already finished (join it inside
- * corio_shield, or detach it). -EINVAL for a task of another loop or a detached one,
+ * corio_shield, or detach it). -EINVAL for a task of another loop, a detached one or the
+ * main task of corio_run (which corio_run itself reaps; corio_detach ignores it too),
  * -EDEADLK for the caller itself. */
 CORIO_API int corio_join(corio_task *t, void **result);
 /* t frees itself when it finishes; t must not be used afterwards. */
@@ -93,8 +94,9 @@ CORIO_API uint64_t corio_now(void);
  * caller is cancelled or times out while waiting, the remaining tasks are cancelled and
  * awaited, and the call returns -ECANCELED / -ETIMEDOUT. */
 CORIO_API int corio_gather(corio_task **tasks, size_t n, void **results);
-/* Parks until one of the tasks finished and returns its index (the lowest finished one if
- * several are); joins nothing. -EINVAL for n == 0, -ECANCELED, -ETIMEDOUT. */
+/* Returns the index of a finished task: the lowest one among those already finished at
+ * the call, otherwise parks and returns the first to finish. Joins nothing. -EINVAL for
+ * n == 0 (or a task that cannot be joined), -ECANCELED, -ETIMEDOUT. */
 CORIO_API int corio_wait_any(corio_task **tasks, size_t n);
 /* Issues one IORING_OP_NOP and parks until it completes (tests and benchmarks). */
 CORIO_API int corio_nop(void);
@@ -116,7 +118,8 @@ CORIO_API int corio_blocking_threads(unsigned base, unsigned max);
  * for loops of corio_run_threads, until corio_run_threads returns. */
 typedef struct corio__loop corio_loop;
 
-/* This thread's loop, NULL outside one. */
+/* This thread's loop, NULL outside one. From then on the loop accepts posts from any
+ * thread, and no longer reports a deadlock while its tasks wait: a post may wake them. */
 CORIO_API corio_loop *corio_loop_current(void);
 /* Runs fn(arg) as a detached task on loop (any thread may call it; never parks). Delivered
  * with IORING_OP_MSG_RING when called from a loop thread whose kernel has it, through the
