@@ -177,9 +177,11 @@ bool corio__loop_poll(corio__loop *l, bool may_block)
 		    !l->exposed)
 			return false;
 		enter(l, true);
-	} else if (pending || l->inflight > 0) {
+	} else if (pending || l->inflight > l->mbox.armed ||
+		   __atomic_load_n(&l->mbox.notified, __ATOMIC_ACQUIRE)) {
 		/* Ready tasks are waiting: no sleep, but completions and timers must not starve
-		 * behind tasks that only yield. No syscall when nothing is in flight. */
+		 * behind tasks that only yield. No syscall when nothing is in flight (the
+		 * mailbox read only matters once something was posted). */
 		enter(l, false);
 	}
 	reap(l);
@@ -206,6 +208,10 @@ static struct io_uring_sqe *sqe_get(corio__loop *l)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
 
+	if (!sqe) {
+		flush(l, 1);
+		sqe = io_uring_get_sqe(&l->ring);
+	}
 	l->inflight++;
 	l->stats.sqes_submitted++;
 	return sqe;
@@ -236,7 +242,7 @@ void corio__submit(corio__loop *l, const struct io_uring_sqe *proto, corio__comp
 		proto = &tmp;
 	}
 	/* A linked pair must land in the same batch: make room for both first. */
-	if (io_uring_sq_space_left(&l->ring) < need)
+	if (link_ts && io_uring_sq_space_left(&l->ring) < need)
 		flush(l, need);
 	sqe = sqe_get(l);
 	*sqe = *proto;

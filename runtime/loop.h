@@ -65,7 +65,9 @@ struct corio__loop {
 	struct io_uring ring;
 	corio__ctx sched_ctx;         /* the thread's own stack, where the scheduler runs */
 	struct corio_task *current;   /* running task, NULL in the scheduler */
-	corio__taskq ready;
+	corio__taskq ready;           /* ready for the next turn */
+	corio__taskq batch;           /* the rest of this turn's tasks */
+	struct corio_task *prev;      /* the task that just switched away (task.c) */
 	corio__completion *faulted;   /* failures injected without reaching the kernel */
 	corio__completion **faulted_tail;
 	unsigned inflight;            /* CQEs the kernel still owes us */

@@ -51,8 +51,9 @@ static corio__msg *take_all(corio__mailbox *mb)
 	pthread_mutex_lock(&mb->lock);
 	m = mb->head;
 	mb->head = mb->tail = NULL;
-	/* Cleared before running: a post from now on writes the eventfd again. */
-	mb->notified = false;
+	/* Cleared before running: a post from now on writes the eventfd again. Atomic: the
+	 * loop also peeks at it without the lock (corio__loop_poll). */
+	__atomic_store_n(&mb->notified, false, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&mb->lock);
 	return m;
 }
@@ -93,7 +94,7 @@ int corio__mailbox_post(corio__loop *l, corio__msg *m)
 		mb->head = m;
 	mb->tail = m;
 	wake = !mb->notified;
-	mb->notified = true;
+	__atomic_store_n(&mb->notified, true, __ATOMIC_RELEASE);
 	fd = mb->efd;
 	pthread_mutex_unlock(&mb->lock);
 	if (wake) {

@@ -37,7 +37,8 @@ int corio__op_await(corio__op *op, unsigned opts)
 
 	if (!t)
 		return -EPERM;
-	if (!(opts & CORIO__OP_CLEANUP)) {
+	/* Fast path: no cancellation, no scope. */
+	if (!(opts & CORIO__OP_CLEANUP) && (t->cancelled || t->scopes)) {
 		if (corio__task_cancel_due(t))
 			return -ECANCELED;
 		if (!(opts & CORIO__OP_NOLINK))

@@ -50,9 +50,13 @@ corio__ctx_switch:
 	ldp	d10, d11, [x1, #120]
 	ldp	d12, d13, [x1, #136]
 	ldp	d14, d15, [x1, #152]
+	/* Writing FPCR can be slow; it almost never differs between coroutines. */
 	ldr	x9, [x1, #168]
+	ldr	x10, [x0, #168]
+	cmp	x9, x10
+	b.eq	1f
 	msr	fpcr, x9
-	ldr	x9, [x1, #0]
+1:	ldr	x9, [x1, #0]
 	mov	sp, x9
 	ldr	x30, [x1, #8]
 	br	x30
