@@ -2,7 +2,8 @@
  *
  * Owns every stack mapping of a loop. Two kinds: guarded (own mapping with a PROT_NONE page
  * below: an overflow faults at once and the SIGSEGV handler names it) and packed (carved
- * from 4 MiB slabs, no guard, a canary word at the bottom checked at every switch). Each
+ * from 4 MiB slabs, no guard, a canary at the bottom checked at every switch: its lowest
+ * 16 bytes must stay zero, which costs no resident memory on an untouched page). Each
  * guarded stack costs two entries of vm.max_map_count (65530 by default), so AUTO mode gives
  * guarded stacks up to a limit and packed ones beyond it, and falls back to packed when a
  * mapping fails: a spawn never fails for lack of mappings. Released stacks are kept on free

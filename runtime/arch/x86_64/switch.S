@@ -47,17 +47,11 @@ corio__ctx_switch:
 	movq	40(%rsi), %r13
 	movq	48(%rsi), %r14
 	movq	56(%rsi), %r15
-	/* Loading MXCSR or the x87 control word costs several microcoded uops; both almost
-	 * never differ between coroutines, so load them only when they do. */
-	movl	64(%rdi), %eax
-	cmpl	64(%rsi), %eax
-	je	1f
+	/* Loaded unconditionally: comparing first reads back what stmxcsr/fnstcw just
+	 * stored and measured slower here (6-7 ns against 4.8-5 ns per switch). */
 	ldmxcsr	64(%rsi)
-1:	movzwl	68(%rdi), %eax
-	cmpw	68(%rsi), %ax
-	je	2f
 	fldcw	68(%rsi)
-2:	movq	0(%rsi), %rsp
+	movq	0(%rsi), %rsp
 	jmp	*8(%rsi)
 	.cfi_endproc
 	.size	corio__ctx_switch, .-corio__ctx_switch
