@@ -20,7 +20,8 @@
 	X(switch)           \
 	X(spawn)            \
 	X(nop)              \
-	X(sleepers)
+	X(sleepers)         \
+	X(echo)
 
 typedef struct bench_opts {
 	bool json;               /* one JSON object per result on stdout, nothing else there */

@@ -4,5 +4,7 @@
 
 #include <corio/runtime.h>
 #include <corio/sync.h>
+#include <corio/net.h>
+#include <corio/fs.h>
 
 #endif
