@@ -86,6 +86,30 @@ CORIO_API size_t corio_chan_len(const corio_chan *ch);
 /* The capacity given to corio_chan_new; 0 for NULL. */
 CORIO_API size_t corio_chan_cap(const corio_chan *ch);
 
+/* ---- channels between loops ------------------------------------------------------------ */
+
+/* A bounded FIFO queue of fixed-size elements shared by loops on different threads
+ * (corio_run_threads): tasks on any loop send and receive, parking when it is full or
+ * empty; a waker on another loop wakes them through their loop's mailbox (an eventfd read
+ * on the ring), never by polling. Same rules as corio_chan (FIFO, no lost wake-ups, every
+ * wait honours cancellation and timeout scopes, -EPIPE once closed / closed and drained),
+ * but capacity must be at least 1. try_send/try_recv never park and may be called from any
+ * thread, also outside a loop. */
+typedef struct corio_xchan corio_xchan;
+
+/* NULL with errno EINVAL for capacity 0 or elem_size 0, ENOMEM when out of memory. */
+CORIO_API corio_xchan *corio_xchan_new(size_t capacity, size_t elem_size);
+CORIO_API int corio_xchan_send(corio_xchan *ch, const void *elem);
+CORIO_API int corio_xchan_recv(corio_xchan *ch, void *elem);
+CORIO_API int corio_xchan_try_send(corio_xchan *ch, const void *elem);
+CORIO_API int corio_xchan_try_recv(corio_xchan *ch, void *elem);
+/* Wakes every parked task with -EPIPE; receivers still drain what is buffered. */
+CORIO_API void corio_xchan_close(corio_xchan *ch);
+CORIO_API size_t corio_xchan_len(corio_xchan *ch);
+/* Frees ch; no task may be parked on it or use it afterwards (close it and let every
+ * user finish first). */
+CORIO_API void corio_xchan_free(corio_xchan *ch);
+
 /* ---- mutex ----------------------------------------------------------------------------- */
 
 /* A non-recursive lock, like asyncio.Lock. Unlock hands the lock directly to the first
