@@ -19,6 +19,7 @@
 #define CORIO_BENCHMARKS(X) \
 	X(switch)           \
 	X(spawn)            \
+	X(chan)             \
 	X(nop)              \
 	X(sleepers)         \
 	X(echo)
@@ -40,7 +41,9 @@ typedef struct bench_def {
 	int (*child)(int argc, char **argv);
 } bench_def;
 
-#define X_DECLARE(n) extern const bench_def bench_##n;
+/* Weak: a benchmark listed here whose b_NAME.c is not in the tree (yet) is left out of
+ * `list` and `run` instead of breaking the link. */
+#define X_DECLARE(n) extern const bench_def bench_##n __attribute__((weak));
 CORIO_BENCHMARKS(X_DECLARE)
 #undef X_DECLARE
 
@@ -102,6 +105,16 @@ int bench_run_child(char *const argv[], char *out, size_t outlen, long *maxrss_k
 
 /* The path of this program (/proc/self/exe), for children. */
 const char *bench_self_exe(void);
+
+/* Child processes the runner must stop on SIGINT/SIGTERM (servers, peers, fio...).
+ * bench_run_child registers its child itself. A benchmark that starts a process of its own
+ * (a server running until it is killed) forks with bench_fork, which registers the child
+ * with no window for a signal in between, and calls bench_child_reaped(pid) right after its
+ * waitpid. On SIGINT/SIGTERM the runner sends SIGTERM to every registered child that has
+ * not been reaped, SIGKILL to those still there after 1 s, and exits 128 + signal. */
+pid_t bench_fork(void);
+void bench_child_register(pid_t pid);
+void bench_child_reaped(pid_t pid);
 
 /* Directory of the Python peers (bench/peers): $CORIO_BENCH_PEERS, or the one beside the
  * sources this program was built from. NULL when it does not exist. */
