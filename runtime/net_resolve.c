@@ -25,7 +25,7 @@ int corio__eai_error(int eai, int err)
 const char *corio_net_strerror(int err)
 {
 	if (CORIO_IS_EAI(err))
-		return gai_strerror(-CORIO_EAI_BASE - err);
+		return gai_strerror(err + CORIO_EAI_BASE); /* inverse of CORIO_EAI */
 	return strerror(err < 0 ? -err : err);
 }
 

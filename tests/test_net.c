@@ -327,6 +327,7 @@ static void *t_resolve(void *arg)
 	/* A service name that does not exist: EAI_SERVICE, mapped. No network involved. */
 	cfd = corio_tcp_connect("127.0.0.1", "no-such-service-corio");
 	TH_CHECK(cfd == CORIO_EAI(EAI_SERVICE));
+	TH_CHECK(strcmp(corio_net_strerror(cfd), gai_strerror(EAI_SERVICE)) == 0);
 	TH_CHECK(CORIO_IS_EAI(cfd));
 	TH_CHECK(strlen(corio_net_strerror(cfd)) > 0);
 	TH_CHECK(!CORIO_IS_EAI(-ECONNREFUSED));

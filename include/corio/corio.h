@@ -6,5 +6,6 @@
 #include <corio/sync.h>
 #include <corio/net.h>
 #include <corio/fs.h>
+#include <corio/http.h>
 
 #endif

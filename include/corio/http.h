@@ -1,0 +1,275 @@
+/* corio/http.h: the HTTP/1.1 client (a ClientSession like aiohttp's: connection pool,
+ * keep-alive, redirects, gzip/deflate) and the RFC 3986 URL parser with percent-encoding
+ * helpers. The server API is in corio/http_server.h, included at the end.
+ *
+ *     corio_http_client *c = corio_http_client_new(NULL);
+ *     corio_http_response *r;
+ *     const char *text;
+ *     size_t len;
+ *     int rc = corio_http_get(c, "http://example.com/", &r);
+ *     if (rc == 0 && (rc = corio_http_response_text(r, &text, &len)) == 0)
+ *         printf("%d %.100s\n", corio_http_response_status(r), text);
+ *     corio_http_response_free(r);     // NULL is fine
+ *     corio_http_client_free(c);
+ *
+ * Rules for the whole client API:
+ *   - Calls that send or receive park the calling coroutine: they must be called from a task
+ *     of the loop that created the client (-EPERM elsewhere) and honour cancellation
+ *     (-ECANCELED) and the caller's timeout scopes (-ETIMEDOUT), on top of the client's own
+ *     timeouts (which also give -ETIMEDOUT).
+ *   - A client belongs to one loop; its objects must only be used from that loop's thread.
+ *   - Errors are negative errno values. The ones specific to HTTP:
+ *       -EINVAL          bad URL, method or header (CR/LF/NUL, non-token name), bad option
+ *       -EPROTONOSUPPORT a scheme other than http (https:// until TLS exists)
+ *       -EBADMSG         malformed response (llhttp rejected it, obs-fold, 101 not asked
+ *                        for, unsupported Transfer-Encoding, bad compressed data)
+ *       -EPROTO          truncated response: the connection ended inside the headers or
+ *                        the body (a short Content-Length or chunked body, a cut gzip
+ *                        stream); never reported as success
+ *       -ECONNRESET      the server closed the connection before any byte of a response
+ *       -EMSGSIZE        response headers beyond max_header_bytes / max_headers, or a chunk
+ *                        extension beyond max_chunk_ext
+ *       -EFBIG           body beyond max_body_size (decoded bytes) or max_decoded_size
+ *       -ELOOP           more than max_redirects redirects, or a redirect loop
+ *       -ETIMEDOUT       connect, total or idle-read timeout
+ *       -ESHUTDOWN       corio_http_client_free ran while the request waited for a connection
+ *       resolution errors of corio_tcp_connect (CORIO_EAI codes, see corio/net.h)
+ *   - A connection that saw any error is closed, never reused; a connection goes back to the
+ *     pool only after a complete response whose keep-alive holds and with nothing unread
+ *     behind it.
+ */
+#ifndef CORIO_HTTP_H
+#define CORIO_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <corio/runtime.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- URLs (RFC 3986) -------------------------------------------------------------------- */
+
+/* A parsed absolute URL. Every string points into storage owned by the struct (free it with
+ * corio_url_free). Components are kept as written (still percent-encoded), except that the
+ * scheme and a registered host name are lowercased and a host's percent-escapes decoded. */
+typedef struct corio_url {
+	const char *scheme;   /* lowercase, never NULL */
+	const char *userinfo; /* before '@', NULL when absent */
+	const char *host;     /* "" when absent; an IPv6 literal without its brackets */
+	uint16_t port;        /* the explicit port, else the scheme's default (0: unknown) */
+	bool has_port;        /* a port was written */
+	bool has_authority;   /* "//" authority present */
+	bool ipv6;            /* host is an IP-literal ([...]) */
+	const char *path;     /* "" when empty (http/https: "/") */
+	const char *query;    /* without '?'; NULL when absent, "" for a bare '?' */
+	const char *fragment; /* without '#'; NULL when absent */
+	char *storage_;       /* private */
+} corio_url;
+
+/* Parses the absolute URL s (scheme required) into *out. 0, -EINVAL (syntax: a space, a
+ * control or non-ASCII byte, a bad percent-escape, a bad or out-of-range port (0 and
+ * > 65535 included), a bad IPv6 literal, two '@', a missing host for http/https...),
+ * -ENOMEM. On error *out is zeroed and needs no corio_url_free. Never parks. */
+CORIO_API int corio_url_parse(const char *s, corio_url *out);
+/* Resolves the reference ref (absolute, network-path "//h/p", absolute-path "/p",
+ * relative "p", "?q", "#f", "") against base, RFC 3986 section 5.2 (dot segments removed).
+ * 0, -EINVAL, -ENOMEM. */
+CORIO_API int corio_url_resolve(const corio_url *base, const char *ref, corio_url *out);
+/* The URL as a string (malloc'd; the caller frees it), NULL on ENOMEM. The port appears
+ * only when it was written. */
+CORIO_API char *corio_url_string(const corio_url *u);
+/* Frees what corio_url_parse / _resolve stored and zeroes *u. NULL is a no-op. */
+CORIO_API void corio_url_free(corio_url *u);
+/* The default port of a scheme (http 80, https 443, ws 80, wss 443, ftp 21), 0 if unknown. */
+CORIO_API uint16_t corio_url_default_port(const char *scheme);
+
+/* Percent-encodes len bytes of src: unreserved characters (A-Z a-z 0-9 - . _ ~) and those
+ * in safe (may be NULL; e.g. "/" for a path) stay, every other byte becomes %XX (uppercase
+ * hex). *out gets a malloc'd NUL-terminated string. Its length, or -ENOMEM / -EINVAL. */
+CORIO_API ssize_t corio_url_encode(const void *src, size_t len, const char *safe, char **out);
+/* Decodes %XX escapes of src (len bytes); with CORIO_URL_DECODE_PLUS a '+' becomes a space
+ * (application/x-www-form-urlencoded). *out gets a malloc'd buffer, NUL-terminated (the
+ * decoded bytes may themselves contain NUL). Its length, or -EINVAL (a '%' not followed by
+ * two hex digits), -ENOMEM. */
+#define CORIO_URL_DECODE_PLUS 0x1u
+CORIO_API ssize_t corio_url_decode(const char *src, size_t len, unsigned flags, char **out);
+
+/* ---- client ------------------------------------------------------------------------------ */
+
+typedef struct corio_http_client corio_http_client;
+typedef struct corio_http_response corio_http_response;
+
+/* A header (name and value as C strings). In a request, value NULL removes the header
+ * (also one the client would add itself, e.g. User-Agent or Accept-Encoding). */
+typedef struct corio_http_header {
+	const char *name;
+	const char *value;
+} corio_http_header;
+
+/* Options of a client. Zero means the default for every field, so a zeroed struct (or a
+ * NULL pointer) gives the defaults; "no limit" is UINT64_MAX / SIZE_MAX. */
+typedef struct corio_http_client_opts {
+	size_t limit;              /* connections open at once, all origins (default 100) */
+	size_t limit_per_host;     /* per origin scheme+host+port (default: limit) */
+	uint64_t keepalive_ns;     /* an idle pooled connection expires after this (15 s) */
+	uint64_t connect_ns;       /* waiting for a pool slot + connecting (30 s) */
+	uint64_t total_ns;         /* one request: redirects, headers and reading the body (300 s) */
+	uint64_t read_ns;          /* idle read/write: the longest wait for the next byte (30 s) */
+	const corio_http_header *headers; /* default headers of every request (copied) */
+	size_t nheaders;
+	const char *user_agent;    /* default "corio/0.1" */
+	unsigned max_redirects;    /* default 10; CORIO_HTTP_NO_REDIRECTS in flags: none */
+	size_t max_header_bytes;   /* status line + headers (and trailers), default 64 KiB */
+	size_t max_headers;        /* header fields (and trailer fields), default 100 */
+	size_t max_chunk_ext;      /* chunk-extension bytes of one chunk, default 4 KiB */
+	uint64_t max_body_size;    /* decoded body bytes of one response, default 1 GiB */
+	uint64_t max_decoded_size; /* output of gzip/deflate decoding, default max_body_size */
+	uint64_t expect_continue_min; /* Expect: 100-continue for bodies at least this large
+				       * (default: never, unless the request asks for it) */
+	uint64_t continue_ns;      /* wait for 100 Continue before sending the body anyway (1 s) */
+	unsigned flags;            /* CORIO_HTTP_* below, applied to every request */
+} corio_http_client_opts;
+
+/* Request and client flags. */
+#define CORIO_HTTP_NO_REDIRECTS 0x1u   /* return 3xx responses as they are */
+#define CORIO_HTTP_NO_DECOMPRESS 0x2u  /* no Accept-Encoding, bodies returned as sent */
+#define CORIO_HTTP_EXPECT_CONTINUE 0x4u /* send Expect: 100-continue before a body */
+#define CORIO_HTTP_NO_RETRY 0x8u       /* never retry, even idempotent requests */
+
+/* A streamed request body: fills buf with up to len bytes and returns how many (> 0), 0 at
+ * the end, or -errno (the request fails with it). May park. */
+typedef ssize_t (*corio_http_body_fn)(void *arg, void *buf, size_t len);
+/* Starts a streamed body over again (for a retry or a 307/308 redirect): 0 or -errno. */
+typedef int (*corio_http_rewind_fn)(void *arg);
+
+typedef enum corio_http_body_kind {
+	CORIO_HTTP_BODY_NONE = 0, /* no body (or body/body_len when body is not NULL) */
+	CORIO_HTTP_BODY_MEM,      /* body, body_len */
+	CORIO_HTTP_BODY_FD,       /* body_fd from body_offset (-1: its current position) */
+	CORIO_HTTP_BODY_STREAM,   /* body_fn(body_arg, ...) */
+} corio_http_body_kind;
+
+/* A request. Zero-initialise it and set what you need; only url is required.
+ * It is a struct tag, not a typedef: the function corio_http_request (a name DESIGN.md
+ * fixes) takes the ordinary identifier, so write `struct corio_http_request req = {...}`
+ * or use the short typedef corio_http_req. */
+struct corio_http_request {
+	const char *method;        /* default "GET" (any token: "PATCH", "PROPFIND"...) */
+	const char *url;           /* absolute http:// URL */
+	const corio_http_header *headers; /* added to / override the client's (case-insensitive) */
+	size_t nheaders;
+	corio_http_body_kind body_kind;
+	const void *body;          /* BODY_MEM */
+	size_t body_len;
+	int body_fd;               /* BODY_FD: read with corio_read (never closed here) */
+	off_t body_offset;         /* BODY_FD: -1 reads from the current position (no replay) */
+	corio_http_body_fn body_fn; /* BODY_STREAM */
+	corio_http_rewind_fn body_rewind; /* BODY_STREAM, optional: makes the body replayable */
+	void *body_arg;
+	int64_t body_length;       /* BODY_FD / BODY_STREAM: bytes, or -1 (or 0 with BODY_STREAM)
+				    * when unknown: sent chunked. BODY_FD with 0 on a regular file:
+				    * its size from body_offset. */
+	uint64_t total_ns;         /* overrides the client's total timeout (0: the client's) */
+	int max_redirects;         /* 0: the client's; < 0: no redirects */
+	uint64_t max_body_size;    /* 0: the client's */
+	unsigned flags;            /* CORIO_HTTP_*, added to the client's */
+};
+typedef struct corio_http_request corio_http_req;
+
+/* A client with opts (copied; NULL = defaults). NULL with errno ENOMEM or EINVAL (a bad
+ * default header). Never parks. */
+CORIO_API corio_http_client *corio_http_client_new(const corio_http_client_opts *opts);
+/* Closes the idle connections and frees c. Responses still alive keep what they need: their
+ * connections are closed when they are freed, and the client's memory is released with the
+ * last of them. May park (closing sockets). NULL is a no-op. */
+CORIO_API void corio_http_client_free(corio_http_client *c);
+
+/* GET url. On success (0) *resp is a response whose status line and headers have been read
+ * (any status: 404 is a success here, as in aiohttp); read its body, then free it. On error
+ * *resp is NULL. May park. */
+CORIO_API int corio_http_get(corio_http_client *c, const char *url, corio_http_response **resp);
+/* Sends req (following redirects unless told not to) and reads the final response's status
+ * line and headers. Same results as corio_http_get. May park.
+ * Redirects: 301/302/303/307/308 with a Location (relative ones resolved); 303 turns any
+ * method but HEAD into GET, 301/302 turn POST into GET (the body and its headers dropped);
+ * 307/308 keep method and body, and when the body cannot be replayed (a descriptor read
+ * from its current position, a stream without body_rewind) the 3xx itself is returned.
+ * Authorization, Cookie and Proxy-Authorization are sent only to the first request's
+ * origin. A URL requested twice in one chain, or more than max_redirects hops: -ELOOP.
+ * A redirect to https://: -EPROTONOSUPPORT. Userinfo in a URL becomes Basic credentials.
+ * Retry: a GET, HEAD, PUT, DELETE, OPTIONS or TRACE whose body can be replayed is sent once
+ * more, on a new connection, when a pooled connection failed before any response byte. */
+CORIO_API int corio_http_request(corio_http_client *c, const struct corio_http_request *req,
+				 corio_http_response **resp);
+
+/* Pool counters, for tests and monitoring. */
+typedef struct corio_http_client_stats {
+	uint64_t connects;    /* connections opened */
+	uint64_t reuses;      /* requests sent on a pooled connection */
+	uint64_t retries;     /* requests retried after a reused connection failed */
+	size_t open;          /* connections open now (idle + in use + connecting) */
+	size_t idle;          /* idle in the pool now */
+} corio_http_client_stats;
+CORIO_API void corio_http_client_stats_get(const corio_http_client *c,
+					   corio_http_client_stats *out);
+
+/* ---- responses --------------------------------------------------------------------------- */
+
+/* Status code (e.g. 200), reason phrase ("" when empty), version (10 or 11). */
+CORIO_API int corio_http_response_status(const corio_http_response *r);
+CORIO_API const char *corio_http_response_reason(const corio_http_response *r);
+CORIO_API int corio_http_response_version(const corio_http_response *r);
+/* The final URL (after redirects) and the number of redirects followed. */
+CORIO_API const char *corio_http_response_url(const corio_http_response *r);
+CORIO_API unsigned corio_http_response_redirects(const corio_http_response *r);
+/* The first value of header name (case-insensitive), NULL when absent. */
+CORIO_API const char *corio_http_response_header(const corio_http_response *r,
+						 const char *name);
+/* The i-th value (from 0) of header name, in the order received; NULL beyond the last. */
+CORIO_API const char *corio_http_response_header_n(const corio_http_response *r,
+						   const char *name, size_t i);
+/* Number of header fields, and the i-th field (name and value as received): 0, or -ENOENT
+ * beyond the last. */
+CORIO_API size_t corio_http_response_header_count(const corio_http_response *r);
+CORIO_API int corio_http_response_header_at(const corio_http_response *r, size_t i,
+					    const char **name, const char **value);
+/* A trailer field of a chunked response; available once the body has been read to its end. */
+CORIO_API const char *corio_http_response_trailer(const corio_http_response *r,
+						  const char *name);
+/* Content-Length as sent (the encoded size when the body is compressed), -1 when absent. */
+CORIO_API int64_t corio_http_response_content_length(const corio_http_response *r);
+
+/* Reads up to len bytes of the (decoded) body into buf: bytes (> 0), 0 at the end of the
+ * body, -errno (then sticky: every later read returns it). May park. */
+CORIO_API ssize_t corio_http_response_read(corio_http_response *r, void *buf, size_t len);
+/* Writes the rest of the body to fd (corio_write at its current position): the number of
+ * bytes written, or -errno. May park. */
+CORIO_API int64_t corio_http_response_read_to_fd(corio_http_response *r, int fd);
+/* Reads the whole (rest of the) body into a buffer owned by r, NUL-terminated: *body and
+ * *len (either may be NULL) stay valid until corio_http_response_free. Calling it again
+ * returns the same buffer. 0 or -errno (-EFBIG beyond max_body_size). May park. */
+CORIO_API int corio_http_response_text(corio_http_response *r, const char **body, size_t *len);
+/* Releases r: its connection goes back to the pool when the response was read to its end
+ * (or its end is already buffered) and keep-alive holds; otherwise it is closed. May park
+ * (closing a socket). NULL is a no-op. */
+CORIO_API void corio_http_response_free(corio_http_response *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+/* The server half. */
+#if defined(__has_include)
+#if __has_include(<corio/http_server.h>)
+#include <corio/http_server.h>
+#endif
+#else
+#include <corio/http_server.h>
+#endif
+
+#endif
