@@ -1,0 +1,180 @@
+/* corio/http_server.h: an HTTP/1.1 server (the aiohttp.web part of corio): listeners on one
+ * loop or on N loops with SO_REUSEPORT, one coroutine per connection, keep-alive and
+ * pipelining, limits and deadlines against slow or hostile clients, graceful shutdown, and
+ * static files (Range, If-Modified-Since, Content-Type by extension).
+ *
+ * The names: a corio_http_server calls a corio_http_handler once per request with the
+ * request as received (corio_http_in: method, target, headers, a streamed body) and a
+ * response writer (corio_http_out: status, headers, a body from memory, from a file, or
+ * streamed). "in"/"out" keep these apart from the client's request and response types in
+ * corio/http.h.
+ *
+ * Threads: with opts.threads > 1 the handler runs on several loops at once; anything it
+ * shares through ud must be thread-safe. Within one loop, handlers of different
+ * connections interleave only where they park.
+ *
+ * Every call that "parks" must be called from a task. Errors are negative errno values.
+ */
+#ifndef CORIO_HTTP_SERVER_H
+#define CORIO_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <corio/runtime.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct corio_http_server corio_http_server;
+typedef struct corio_http_in corio_http_in;   /* a request, as the server received it */
+typedef struct corio_http_out corio_http_out; /* the response writer for that request */
+
+/* Called once per request, in the connection's coroutine (it may park). The request and
+ * the writer are valid until it returns. A handler that returns without starting a
+ * response gets a 500 sent for it (413/408 when reading the body failed for that reason);
+ * a started chunked response is finished for it. */
+typedef void (*corio_http_handler)(corio_http_in *req, corio_http_out *resp, void *ud);
+
+typedef struct corio_http_server_opts {
+	unsigned threads;           /* 0/1: serve on the caller's loop; N: N loops (SO_REUSEPORT) */
+	int backlog;                /* <= 0: SOMAXCONN */
+	size_t max_header_bytes;    /* request line + headers, raw bytes; 0: 16 KiB -> 431 (414) */
+	unsigned max_headers;       /* header fields; 0: 100 -> 431 */
+	uint64_t max_body_bytes;    /* 0: 16 MiB; UINT64_MAX: no limit -> 413 */
+	uint64_t header_timeout_ns; /* first byte of a request to its last header; 0: 10 s -> 408 */
+	uint64_t body_timeout_ns;   /* first wait for body bytes to its end; 0: 60 s -> 408 */
+	uint64_t idle_timeout_ns;   /* keep-alive wait for a next request; 0: 60 s -> close */
+	uint64_t write_timeout_ns;  /* each response write; 0: 60 s -> close */
+	unsigned max_requests;      /* per connection; 0: unlimited */
+	const char *server_name;    /* Server header; NULL: "corio"; "": none */
+	size_t read_buffer;         /* per connection; 0: 16 KiB */
+} corio_http_server_opts;
+
+/* Fills o with the defaults (all zero). */
+CORIO_API void corio_http_server_opts_init(corio_http_server_opts *o);
+
+/* ---- the server ---------------------------------------------------------------------- */
+
+/* A server that calls h(req, resp, ud) for each request. o NULL: defaults (copied; the
+ * server_name string must outlive the server). NULL on ENOMEM or a NULL h. Never parks. */
+CORIO_API corio_http_server *corio_http_server_new(const corio_http_server_opts *o,
+						   corio_http_handler h, void *ud);
+/* Listens on host:port (host as in corio_tcp_listen: NULL/"*" for all addresses, a name,
+ * or a numeric address; port 0 picks a free one). With threads > 1 opens one SO_REUSEPORT
+ * listener per loop on the same port. Parks (name resolution). 0 or -errno; -EALREADY
+ * when already listening. */
+CORIO_API int corio_http_server_listen(corio_http_server *srv, const char *host, int port);
+/* The port listened on, or -ENOTCONN before listen. Never parks. */
+CORIO_API int corio_http_server_port(const corio_http_server *srv);
+/* Serves until corio_http_server_shutdown has finished: every connection closed. With
+ * threads > 1 the loops run on their own threads (started through corio_blocking) and the
+ * caller parks meanwhile. Cancelling the task parked in serve stops a one-loop server at
+ * once (a shutdown without grace); with threads > 1 only shutdown stops the loops.
+ * 0, -ENOTCONN (not listening), -EALREADY (served already), -EPERM (not in a task), or the
+ * error that ended accepting on a loop. */
+CORIO_API int corio_http_server_serve(corio_http_server *srv);
+/* Starts a graceful shutdown and returns at once (never parks; any thread, a handler
+ * included): listeners close (new connections are refused), idle keep-alive connections
+ * close, requests in flight finish and their connections close after the response; grace_ns
+ * after the call whatever is left is cancelled (handlers see -ECANCELED from blocking
+ * calls) and closed. serve returns when the last connection has closed. Calling it before
+ * serve makes serve return at once. 0, -EALREADY when already shutting down. */
+CORIO_API int corio_http_server_shutdown(corio_http_server *srv, uint64_t grace_ns);
+/* Frees the server (after serve returned, or when it never ran); closes the listeners. */
+CORIO_API void corio_http_server_free(corio_http_server *srv);
+
+/* ---- the request --------------------------------------------------------------------- */
+
+/* "GET", "POST", ... */
+CORIO_API const char *corio_http_in_method(const corio_http_in *req);
+/* 10 for HTTP/1.0, 11 for HTTP/1.1. */
+CORIO_API int corio_http_in_version(const corio_http_in *req);
+/* The request-target as sent ("/a%20b?x=1"), its path ("/a%20b", still percent-encoded)
+ * and its query ("x=1"; "" when none). */
+CORIO_API const char *corio_http_in_target(const corio_http_in *req);
+CORIO_API const char *corio_http_in_path(const corio_http_in *req);
+CORIO_API const char *corio_http_in_query(const corio_http_in *req);
+/* The first value of header name (case-insensitive), NULL when absent. Values have their
+ * surrounding whitespace removed. */
+CORIO_API const char *corio_http_in_header(const corio_http_in *req, const char *name);
+/* Headers in arrival order: 0 and *name, *value for i < count, -ENOENT beyond. */
+CORIO_API size_t corio_http_in_header_count(const corio_http_in *req);
+CORIO_API int corio_http_in_header_at(const corio_http_in *req, size_t i, const char **name,
+				      const char **value);
+/* The body's length from Content-Length, 0 without a body, -1 when chunked. */
+CORIO_API int64_t corio_http_in_content_length(const corio_http_in *req);
+/* Reads body bytes (de-chunked) into buf. Parks. Returns > 0, 0 at the end of the body, or
+ * -errno: -EMSGSIZE (longer than max_body_bytes: the server answers 413 if the handler
+ * does not answer), -ETIMEDOUT (body_timeout: 408), -ECONNRESET (the client went away or
+ * the body was truncated), -EBADMSG (malformed chunked framing), -ECANCELED. The first
+ * read of a request with "Expect: 100-continue" sends "100 Continue". */
+CORIO_API ssize_t corio_http_in_read(corio_http_in *req, void *buf, size_t len);
+/* Reads the whole body into memory owned by the request (valid until the handler returns,
+ * NUL-terminated). 0 or what corio_http_in_read returned, or -ENOMEM. Parks. */
+CORIO_API int corio_http_in_body(corio_http_in *req, const char **body, size_t *len);
+
+/* ---- the response -------------------------------------------------------------------- */
+
+/* Sets the status (default 200) before the response started. 0, -EINVAL (outside
+ * 200..999: interim answers are the server's), -EALREADY (headers already sent). */
+CORIO_API int corio_http_out_status(corio_http_out *resp, int status);
+/* Adds a header before the response started. Content-Length, Transfer-Encoding are the
+ * server's (-EINVAL); "Connection: close" closes the connection after this response; Date
+ * and Server set here replace the server's own. CR, LF or NUL in either: -EINVAL. */
+CORIO_API int corio_http_out_header(corio_http_out *resp, const char *name, const char *value);
+/* The whole response with a body from memory (Content-Length). Parks. 0 or -errno. A
+ * HEAD request gets the headers only. */
+CORIO_API int corio_http_out_send(corio_http_out *resp, const void *body, size_t len);
+/* The whole response with len bytes of the open file fd from offset as its body (up to
+ * 64 KiB sent with the headers in one send; larger bodies in 256 KiB read + send steps, or
+ * spliced through a pipe with CORIO_HTTP_FILE=splice). fd stays the caller's.
+ * Parks. 0, -errno; -EIO when the file ended early (the connection is then closed). */
+CORIO_API int corio_http_out_file(corio_http_out *resp, int fd, off_t offset, uint64_t len);
+/* Streaming: announce the body length first with corio_http_out_length (otherwise the body
+ * is chunked; for HTTP/1.0 clients it is delimited by closing the connection), then write
+ * pieces and finish. Parks. 0 or -errno (-EMSGSIZE: more than the announced length). */
+CORIO_API int corio_http_out_length(corio_http_out *resp, uint64_t len);
+CORIO_API int corio_http_out_write(corio_http_out *resp, const void *data, size_t len);
+CORIO_API int corio_http_out_finish(corio_http_out *resp);
+/* A short text/plain response: "<status> <reason>\n". Parks. */
+CORIO_API int corio_http_out_error(corio_http_out *resp, int status);
+/* True once the status line went out (or is buffered to go out). */
+CORIO_API bool corio_http_out_started(const corio_http_out *resp);
+
+/* The reason phrase for status ("Not Found"), "" when unknown. */
+CORIO_API const char *corio_http_reason(int status);
+/* Content-Type for a file name by its extension (case-insensitive), e.g. "text/html;
+ * charset=utf-8"; "application/octet-stream" when unknown. */
+CORIO_API const char *corio_http_mime_type(const char *path);
+
+/* ---- static files -------------------------------------------------------------------- */
+
+/* Serves the file for the URL path upath (percent-encoded; NULL: the request's path) from
+ * under root_dir: GET and HEAD only (405 otherwise), ".." segments refused (403), symlinks
+ * leaving root_dir refused (openat2 RESOLVE_BENEATH: 404), directories served as their
+ * index.html (a path without the trailing '/' is redirected, 301), Content-Type by
+ * extension, Last-Modified, If-Modified-Since (304), a single Range (206, or 416 when
+ * unsatisfiable; multiple ranges get the whole file). Always answers; returns 0, or -errno
+ * when sending failed. Parks. */
+CORIO_API int corio_http_serve_file(corio_http_in *req, corio_http_out *resp,
+				    const char *root_dir, const char *upath);
+
+/* The same with the root directory opened once (cheaper per request). */
+typedef struct corio_http_static corio_http_static;
+/* Opens root_dir (O_PATH). NULL with errno set. Never parks. */
+CORIO_API corio_http_static *corio_http_static_new(const char *root_dir);
+CORIO_API void corio_http_static_free(corio_http_static *st);
+CORIO_API int corio_http_static_serve(corio_http_static *st, corio_http_in *req,
+				      corio_http_out *resp, const char *upath);
+/* A ready-made handler: ud is a corio_http_static *. */
+CORIO_API void corio_http_static_handler(corio_http_in *req, corio_http_out *resp, void *ud);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
