@@ -121,11 +121,16 @@ static void reap_faulted(corio__loop *l)
 static void reap(corio__loop *l)
 {
 	reap_faulted(l);
-	for (;;) {
+	for (int round = 0; round < 4; round++) {
+		/* Only what is there now: without DEFER_TASKRUN the kernel keeps appending
+		 * (another loop's MSG_RING flood), and the tasks must get their turn. */
+		unsigned avail = io_uring_cq_ready(&l->ring);
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
 
 		io_uring_for_each_cqe(&l->ring, head, cqe) {
+			if (n == avail)
+				break;
 			n++;
 			/* A CQE with F_MORE promises another one for the same request. */
 			corio__completion *c = io_uring_cqe_get_data(cqe);

@@ -117,7 +117,11 @@ int corio_loop_post(corio_loop *target, corio_fn fn, void *arg)
 	p->target = target;
 	p->msg.run = post_run;
 	p->msg.drop = post_drop;
-	if (self && self->caps.post_msg_ring) {
+	/* MSG_RING only inside one corio_run_threads group, whose rings all stay open until
+	 * every member has finished: the SQE leaves at the sender's next turn, and by then a
+	 * plain corio_run target may have ended and its ring fd number may belong to another
+	 * ring. Other targets get the mailbox, which checks under its lock. */
+	if (self && self->caps.post_msg_ring && self->group && self->group == target->group) {
 		struct io_uring_sqe sqe;
 
 		atomic_init(&p->refs, 2);

@@ -122,8 +122,8 @@ typedef struct corio__loop corio_loop;
  * thread, and no longer reports a deadlock while its tasks wait: a post may wake them. */
 CORIO_API corio_loop *corio_loop_current(void);
 /* Runs fn(arg) as a detached task on loop (any thread may call it; never parks). Delivered
- * with IORING_OP_MSG_RING when called from a loop thread whose kernel has it, through the
- * target's eventfd mailbox otherwise. 0, -ENOMEM, -ESHUTDOWN (that loop has ended), -EINVAL.
+ * with IORING_OP_MSG_RING between loops of one corio_run_threads group when the kernel has
+ * it, through the target's eventfd mailbox otherwise. 0, -ENOMEM, -ESHUTDOWN (that loop has ended), -EINVAL.
  * Posted tasks still running when their loop ends are cancelled like other detached tasks. */
 CORIO_API int corio_loop_post(corio_loop *loop, corio_fn fn, void *arg);
 /* Starts n loops on n threads, each running fn(arg) as its main task, and returns when all
