@@ -155,8 +155,7 @@ static void server_start(server *s, char *const argv[])
 		s->skipped = "peer-echo_epoll not built";
 		return;
 	}
-	fflush(NULL);
-	s->pid = fork();
+	s->pid = bench_fork(); /* registered: stopped by the runner on Ctrl-C */
 	if (s->pid == 0) {
 		execv(argv[0], argv);
 		_exit(127);
@@ -182,6 +181,7 @@ static void server_stop(server *s)
 	if (s->pid > 0) {
 		kill(s->pid, SIGTERM);
 		waitpid(s->pid, NULL, 0);
+		bench_child_reaped(s->pid);
 		s->pid = 0;
 	}
 }
@@ -356,7 +356,9 @@ static int run(const bench_opts *o)
 	static const int sizes[] = { 64, 4096 }, conns[] = { 1, 64, 1000 };
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int half = ncpu > 1 ? (int)(ncpu / 2) : 1;
-	uint64_t dur = o->quick ? 500000000ull : 2000000000ull;
+	uint64_t dur = o->secs > 0 ? (uint64_t)(o->secs * 1e9) /* the runner's --secs */
+		       : o->quick  ? 500000000ull
+				   : 2000000000ull;
 	char exe[PATH_MAX], peer[PATH_MAX + 32], ports[NSERVERS][16], threads[16];
 	server sv[NSERVERS] = { { .name = "corio" }, { .name = "epoll" }, { .name = "corio-ring" } };
 	struct rlimit rl;

@@ -1,10 +1,13 @@
 /* bench/bench.h: the benchmark registry and what every benchmark shares: options, the
- * clock, result reporting (human line or one JSON object per result) and running a peer or
- * a fresh copy of this program as a child process.
+ * clock, result reporting (a progress line on stderr, one JSON object per result with
+ * --json; every result is kept for the table, results.json, report.svg and index.html the
+ * runner writes at the end) and running a peer or a fresh copy of this program as a child
+ * process (registered, so that Ctrl-C stops it).
  *
  * Adding a benchmark: write bench/b_NAME.c defining `const bench_def bench_NAME`, then add
  * one line X(NAME) to CORIO_BENCHMARKS below. Every .c file of bench/ is linked into
- * corio-bench.
+ * corio-bench. A benchmark that measures for a time takes the duration from opts->secs; one
+ * that starts a process uses bench_run_child, bench_capture or bench_fork.
  */
 #ifndef CORIO_BENCH_H
 #define CORIO_BENCH_H
@@ -12,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -22,13 +26,19 @@
 	X(chan)             \
 	X(nop)              \
 	X(sleepers)         \
-	X(echo)
+	X(echo)             \
+	X(file)             \
+	X(http)
 
 typedef struct bench_opts {
 	bool json;               /* one JSON object per result on stdout, nothing else there */
 	bool quick;              /* fewer runs and iterations */
 	int runs;                /* repetitions per benchmark: 5, 3 with --quick, never below 3 */
 	unsigned long sleepers;  /* sleepers: N (0: 100 000, 10 000 with --quick) */
+	/* Seconds one timed measurement lasts in the benchmarks that measure for a time (echo,
+	 * file, ...): set by the runner (--secs S, default 0.5, 0.25 with --quick; what keeps
+	 * the suite within its time budget). Honour it when > 0. */
+	double secs;
 } bench_opts;
 
 typedef struct bench_def {
@@ -111,10 +121,19 @@ const char *bench_self_exe(void);
  * (a server running until it is killed) forks with bench_fork, which registers the child
  * with no window for a signal in between, and calls bench_child_reaped(pid) right after its
  * waitpid. On SIGINT/SIGTERM the runner sends SIGTERM to every registered child that has
- * not been reaped, SIGKILL to those still there after 1 s, and exits 128 + signal. */
+ * not been reaped, SIGKILL to those still there after 1 s, and exits 128 + signal. The
+ * child also gets PR_SET_PDEATHSIG(SIGTERM), which the kernel ties to the forking thread:
+ * fork from a thread that outlives the child (the benchmark's own). */
 pid_t bench_fork(void);
 void bench_child_register(pid_t pid);
 void bench_child_reaped(pid_t pid);
+
+/* A temporary file or (empty by then) directory to remove if the run is interrupted
+ * (SIGINT/SIGTERM), e.g. a test file or a server's config directory; forget it once it
+ * has been removed normally. Up to 32 paths; on interruption they are removed newest first,
+ * so register a directory before the files in it. */
+void bench_cleanup_path(const char *path);
+void bench_cleanup_forget(const char *path);
 
 /* Directory of the Python peers (bench/peers): $CORIO_BENCH_PEERS, or the one beside the
  * sources this program was built from. NULL when it does not exist. */
@@ -122,5 +141,85 @@ const char *bench_peers_dir(void);
 
 /* Debian's interpreter, the only one used: NULL when /usr/bin/python3 is missing. */
 const char *bench_python(void);
+
+/* Like bench_run_child with stderr captured too (into the same buffer) and the child killed
+ * by SIGALRM after timeout_s seconds (0: no limit). For `nginx -v` and friends. */
+int bench_capture(char *const argv[], char *out, size_t outlen, unsigned timeout_s);
+
+/* The full path of program name found in $PATH, /usr/sbin or /sbin, into buf; NULL when it
+ * is not installed. */
+const char *bench_which(const char *name, char *buf, size_t len);
+
+/* ---- the runner's own (main.c, report.c, proc.c, out_*.c) ------------------------------ */
+
+/* Installs the SIGINT/SIGTERM/SIGHUP handlers that stop the registered children. */
+void bench_signals_install(void);
+
+#define BENCH_MAX_VERSIONS 16
+
+/* The machine and the software a run measured, for the table, results.json and the page. */
+typedef struct bench_env {
+	char started[32];        /* ISO 8601 UTC, e.g. 2026-11-26T11:50:02Z */
+	char finished[32];
+	double duration_s;
+	char cpu[256];
+	long cores;
+	char kernel[128];        /* uname -r */
+	char arch[32];           /* uname -m */
+	char hostname[72];
+	bool ring_ok;
+	char ring_flags[192];    /* corio_caps_flags_str */
+	unsigned sq_entries, cq_entries;
+	bool ring_fd_registered, post_msg_ring;
+	double loadavg;          /* 1-minute load average at the start */
+	bool optimized;
+	char compiler[96];
+	char source[96];         /* `git describe` of the source tree, when it is one */
+	char cmdline[512];
+	bool quick;
+	int runs;
+	double secs;             /* bench_opts.secs: 0 when the benchmarks chose */
+	struct {
+		char name[24];
+		char version[104]; /* empty when the program is not installed */
+	} versions[BENCH_MAX_VERSIONS];
+	int nversions;
+} bench_env;
+
+/* What happened to each benchmark of the run. */
+typedef struct bench_status {
+	const char *name, *desc;
+	bool failed;
+	double elapsed_s;
+	int first_result, nresults; /* its results in bench_results() */
+} bench_status;
+
+extern bench_env bench_environment;
+
+/* Every result reported so far, deep copies in report order. */
+const bench_result *bench_results(int *n);
+/* Progress: called by the runner around each benchmark (the elapsed time and run k of n
+ * are printed from there and from bench_result_add). */
+void bench_progress_begin(const char *name, int index, int total, int runs);
+double bench_elapsed(void); /* seconds since the first bench_progress_begin */
+
+/* Formatting shared by the outputs. */
+void bench_fmt_value(char *buf, size_t len, double v);
+/* Half the min..max range in % of the median; -1 with fewer than 2 samples. */
+double bench_spread_pct(const bench_peer *p);
+void bench_minmax(const bench_peer *p, double *lo, double *hi);
+bool bench_peer_usable(const bench_peer *p);
+/* The unit as shown beside a value: "ns/switch" -> "ns", "msg/s" stays. */
+void bench_short_unit(char *buf, size_t len, const char *unit);
+/* "30.2x better" / "1.11x worse" / "" (no ratio) for peer i of r. */
+void bench_ratio_words(char *buf, size_t len, const bench_result *r, int peer);
+void bench_json_string(FILE *f, const char *s);
+void bench_xml_string(FILE *f, const char *s);
+
+/* The outputs. */
+void bench_write_table(FILE *f, const bench_status *st, int nst);
+int bench_write_json(FILE *f, const bench_status *st, int nst);
+int bench_write_svg(FILE *f, const bench_status *st, int nst);
+int bench_write_html(FILE *f, const bench_status *st, int nst, const char *svg);
 
 #endif

@@ -1,11 +1,75 @@
-/* bench/report.c: collecting samples, the median and spread, and printing a result: one
- * human line (stdout, or stderr under --json) and, with --json, one JSON object on stdout. */
+/* bench/report.c: collecting samples, the median and spread, and reporting a result: one
+ * human line on stderr (progress) and, with --json, one JSON object on stdout; every result
+ * is also kept (deep-copied) for the table and the files written at the end. The progress
+ * lines (which benchmark, run k of n, elapsed time) come from here too. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
+
+/* ---- progress ------------------------------------------------------------------------ */
+
+static struct {
+	uint64_t t0;            /* first bench_progress_begin */
+	char name[32];
+	int index, total, runs;
+	/* A batch: the results initialized since the last report, filled together. */
+	bool batch_open;
+	int batch_max;          /* most samples a peer of the batch has */
+	uint64_t last_print;
+	char batch_config[160]; /* "" when the batch mixes configurations */
+} prog;
+
+double bench_elapsed(void)
+{
+	return prog.t0 ? (double)(bench_now() - prog.t0) / 1e9 : 0;
+}
+
+void bench_progress_begin(const char *name, int index, int total, int runs)
+{
+	if (!prog.t0)
+		prog.t0 = bench_now();
+	snprintf(prog.name, sizeof prog.name, "%s", name);
+	prog.index = index;
+	prog.total = total;
+	prog.runs = runs;
+	prog.batch_open = false;
+	bench_log("[%d/%d %s] %d runs each, median reported  (%.1f s elapsed)\n", index, total,
+		  name, runs, bench_elapsed());
+}
+
+static void progress_init(const bench_result *r)
+{
+	if (!prog.batch_open) {
+		prog.batch_open = true;
+		prog.batch_max = 0;
+		prog.last_print = bench_now();
+		snprintf(prog.batch_config, sizeof prog.batch_config, "%s", r->config);
+	} else if (strcmp(prog.batch_config, r->config) != 0) {
+		prog.batch_config[0] = 0;
+	}
+}
+
+/* Prints "run k/n" when a run's first sample arrives, unless the samples arrive all at once
+ * (a benchmark that collects first and adds at the end: it logs its own runs). */
+static void progress_add(const bench_peer *p)
+{
+	uint64_t now = bench_now();
+
+	if (!prog.t0 || p->n <= prog.batch_max)
+		return;
+	prog.batch_max = p->n;
+	if (now - prog.last_print < 20000000ull)
+		return;
+	prog.last_print = now;
+	bench_log("[%d/%d %s] run %d/%d%s%s%s  (%.1f s elapsed)\n", prog.index, prog.total,
+		  prog.name, p->n, prog.runs, prog.batch_config[0] ? " (" : "",
+		  prog.batch_config, prog.batch_config[0] ? ")" : "", bench_elapsed());
+}
+
+/* ---- results -------------------------------------------------------------------------- */
 
 void bench_log(const char *fmt, ...)
 {
@@ -29,6 +93,7 @@ void bench_result_init(bench_result *r, const char *bench, const char *unit,
 	va_start(ap, config_fmt);
 	vsnprintf(r->config, sizeof r->config, config_fmt, ap);
 	va_end(ap);
+	progress_init(r);
 }
 
 int bench_result_peer(bench_result *r, const char *name)
@@ -45,6 +110,7 @@ void bench_result_add(bench_result *r, int peer, double value)
 
 	if (p->n < BENCH_MAX_RUNS)
 		p->samples[p->n++] = value;
+	progress_add(p);
 }
 
 void bench_result_skip(bench_result *r, int peer, const char *reason)
@@ -70,8 +136,12 @@ double bench_median(const bench_peer *p)
 	return p->n % 2 ? s[p->n / 2] : (s[p->n / 2 - 1] + s[p->n / 2]) / 2;
 }
 
-static void minmax(const bench_peer *p, double *lo, double *hi)
+void bench_minmax(const bench_peer *p, double *lo, double *hi)
 {
+	if (p->n == 0) {
+		*lo = *hi = 0;
+		return;
+	}
 	*lo = *hi = p->samples[0];
 	for (int i = 1; i < p->n; i++) {
 		if (p->samples[i] < *lo)
@@ -81,9 +151,21 @@ static void minmax(const bench_peer *p, double *lo, double *hi)
 	}
 }
 
-static bool usable(const bench_peer *p)
+bool bench_peer_usable(const bench_peer *p)
 {
 	return !p->skipped && p->n > 0;
+}
+
+#define usable bench_peer_usable
+
+double bench_spread_pct(const bench_peer *p)
+{
+	double lo, hi, m = bench_median(p);
+
+	if (p->n < 2 || m == 0)
+		return -1;
+	bench_minmax(p, &lo, &hi);
+	return (hi - lo) / 2 / (m < 0 ? -m : m) * 100;
 }
 
 /* ratio > 1 means corio (peer 0) is ahead, whichever direction is better. */
@@ -101,18 +183,68 @@ double bench_result_ratio(const bench_result *r, int peer)
 	return ratio(r, &r->peers[peer]);
 }
 
-static void fmt_value(char *buf, size_t len, double v)
+/* 4 significant digits up to 99 999, then k/M/G with 3: "9.27M", "585k", "49154". */
+void bench_fmt_value(char *buf, size_t len, double v)
 {
-	if (v >= 10000)
+	static const char suffix[] = "kMGTP";
+	double a = v < 0 ? -v : v;
+
+	if (a >= 1e5) {
+		int k = 0;
+
+		a /= 1e3;
+		v /= 1e3;
+		while (a >= 999.5 && k + 1 < (int)sizeof suffix - 1) { /* 999 999 is 1.00M */
+			a /= 1e3;
+			v /= 1e3;
+			k++;
+		}
+		snprintf(buf, len, "%.3g%c", v, suffix[k]);
+	} else if (a >= 10000)
 		snprintf(buf, len, "%.0f", v);
 	else
 		snprintf(buf, len, "%.4g", v);
 }
 
+#define fmt_value bench_fmt_value
+
+void bench_short_unit(char *buf, size_t len, const char *unit)
+{
+	static const char *const times[] = { "ns", "us", "µs", "ms", "s" };
+	const char *slash = strchr(unit, '/');
+	bool time_per_thing = false;
+
+	/* "ns/switch", "ns/task", "ns/op": a time per thing counted, which the configuration
+	 * names: shown as "ns". Rates ("msg/s", "MiB/s", "req/CPU-s") keep their unit. */
+	for (size_t i = 0; slash && i < sizeof times / sizeof times[0]; i++)
+		time_per_thing |= strlen(times[i]) == (size_t)(slash - unit) &&
+				  strncmp(unit, times[i], strlen(times[i])) == 0;
+	if (time_per_thing)
+		snprintf(buf, len, "%.*s", (int)(slash - unit), unit);
+	else
+		snprintf(buf, len, "%s", unit);
+}
+
+void bench_ratio_words(char *buf, size_t len, const bench_result *r, int peer)
+{
+	double x = bench_result_ratio(r, peer);
+
+	if (peer == 0 || x <= 0) {
+		snprintf(buf, len, "%s", "");
+		return;
+	}
+	x = x >= 1 ? x : 1 / x;
+	snprintf(buf, len, "%.*fx %s", x < 10 ? 2 : x < 100 ? 1 : 0, x,
+		 bench_result_ratio(r, peer) >= 1 ? "better" : "worse");
+}
+
 static void print_human(FILE *f, const bench_result *r)
 {
-	size_t ulen = strcspn(r->unit, "/"); /* "ns/switch" is shown as "ns" */
-	char v[32];
+	char v[32], unit[64];
+	int ulen;
+
+	bench_short_unit(unit, sizeof unit, r->unit);
+	ulen = (int)strlen(unit);
 
 	fprintf(f, "%-9s %-34s", r->bench, r->config);
 	for (int i = 0; i < r->npeers; i++) {
@@ -125,17 +257,14 @@ static void print_human(FILE *f, const bench_result *r)
 		if (p->n == 0)
 			continue;
 		fmt_value(v, sizeof v, bench_median(p));
-		fprintf(f, "  %s %s %.*s", p->name, v, (int)ulen, r->unit);
+		fprintf(f, "  %s %s %.*s", p->name, v, ulen, unit);
 	}
 	/* Worded so that the direction is never in doubt: "corio 35x better than X". */
 	for (int i = 1; i < r->npeers; i++) {
-		double x;
-
 		if (!usable(&r->peers[0]) || !usable(&r->peers[i]))
 			continue;
-		x = ratio(r, &r->peers[i]);
-		fprintf(f, "  corio %.3gx %s than %s", x >= 1 ? x : 1 / x,
-			x >= 1 ? "better" : "worse", r->peers[i].name);
+		bench_ratio_words(v, sizeof v, r, i);
+		fprintf(f, "  %s %s than %s", r->peers[0].name, v, r->peers[i].name);
 	}
 	fprintf(f, " (%s is better)", r->higher_is_better ? "higher" : "lower");
 	if (r->note[0])
@@ -144,8 +273,12 @@ static void print_human(FILE *f, const bench_result *r)
 	fflush(f);
 }
 
-static void json_string(FILE *f, const char *s)
+void bench_json_string(FILE *f, const char *s)
 {
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
 	fputc('"', f);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
@@ -165,18 +298,18 @@ static void print_json(FILE *f, const bench_result *r, const bench_opts *o)
 	bool any_skipped = false, first;
 
 	fputs("{\"bench\": ", f);
-	json_string(f, r->bench);
+	bench_json_string(f, r->bench);
 	fputs(", \"config\": ", f);
-	json_string(f, r->config);
+	bench_json_string(f, r->config);
 	fputs(", \"unit\": ", f);
-	json_string(f, r->unit);
+	bench_json_string(f, r->unit);
 	fprintf(f, ", \"higher_is_better\": %s, \"results\": {",
 		r->higher_is_better ? "true" : "false");
 	for (int i = 0; i < r->npeers; i++) {
 		const bench_peer *p = &r->peers[i];
 
 		fprintf(f, "%s", i ? ", " : "");
-		json_string(f, p->name);
+		bench_json_string(f, p->name);
 		if (usable(p))
 			fprintf(f, ": %.6g", bench_median(p));
 		else
@@ -191,9 +324,9 @@ static void print_json(FILE *f, const bench_result *r, const bench_opts *o)
 
 		if (!usable(p))
 			continue;
-		minmax(p, &lo, &hi);
+		bench_minmax(p, &lo, &hi);
 		fprintf(f, "%s", first ? "" : ", ");
-		json_string(f, p->name);
+		bench_json_string(f, p->name);
 		fprintf(f, ": {\"min\": %.6g, \"max\": %.6g, \"n\": %d}", lo, hi, p->n);
 		first = false;
 	}
@@ -203,7 +336,7 @@ static void print_json(FILE *f, const bench_result *r, const bench_opts *o)
 		if (!usable(&r->peers[0]) || !usable(&r->peers[i]))
 			continue;
 		fprintf(f, "%s", first ? "" : ", ");
-		json_string(f, r->peers[i].name);
+		bench_json_string(f, r->peers[i].name);
 		fprintf(f, ": %.4g", ratio(r, &r->peers[i]));
 		first = false;
 	}
@@ -215,9 +348,9 @@ static void print_json(FILE *f, const bench_result *r, const bench_opts *o)
 			if (!r->peers[i].skipped)
 				continue;
 			fprintf(f, "%s", first ? "" : ", ");
-			json_string(f, r->peers[i].name);
+			bench_json_string(f, r->peers[i].name);
 			fputs(": ", f);
-			json_string(f, r->peers[i].skipped);
+			bench_json_string(f, r->peers[i].skipped);
 			first = false;
 		}
 		fputc('}', f);
@@ -226,9 +359,86 @@ static void print_json(FILE *f, const bench_result *r, const bench_opts *o)
 	fflush(f);
 }
 
+void bench_xml_string(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&#39;", f);
+			break;
+		default:
+			if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+				fputc(*s, f);
+		}
+	}
+}
+
+/* ---- what the run collected ------------------------------------------------------------ */
+
+static bench_result *all;
+static int nall, capall;
+
+static const char *keep(const char *s)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	return d ? d : "";
+}
+
+static void record(const bench_result *r)
+{
+	bench_result *c;
+
+	if (nall == capall) {
+		int cap = capall ? 2 * capall : 32;
+		bench_result *n = realloc(all, (size_t)cap * sizeof *n);
+
+		if (!n) {
+			bench_log("corio-bench: out of memory: result not kept for the report\n");
+			return;
+		}
+		all = n;
+		capall = cap;
+	}
+	c = &all[nall++];
+	*c = *r;
+	/* The benchmark's strings may live on its stack: copies. */
+	c->bench = keep(r->bench);
+	c->unit = keep(r->unit);
+	for (int i = 0; i < r->npeers; i++) {
+		c->peers[i].name = keep(r->peers[i].name);
+		c->peers[i].skipped = keep(r->peers[i].skipped);
+	}
+}
+
+const bench_result *bench_results(int *n)
+{
+	*n = nall;
+	return all;
+}
+
 void bench_result_report(const bench_result *r, const bench_opts *o)
 {
-	print_human(o->json ? stderr : stdout, r);
+	/* Human lines are progress (stderr); stdout has the table at the end, or, with --json,
+	 * nothing but the JSON objects. */
+	print_human(stderr, r);
 	if (o->json)
 		print_json(stdout, r, o);
+	record(r);
+	prog.batch_open = false;
 }

@@ -675,7 +675,7 @@ FIXED(r_extra, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokUNSOLICITED", KEEP
 static void *t_keepalive(ctx *x)
 {
 	corio_http_client_stats st;
-	char *t;
+	char *t = NULL;
 	size_t len;
 
 	for (int i = 0; i < 5; i++) {
@@ -716,7 +716,7 @@ END_TEST
 
 static void *t_extra(ctx *x)
 {
-	char *t;
+	char *t = NULL;
 	size_t len;
 
 	for (int i = 0; i < 3; i++) {
@@ -824,7 +824,7 @@ END_TEST
 
 static void *t_idle(ctx *x)
 {
-	char *t;
+	char *t = NULL;
 	size_t len;
 
 	TH_CHECK(get_text(x->c, u(x, 0, "/"), &t, &len) == 200);
@@ -867,7 +867,7 @@ static void *t_retry(ctx *x)
 	struct corio_http_request post = {.method = "POST", .url = u(x, 0, "/p"), .body = "x",
 					  .body_len = 1};
 	corio_http_response *r;
-	char *t;
+	char *t = NULL;
 	size_t len;
 
 	TH_CHECK(get_text(x->c, u(x, 0, "/"), &t, &len) == 200); /* conn 1, request 1 */
