@@ -8,6 +8,15 @@
 #include "fs_internal.h"
 #include "net.h" /* corio__net_forget: the listener registry */
 
+/* A new descriptor: its O_DIRECT mark (fs/direct.c) is set or cleared, since the number
+ * may have been used before. */
+static int opened(int fd, int flags)
+{
+	if (fd >= 0)
+		corio__fs_direct_mark(fd, (flags & O_DIRECT) != 0);
+	return fd;
+}
+
 int corio_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
 	corio__op op;
@@ -15,7 +24,7 @@ int corio_openat(int dirfd, const char *path, int flags, mode_t mode)
 	if (!path)
 		return -EFAULT;
 	io_uring_prep_openat(corio__op_sqe(&op), dirfd, path, flags | O_CLOEXEC, mode);
-	return corio__op_await(&op, 0);
+	return opened(corio__op_await(&op, 0), flags);
 }
 
 int corio_open(const char *path, int flags, mode_t mode)
@@ -33,7 +42,7 @@ int corio_open2(int dirfd, const char *path, const struct open_how *how)
 	h = *how;
 	h.flags |= O_CLOEXEC;
 	io_uring_prep_openat2(corio__op_sqe(&op), dirfd, path, &h);
-	return corio__op_await(&op, 0);
+	return opened(corio__op_await(&op, 0), (int)h.flags);
 }
 
 int corio_close(int fd)
@@ -41,6 +50,7 @@ int corio_close(int fd)
 	corio__loop *l = corio__loop_get();
 	corio__op op;
 
+	corio__fs_direct_mark(fd, false);
 	if (corio__fs_is_fixed(fd)) {
 		io_uring_prep_close_direct(corio__op_sqe(&op),
 					   (unsigned)(fd & ~CORIO_FD_FIXED_BIT));

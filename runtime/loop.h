@@ -107,6 +107,11 @@ static inline corio__loop *corio__loop_get(void)
 void corio__submit(corio__loop *l, const struct io_uring_sqe *proto, corio__completion *c,
 		   const struct __kernel_timespec *link_ts, bool may_fault);
 
+/* Submits what is queued now instead of at the end of the turn (O_DIRECT requests, which
+ * the block layer serves better one by one). Never parks; a refusal (-EBUSY with a CQ
+ * backlog) leaves them queued for the loop's own enter. */
+void corio__loop_flush(corio__loop *l);
+
 /* Asks the kernel to cancel the operation whose completion is c (IORING_OP_ASYNC_CANCEL).
  * Its CQE still arrives, with -ECANCELED or its real result. */
 void corio__submit_cancel(corio__loop *l, corio__completion *c);

@@ -22,10 +22,11 @@
 
 #include "helpers.h"
 
-#include "fs_internal.h" /* corio__fs_ftruncate_blocking: the thread-pool path */
+#include "fs_internal.h" /* the thread-pool ftruncate, the copy fallback, O_DIRECT marks */
 
 /* ---- fixture: a fresh directory per test ---------------------------------------------- */
 
+static char base[64];  /* made by main(), removed by main() whatever the tests did */
 static char dir[256];
 static int fds_at_start;
 
@@ -37,7 +38,7 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ft
 static void setup(void)
 {
 	fds_at_start = th_count_fds();
-	snprintf(dir, sizeof dir, "/tmp/corio-test-fs-XXXXXX");
+	snprintf(dir, sizeof dir, "%s/t-XXXXXX", base);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
@@ -1205,6 +1206,7 @@ static void *t_direct(void *arg)
 		return TH_OK;
 	}
 	TH_CHECK(fd >= 0);
+	TH_CHECK(corio__fs_direct_marked(fd)); /* submitted one at a time, not batched */
 	TH_CHECK(corio_direct_alignment(fd, &mem, &offa) == 0 && mem > 0 && offa > 0);
 	fill_rand(buf, 1u << 16, 3);
 	TH_CHECK(corio_write(fd, buf, 1u << 16, 0) == 1 << 16);
@@ -1224,6 +1226,10 @@ static void *t_direct(void *arg)
 		TH_CHECK(corio_read(fd, buf, 4095, 0) == -EINVAL);
 		TH_CHECK(corio_write(fd, buf + 1, 4096, 0) == -EINVAL);
 	}
+	TH_CHECK(corio_close(fd) == 0);
+	TH_CHECK(!corio__fs_direct_marked(fd));
+	fd = corio_open(P("direct"), O_RDONLY, 0); /* likely the same number, buffered now */
+	TH_CHECK(fd >= 0 && !corio__fs_direct_marked(fd));
 	TH_CHECK(corio_close(fd) == 0);
 	corio_aligned_free(buf);
 	return TH_OK;
@@ -1480,10 +1486,36 @@ static TCase *tc(Suite *s, const char *name, int timeout)
 	return t;
 }
 
+/* A failed test exits its forked child before teardown: the parent removes what is left
+ * (a tmpfs still mounted first). */
+static void remove_base(void)
+{
+	DIR *d = opendir(base);
+	struct dirent *e;
+	char mnt[400];
+
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(mnt, sizeof mnt, "%s/%s/small", base, e->d_name);
+		umount2(mnt, MNT_DETACH);
+	}
+	if (d)
+		closedir(d);
+	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void)
 {
 	Suite *s = suite_create("fs");
 	TCase *t;
+	int rc;
+
+	snprintf(base, sizeof base, "/tmp/corio-test-fs-XXXXXX");
+	if (!mkdtemp(base)) {
+		perror("test_fs: mkdtemp");
+		return 1;
+	}
 
 	t = tc(s, "bad_input", TH_TIMEOUT);
 	tcase_add_test(t, missing_file_enoent);
@@ -1538,5 +1570,7 @@ int main(void)
 	tcase_add_test(t, o_direct_aligned_and_misaligned);
 	tcase_add_test(t, registered_buffers_and_files);
 
-	return th_main(s);
+	rc = th_main(s);
+	remove_base();
+	return rc;
 }
