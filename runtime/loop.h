@@ -107,6 +107,14 @@ static inline corio__loop *corio__loop_get(void)
 void corio__submit(corio__loop *l, const struct io_uring_sqe *proto, corio__completion *c,
 		   const struct __kernel_timespec *link_ts, bool may_fault);
 
+/* True when a poll step would find nothing to deliver: nothing queued, nothing in flight
+ * but the mailbox read, nothing posted, no injected failure waiting. */
+static inline bool corio__loop_quiet(corio__loop *l)
+{
+	return !l->faulted && l->inflight == l->mbox.armed && io_uring_sq_ready(&l->ring) == 0 &&
+	       !__atomic_load_n(&l->mbox.notified, __ATOMIC_ACQUIRE);
+}
+
 /* Submits what is queued now instead of at the end of the turn (O_DIRECT requests, which
  * the block layer serves better one by one). Never parks; a refusal (-EBUSY with a CQ
  * backlog) leaves them queued for the loop's own enter. */

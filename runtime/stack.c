@@ -20,12 +20,6 @@
 #define DEFAULT_STACK (64u * 1024u)
 #define DEFAULT_GUARDED_MAX 4096u
 #define SLAB_BYTES (4u * 1024u * 1024u)
-/* The canary of a packed stack is its lowest 16 bytes staying zero. A fresh mapping reads
- * as zero without being resident (the kernel maps its shared zero page), so the check
- * costs no memory; a written canary value would make every stack's bottom page resident
- * and double the memory of an idle task. No frame of a stack that has not overflowed ever
- * reaches these bytes, so a reused stack keeps them zero too. */
-#define CANARY_WORDS 2
 
 __thread uintptr_t corio__guard_lo;
 __thread uintptr_t corio__guard_hi;
@@ -169,18 +163,6 @@ void corio__stack_put(corio__stack_pool *p, corio__stack *st)
 		p->free_packed = node;
 	}
 	st->lo = NULL;
-}
-
-bool corio__stack_canary_ok(const corio__stack *st)
-{
-	const volatile uint64_t *w = st->lo;
-
-	if (st->kind != CORIO__STACK_PACKED)
-		return true;
-	for (int i = 0; i < CANARY_WORDS; i++)
-		if (w[i] != 0)
-			return false;
-	return true;
 }
 
 void corio__stack_pool_fini(corio__stack_pool *p)

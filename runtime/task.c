@@ -77,6 +77,14 @@ static struct corio_task *direct_next(corio__loop *l)
 #else
 	struct corio_task *n = l->batch.head;
 
+	if (!n && l->ready.head && corio__loop_quiet(l)) {
+		/* Nothing could complete in a poll step (no syscall would be made): the next
+		 * turn may start right here, so tasks that only yield switch straight to
+		 * each other. */
+		l->batch = l->ready;
+		l->ready = (corio__taskq){ 0 };
+		n = l->batch.head;
+	}
 	if (!n || !n->ctx.pc)
 		return NULL;
 	return corio__taskq_pop(&l->batch);
@@ -90,6 +98,11 @@ static void to_scheduler(corio__loop *l, struct corio_task *t, bool final)
 {
 	struct corio_task *next = direct_next(l);
 
+	if (next == t) {
+		/* A lone yielder that is next again: no switch at all. */
+		t->state = TASK_RUNNING;
+		return;
+	}
 	l->prev = t;
 	if (next) {
 		enter(l, next);

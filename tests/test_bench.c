@@ -568,8 +568,8 @@ static bool find_bench(void)
 
 int main(void)
 {
-	Suite *s = suite_create("bench");
-	TCase *tc = tcase_create("runner");
+	Suite *s;
+	TCase *tc;
 	SRunner *sr;
 	int failed;
 
@@ -580,6 +580,8 @@ int main(void)
 	}
 	if (!th_io_uring_available())
 		return TH_SKIP;
+	s = suite_create("bench"); /* only now: a skip must not leave it to LeakSanitizer */
+	tc = tcase_create("runner");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, json_checker_self_test);
 	tcase_add_test(tc, run_switch_json_and_files);

@@ -1935,7 +1935,12 @@ static void *yield_syscall_main(void *arg)
 		corio_yield();
 	TH_CHECK(corio_stats(&b) == 0);
 	TH_CHECK(b.submit_calls == a.submit_calls);
-	TH_CHECK(b.switches - a.switches == 2000); /* each direction counts one */
+	/* With nothing in flight a lone yielder's next turn starts at once: at most a switch
+	 * out and one back per yield (through the scheduler under ASan), none without it. */
+	TH_CHECK(b.switches - a.switches <= 2000);
+#if !TH_ASAN
+	TH_CHECK(b.switches - a.switches == 0);
+#endif
 	/* After I/O completed, and with a second task yielding too. */
 	TH_CHECK(corio_nop() == 0);
 	TH_CHECK(corio_sleep(CORIO_MS(1)) == 0);
