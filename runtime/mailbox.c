@@ -96,13 +96,15 @@ int corio__mailbox_post(corio__loop *l, corio__msg *m)
 	wake = !mb->notified;
 	__atomic_store_n(&mb->notified, true, __ATOMIC_RELEASE);
 	fd = mb->efd;
-	pthread_mutex_unlock(&mb->lock);
 	if (wake) {
+		/* Under the lock: once it is released the loop may end and close the eventfd,
+		 * and the number could already name another file. Once per batch. */
 		uint64_t one = 1;
 		ssize_t n = write(fd, &one, sizeof one);
 
 		(void)n; /* EAGAIN means the counter is already non-zero: the loop wakes anyway */
 	}
+	pthread_mutex_unlock(&mb->lock);
 	return 0;
 }
 
