@@ -35,24 +35,6 @@ static void close_fd(int fd)
 		close(fd);
 }
 
-static bool valid_token(const char *s)
-{
-	if (!s || !*s)
-		return false;
-	for (; *s; s++)
-		if (*s <= 0x20 || *s >= 0x7f || strchr("\"(),/:;<=>?@[\\]{}", *s))
-			return false;
-	return true;
-}
-
-static bool valid_value(const char *s)
-{
-	for (; s && *s; s++)
-		if (*s == '\r' || *s == '\n')
-			return false;
-	return true;
-}
-
 static int copy_headers(corio_http_client *c, const corio_http_client_opts *o)
 {
 	size_t need = 0, off = 0;
@@ -60,7 +42,8 @@ static int copy_headers(corio_http_client *c, const corio_http_client_opts *o)
 	if (o->nheaders && !o->headers)
 		return -EINVAL;
 	for (size_t i = 0; i < o->nheaders; i++) {
-		if (!valid_token(o->headers[i].name) || !valid_value(o->headers[i].value))
+		if (!corio__http_valid_token(o->headers[i].name, 256) ||
+		    !corio__http_valid_value(o->headers[i].value))
 			return -EINVAL;
 		need += strlen(o->headers[i].name) + 2 +
 			(o->headers[i].value ? strlen(o->headers[i].value) : 0);
@@ -132,8 +115,8 @@ corio_http_client *corio_http_client_new(const corio_http_client_opts *opts)
 	if (rc == 0) {
 		const char *ua = c->o.user_agent ? c->o.user_agent : CORIO__HC_UA;
 
-		c->ua = valid_value(ua) ? strdup(ua) : NULL;
-		rc = c->ua ? 0 : (valid_value(ua) ? -ENOMEM : -EINVAL);
+		c->ua = corio__http_valid_value(ua) ? strdup(ua) : NULL;
+		rc = c->ua ? 0 : (corio__http_valid_value(ua) ? -ENOMEM : -EINVAL);
 		c->o.user_agent = c->ua;
 	}
 	if (rc != 0) {

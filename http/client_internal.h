@@ -80,6 +80,10 @@ int corio__hc_acquire(corio_http_client *c, const char *host, bool ipv6, uint16_
  * closed otherwise. May park (closing). */
 void corio__hc_release(corio_http_client *c, corio__hc_conn *conn, bool keep);
 void corio__hc_client_unref(corio_http_client *c);
+/* Header checks (client_request.c): an RFC 9110 token of at most max bytes; a value with
+ * no CR or LF. */
+bool corio__http_valid_token(const char *s, size_t max);
+bool corio__http_valid_value(const char *s);
 uint64_t corio__hc_deadline(uint64_t ns); /* now + ns, saturating */
 
 /* client_response.c */

@@ -97,7 +97,8 @@ static bool is_token_char(int c)
 	return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
 }
 
-static bool valid_token(const char *s, size_t max)
+/* RFC 9110 token of at most max bytes (methods, header names). Shared with client.c. */
+bool corio__http_valid_token(const char *s, size_t max)
 {
 	size_t n = 0;
 
@@ -109,7 +110,8 @@ static bool valid_token(const char *s, size_t max)
 	return true;
 }
 
-static bool valid_value(const char *s)
+/* A header value: no CR or LF (no header injection). Shared with client.c. */
+bool corio__http_valid_value(const char *s)
 {
 	for (; s && *s; s++)
 		if (*s == '\r' || *s == '\n')
@@ -597,11 +599,11 @@ static int job_init(job *j, corio_http_client *c, const struct corio_http_reques
 	memset(j, 0, sizeof *j);
 	j->c = c;
 	j->req = req;
-	if (!valid_token(m, sizeof j->method - 1) || (req->nheaders && !req->headers))
+	if (!corio__http_valid_token(m, sizeof j->method - 1) || (req->nheaders && !req->headers))
 		return -EINVAL;
 	snprintf(j->method, sizeof j->method, "%s", m);
 	for (size_t i = 0; i < req->nheaders; i++)
-		if (!valid_token(req->headers[i].name, 256) || !valid_value(req->headers[i].value))
+		if (!corio__http_valid_token(req->headers[i].name, 256) || !corio__http_valid_value(req->headers[i].value))
 			return -EINVAL;
 	rc = corio_url_parse(req->url, &j->url);
 	if (rc < 0)
