@@ -67,6 +67,7 @@ struct corio__loop {
 	struct corio_task *current;   /* running task, NULL in the scheduler */
 	corio__taskq ready;           /* ready for the next turn */
 	corio__taskq batch;           /* the rest of this turn's tasks */
+	unsigned budget;              /* tasks this turn may still run (task.c) */
 	struct corio_task *prev;      /* the task that just switched away (task.c) */
 	corio__completion *faulted;   /* failures injected without reaching the kernel */
 	corio__completion **faulted_tail;

@@ -49,7 +49,7 @@ static void run_until(corio__loop *l, const corio_task *main, done_fn done)
 		corio__run_ready(l);
 		if (done(l, main))
 			break;
-		if (!corio__loop_poll(l, l->ready.head == NULL))
+		if (!corio__loop_poll(l, !l->ready.head && !l->batch.head))
 			deadlock(l);
 	}
 }

@@ -77,6 +77,8 @@ static struct corio_task *direct_next(corio__loop *l)
 #else
 	struct corio_task *n = l->batch.head;
 
+	if (l->budget == 0)
+		return NULL;
 	if (!n && l->ready.head && corio__loop_quiet(l)) {
 		/* Nothing could complete in a poll step (no syscall would be made): the next
 		 * turn may start right here, so tasks that only yield switch straight to
@@ -87,6 +89,7 @@ static struct corio_task *direct_next(corio__loop *l)
 	}
 	if (!n || !n->ctx.pc)
 		return NULL;
+	l->budget--;
 	return corio__taskq_pop(&l->batch);
 #endif
 }
@@ -201,16 +204,26 @@ static void resume(corio__loop *l, struct corio_task *t)
 	after_switch(l);
 }
 
+/* Tasks run per turn at most, before the ring is polled again: with 1 000 000 tasks made
+ * ready at once, timers that expire meanwhile are still reaped on time. */
+#define TURN_BUDGET 1024
+
 void corio__run_ready(corio__loop *l)
 {
-	/* Only the tasks ready at the start of the turn: one that yields goes behind the
-	 * next poll, so yielders cannot starve completions and timers. */
+	/* Only the tasks ready at the start of the turn (and what a previous turn's budget
+	 * left): one that yields goes behind the next poll, so yielders cannot starve
+	 * completions and timers. */
 	struct corio_task *t;
 
-	l->batch = l->ready;
-	l->ready = (corio__taskq){ 0 };
-	while ((t = corio__taskq_pop(&l->batch)))
+	if (!l->batch.head) {
+		l->batch = l->ready;
+		l->ready = (corio__taskq){ 0 };
+	}
+	l->budget = TURN_BUDGET;
+	while (l->budget > 0 && (t = corio__taskq_pop(&l->batch))) {
+		l->budget--;
 		resume(l, t);
+	}
 }
 
 corio_task *corio_spawn(corio_fn fn, void *arg)
