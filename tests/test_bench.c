@@ -408,6 +408,37 @@ START_TEST(run_switch_json_and_files)
 }
 END_TEST
 
+/* The whole suite in --quick --json mode, as CI runs it: every line of stdout is a JSON
+ * result, and every benchmark `list` names shows up (its peers may be skipped). */
+START_TEST(quick_all_json)
+{
+	char *list, *text, *line, *save = NULL;
+	char names[16][32];
+	int n = 0;
+	jp j;
+
+	ck_assert_int_eq(run_bench(NULL, (char *[]){ "list", NULL }, &list), 0);
+	for (line = strtok_r(list, "\n", &save); line && n < 16; line = strtok_r(NULL, "\n", &save))
+		if (sscanf(line, "%31s", names[n]) == 1)
+			n++;
+	free(list);
+	ck_assert_int_ge(n, 4);
+	ck_assert_int_eq(run_bench(NULL, (char *[]){ "run", "--quick", "--json", "--no-files", NULL },
+				   &text),
+			 0);
+	for (int i = 0; i < n; i++) {
+		char key[64];
+
+		snprintf(key, sizeof key, "{\"bench\": \"%s\"", names[i]);
+		ck_assert_msg(strstr(text, key) != NULL, "no result for %s", names[i]);
+	}
+	save = NULL;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		ck_assert_msg(json_parse(line, &j, true), "not a JSON object: %s", line);
+	free(text);
+}
+END_TEST
+
 START_TEST(no_files_and_table)
 {
 	char dir[] = "/tmp/corio-test-bench-XXXXXX", path[PATH_MAX];
@@ -589,6 +620,13 @@ int main(void)
 	tcase_add_test(tc, bad_usage_exits_2);
 	tcase_add_test(tc, sigint_stops_the_servers);
 	suite_add_tcase(s, tc);
+	{
+		TCase *all = tcase_create("quick_all"); /* the whole suite: minutes, not seconds */
+
+		tcase_set_timeout(all, 500);
+		tcase_add_test(all, quick_all_json);
+		suite_add_tcase(s, all);
+	}
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
