@@ -125,9 +125,6 @@ void corio__loop_flush(corio__loop *l);
  * Its CQE still arrives, with -ECANCELED or its real result. */
 void corio__submit_cancel(corio__loop *l, corio__completion *c);
 
-/* Ready queue (FIFO). */
-void corio__taskq_push(corio__taskq *q, struct corio_task *t);
-struct corio_task *corio__taskq_pop(corio__taskq *q);
 
 /* Submits what is queued and delivers every completion available. With may_block (no task
  * is ready) it sleeps in the kernel until one completion arrives; without, it makes no

@@ -13,28 +13,6 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-void corio__taskq_push(corio__taskq *q, struct corio_task *t)
-{
-	t->next_ready = NULL;
-	if (q->tail)
-		q->tail->next_ready = t;
-	else
-		q->head = t;
-	q->tail = t;
-}
-
-struct corio_task *corio__taskq_pop(corio__taskq *q)
-{
-	struct corio_task *t = q->head;
-
-	if (t) {
-		q->head = t->next_ready;
-		if (!q->head)
-			q->tail = NULL;
-	}
-	return t;
-}
-
 static void task_retire(corio__loop *l, struct corio_task *t);
 
 /* Makes t the running task (the switch into it follows). */
@@ -268,14 +246,6 @@ void corio__park(corio__loop *l)
 
 	t->state = TASK_PARKED;
 	to_scheduler(l, t, false);
-}
-
-void corio__wake(corio__loop *l, struct corio_task *t)
-{
-	if (t->state != TASK_PARKED)
-		return;
-	t->state = TASK_READY;
-	corio__taskq_push(&l->ready, t);
 }
 
 void corio_yield(void)

@@ -37,10 +37,40 @@ struct corio_task {
 	bool is_main; /* corio_run's own task: its caller reads it, nobody else frees it */
 };
 
+/* Ready queue (FIFO); inline, like corio__wake: they run once per completion. */
+static inline void corio__taskq_push(corio__taskq *q, struct corio_task *t)
+{
+	t->next_ready = NULL;
+	if (q->tail)
+		q->tail->next_ready = t;
+	else
+		q->head = t;
+	q->tail = t;
+}
+
+static inline struct corio_task *corio__taskq_pop(corio__taskq *q)
+{
+	struct corio_task *t = q->head;
+
+	if (t) {
+		q->head = t->next_ready;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	return t;
+}
+
 /* Parks the running task until something makes it ready again. */
 void corio__park(corio__loop *l);
+
 /* Puts a parked task back on the ready queue. */
-void corio__wake(corio__loop *l, struct corio_task *t);
+static inline void corio__wake(corio__loop *l, struct corio_task *t)
+{
+	if (t->state != TASK_PARKED)
+		return;
+	t->state = TASK_READY;
+	corio__taskq_push(&l->ready, t);
+}
 
 /* The deadline that applies to the running task's blocking calls (UINT64_MAX: none); the
  * nearest enclosing timeout scope up to the first shield. */
