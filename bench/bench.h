@@ -24,6 +24,8 @@
 	X(switch)           \
 	X(spawn)            \
 	X(chan)             \
+	X(blocking)         \
+	X(post)             \
 	X(nop)              \
 	X(sleepers)         \
 	X(echo)             \

@@ -32,6 +32,9 @@ typedef struct member {
 
 /* ---- posting ---- */
 
+/* Benchmarks set this to measure the eventfd mailbox path against MSG_RING in one run. */
+bool corio__post_force_mailbox;
+
 typedef struct post {
 	corio__msg msg;             /* what the target runs */
 	corio__completion send_c;   /* the sender's CQE for its MSG_RING request */
@@ -121,7 +124,8 @@ int corio_loop_post(corio_loop *target, corio_fn fn, void *arg)
 	 * every member has finished: the SQE leaves at the sender's next turn, and by then a
 	 * plain corio_run target may have ended and its ring fd number may belong to another
 	 * ring. Other targets get the mailbox, which checks under its lock. */
-	if (self && self->caps.post_msg_ring && self->group && self->group == target->group) {
+	if (self && self->caps.post_msg_ring && self->group && self->group == target->group &&
+	    !corio__post_force_mailbox) {
 		struct io_uring_sqe sqe;
 
 		atomic_init(&p->refs, 2);
