@@ -427,9 +427,9 @@ START_TEST(quick_all_json)
 				   &text),
 			 0);
 	for (int i = 0; i < n; i++) {
-		char key[64];
+		char key[96];
 
-		snprintf(key, sizeof key, "{\"bench\": \"%s\"", names[i]);
+		snprintf(key, sizeof key, "{\"bench\": \"%.31s\"", names[i]);
 		ck_assert_msg(strstr(text, key) != NULL, "no result for %s", names[i]);
 	}
 	save = NULL;
