@@ -30,7 +30,9 @@
 	X(sleepers)         \
 	X(echo)             \
 	X(file)             \
-	X(http)
+	X(http)             \
+	X(http_server)      \
+	X(http_client)
 
 typedef struct bench_opts {
 	bool json;               /* one JSON object per result on stdout, nothing else there */

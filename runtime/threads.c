@@ -204,7 +204,13 @@ static void *member_main(void *p)
 	corio_config_init(&cfg);
 	m->rc = corio__loop_init(l, &cfg);
 	m->ring = m->rc == 0;
-	if (!m->ring) {
+	/* Open for posts before the gate: a sibling may post before this thread reaches
+	 * its main task. */
+	if (m->rc == 0)
+		m->rc = corio__mailbox_arm(l);
+	if (m->rc != 0 && m->ring) {
+		l->mbox.closed = true; /* no eventfd: refuse posts rather than lose them */
+	} else if (!m->ring) {
 		/* Siblings may already hold this loop: make posts to it fail cleanly. */
 		corio__mailbox_init(&l->mbox);
 		l->mbox.closed = true;

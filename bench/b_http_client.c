@@ -1,0 +1,302 @@
+/* bench/b_http_client.c: corio's HTTP/1.1 client against one nginx, beside wrk, a libcurl
+ * multi program (bench/peers/curl_multi.c) and Python aiohttp (bench/peers/
+ * aiohttp_client.py, the seed's pattern), in the same run: 64 connections each, for the
+ * same duration, on "hello world\n" (nginx's /hello, answered from memory).
+ *
+ * corio's side runs as `corio-bench __child http_client URL CONNS SECS`: one loop, one
+ * corio_http_client, CONNS tasks each calling corio_http_get + corio_http_response_text +
+ * corio_http_response_free in a loop until the time is up (the full client API: URL
+ * parsing, pool, llhttp, headers). Every client is a process of its own, pinned to one CPU
+ * of the lower half (nginx, one worker, to one of the upper half); each run goes through
+ * all of them, the starting one rotating.
+ *
+ * Results: requests per second (and requests per CPU-second of the client, from wait4).
+ * Targets (reported, not asserted): >= 0.6x wrk, >= 2x libcurl multi, >= 20x aiohttp. */
+#define _GNU_SOURCE
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <corio/corio.h>
+#include <corio/http.h>
+
+#include "bench.h"
+#include "http_common.h"
+
+#define CONNS 64
+
+/* ---- corio's client (child process) ---------------------------------------------------- */
+
+typedef struct load {
+	const char *url;
+	corio_http_client *c;
+	uint64_t end;
+	unsigned long long done, errors;
+	int first_error;
+} load;
+
+static void *worker(void *arg)
+{
+	load *l = arg;
+
+	while (bench_now() < l->end) {
+		corio_http_response *r = NULL;
+		size_t len = 0;
+		int rc = corio_http_get(l->c, l->url, &r);
+
+		if (rc == 0)
+			rc = corio_http_response_text(r, NULL, &len);
+		if (rc == 0 && corio_http_response_status(r) == 200 && len > 0) {
+			l->done++;
+		} else {
+			if (!l->first_error)
+				l->first_error = rc ? rc : corio_http_response_status(r);
+			l->errors++;
+		}
+		corio_http_response_free(r);
+	}
+	return NULL;
+}
+
+typedef struct cargs {
+	const char *url;
+	int conns;
+	double secs;
+} cargs;
+
+static void *client_main(void *arg)
+{
+	cargs *a = arg;
+	corio_http_client_opts co = { .limit = (size_t)a->conns };
+	corio_task *ts[1024];
+	load l = { .url = a->url };
+	uint64_t t0;
+	int n = a->conns < 1024 ? a->conns : 1024;
+
+	l.c = corio_http_client_new(&co);
+	if (!l.c)
+		return (void *)"out of memory";
+	t0 = bench_now();
+	l.end = t0 + (uint64_t)(a->secs * 1e9);
+	for (int i = 0; i < n; i++)
+		ts[i] = corio_spawn(worker, &l);
+	for (int i = 0; i < n; i++)
+		if (ts[i])
+			corio_join(ts[i], NULL);
+	printf("requests=%llu secs=%.6f errors=%llu first_error=%d\n", l.done,
+	       (double)(bench_now() - t0) / 1e9, l.errors, l.first_error);
+	corio_http_client_free(l.c);
+	return NULL;
+}
+
+/* __child http_client URL CONNS SECS */
+static int child(int argc, char **argv)
+{
+	cargs a;
+	void *res = NULL;
+
+	if (argc < 3)
+		return 2;
+	a = (cargs){ .url = argv[0], .conns = atoi(argv[1]), .secs = atof(argv[2]) };
+	if (a.conns < 1 || a.secs <= 0)
+		return 2;
+	if (corio_run(client_main, &a, &res) != 0 || res) {
+		fprintf(stderr, "http_client: %s\n", res ? (const char *)res : "corio_run failed");
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- the benchmark -------------------------------------------------------------------- */
+
+enum { P_CORIO, P_WRK, P_CURL, P_AIOHTTP, NP };
+
+typedef struct peer {
+	const char *name;
+	char path[PATH_MAX];
+	const char *skipped;
+} peer;
+
+static void find_peers(peer *p)
+{
+	char self[PATH_MAX], dir[PATH_MAX - 32];
+	const char *pd = bench_peers_dir(), *py = bench_python();
+
+	p[P_CORIO].name = "corio";
+	p[P_WRK].name = "wrk";
+	p[P_CURL].name = "libcurl multi";
+	p[P_AIOHTTP].name = "aiohttp";
+	snprintf(p[P_CORIO].path, sizeof p[P_CORIO].path, "%s",
+		 bench_self_exe() ? bench_self_exe() : "");
+	if (!bench_which("wrk", p[P_WRK].path, sizeof p[P_WRK].path))
+		p[P_WRK].skipped = "wrk not installed";
+	snprintf(self, sizeof self, "%s", p[P_CORIO].path);
+	if ((size_t)snprintf(dir, sizeof dir, "%s", dirname(self)) >= sizeof dir)
+		dir[0] = 0;
+	snprintf(p[P_CURL].path, sizeof p[P_CURL].path, "%s/peer-curl_multi", dir);
+	if (access(p[P_CURL].path, X_OK) != 0)
+		p[P_CURL].skipped = "peer-curl_multi not built (libcurl missing)";
+	if (!py || !pd) {
+		p[P_AIOHTTP].skipped = !py ? "/usr/bin/python3 missing" : "bench/peers not found";
+	} else {
+		char *const argv[] = { (char *)py, "-c", "import aiohttp", NULL };
+		char out[512];
+
+		snprintf(p[P_AIOHTTP].path, sizeof p[P_AIOHTTP].path, "%s/aiohttp_client.py", pd);
+		if (access(p[P_AIOHTTP].path, R_OK) != 0)
+			p[P_AIOHTTP].skipped = "aiohttp_client.py not found";
+		else if (bench_capture(argv, out, sizeof out, 30) != 0)
+			p[P_AIOHTTP].skipped = "aiohttp not installed (python3-aiohttp)";
+	}
+}
+
+/* Requests and seconds from one client's output. */
+static bool parse(int k, const char *out, double *req, double *secs)
+{
+	if (k == P_WRK)
+		return hc_parse_wrk(out, req, secs);
+	*req = hc_num_after(out, "requests=");
+	*secs = hc_num_after(out, "secs=");
+	return *req > 0 && *secs > 0 && hc_num_after(out, "errors=") == 0;
+}
+
+static void notes(bench_result *r, const int *pi)
+{
+	static const struct {
+		int k;
+		double target;
+		const char *label;
+	} t[] = { { P_WRK, 0.6, "wrk" }, { P_CURL, 2, "curl" }, { P_AIOHTTP, 20, "aiohttp" } };
+	size_t n = 0;
+
+	n += (size_t)snprintf(r->note + n, sizeof r->note - n, "targets:");
+	for (size_t i = 0; i < sizeof t / sizeof t[0] && n < sizeof r->note; i++) {
+		double ratio = bench_result_ratio(r, pi[t[i].k]);
+
+		n += (size_t)snprintf(r->note + n, sizeof r->note - n, "%s >= %gx %s%s",
+				      i ? "," : "", t[i].target, t[i].label,
+				      ratio <= 0 ? "" : ratio >= t[i].target ? " (met)" : " (missed)");
+	}
+}
+
+static int run(const bench_opts *o)
+{
+	peer p[NP] = { 0 };
+	hc_cpus cpus;
+	cpu_set_t gen1, srv1;
+	hc_nginx ng = { .workers = 1 };
+	bench_result rps, eff;
+	int pr[NP], pe[NP], rc = 0;
+	int secs = o->secs > 0 ? (int)ceil(o->secs) : (o->quick ? 1 : 2);
+	char url[96], dur[24], secstr[24], conns[16], out[16384];
+	const char *why;
+
+	find_peers(p);
+	hc_plan_cpus(&cpus);
+	hc_first_cpu(&cpus.gen, &gen1);
+	hc_first_cpu(&cpus.srv, &srv1);
+	ng.pinned = cpus.pinned;
+	ng.cpus = srv1;
+	why = hc_nginx_start(&ng);
+	if (why) {
+		bench_log("http_client: nginx: %s\n", why);
+		hc_nginx_stop(&ng);
+		return 1;
+	}
+	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", ng.port, HC_HELLO_PATH);
+	snprintf(dur, sizeof dur, "%ds", secs);
+	snprintf(secstr, sizeof secstr, "%d", secs);
+	snprintf(conns, sizeof conns, "%d", CONNS);
+
+	bench_result_init(&rps, "http_client", "req/s", true,
+			  "GET hello world from nginx (1 worker), %d conns, %d s%s", CONNS, secs,
+			  cpus.pinned ? ", client and nginx pinned" : "");
+	bench_result_init(&eff, "http_client", "req/CPU-s", true,
+			  "GET hello world from nginx (1 worker), %d conns, %d s, client CPU%s",
+			  CONNS, secs, cpus.pinned ? ", pinned" : "");
+	for (int k = 0; k < NP; k++) {
+		pr[k] = bench_result_peer(&rps, p[k].name);
+		pe[k] = bench_result_peer(&eff, p[k].name);
+		if (p[k].skipped) {
+			bench_result_skip(&rps, pr[k], p[k].skipped);
+			bench_result_skip(&eff, pe[k], p[k].skipped);
+		}
+	}
+	for (int r = 0; r < o->runs; r++) {
+		for (int j = 0; j < NP; j++) {
+			int k = (j + r) % NP; /* rotate which client goes first */
+			char *argv[16];
+			double cpu = 0, req = 0, s = 0;
+			int st, i = 0;
+
+			if (p[k].skipped)
+				continue;
+			switch (k) {
+			case P_CORIO:
+				argv[i++] = p[k].path;
+				argv[i++] = "__child";
+				argv[i++] = "http_client";
+				argv[i++] = url;
+				argv[i++] = conns;
+				argv[i++] = secstr;
+				break;
+			case P_WRK:
+				argv[i++] = p[k].path;
+				argv[i++] = "-t1";
+				argv[i++] = "-c";
+				argv[i++] = conns;
+				argv[i++] = "-d";
+				argv[i++] = dur;
+				argv[i++] = url;
+				break;
+			case P_CURL:
+				argv[i++] = p[k].path;
+				argv[i++] = url;
+				argv[i++] = conns;
+				argv[i++] = secstr;
+				break;
+			default:
+				argv[i++] = (char *)bench_python();
+				argv[i++] = p[k].path;
+				argv[i++] = url;
+				argv[i++] = conns;
+				argv[i++] = secstr;
+				break;
+			}
+			argv[i] = NULL;
+			st = hc_run_gen(cpus.pinned ? &gen1 : NULL, argv, out, sizeof out, &cpu);
+			if (st != 0 || !parse(k, out, &req, &s)) {
+				bench_log("http_client: %s run %d failed (status %d):\n%s\n", p[k].name,
+					  r + 1, st, out);
+				continue;
+			}
+			bench_result_add(&rps, pr[k], req / s);
+			if (cpu > 0)
+				bench_result_add(&eff, pe[k], req / cpu);
+		}
+	}
+	for (int k = 0; k < NP; k++)
+		if (!p[k].skipped && rps.peers[pr[k]].n == 0) {
+			bench_result_skip(&rps, pr[k], "every run failed");
+			bench_result_skip(&eff, pe[k], "every run failed");
+		}
+	if (rps.peers[pr[P_CORIO]].n == 0)
+		rc = 1;
+	notes(&rps, pr);
+	bench_result_report(&rps, o);
+	bench_result_report(&eff, o);
+	hc_nginx_stop(&ng);
+	return rc;
+}
+
+const bench_def bench_http_client = {
+	.name = "http_client",
+	.desc = "HTTP/1.1 client on nginx, 64 conns: corio_http_get vs wrk, libcurl multi and "
+		"aiohttp (req/s)",
+	.run = run,
+	.child = child,
+};

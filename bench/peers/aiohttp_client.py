@@ -1,0 +1,46 @@
+#!/usr/bin/python3
+"""bench/peers/aiohttp_client.py: the aiohttp peer of corio-bench's http_client.
+
+The seed's pattern: N tasks on one aiohttp.ClientSession, each fetching URL (and reading
+the whole body) again and again until SECS have passed. Prints one line:
+    requests=<completed with status 200> secs=<elapsed> errors=<failed requests>
+usage: aiohttp_client.py URL N SECS
+"""
+import asyncio
+import sys
+import time
+
+import aiohttp
+
+
+async def fetch_loop(session, url, end, counts):
+    while time.monotonic() < end:
+        try:
+            async with session.get(url) as resp:
+                body = await resp.read()
+                if resp.status == 200 and body:
+                    counts[0] += 1
+                else:
+                    counts[1] += 1
+        except aiohttp.ClientError:
+            counts[1] += 1
+
+
+async def main(url, n, secs):
+    counts = [0, 0]
+    connector = aiohttp.TCPConnector(limit=n)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        t0 = time.monotonic()
+        end = t0 + secs
+        await asyncio.gather(*(fetch_loop(session, url, end, counts) for _ in range(n)))
+        elapsed = time.monotonic() - t0
+    return counts, elapsed
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        print("usage: aiohttp_client.py URL N SECS", file=sys.stderr)
+        sys.exit(2)
+    (done, errors), wall = asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3])))
+    print(f"requests={done} secs={wall:.6f} errors={errors}")
+    sys.exit(0)
