@@ -4,6 +4,7 @@
 #   make test                  debug build (tests, examples, bench) + ctest, then an
 #                              ASan/UBSan build of the library and tests + ctest
 #   make bench [BENCH_ARGS=..] release build, then build/release/corio-bench run $(BENCH_ARGS)
+#   make test-tsan             the cross-thread suites under ThreadSanitizer (not in make test)
 #   make examples              builds examples/ in build/debug
 #   make install [PREFIX=..]   release build installed to $(PREFIX) (default /usr/local)
 #   make clean                 removes build/
@@ -22,7 +23,12 @@ RELEASE_DIR := build/release
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
                  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: all test test-debug test-asan debug-build bench release-build examples install \
+TSAN_DIR := build/tsan
+# The suites where threads meet (ThreadSanitizer counts every coroutine as a thread and
+# stops at 8128, so the suites with 10 000+ live tasks cannot run under it).
+TSAN_SUITES := test_threads|test_blocking|test_xchan|test_sync
+
+.PHONY: all test test-debug test-asan test-tsan debug-build bench release-build examples install \
         clean deps deps-bench
 
 all: debug-build
@@ -46,6 +52,14 @@ test-asan: deps
 		-DCORIO_BUILD_TESTS=ON -DCORIO_BUILD_EXAMPLES=OFF -DCORIO_BUILD_BENCH=OFF
 	$(CMAKE) --build $(ASAN_DIR) -j$(NPROC)
 	$(SANITIZER_ENV) $(CTEST) --test-dir $(ASAN_DIR) --output-on-failure -j2
+
+# Not part of `make test`: the cross-thread suites under ThreadSanitizer.
+test-tsan: deps
+	$(CMAKE) -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORIO_SANITIZE_THREAD=ON \
+		-DCORIO_BUILD_TESTS=ON -DCORIO_BUILD_EXAMPLES=OFF -DCORIO_BUILD_BENCH=OFF
+	$(CMAKE) --build $(TSAN_DIR) -j$(NPROC)
+	TSAN_OPTIONS=halt_on_error=1 $(CTEST) --test-dir $(TSAN_DIR) --output-on-failure -j2 \
+		-R '$(TSAN_SUITES)'
 
 # Sequential on purpose: the sanitized run starts only when the debug run passed.
 test:

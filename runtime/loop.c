@@ -11,6 +11,10 @@
 
 #include "op.h"
 
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
+
 __thread corio__loop *corio__tls_loop;
 
 #define DEFAULT_SQ 256u
@@ -134,6 +138,13 @@ static void reap(corio__loop *l)
 			n++;
 			/* A CQE with F_MORE promises another one for the same request. */
 			corio__completion *c = io_uring_cqe_get_data(cqe);
+
+#if defined(__SANITIZE_THREAD__)
+			/* Any completion may be another loop's post (threads.c released it); it
+			 * cannot be told before reading it, so every one is acquired. */
+			if (c)
+				__tsan_acquire(c);
+#endif
 
 			if (!(cqe->flags & IORING_CQE_F_MORE) && !(c && c->foreign))
 				l->inflight--;

@@ -91,6 +91,7 @@ struct corio__loop {
 	const void *sched_bottom;     /* the thread stack, as ASan reported it */
 	size_t sched_size;
 #endif
+	void *tsan_sched;             /* ThreadSanitizer's fiber of the scheduler */
 };
 
 extern __thread corio__loop *corio__tls_loop __attribute__((tls_model("initial-exec")));

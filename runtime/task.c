@@ -12,6 +12,13 @@
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
 #endif
+#if defined(__SANITIZE_THREAD__)
+/* ThreadSanitizer must be told which fiber runs, or it sees one thread's stack jump. */
+#include <sanitizer/tsan_interface.h>
+#define TSAN_SWITCH(fiber) __tsan_switch_to_fiber((fiber), 0)
+#else
+#define TSAN_SWITCH(fiber) ((void)0)
+#endif
 
 static void task_retire(corio__loop *l, struct corio_task *t);
 
@@ -87,6 +94,7 @@ static void to_scheduler(corio__loop *l, struct corio_task *t, bool final)
 	l->prev = t;
 	if (next) {
 		enter(l, next);
+		TSAN_SWITCH(next->tsan_fiber);
 		corio__ctx_switch(&t->ctx, &next->ctx);
 	} else {
 		l->stats.switches++;
@@ -96,6 +104,7 @@ static void to_scheduler(corio__loop *l, struct corio_task *t, bool final)
 #else
 		(void)final;
 #endif
+		TSAN_SWITCH(l->tsan_sched);
 		corio__ctx_switch(&t->ctx, &l->sched_ctx);
 #if defined(__SANITIZE_ADDRESS__)
 		__sanitizer_finish_switch_fiber(t->asan_fake, &l->sched_bottom, &l->sched_size);
@@ -151,6 +160,11 @@ static void task_retire(corio__loop *l, struct corio_task *t)
 			l->stats.stacks_packed--;
 		corio__stack_put(&l->stacks, &t->stack);
 	}
+#if defined(__SANITIZE_THREAD__)
+	if (t->tsan_fiber)
+		__tsan_destroy_fiber(t->tsan_fiber);
+	t->tsan_fiber = NULL;
+#endif
 	if (t->detached)
 		task_free(l, t);
 }
@@ -168,11 +182,18 @@ static void resume(corio__loop *l, struct corio_task *t)
 			return;
 		}
 		corio__ctx_make(&t->ctx, t->stack.lo, t->stack.size, task_main, t);
+#if defined(__SANITIZE_THREAD__)
+		t->tsan_fiber = __tsan_create_fiber(0);
+#endif
 	}
 	enter(l, t);
 #if defined(__SANITIZE_ADDRESS__)
 	__sanitizer_start_switch_fiber(&l->sched_fake, t->stack.lo, t->stack.size);
 #endif
+#if defined(__SANITIZE_THREAD__)
+	l->tsan_sched = __tsan_get_current_fiber();
+#endif
+	TSAN_SWITCH(t->tsan_fiber);
 	corio__ctx_switch(&l->sched_ctx, &t->ctx);
 #if defined(__SANITIZE_ADDRESS__)
 	__sanitizer_finish_switch_fiber(l->sched_fake, NULL, NULL);

@@ -31,6 +31,7 @@ struct corio_task {
 	corio__wait *wait;        /* or the wait it is parked on */
 	corio_timeout *scopes;    /* innermost timeout or shield scope */
 	void *asan_fake;
+	void *tsan_fiber;         /* ThreadSanitizer builds only */
 	uint8_t state;
 	bool cancelled;
 	bool detached;

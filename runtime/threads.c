@@ -8,6 +8,10 @@
 
 #include "op.h"
 
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
+
 int corio__loop_main(corio__loop *l, corio_fn fn, void *arg, void **result);
 
 struct corio__group {
@@ -134,6 +138,10 @@ int corio_loop_post(corio_loop *target, corio_fn fn, void *arg)
 		memset(&sqe, 0, sizeof sqe);
 		io_uring_prep_msg_ring(&sqe, target->ring.ring_fd, 0,
 				       (uint64_t)(uintptr_t)&p->msg.c, 0);
+#if defined(__SANITIZE_THREAD__)
+		/* The kernel orders this for us; ThreadSanitizer cannot see it. */
+		__tsan_release(&p->msg.c);
+#endif
 		corio__submit(self, &sqe, &p->send_c, NULL, false);
 		return 0;
 	}
