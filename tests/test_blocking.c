@@ -18,6 +18,8 @@
 
 #include <corio/corio.h>
 
+#include "helpers.h"
+
 #define TEST_TIMEOUT 60
 
 static uint64_t mono_ns(void)
@@ -643,29 +645,8 @@ static Suite *blocking_suite(void)
 	return s;
 }
 
-/* 77 (skipped) when the kernel or a sandbox refuses io_uring_setup. */
-static bool uring_available(void)
-{
-	struct io_uring ring;
-	int rc = io_uring_queue_init(4, &ring, 0);
-
-	if (rc != 0)
-		return false;
-	io_uring_queue_exit(&ring);
-	return true;
-}
-
+/* th_main (helpers.h): 77 without io_uring, CK_FORK, CORIO_FAULTS cleared. */
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	if (!uring_available())
-		return 77;
-	sr = srunner_create(blocking_suite());
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return th_main(blocking_suite());
 }

@@ -22,6 +22,8 @@
 
 #include <corio/corio.h>
 
+#include "helpers.h"
+
 #define TEST_TIMEOUT 60
 #define WAIT_LIMIT CORIO_SEC(30) /* how long a main waits for traffic before giving up */
 
@@ -905,29 +907,8 @@ static Suite *threads_suite(void)
 	return s;
 }
 
-/* 77 (skipped) when the kernel or a sandbox refuses io_uring_setup. */
-static bool uring_available(void)
-{
-	struct io_uring ring;
-	int rc = io_uring_queue_init(4, &ring, 0);
-
-	if (rc != 0)
-		return false;
-	io_uring_queue_exit(&ring);
-	return true;
-}
-
+/* th_main (helpers.h): 77 without io_uring, CK_FORK, CORIO_FAULTS cleared. */
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	if (!uring_available())
-		return 77;
-	sr = srunner_create(threads_suite());
-	srunner_set_fork_status(sr, CK_FORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return th_main(threads_suite());
 }
