@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "op.h"
 
@@ -19,6 +20,7 @@ __thread corio__loop *corio__tls_loop;
 
 #define DEFAULT_SQ 256u
 #define DEFAULT_CQ_MIN 4096u
+#define DEFAULT_SPIN_US 20u
 
 /* Tried first, then dropped one by one (in this order) while setup says -EINVAL:
  *   DEFER_TASKRUN  6.1: completions are posted only when we ask (GETEVENTS), no IPIs
@@ -182,6 +184,30 @@ static void enter(corio__loop *l, bool wait)
 	}
 }
 
+/* How long a thread with a cross-thread answer due may poll for it before sleeping in
+ * the kernel: 0 on one CPU, where polling only delays the thread that would answer.
+ * CORIO_SPIN_US overrides (0 turns polling off). */
+uint64_t corio__spin_ns(void)
+{
+	static uint64_t cached = UINT64_MAX; /* racing first calls compute the same value */
+	uint64_t us = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	const char *env;
+
+	if (us != UINT64_MAX)
+		return us * 1000;
+	us = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? DEFAULT_SPIN_US : 0;
+	env = getenv("CORIO_SPIN_US");
+	if (env && *env) {
+		char *end;
+		unsigned long v = strtoul(env, &end, 10);
+
+		if (*end == 0 && v <= 1000)
+			us = v;
+	}
+	__atomic_store_n(&cached, us, __ATOMIC_RELAXED);
+	return us * 1000;
+}
+
 bool corio__loop_poll(corio__loop *l, bool may_block)
 {
 	bool pending = io_uring_sq_ready(&l->ring) > 0;
@@ -192,6 +218,10 @@ bool corio__loop_poll(corio__loop *l, bool may_block)
 		if (!pending && l->inflight == l->mbox.armed && l->external == 0 && !l->group &&
 		    !l->exposed)
 			return false;
+		/* Only pool jobs outstanding: their results are usually microseconds away. */
+		if (!pending && l->inflight == l->mbox.armed && l->external > 0 &&
+		    corio__spin_ns() && corio__mailbox_spin(l, corio__spin_ns()))
+			return true;
 		enter(l, true);
 	} else if (pending || l->inflight > l->mbox.armed ||
 		   __atomic_load_n(&l->mbox.notified, __ATOMIC_ACQUIRE)) {

@@ -53,7 +53,10 @@ struct corio__msg {
 typedef struct corio__mailbox {
 	pthread_mutex_t lock;
 	corio__msg *head, *tail;
-	bool notified;          /* an eventfd write is pending: later posts skip theirs */
+	bool notified;          /* messages wait and the loop will see them without another
+				 * eventfd write: later posts skip theirs */
+	bool spinning;          /* the loop polls `notified` instead of sleeping: posts skip
+				 * the eventfd write (corio__mailbox_spin) */
 	bool closed;            /* the loop ended: posts fail with -ESHUTDOWN */
 	int efd;                /* -1 until first needed */
 	bool armed;             /* our eventfd read is in flight */
@@ -146,6 +149,12 @@ void corio__mailbox_init(corio__mailbox *mb);
 int corio__mailbox_arm(corio__loop *l);
 /* Any thread: queues m for l. 0, or -ESHUTDOWN when l has ended. */
 int corio__mailbox_post(corio__loop *l, corio__msg *m);
+/* On the loop's thread, with only pool jobs outstanding: polls for posted messages for up
+ * to `ns` before the loop sleeps in the kernel, so a result that is microseconds away costs
+ * neither the poster's eventfd write nor the loop's wakeup. True when it ran messages. */
+bool corio__mailbox_spin(corio__loop *l, uint64_t ns);
+/* The bounded polling budget of corio__mailbox_spin and the pool's idle workers (ns). */
+uint64_t corio__spin_ns(void);
 /* Loop thread, at the end: refuses new posts, drops what is queued, cancels the read. */
 void corio__mailbox_close(corio__loop *l);
 void corio__mailbox_fini(corio__mailbox *mb);

@@ -58,19 +58,27 @@ static corio__msg *take_all(corio__mailbox *mb)
 	return m;
 }
 
-static void mailbox_read_done(corio__completion *c, int32_t res, uint32_t flags)
+/* Runs every message posted so far; false when there was none. */
+static bool drain(corio__loop *l)
 {
-	corio__loop *l = corio__loop_get();
-	corio__msg *m;
+	corio__msg *m = take_all(&l->mbox);
+	bool any = m != NULL;
 
-	l->mbox.armed = false;
-	m = take_all(&l->mbox);
 	while (m) {
 		corio__msg *next = m->next;
 
 		m->run(l, m);
 		m = next;
 	}
+	return any;
+}
+
+static void mailbox_read_done(corio__completion *c, int32_t res, uint32_t flags)
+{
+	corio__loop *l = corio__loop_get();
+
+	l->mbox.armed = false;
+	drain(l);
 	/* -ECANCELED: the loop is closing its mailbox. Anything else: read again. */
 	if (res != -ECANCELED && !l->mbox.closed)
 		arm(l);
@@ -94,7 +102,11 @@ int corio__mailbox_post(corio__loop *l, corio__msg *m)
 		mb->head = m;
 	mb->tail = m;
 	wake = !mb->notified;
-	__atomic_store_n(&mb->notified, true, __ATOMIC_RELEASE);
+	/* Sequentially consistent, against corio__mailbox_spin's end: either this post sees
+	 * the loop still spinning (and the loop then sees `notified`), or it writes. */
+	__atomic_store_n(&mb->notified, true, __ATOMIC_SEQ_CST);
+	if (wake && __atomic_load_n(&mb->spinning, __ATOMIC_SEQ_CST))
+		wake = false;
 	fd = mb->efd;
 	if (wake) {
 		/* Under the lock: once it is released the loop may end and close the eventfd,
@@ -106,6 +118,38 @@ int corio__mailbox_post(corio__loop *l, corio__msg *m)
 	}
 	pthread_mutex_unlock(&mb->lock);
 	return 0;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+bool corio__mailbox_spin(corio__loop *l, uint64_t ns)
+{
+	corio__mailbox *mb = &l->mbox;
+	uint64_t end = corio_now() + ns;
+	bool seen = false;
+
+	__atomic_store_n(&mb->spinning, true, __ATOMIC_SEQ_CST);
+	for (unsigned i = 1; !seen; i++) {
+		seen = __atomic_load_n(&mb->notified, __ATOMIC_ACQUIRE);
+		if (!seen && i % 64 == 0 && corio_now() >= end)
+			break;
+		cpu_relax();
+	}
+	/* A post that still saw us spinning skipped its eventfd write: its message is ours
+	 * to take now, or the loop would sleep on it. */
+	__atomic_store_n(&mb->spinning, false, __ATOMIC_SEQ_CST);
+	if (!seen && !__atomic_load_n(&mb->notified, __ATOMIC_SEQ_CST))
+		return false;
+	/* The eventfd may have been written too: its read completes later and finds the
+	 * list empty, which is harmless. */
+	return drain(l);
 }
 
 void corio__mailbox_close(corio__loop *l)

@@ -2,8 +2,9 @@
  * results of many calls, cancellation and timeout scopes while fn runs (the call returns
  * only after fn finished and *result still gets fn's value), a task cancelled before the
  * call, the loop sleeping (not spinning) while the pool works, argument errors, a pool held
- * to two threads, a pool that must run its base number of calls at once, and calls from two
- * loops on two threads. */
+ * to two threads, a pool that must run its base number of calls at once, a pool that must
+ * grow past base when jobs starve, the polling hand-off between loop and workers at the
+ * edge of its budget (and without it), and calls from two loops on two threads. */
 #define _GNU_SOURCE /* RUSAGE_THREAD */
 #include <check.h>
 #include <errno.h>
@@ -607,6 +608,120 @@ START_TEST(test_two_loops)
 }
 END_TEST
 
+/* ---- growth past base, and the polling hand-off ----------------------------------------- */
+
+/* Eight calls that each wait (up to 5 s) for all eight to run, on a pool of base 2 and max
+ * 16: only the monitor's growth (a thread per job starved for a millisecond) lets them
+ * meet. */
+#define GROW_CALLS 8
+
+static atomic_int grow_arrived, grow_met;
+
+static void *grow_fn(void *arg)
+{
+	uint64_t until = mono_ns() + CORIO_SEC(5);
+
+	atomic_fetch_add(&grow_arrived, 1);
+	while (atomic_load(&grow_arrived) < GROW_CALLS && mono_ns() < until)
+		sleep_ms(1);
+	return (void *)(uintptr_t)(atomic_load(&grow_arrived) >= GROW_CALLS);
+}
+
+static void *grow_task(void *arg)
+{
+	void *r = NULL;
+
+	if (corio_blocking(grow_fn, NULL, &r) == 0 && r)
+		atomic_fetch_add(&grow_met, 1);
+	return NULL;
+}
+
+static void *grow_main(void *arg)
+{
+	corio_task *t[GROW_CALLS];
+
+	for (int i = 0; i < GROW_CALLS; i++) {
+		t[i] = corio_spawn(grow_task, NULL);
+		ck_assert_ptr_nonnull(t[i]);
+	}
+	ck_assert_int_eq(corio_gather(t, GROW_CALLS, NULL), 0);
+	return NULL;
+}
+
+START_TEST(test_pool_grows_when_jobs_starve)
+{
+	ck_assert_int_eq(corio_blocking_threads(2, 16), 0);
+	ck_assert_int_eq(corio_run(grow_main, NULL, NULL), 0);
+	ck_assert_int_eq(atomic_load(&grow_met), GROW_CALLS);
+}
+END_TEST
+
+/* Jobs of 0 to ~4 us against a polling budget of 1 us (or none): the loop and the workers
+ * keep crossing the end of their polling, where a result posted as the loop stops polling
+ * must still wake it. A lost wake-up hangs here until the test's timeout. */
+#define HANDOFF_TASKS 8
+#define HANDOFF_CALLS 20000
+
+static atomic_uint handoff_ok;
+
+static void *short_job(void *arg)
+{
+	uintptr_t x = (uintptr_t)arg;
+	uint64_t until = mono_ns() + (x % 5) * 1000;
+
+	while (mono_ns() < until)
+		;
+	return (void *)(x + 7);
+}
+
+static void *handoff_task(void *arg)
+{
+	uintptr_t base = (uintptr_t)arg * HANDOFF_CALLS;
+
+	for (uintptr_t i = 0; i < HANDOFF_CALLS; i++) {
+		void *r = NULL;
+
+		if (corio_blocking(short_job, (void *)(base + i), &r) == 0 &&
+		    (uintptr_t)r == base + i + 7)
+			atomic_fetch_add(&handoff_ok, 1);
+	}
+	return NULL;
+}
+
+static void *handoff_main(void *arg)
+{
+	unsigned tasks = (unsigned)(uintptr_t)arg;
+	corio_task *t[HANDOFF_TASKS];
+
+	for (unsigned i = 0; i < tasks; i++) {
+		t[i] = corio_spawn(handoff_task, (void *)(uintptr_t)i);
+		ck_assert_ptr_nonnull(t[i]);
+	}
+	ck_assert_int_eq(corio_gather(t, tasks, NULL), 0);
+	return NULL;
+}
+
+static void handoff_run(const char *spin_us)
+{
+	ck_assert_int_eq(setenv("CORIO_SPIN_US", spin_us, 1), 0); /* read once per process */
+	ck_assert_int_eq(corio_run(handoff_main, (void *)(uintptr_t)1, NULL), 0);
+	ck_assert_uint_eq(atomic_load(&handoff_ok), HANDOFF_CALLS);
+	ck_assert_int_eq(corio_run(handoff_main, (void *)(uintptr_t)HANDOFF_TASKS, NULL), 0);
+	ck_assert_uint_eq(atomic_load(&handoff_ok), HANDOFF_CALLS * (1 + HANDOFF_TASKS));
+}
+
+START_TEST(test_handoff_short_polling)
+{
+	handoff_run("1");
+}
+END_TEST
+
+START_TEST(test_handoff_no_polling)
+{
+	handoff_run("0");
+}
+END_TEST
+
 /* ---- suite ------------------------------------------------------------------------------ */
 
 static Suite *blocking_suite(void)
@@ -641,6 +756,9 @@ static Suite *blocking_suite(void)
 	tcase_add_test(tc, test_threads_einval);
 	tcase_add_test(tc, test_pool_limited);
 	tcase_add_test(tc, test_pool_runs_base_calls_at_once);
+	tcase_add_test(tc, test_pool_grows_when_jobs_starve);
+	tcase_add_test(tc, test_handoff_short_polling);
+	tcase_add_test(tc, test_handoff_no_polling);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -109,9 +109,13 @@ CORIO_API int corio_nop(void);
  * returns, so the caller always owns and releases it. fn must not call corio_* functions
  * that need a loop. A task cancelled before the call returns -ECANCELED and fn never runs. */
 CORIO_API int corio_blocking(corio_fn fn, void *arg, void **result);
-/* Pool size: base threads kept (default: number of CPUs), growing to max under load
- * (default max(64, 4 * base)); surplus threads exit after 5 s idle. Also settable with
- * CORIO_BLOCKING_THREADS=base[:max]. -EINVAL when base is 0 or max < base. */
+/* Pool size: base threads kept (default: number of CPUs), growing to max (default
+ * max(64, 4 * base)) by one thread for each call that waited 1 ms without a free thread;
+ * surplus threads exit after 5 s idle. Also settable with CORIO_BLOCKING_THREADS=base[:max].
+ * -EINVAL when base is 0 or max < base.
+ * On machines with more than one CPU an idle worker polls for the next call, and a loop
+ * whose only outstanding work is pool calls polls for their results, for up to 20 us each
+ * before sleeping (CORIO_SPIN_US=0..1000 sets that budget; 0 turns polling off). */
 CORIO_API int corio_blocking_threads(unsigned base, unsigned max);
 
 /* Many loops (thread-per-core). A corio_loop handle stays valid while its loop runs and,
