@@ -2,7 +2,8 @@
  *
  * Owns nothing but the register save area; the stack a context runs on belongs to the
  * task (runtime/task.c) and comes from the pool (runtime/stack.c). The switch itself is in
- * runtime/arch/<cpu>/switch.S; the layouts below must match the offsets documented there.
+ * runtime/arch/<cpu>/: inline asm in switch.h on x86-64, switch.S on AArch64 (whose layout
+ * below must match the offsets documented there).
  */
 #ifndef CORIO_CORO_H
 #define CORIO_CORO_H
@@ -11,13 +12,7 @@
 #include <stdint.h>
 
 #if defined(__x86_64__)
-typedef struct corio__ctx {
-	void *sp;
-	void *pc;
-	uint64_t rbx, rbp, r12, r13, r14, r15;
-	uint32_t mxcsr;
-	uint16_t fpucw;
-} corio__ctx;
+#include "arch/x86_64/switch.h" /* struct corio__ctx and the inline corio__ctx_switch */
 #elif defined(__aarch64__)
 typedef struct corio__ctx {
 	void *sp;
@@ -27,13 +22,15 @@ typedef struct corio__ctx {
 	uint64_t d8_d15[8];
 	uint64_t fpcr;
 } corio__ctx;
+
+/* Saves the running context into *from and resumes *to. Returns when something switches
+ * back to *from. Defined in runtime/arch/aarch64/switch.S. */
+void corio__ctx_switch(corio__ctx *from, const corio__ctx *to);
 #else
 #error "corio: no context switch for this CPU (runtime/arch/ has x86_64 and aarch64 only)"
 #endif
 
-/* Saves the running context into *from and resumes *to. Returns when something switches
- * back to *from. Defined in runtime/arch/<cpu>/switch.S. */
-void corio__ctx_switch(corio__ctx *from, const corio__ctx *to);
+/* First instruction of a context that has never run (runtime/arch/<cpu>/switch.S). */
 void corio__ctx_entry(void);
 
 /* Prepares ctx to run fn(arg) on the stack [lo, lo + size) the first time it is resumed.
