@@ -55,6 +55,12 @@ static void *node_lo(void *node, size_t size)
 	return (char *)node + 16 - size;
 }
 
+/* A packed stack gives its top 16 bytes to the canary of the stack above it. */
+static size_t usable(const corio__stack_pool *p, uint8_t kind)
+{
+	return kind == CORIO__STACK_PACKED ? p->size - CORIO__CANARY_BYTES : p->size;
+}
+
 static int guarded_new(corio__stack_pool *p, corio__stack *st)
 {
 	size_t len = p->size + p->page;
@@ -76,6 +82,8 @@ static int packed_new(corio__stack_pool *p, corio__stack *st)
 {
 	if (p->slab_left < p->size) {
 		size_t len = p->size * 16 > SLAB_BYTES ? p->size * 16 : SLAB_BYTES;
+
+		len += p->page;
 		corio__slab *s = malloc(sizeof *s);
 		void *base;
 
@@ -89,8 +97,9 @@ static int packed_new(corio__stack_pool *p, corio__stack *st)
 		}
 		*s = (corio__slab){ .next = p->slabs, .base = base, .len = len };
 		p->slabs = s;
-		p->slab_next = base;
-		p->slab_left = len;
+		/* The first slot's canary is the last 16 bytes of a leading page. */
+		p->slab_next = (char *)base + p->page;
+		p->slab_left = len - p->page;
 	}
 	st->lo = p->slab_next;
 	p->slab_next += p->size;
@@ -115,7 +124,7 @@ static int take(corio__stack_pool *p, corio__stack *st, uint8_t kind)
 		void *node = *list;
 
 		*list = *(void **)node;
-		st->lo = node_lo(node, p->size);
+		st->lo = node_lo(node, usable(p, kind));
 		return 0;
 	}
 	return kind == CORIO__STACK_GUARDED ? guarded_new(p, st) : packed_new(p, st);
@@ -133,7 +142,7 @@ int corio__stack_get(corio__stack_pool *p, corio__stack *st)
 	}
 	if (rc != 0)
 		return rc;
-	st->size = p->size;
+	st->size = usable(p, kind);
 	st->kind = kind;
 	if (kind == CORIO__STACK_GUARDED) {
 		p->live_guarded++;

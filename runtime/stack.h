@@ -2,8 +2,7 @@
  *
  * Owns every stack mapping of a loop. Two kinds: guarded (own mapping with a PROT_NONE page
  * below: an overflow faults at once and the SIGSEGV handler names it) and packed (carved
- * from 4 MiB slabs, no guard, a canary at the bottom checked at every switch: its lowest
- * 16 bytes must stay zero, which costs no resident memory on an untouched page). Each
+ * from 4 MiB slabs, no guard, a canary below the bottom checked at every switch). Each
  * guarded stack costs two entries of vm.max_map_count (65530 by default), so AUTO mode gives
  * guarded stacks up to a limit and packed ones beyond it, and falls back to packed when a
  * mapping fails: a spawn never fails for lack of mappings. Released stacks are kept on free
@@ -47,15 +46,20 @@ void corio__stack_pool_fini(corio__stack_pool *p);
 /* 0 or -ENOMEM. */
 int corio__stack_get(corio__stack_pool *p, corio__stack *st);
 void corio__stack_put(corio__stack_pool *p, corio__stack *st);
-/* False when a packed stack's canary was overwritten. The canary is the stack's lowest 16
- * bytes staying zero: a fresh mapping reads as zero without being resident (the kernel maps
- * its shared zero page), so the check costs no memory, where a written canary value would
- * make every stack's bottom page resident and double the memory of an idle task. No frame
- * of a stack that has not overflowed reaches these bytes, so a reused stack keeps them zero.
- * Inline: it runs at every switch. */
+/* False when a packed stack's canary was overwritten. The canary is the 16 bytes just
+ * below the stack's lowest usable byte, staying zero: the first thing an overflow writes.
+ * Packed stacks sit back to back, so these bytes are the top 16 of the slot below (kept
+ * out of that stack's usable size), on the page where the stack below keeps its first
+ * frames: resident as soon as that stack ran. Reading the canary then costs neither a page
+ * fault nor memory, where a canary on the stack's own bottom page would cost a fault per
+ * task (and a written value, a resident page per task). No frame of a stack that has not
+ * overflowed reaches these bytes, so a reused stack keeps them zero. Inline: it runs at
+ * every switch. */
+#define CORIO__CANARY_BYTES 16u
+
 static inline bool corio__stack_canary_ok(const corio__stack *st)
 {
-	const volatile uint64_t *w = st->lo;
+	const volatile uint64_t *w = (const volatile uint64_t *)st->lo - 2;
 
 	return st->kind != CORIO__STACK_PACKED || (w[0] | w[1]) == 0;
 }
