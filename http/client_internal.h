@@ -11,6 +11,7 @@
 #include <corio/http.h>
 #include <corio/sync.h>
 
+#include "deadline.h" /* runtime/: I/O deadlines without linked timeouts */
 #include "client_decode.h"
 #include "h1_response.h"
 

@@ -313,12 +313,11 @@ static int build_head(const job *j, sbuf *b, bool *chunked, bool *expect)
 
 static int send_buf(corio_http_response *r, const void *p, size_t n)
 {
-	corio_timeout t;
+	corio__deadline d;
 	ssize_t rc;
 
-	corio_timeout_enter_at(&t, corio__hc_io_deadline(r));
-	rc = corio_send_all(r->conn->fd, p, n);
-	corio_timeout_exit(&t);
+	corio__deadline_begin(&d, corio__hc_io_deadline(r));
+	rc = corio__deadline_end(&d, corio_send_all(r->conn->fd, p, n));
 	return rc < 0 ? (int)rc : 0;
 }
 

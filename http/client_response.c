@@ -72,14 +72,13 @@ static int pump(corio_http_response *r, size_t maxraw, uint64_t soft)
 		return r->err ? r->err : -EPIPE;
 	if (k->off == k->len) {
 		uint64_t d = corio__hc_io_deadline(r);
-		corio_timeout t;
+		corio__deadline dl;
 
 		if (soft < d)
 			d = soft;
 		k->off = k->len = 0;
-		corio_timeout_enter_at(&t, d);
-		n = corio_recv(k->fd, k->buf, sizeof k->buf, 0);
-		corio_timeout_exit(&t);
+		corio__deadline_begin(&dl, d);
+		n = corio__deadline_end(&dl, corio_recv(k->fd, k->buf, sizeof k->buf, 0));
 		if (n == -ETIMEDOUT && d == soft && corio_now() >= soft)
 			return 1;
 		if (n < 0)
@@ -146,7 +145,7 @@ static ssize_t read_direct(corio_http_response *r, char *buf, size_t len)
 {
 	corio__hc_conn *k = r->conn;
 	uint64_t left = r->h.p.content_length; /* llhttp counts the body down in it */
-	corio_timeout t;
+	corio__deadline d;
 	ssize_t n;
 
 	if (!k || k->off != k->len || len < 4096 || r->h.chunked || r->h.content_length < 0 ||
@@ -154,9 +153,8 @@ static ssize_t read_direct(corio_http_response *r, char *buf, size_t len)
 		return 0;
 	if (len > left)
 		len = (size_t)left;
-	corio_timeout_enter_at(&t, corio__hc_io_deadline(r));
-	n = corio_recv(k->fd, buf, len, 0);
-	corio_timeout_exit(&t);
+	corio__deadline_begin(&d, corio__hc_io_deadline(r));
+	n = corio__deadline_end(&d, corio_recv(k->fd, buf, len, 0));
 	if (n == 0)
 		n = corio__h1r_eof(&r->h);
 	if (n <= 0)

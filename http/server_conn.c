@@ -24,15 +24,14 @@ static uint64_t deadline_after(uint64_t ns)
 	return ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
 }
 
+/* The deadline is a loop-kept one (runtime/deadline.h), not a timeout scope: no linked
+ * timeout per receive. */
 static ssize_t recv_until(corio__hconn *c, void *buf, size_t len, uint64_t deadline)
 {
-	corio_timeout t;
-	ssize_t n;
+	corio__deadline d;
 
-	corio_timeout_enter_at(&t, deadline);
-	n = corio_recv(c->fd, buf, len, 0);
-	corio_timeout_exit(&t);
-	return n;
+	corio__deadline_begin(&d, deadline);
+	return corio__deadline_end(&d, corio_recv(c->fd, buf, len, 0));
 }
 
 /* The next request's head. 0: ready for the handler; > 0: the status to answer with before

@@ -13,6 +13,7 @@
 #include <corio/net.h>
 #include <corio/sync.h>
 
+#include "deadline.h" /* runtime/: I/O deadlines without linked timeouts */
 #include "llhttp.h"
 
 typedef struct corio__hconn corio__hconn;

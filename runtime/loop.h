@@ -86,6 +86,13 @@ struct corio__loop {
 	bool deadlock;
 	corio__mailbox mbox;
 	unsigned external;            /* blocking-pool jobs of ours still running */
+	struct {                      /* armed I/O deadlines (deadline.c) */
+		struct corio__deadline *head;
+		corio__completion c;  /* the one kernel timer, at `at` while armed */
+		struct __kernel_timespec ts;
+		uint64_t at;
+		bool armed;
+	} dl;
 	struct corio__group *group;   /* set for loops of corio_run_threads */
 	bool exposed;                 /* corio_loop_current handed out: others may post */
 	unsigned index;               /* position in the group */

@@ -37,9 +37,9 @@ int corio__op_await(corio__op *op, unsigned opts)
 
 	if (!t)
 		return -EPERM;
-	/* Fast path: no cancellation, no scope. */
-	if (!(opts & CORIO__OP_CLEANUP) && (t->cancelled || t->scopes)) {
-		if (corio__task_cancel_due(t))
+	/* Fast path: no cancellation, no scope, no expired I/O deadline. */
+	if (!(opts & CORIO__OP_CLEANUP) && (t->cancelled || t->scopes || t->interrupted)) {
+		if (corio__task_cancel_due(t) || t->interrupted)
 			return -ECANCELED;
 		if (!(opts & CORIO__OP_NOLINK))
 			deadline = corio__task_deadline(t);

@@ -34,6 +34,7 @@ struct corio_task {
 	void *tsan_fiber;         /* ThreadSanitizer builds only */
 	uint8_t state;
 	bool cancelled;
+	bool interrupted; /* an I/O deadline passed (deadline.c): calls return -ECANCELED */
 	bool detached;
 	bool is_main; /* corio_run's own task: its caller reads it, nobody else frees it */
 };
