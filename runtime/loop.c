@@ -99,6 +99,7 @@ int corio__loop_init(corio__loop *l, const corio_config *cfg)
 	probe(l);
 	l->faulted_tail = &l->faulted;
 	corio__stack_pool_init(&l->stacks, cfg);
+	l->caps.stack_guard_markers = l->stacks.markers;
 	corio__mailbox_init(&l->mbox);
 	return 0;
 }

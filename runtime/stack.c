@@ -20,6 +20,11 @@
 #define DEFAULT_STACK (64u * 1024u)
 #define DEFAULT_GUARDED_MAX 4096u
 #define SLAB_BYTES (4u * 1024u * 1024u)
+#define GUARDED_PER_SLAB 64u
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102 /* Linux 6.13 */
+#endif
 
 __thread uintptr_t corio__guard_lo;
 __thread uintptr_t corio__guard_hi;
@@ -29,6 +34,8 @@ struct corio__slab {
 	void *base;
 	size_t len;
 };
+
+static bool guard_markers(size_t page);
 
 void corio__stack_pool_init(corio__stack_pool *p, const corio_config *cfg)
 {
@@ -42,6 +49,7 @@ void corio__stack_pool_init(corio__stack_pool *p, const corio_config *cfg)
 	p->size = (size + page - 1) & ~(page - 1);
 	p->mode = cfg->stack_kind;
 	p->guarded_max = cfg->guarded_max ? cfg->guarded_max : DEFAULT_GUARDED_MAX;
+	p->markers = p->mode != CORIO_STACK_PACKED && guard_markers(page);
 }
 
 /* Free stacks are linked through a node in their top 16 bytes (already resident). */
@@ -61,7 +69,75 @@ static size_t usable(const corio__stack_pool *p, uint8_t kind)
 	return kind == CORIO__STACK_PACKED ? p->size - CORIO__CANARY_BYTES : p->size;
 }
 
-static int guarded_new(corio__stack_pool *p, corio__stack *st)
+/* Whether this kernel installs guard regions without a mapping of their own
+ * (MADV_GUARD_INSTALL, 6.13): probed once per process. CORIO_STACK_GUARD=mprotect keeps the
+ * older way (one mapping per guarded stack), which the tests use to cover both. */
+static bool guard_markers(size_t page)
+{
+	static int known; /* 0 unknown, 1 yes, -1 no; racing probes agree */
+	int k = __atomic_load_n(&known, __ATOMIC_RELAXED);
+	const char *env;
+
+	if (!k && (env = getenv("CORIO_STACK_GUARD")) && strcmp(env, "mprotect") == 0)
+		k = -1;
+	if (!k) {
+		void *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+		k = -1;
+		if (m != MAP_FAILED) {
+			if (madvise(m, page, MADV_GUARD_INSTALL) == 0)
+				k = 1;
+			munmap(m, 2 * page);
+		}
+	}
+	__atomic_store_n(&known, k, __ATOMIC_RELAXED);
+	return k > 0;
+}
+
+static int slab_add(corio__stack_pool *p, size_t len, char **next, size_t *left)
+{
+	corio__slab *s = malloc(sizeof *s);
+	void *base;
+
+	if (!s)
+		return -ENOMEM;
+	base = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (base == MAP_FAILED) {
+		free(s);
+		return -ENOMEM;
+	}
+	*s = (corio__slab){ .next = p->slabs, .base = base, .len = len };
+	p->slabs = s;
+	*next = base;
+	*left = len;
+	return 0;
+}
+
+/* With guard markers, guarded stacks are carved from slabs too, each above a marker page:
+ * one mapping per 64 stacks instead of two per stack (no vm.max_map_count limit), and one
+ * madvise per stack instead of mmap + mprotect + munmap (4096 stacks: 23 -> 10 ms to make,
+ * 19 -> 1.6 ms to unmap, measured here). */
+static int guarded_from_slab(corio__stack_pool *p, corio__stack *st)
+{
+	size_t slot = p->page + p->size;
+	char *guard;
+
+	if (p->gslab_left < slot &&
+	    slab_add(p, slot * GUARDED_PER_SLAB, &p->gslab_next, &p->gslab_left) != 0)
+		return -ENOMEM;
+	guard = p->gslab_next;
+	if (madvise(guard, p->page, MADV_GUARD_INSTALL) != 0)
+		return -ENOMEM;
+	p->gslab_next += slot;
+	p->gslab_left -= slot;
+	st->lo = guard + p->page;
+	return 0;
+}
+
+/* Without: a mapping of its own with a PROT_NONE page below. */
+static int guarded_mapping(corio__stack_pool *p, corio__stack *st)
 {
 	size_t len = p->size + p->page;
 	char *base = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -78,28 +154,21 @@ static int guarded_new(corio__stack_pool *p, corio__stack *st)
 	return 0;
 }
 
+static int guarded_new(corio__stack_pool *p, corio__stack *st)
+{
+	return p->markers ? guarded_from_slab(p, st) : guarded_mapping(p, st);
+}
+
 static int packed_new(corio__stack_pool *p, corio__stack *st)
 {
 	if (p->slab_left < p->size) {
 		size_t len = p->size * 16 > SLAB_BYTES ? p->size * 16 : SLAB_BYTES;
 
-		len += p->page;
-		corio__slab *s = malloc(sizeof *s);
-		void *base;
-
-		if (!s)
+		if (slab_add(p, len + p->page, &p->slab_next, &p->slab_left) != 0)
 			return -ENOMEM;
-		base = mmap(NULL, len, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-		if (base == MAP_FAILED) {
-			free(s);
-			return -ENOMEM;
-		}
-		*s = (corio__slab){ .next = p->slabs, .base = base, .len = len };
-		p->slabs = s;
 		/* The first slot's canary is the last 16 bytes of a leading page. */
-		p->slab_next = (char *)base + p->page;
-		p->slab_left = len - p->page;
+		p->slab_next += p->page;
+		p->slab_left -= p->page;
 	}
 	st->lo = p->slab_next;
 	p->slab_next += p->size;
@@ -176,7 +245,7 @@ void corio__stack_put(corio__stack_pool *p, corio__stack *st)
 
 void corio__stack_pool_fini(corio__stack_pool *p)
 {
-	void *node = p->free_guarded;
+	void *node = p->markers ? NULL : p->free_guarded; /* else they go with their slabs */
 
 	while (node) {
 		void *next = *(void **)node;

@@ -1,12 +1,14 @@
 /* runtime/stack.h: the coroutine stack pool.
  *
- * Owns every stack mapping of a loop. Two kinds: guarded (own mapping with a PROT_NONE page
- * below: an overflow faults at once and the SIGSEGV handler names it) and packed (carved
- * from 4 MiB slabs, no guard, a canary below the bottom checked at every switch). Each
- * guarded stack costs two entries of vm.max_map_count (65530 by default), so AUTO mode gives
- * guarded stacks up to a limit and packed ones beyond it, and falls back to packed when a
- * mapping fails: a spawn never fails for lack of mappings. Released stacks are kept on free
- * lists and reused; everything is unmapped when the loop ends.
+ * Owns every stack mapping of a loop. Two kinds: guarded (an inaccessible page below: an
+ * overflow faults at once and the SIGSEGV handler names it) and packed (carved from 4 MiB
+ * slabs, no guard, a canary below the bottom checked at every switch). Where the kernel has
+ * MADV_GUARD_INSTALL (6.13) guarded stacks share slabs with a guard marker each; elsewhere
+ * each is a mapping of its own with a PROT_NONE page, two entries of vm.max_map_count
+ * (65530 by default). Either way AUTO mode gives guarded stacks up to a limit and packed
+ * ones beyond it, and falls back to packed when a mapping fails: a spawn never fails for
+ * lack of mappings. Released stacks are kept on free lists and reused; everything is
+ * unmapped when the loop ends.
  */
 #ifndef CORIO_STACK_H
 #define CORIO_STACK_H
@@ -36,9 +38,12 @@ typedef struct corio__stack_pool {
 	uint64_t live_guarded, live_packed;
 	void *free_guarded;      /* free lists, linked through the stacks' top words */
 	void *free_packed;
-	corio__slab *slabs;      /* packed slabs, for unmapping */
-	char *slab_next;         /* unused part of the newest slab */
+	corio__slab *slabs;      /* slabs (packed stacks; guarded ones too with markers) */
+	char *slab_next;         /* unused part of the newest packed slab */
 	size_t slab_left;
+	bool markers;            /* guarded stacks come from slabs with MADV_GUARD_INSTALL */
+	char *gslab_next;        /* unused part of the newest guarded slab */
+	size_t gslab_left;
 } corio__stack_pool;
 
 void corio__stack_pool_init(corio__stack_pool *p, const corio_config *cfg);

@@ -144,6 +144,19 @@ START_TEST(test_guarded_overflow_aborts_with_message)
 }
 END_TEST
 
+/* The same with guarded stacks of their own mapping (PROT_NONE page), the way kernels
+ * before 6.13 get. */
+START_TEST(test_guarded_overflow_mprotect)
+{
+	corio_stack_kind kind = CORIO_STACK_GUARDED;
+	struct child c;
+
+	ck_assert_int_eq(setenv("CORIO_STACK_GUARD", "mprotect", 1), 0);
+	run_child(child_overflow, &kind, &c, 30);
+	assert_overflow_death(&c);
+}
+END_TEST
+
 /* The default (AUTO) gives the first tasks guarded stacks: same behaviour. */
 START_TEST(test_auto_overflow_aborts_with_message)
 {
@@ -359,12 +372,17 @@ struct auto_case {
 	int live;
 	corio_statistics st;
 	int spawned;
+	bool markers; /* guarded stacks cost no mapping each */
 };
 
 static void *auto_main(void *arg)
 {
 	struct auto_case *ac = arg;
 	static corio_task *t[60000];
+	corio_capabilities caps;
+
+	TH_CHECK(corio_caps(&caps) == 0);
+	ac->markers = caps.stack_guard_markers;
 
 	for (int i = 0; i < ac->live - 1; i++) {
 		if (!(t[i] = corio_spawn(pad_task, NULL)))
@@ -393,9 +411,10 @@ START_TEST(test_auto_guarded_max)
 }
 END_TEST
 
-/* With no limit of its own, AUTO runs into vm.max_map_count (each guarded stack costs two
- * mappings) and must fall back to packed stacks instead of failing a spawn. */
-START_TEST(test_auto_falls_back_when_mappings_run_out)
+/* With no limit of its own, AUTO runs into vm.max_map_count where each guarded stack costs
+ * two mappings, and must fall back to packed stacks instead of failing a spawn. With guard
+ * markers (6.13+) the same number of guarded stacks must all be made, sharing slabs. */
+static void auto_fallback(void)
 {
 	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
 	long max_maps = 0;
@@ -416,8 +435,24 @@ START_TEST(test_auto_falls_back_when_mappings_run_out)
 	TH_RUN_EXPECT_OK(&cfg, auto_main, &ac);
 	ck_assert_int_eq(ac.spawned, ac.live - 1);
 	ck_assert_uint_eq(ac.st.stacks_guarded + ac.st.stacks_packed, (uint64_t)ac.live);
+	if (ac.markers) {
+		ck_assert_uint_eq(ac.st.stacks_guarded, (uint64_t)ac.live);
+		return;
+	}
 	ck_assert_uint_gt(ac.st.stacks_packed, 0);
 	ck_assert_uint_lt(ac.st.stacks_guarded, (uint64_t)max_maps / 2);
+}
+
+START_TEST(test_auto_falls_back_when_mappings_run_out)
+{
+	auto_fallback();
+}
+END_TEST
+
+START_TEST(test_auto_falls_back_mprotect)
+{
+	ck_assert_int_eq(setenv("CORIO_STACK_GUARD", "mprotect", 1), 0);
+	auto_fallback();
 }
 END_TEST
 
@@ -431,6 +466,7 @@ static Suite *stack_suite(void)
 	tc = tcase_create("overflow");
 	tcase_set_timeout(tc, TH_TIMEOUT);
 	tcase_add_test(tc, test_guarded_overflow_aborts_with_message);
+	tcase_add_test(tc, test_guarded_overflow_mprotect);
 	tcase_add_test(tc, test_auto_overflow_aborts_with_message);
 	tcase_add_test(tc, test_packed_canary_smash_aborts_at_next_switch);
 	tcase_add_test(tc, test_packed_deep_but_within_limits);
@@ -442,6 +478,7 @@ static Suite *stack_suite(void)
 	tcase_add_test(tc, test_stacks_unmapped_after_run);
 	tcase_add_test(tc, test_auto_guarded_max);
 	tcase_add_test(tc, test_auto_falls_back_when_mappings_run_out);
+	tcase_add_test(tc, test_auto_falls_back_mprotect);
 	suite_add_tcase(s, tc);
 	return s;
 }

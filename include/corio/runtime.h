@@ -166,6 +166,8 @@ typedef struct corio_capabilities {
 	unsigned cq_entries;
 	bool ring_fd_registered; /* io_uring_register_ring_fd worked (5.18+) */
 	bool post_msg_ring;      /* corio_loop_post uses IORING_OP_MSG_RING (5.18+), else eventfd */
+	bool stack_guard_markers; /* guarded stacks use MADV_GUARD_INSTALL (6.13+): no mapping
+				   * each, so vm.max_map_count does not bound them */
 	uint64_t ops[4];         /* bitmap of supported IORING_OP_* codes (io_uring_get_probe) */
 	char kernel[64];         /* uname release */
 } corio_capabilities;
