@@ -61,7 +61,8 @@ struct corio_http_response {
 	corio_http_client *client;
 	corio__hc_conn *conn;  /* NULL once released */
 	corio__h1r h;
-	char *url;
+	corio_url final;       /* where the response came from (after redirects) */
+	char *url;             /* final as a string, made on first corio_http_response_url */
 	unsigned redirects;
 	uint64_t deadline;     /* the request's total deadline */
 	uint64_t max_body, body_total;
@@ -76,7 +77,7 @@ struct corio_http_response {
 /* client.c: the pool. Acquire may park (waiting for a slot, connecting) until deadline;
  * *conn gets a connection (its reused flag says whether it came from the pool). */
 int corio__hc_acquire(corio_http_client *c, const char *host, bool ipv6, uint16_t port,
-		      bool fresh, uint64_t deadline, corio__hc_conn **conn);
+		      bool fresh, bool may_retry, uint64_t deadline, corio__hc_conn **conn);
 /* Gives a connection back: to the idle list when keep is true and the client is open,
  * closed otherwise. May park (closing). */
 void corio__hc_release(corio_http_client *c, corio__hc_conn *conn, bool keep);

@@ -447,10 +447,15 @@ out:
 	return rc;
 }
 
+/* Whether a failure on a reused connection before any response byte could be retried. */
+static bool may_retry(const job *j)
+{
+	return !(j->flags & CORIO_HTTP_NO_RETRY) && idempotent(j) && replayable(&j->body);
+}
+
 static bool retryable(const job *j, const corio_http_response *r, bool reused, int rc)
 {
-	return reused && !r->h.any_byte && !(j->flags & CORIO_HTTP_NO_RETRY) && idempotent(j) &&
-	       replayable(&j->body) &&
+	return reused && !r->h.any_byte && may_retry(j) &&
 	       (rc == -ECONNRESET || rc == -EPIPE || rc == -ENOTCONN || rc == -ECONNABORTED);
 }
 
@@ -467,7 +472,7 @@ static int hop(job *j, corio_http_response **out)
 		corio_http_response *r;
 		bool reused;
 		int rc = corio__hc_acquire(j->c, j->url.host, j->url.ipv6, j->url.port, i > 0,
-					   connect_dl, &k);
+					   i == 0 && may_retry(j), connect_dl, &k);
 
 		if (rc < 0)
 			return rc;
@@ -695,12 +700,21 @@ int corio_http_request(corio_http_client *c, const struct corio_http_request *re
 	if (rc == 0)
 		rc = body_init(&j);
 	while (rc == 0) {
-		rc = visit(&vs, &j);
+		/* Loop detection remembers every hop, the first one only once it redirects
+		 * (most requests never do: no string is made for them). */
+		if (redirects > 0)
+			rc = visit(&vs, &j);
 		if (rc < 0)
 			break;
 		rc = hop(&j, &r);
 		if (rc < 0)
 			break;
+		if (redirects == 0 && is_redirect(corio_http_response_status(r)) &&
+		    (rc = visit(&vs, &j)) < 0) {
+			corio_http_response_free(r);
+			r = NULL;
+			break;
+		}
 		rc = next_hop(&j, r, redirects);
 		if (rc <= 0) {
 			if (rc < 0) {
@@ -717,12 +731,8 @@ int corio_http_request(corio_http_client *c, const struct corio_http_request *re
 	}
 	if (r) {
 		r->redirects = redirects;
-		r->url = corio_url_string(&j.url);
-		if (!r->url) {
-			corio_http_response_free(r);
-			r = NULL;
-			rc = -ENOMEM;
-		}
+		r->final = j.url; /* moved: job_free no longer owns it */
+		memset(&j.url, 0, sizeof j.url);
 	}
 	visited_free(&vs);
 	job_free(&j);

@@ -392,6 +392,7 @@ void corio_http_response_free(corio_http_response *r)
 	corio__h1r_free(&r->h);
 	free(r->text);
 	free(r->url);
+	corio_url_free(&r->final);
 	free(r);
 	corio__hc_client_unref(c);
 }
@@ -413,9 +414,17 @@ int corio_http_response_version(const corio_http_response *r)
 	return r ? r->h.version : -EINVAL;
 }
 
+/* The string is made on first use (most callers never ask): the cache is the only
+ * state this const accessor changes. NULL when out of memory. */
 const char *corio_http_response_url(const corio_http_response *r)
 {
-	return r ? r->url : NULL;
+	corio_http_response *w = (corio_http_response *)r;
+
+	if (!r)
+		return NULL;
+	if (!w->url && w->final.scheme)
+		w->url = corio_url_string(&w->final);
+	return w->url;
 }
 
 unsigned corio_http_response_redirects(const corio_http_response *r)

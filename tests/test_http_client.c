@@ -903,6 +903,47 @@ START_TEST(retry_only_idempotent_on_reused)
 }
 END_TEST
 
+/* The server answers without "Connection: close" and closes anyway. A POST (never retried)
+ * must find out before sending, by the pool's peek; a GET within a second of idling goes
+ * without the peek and is retried on a fresh connection instead. */
+FIXED(r_ok_then_close, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", CLOSE)
+
+static void *t_closed_while_idle(ctx *x)
+{
+	corio_http_client_stats st;
+	struct corio_http_request post = {.method = "POST", .url = u(x, 0, "/p"), .body = "x",
+					  .body_len = 1};
+	corio_http_response *r;
+	char *t = NULL;
+	size_t len;
+
+	TH_CHECK(get_text(x->c, u(x, 0, "/"), &t, &len) == 200); /* conn 1, then closed */
+	free(t);
+	corio_sleep(CORIO_MS(20)); /* the FIN is in */
+	TH_CHECK(corio_http_request(x->c, &post, &r) == 0); /* peeked: conn 2 */
+	TH_CHECK(corio_http_response_status(r) == 200);
+	corio_http_response_free(r);
+	corio_http_client_stats_get(x->c, &st);
+	TH_CHECK(st.retries == 0);
+	TH_CHECK(x->s[0].accepts == 2);
+	corio_sleep(CORIO_MS(20));
+	TH_CHECK(get_text(x->c, u(x, 0, "/"), &t, &len) == 200); /* conn 2 dead: conn 3 */
+	free(t);
+	corio_http_client_stats_get(x->c, &st);
+	TH_CHECK(st.retries == 1);
+	TH_CHECK(x->s[0].accepts == 3);
+	return TH_OK;
+}
+
+START_TEST(closed_while_idle_post_peeked_get_retried)
+{
+	ctx x = {.nsrv = 1, .body = t_closed_while_idle};
+
+	x.s[0].respond = r_ok_then_close;
+	RUN_CTX(x);
+}
+END_TEST
+
 static void *t_outlive(ctx *x)
 {
 	corio_http_response *r;
@@ -1904,6 +1945,7 @@ int main(void)
 	tcase_add_test(tc, idle_expiry);
 	tcase_add_test(tc, client_freed_with_live_response_and_waiter);
 	tcase_add_test(tc, retry_only_idempotent_on_reused);
+	tcase_add_test(tc, closed_while_idle_post_peeked_get_retried);
 	tcase_add_test(tc, timeouts);
 	tcase_add_test(tc, idle_read_timeout);
 	tcase_add_test(tc, redirects_methods_loops_maximum);
