@@ -348,6 +348,7 @@ void corio__loop_drain(corio__loop *l)
 void corio__loop_release(corio__loop *l)
 {
 	corio__timers_free(l);
+	corio__sleep_free(l);
 	corio__stack_pool_fini(&l->stacks);
 	io_uring_queue_exit(&l->ring);
 	corio__mailbox_fini(&l->mbox);

@@ -64,6 +64,11 @@ typedef struct corio__mailbox {
 	corio__completion efd_c;
 } corio__mailbox;
 
+#define CORIO__SLEEP_SLOTS 16u
+typedef struct corio__sleep_bucket corio__sleep_bucket;
+/* Frees the loop's spare sleep buckets (loop teardown; runtime/sleep.c). */
+void corio__sleep_free(corio__loop *l);
+
 struct corio__loop {
 	struct io_uring ring;
 	corio__ctx sched_ctx;         /* the thread's own stack, where the scheduler runs */
@@ -78,6 +83,8 @@ struct corio__loop {
 	struct corio_task *all;       /* every task not yet freed (teardown, deadlock report) */
 	unsigned attached_live;       /* unfinished tasks that somebody will join */
 	corio__timer *free_timers;
+	struct corio__sleep_bucket *sleep_slots[CORIO__SLEEP_SLOTS]; /* open buckets (sleep.c) */
+	struct corio__sleep_bucket *free_buckets;
 	corio__stack_pool stacks;
 	corio__faults faults;
 	corio_capabilities caps;

@@ -198,52 +198,7 @@ void corio__timers_free(corio__loop *l)
 	}
 }
 
-/* ---- sleep, nop ---- */
-
-int corio_sleep_until(uint64_t when)
-{
-	corio__loop *l = corio__loop_get();
-	struct corio_task *t = l ? l->current : NULL;
-	struct __kernel_timespec ts;
-	uint64_t scope, until;
-	corio__op op;
-	int rc;
-
-	if (!t)
-		return -EPERM;
-	if (corio__task_cancel_due(t))
-		return -ECANCELED;
-	scope = corio__task_deadline(t);
-	if (scope != UINT64_MAX && corio_now() >= scope) {
-		corio__task_scopes_fired(t, scope);
-		return -ETIMEDOUT;
-	}
-	if (when <= corio_now()) {
-		corio_yield();
-		return 0;
-	}
-	/* One kernel timer for the nearer of the two deadlines, instead of a linked timeout. */
-	until = scope < when ? scope : when;
-	ts_from_ns(&ts, until);
-	io_uring_prep_timeout(corio__op_sqe(&op), &ts, 0, IORING_TIMEOUT_ABS);
-	rc = corio__op_await(&op, CORIO__OP_NOLINK);
-	if (rc == -ETIME) {
-		if (until < when) {
-			corio__task_scopes_fired(t, until);
-			return -ETIMEDOUT;
-		}
-		return 0;
-	}
-	return rc;
-}
-
-int corio_sleep(uint64_t ns)
-{
-	uint64_t now = corio_now();
-
-	/* sleep(0) yields: corio_sleep_until does that for a deadline already reached. */
-	return corio_sleep_until(ns > UINT64_MAX - now ? UINT64_MAX : now + ns);
-}
+/* ---- nop ---- */
 
 int corio_nop(void)
 {

@@ -1443,9 +1443,15 @@ static uint64_t cq_deadline;
 static void *cq_task(void *arg)
 {
 	if ((uintptr_t)arg % 2) {
+		corio_timeout to;
+
 		cq_timers += corio_now() < cq_deadline; /* else sleep_until only yields */
+		/* Inside a scope a sleep keeps a kernel timer of its own (sleeps that end
+		 * together otherwise share one): thousands of timer CQEs at one instant. */
+		corio_timeout_enter(&to, CORIO_SEC(30));
 		if (corio_sleep_until(cq_deadline) == 0)
 			cq_ok++;
+		corio_timeout_exit(&to);
 	} else {
 		int bad = 0;
 
@@ -2032,6 +2038,17 @@ static void *park_until_cancelled(void *arg)
 	return NULL;
 }
 
+/* Parked on an operation of its own: a sleep inside a timeout scope has its own timer. */
+static void *park_on_own_timer(void *arg)
+{
+	corio_timeout to;
+
+	corio_timeout_enter(&to, CORIO_SEC(20));
+	corio_sleep(CORIO_SEC(10));
+	corio_timeout_exit(&to);
+	return NULL;
+}
+
 struct kind_case {
 	corio_statistics st;
 };
@@ -2106,13 +2123,21 @@ static void *stats_main(void *arg)
 		TH_CHECK(corio_stats(&b) == 0);
 		TH_CHECK(b.sqes_submitted - a.sqes_submitted == 2); /* nop + LINK_TIMEOUT */
 		TH_CHECK(b.cqes_reaped - a.cqes_reaped == 2);
-		TH_CHECK((sl = corio_spawn(park_until_cancelled, NULL)) != NULL);
+		TH_CHECK((sl = corio_spawn(park_on_own_timer, NULL)) != NULL);
 		corio_yield(); /* it parks on its timeout */
 		TH_CHECK(corio_stats(&a) == 0);
 		corio_cancel(sl);
 		TH_CHECK(corio_join(sl, NULL) == -ECANCELED);
 		TH_CHECK(corio_stats(&b) == 0);
 		TH_CHECK(b.sqes_submitted - a.sqes_submitted == 1); /* the ASYNC_CANCEL */
+		/* A plain sleep shares its bucket's timer: leaving it submits nothing. */
+		TH_CHECK((sl = corio_spawn(park_until_cancelled, NULL)) != NULL);
+		corio_yield();
+		TH_CHECK(corio_stats(&a) == 0);
+		corio_cancel(sl);
+		TH_CHECK(corio_join(sl, NULL) == -ECANCELED);
+		TH_CHECK(corio_stats(&b) == 0);
+		TH_CHECK(b.sqes_submitted - a.sqes_submitted == 0);
 	}
 	return TH_OK;
 }

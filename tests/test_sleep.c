@@ -1,0 +1,231 @@
+/* tests/test_sleep.c: sleeps that end together share one kernel timer (runtime/sleep.c).
+ * Checked: a burst of equal sleeps arms few timers and none ends early; wake-ups keep
+ * deadline order; a cancelled member leaves its bucket without disturbing the others;
+ * a bucket whose members all left still lets the loop end; interleaved durations (buckets
+ * meeting in the same slot) all end on time; a sleep in a timeout scope keeps a timer of
+ * its own and the scope still fires. */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <corio/corio.h>
+
+#include "helpers.h"
+
+/* ---- a burst of equal sleeps ---- */
+
+#define BURST 1000
+
+static int burst_early, burst_bad;
+
+static void *burst_sleeper(void *arg)
+{
+	uint64_t t0 = corio_now();
+
+	if (corio_sleep(CORIO_MS(200)) != 0)
+		burst_bad++;
+	else if (corio_now() - t0 < CORIO_MS(200))
+		burst_early++;
+	return NULL;
+}
+
+static void *burst_main(void *arg)
+{
+	static corio_task *t[BURST];
+	corio_statistics a, b;
+
+	TH_CHECK(corio_stats(&a) == 0);
+	for (int i = 0; i < BURST; i++)
+		TH_CHECK((t[i] = corio_spawn(burst_sleeper, NULL)) != NULL);
+	TH_CHECK(corio_gather(t, BURST, NULL) == 0);
+	TH_CHECK(corio_stats(&b) == 0);
+	TH_CHECK(burst_bad == 0);
+	TH_CHECK(burst_early == 0);
+	/* 1000 tasks start within a few ms; a 200 ms sleep rounds to a 131 us grid. Far fewer
+	 * timers than sleeps (one each would be 1000). */
+	TH_CHECK(b.sqes_submitted - a.sqes_submitted < BURST / 4);
+	return TH_OK;
+}
+
+START_TEST(test_burst_shares_timers)
+{
+	TH_RUN_EXPECT_OK(NULL, burst_main, NULL);
+}
+END_TEST
+
+/* ---- order ---- */
+
+#define ORDERED 200
+
+static int order_log[ORDERED], order_n;
+
+static void *ordered_sleeper(void *arg)
+{
+	uintptr_t i = (uintptr_t)arg;
+
+	/* Deadlines 1 ms apart, spawned in reverse: wake-ups must come back in order. */
+	if (corio_sleep(CORIO_MS(20) + i * CORIO_MS(1)) == 0)
+		order_log[order_n++] = (int)i;
+	return NULL;
+}
+
+static void *order_main(void *arg)
+{
+	corio_task *t[ORDERED];
+
+	for (int i = ORDERED - 1; i >= 0; i--)
+		TH_CHECK((t[i] = corio_spawn(ordered_sleeper, (void *)(uintptr_t)i)) != NULL);
+	TH_CHECK(corio_gather(t, ORDERED, NULL) == 0);
+	TH_CHECK(order_n == ORDERED);
+	for (int i = 0; i < ORDERED; i++)
+		TH_CHECK(order_log[i] == i);
+	return TH_OK;
+}
+
+START_TEST(test_wakeups_in_deadline_order)
+{
+	TH_RUN_EXPECT_OK(NULL, order_main, NULL);
+}
+END_TEST
+
+/* ---- cancelling members ---- */
+
+#define MEMBERS 50
+
+static int member_rc[MEMBERS];
+
+static void *member(void *arg)
+{
+	uintptr_t i = (uintptr_t)arg;
+
+	member_rc[i] = corio_sleep(CORIO_MS(100));
+	return NULL;
+}
+
+static void *cancel_some_main(void *arg)
+{
+	corio_task *t[MEMBERS];
+	uint64_t t0 = corio_now();
+
+	for (uintptr_t i = 0; i < MEMBERS; i++)
+		TH_CHECK((t[i] = corio_spawn(member, (void *)i)) != NULL);
+	corio_sleep(CORIO_MS(10));
+	for (int i = 0; i < MEMBERS; i += 3) /* the first, the last, and between */
+		corio_cancel(t[i]);
+	corio_cancel(t[MEMBERS - 1]);
+	for (int i = 0; i < MEMBERS; i++) {
+		bool cancelled = i % 3 == 0 || i == MEMBERS - 1;
+
+		TH_CHECK(corio_join(t[i], NULL) == (cancelled ? -ECANCELED : 0));
+		TH_CHECK(member_rc[i] == (cancelled ? -ECANCELED : 0));
+	}
+	TH_CHECK(corio_now() - t0 >= CORIO_MS(100));
+	return TH_OK;
+}
+
+START_TEST(test_cancelled_members_leave_the_rest)
+{
+	TH_RUN_EXPECT_OK(NULL, cancel_some_main, NULL);
+}
+END_TEST
+
+static void *cancel_all_main(void *arg)
+{
+	corio_task *t[MEMBERS];
+
+	for (uintptr_t i = 0; i < MEMBERS; i++)
+		TH_CHECK((t[i] = corio_spawn(member, (void *)i)) != NULL);
+	corio_yield();
+	for (int i = 0; i < MEMBERS; i++)
+		corio_cancel(t[i]);
+	TH_CHECK(corio_gather(t, MEMBERS, NULL) == -ECANCELED);
+	for (int i = 0; i < MEMBERS; i++)
+		TH_CHECK(member_rc[i] == -ECANCELED);
+	return TH_OK;
+}
+
+START_TEST(test_emptied_bucket_does_not_hold_the_loop)
+{
+	uint64_t t0 = th_now();
+
+	TH_RUN_EXPECT_OK(NULL, cancel_all_main, NULL);
+	/* The bucket's 100 ms timer may still be armed at the end: the loop cancels it. */
+	ck_assert_uint_lt(th_now() - t0, CORIO_SEC(30));
+}
+END_TEST
+
+/* ---- interleaved durations ---- */
+
+#define MIXED 600
+
+static int mixed_bad;
+
+static void *mixed_sleeper(void *arg)
+{
+	uintptr_t i = (uintptr_t)arg;
+	uint64_t ns = CORIO_MS(5) * (1 + i % 7), t0 = corio_now();
+
+	if (corio_sleep(ns) != 0 || corio_now() - t0 < ns)
+		mixed_bad++;
+	return NULL;
+}
+
+static void *mixed_main(void *arg)
+{
+	static corio_task *t[MIXED];
+
+	for (uintptr_t i = 0; i < MIXED; i++)
+		TH_CHECK((t[i] = corio_spawn(mixed_sleeper, (void *)i)) != NULL);
+	TH_CHECK(corio_gather(t, MIXED, NULL) == 0);
+	TH_CHECK(mixed_bad == 0);
+	return TH_OK;
+}
+
+START_TEST(test_interleaved_durations)
+{
+	TH_RUN_EXPECT_OK(NULL, mixed_main, NULL);
+}
+END_TEST
+
+/* ---- in a scope ---- */
+
+static void *scoped_main(void *arg)
+{
+	corio_timeout to;
+	uint64_t t0 = corio_now();
+
+	corio_timeout_enter(&to, CORIO_MS(30));
+	TH_CHECK(corio_sleep(CORIO_SEC(5)) == -ETIMEDOUT);
+	TH_CHECK(corio_timeout_exit(&to));
+	TH_CHECK(corio_now() - t0 >= CORIO_MS(30));
+	TH_CHECK(corio_now() - t0 < CORIO_SEC(4));
+	return TH_OK;
+}
+
+START_TEST(test_scope_shorter_than_sleep)
+{
+	TH_RUN_EXPECT_OK(NULL, scoped_main, NULL);
+}
+END_TEST
+
+static Suite *sleep_suite(void)
+{
+	Suite *s = suite_create("sleep");
+	TCase *tc = tcase_create("buckets");
+
+	tcase_set_timeout(tc, TH_TIMEOUT);
+	tcase_add_test(tc, test_burst_shares_timers);
+	tcase_add_test(tc, test_wakeups_in_deadline_order);
+	tcase_add_test(tc, test_cancelled_members_leave_the_rest);
+	tcase_add_test(tc, test_emptied_bucket_does_not_hold_the_loop);
+	tcase_add_test(tc, test_interleaved_durations);
+	tcase_add_test(tc, test_scope_shorter_than_sleep);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return th_main(sleep_suite());
+}
