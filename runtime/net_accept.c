@@ -22,6 +22,10 @@
 #include "net.h"
 
 #define BACKOFF_NS CORIO_MS(10)
+/* Accepted connections nobody has taken yet, beyond which the multishot request is
+ * cancelled: the rest wait in the kernel's backlog (back-pressure, as with accept(2)
+ * called by nobody) instead of becoming descriptors without an owner. */
+#define QUEUE_MAX 256u
 
 typedef struct listener listener;
 
@@ -37,6 +41,7 @@ struct listener {
 	corio__loop *loop;
 	int fd;
 	bool armed, timer_armed, forgotten;
+	bool pausing;         /* the multishot request is being cancelled: queue full */
 	bool single;          /* the kernel has no multishot accept: one accept per arm */
 	unsigned fails;       /* transient failures in a row (backs off past a few) */
 	int *q;               /* accepted fds nobody took yet: a ring of qcap */
@@ -137,6 +142,9 @@ static void hand_out(listener *ls, int fd)
 		corio__wait_wake(&w->w, fd);
 	} else if (!enqueue(ls, fd)) {
 		close(fd); /* out of memory: the client sees a reset, the server goes on */
+	} else if (ls->qlen >= QUEUE_MAX && ls->armed && !ls->single && !ls->pausing) {
+		ls->pausing = true;
+		corio__submit_cancel(ls->loop, &ls->c);
 	}
 }
 
@@ -187,12 +195,9 @@ static bool listening(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v;
 }
 
-static void accept_cqe(corio__completion *c, int32_t res, uint32_t flags)
+/* One accept result: a connection, or an error and what it calls for. */
+static void on_result(listener *ls, int32_t res)
 {
-	listener *ls = (listener *)c;
-
-	if (!(flags & IORING_CQE_F_MORE))
-		ls->armed = false;
 	ls->fails = res >= 0 ? 0 : ls->fails + 1;
 	if (res >= 0)
 		hand_out(ls, res);
@@ -204,8 +209,24 @@ static void accept_cqe(corio__completion *c, int32_t res, uint32_t flags)
 		wake_all(ls, res); /* -EINVAL (not listening), -EBADF, -ENOTSOCK, ... */
 	else if (ls->fails > 8 && !ls->forgotten)
 		backoff(ls); /* a transient error that keeps coming back: no spinning */
+}
+
+static void accept_cqe(corio__completion *c, int32_t res, uint32_t flags)
+{
+	listener *ls = (listener *)c;
+	bool paused = false;
+
+	if (!(flags & IORING_CQE_F_MORE))
+		ls->armed = false;
+	if (!ls->armed && ls->pausing) {
+		ls->pausing = false;
+		paused = res == -ECANCELED; /* our own pause (queue full): nothing failed */
+	}
+	if (!paused)
+		on_result(ls, res);
 	if (finished(ls))
 		return;
+	/* After a pause too: the queue may have been drained and a caller parked meanwhile. */
 	if (!ls->armed && !ls->timer_armed && ls->whead && !ls->forgotten)
 		arm(ls);
 }

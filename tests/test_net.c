@@ -1039,6 +1039,84 @@ START_TEST(accept_emfile_recovers)
 }
 END_TEST
 
+/* ---- accepted connections nobody takes are bounded ---- */
+
+#define FLOOD 400
+
+typedef struct flood {
+	int lfd;
+	int cfd[FLOOD];
+	int sfd[FLOOD];
+	int nc, ns;
+} flood;
+
+static int flood_connect(flood *f, const struct sockaddr_in *a, int upto)
+{
+	while (f->nc < upto) {
+		if ((f->cfd[f->nc] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+			return -1;
+		if (connect(f->cfd[f->nc++], (const struct sockaddr *)a, sizeof *a) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void *flood_body(flood *f)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	int base = th_count_fds(), queued1, queued2;
+
+	a.sin_port = htons((uint16_t)corio_sock_port(f->lfd));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	/* One accept arms the multishot request, then nobody accepts for a while. */
+	TH_CHECK(flood_connect(f, &a, 1) == 0);
+	TH_CHECK((f->sfd[f->ns++] = corio_accept(f->lfd, NULL, NULL)) >= 0);
+	/* 299 arrive at once: the kernel hands them all out in one pass, past the bound. */
+	TH_CHECK(flood_connect(f, &a, 300) == 0);
+	corio_sleep(CORIO_MS(100));
+	queued1 = th_count_fds() - base - f->nc - f->ns;
+	TH_CHECK(queued1 > 256 && queued1 <= 299);
+	/* Past the bound the request is cancelled: later arrivals wait in the backlog. */
+	TH_CHECK(flood_connect(f, &a, FLOOD) == 0);
+	corio_sleep(CORIO_MS(100));
+	queued2 = th_count_fds() - base - f->nc - f->ns;
+	TH_CHECK(queued2 == queued1);
+	/* Every connection is still there to be accepted, the rest from the backlog. */
+	while (f->ns < FLOOD) {
+		corio_timeout t;
+
+		corio_timeout_enter(&t, CORIO_SEC(5));
+		f->sfd[f->ns] = corio_accept(f->lfd, NULL, NULL);
+		corio_timeout_exit(&t);
+		TH_CHECK(f->sfd[f->ns] >= 0);
+		f->ns++;
+	}
+	return TH_OK;
+}
+
+static void *t_flood(void *arg)
+{
+	flood *f = calloc(1, sizeof *f);
+	void *r;
+
+	TH_CHECK(f);
+	TH_CHECK((f->lfd = listen_local(1024)) >= 0);
+	r = flood_body(f);
+	for (int i = 0; i < f->nc; i++)
+		close(f->cfd[i]);
+	for (int i = 0; i < f->ns; i++)
+		corio_close(f->sfd[i]);
+	corio_listen_close(f->lfd);
+	free(f);
+	return r;
+}
+
+START_TEST(accept_queue_bounded)
+{
+	TH_RUN_EXPECT_OK(NULL, t_flood, NULL);
+}
+END_TEST
+
 /* ---- 10 000 connections ---- */
 
 #define MANY 10000
@@ -1377,6 +1455,7 @@ static Suite *net_suite(void)
 	ADD(tc, accept_multishot_queue);
 	ADD(tc, reuseport_one_loop_per_thread);
 	ADD(tc, accept_emfile_recovers);
+	ADD(tc, accept_queue_bounded);
 	ADD(tc, ten_thousand_connections);
 	ADD(tc, short_transfers_under_faults);
 	ADD(tc, send_zero_copy);
