@@ -5,7 +5,7 @@
  * A listener is armed by the first corio_accept and re-armed by its completion whenever
  * the kernel ends the request (a CQE without F_MORE) while somebody waits. Each accepted
  * fd goes straight to the oldest parked caller, or into the listener's queue when nobody
- * waits. EMFILE/ENFILE/ENOBUFS/ENOMEM end the request with the connection still in the
+ * waits; a queue past QUEUE_MAX cancels the request (back-pressure into the backlog). EMFILE/ENFILE/ENOBUFS/ENOMEM end the request with the connection still in the
  * kernel's backlog: instead of re-arming at once (a spin), a 10 ms kernel timer re-arms it.
  *
  * Lifetime: the listener is heap memory owned by the registry until it is forgotten

@@ -45,8 +45,9 @@ CORIO_API int corio_connect(int fd, const struct sockaddr *addr, socklen_t addrl
  *
  * Served by one multishot accept per listener and loop (IORING_ACCEPT_MULTISHOT, 5.19+),
  * armed by the first corio_accept and re-armed whenever the kernel ends it; connections it
- * accepts while nobody waits are queued for later calls, several tasks may accept on the
- * same listener. Running out of descriptors (EMFILE, ENFILE, ENOBUFS, ENOMEM) is never
+ * accepts while nobody waits are queued for later calls (past 256 the multishot request is
+ * cancelled and newcomers stay in the kernel's backlog until a caller waits again), several
+ * tasks may accept on the same listener. Running out of descriptors (EMFILE, ENFILE, ENOBUFS, ENOMEM) is never
  * returned: the listener backs off (one retry every 10 ms, no spinning) while the pending
  * connections wait in the kernel's backlog, and accepting resumes when descriptors are
  * free again. Transient per-connection errors (ECONNABORTED, EPROTO, ...) are skipped as
