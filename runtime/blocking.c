@@ -75,15 +75,6 @@ int corio_blocking_threads(unsigned base, unsigned max)
 	return 0;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield" ::: "memory");
-#endif
-}
-
 /* One CPU is left to the loops. */
 static unsigned max_spinners(void)
 {
@@ -114,7 +105,7 @@ static void spin_for_job(void)
 	for (unsigned i = 1; !__atomic_load_n(&pool.head, __ATOMIC_RELAXED); i++) {
 		if (i % 64 == 0 && corio_now() >= end)
 			break;
-		cpu_relax();
+		corio__cpu_relax();
 	}
 	pthread_mutex_lock(&pool.lock);
 	pool.spinners--;

@@ -169,6 +169,16 @@ int corio__mailbox_post(corio__loop *l, corio__msg *m);
 bool corio__mailbox_spin(corio__loop *l, uint64_t ns);
 /* The bounded polling budget of corio__mailbox_spin and the pool's idle workers (ns). */
 uint64_t corio__spin_ns(void);
+
+/* One step of a polling loop: tells the CPU (and a sibling hyperthread) that we spin. */
+static inline void corio__cpu_relax(void)
+{
+#if defined(__x86_64__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
 /* Loop thread, at the end: refuses new posts, drops what is queued, cancels the read. */
 void corio__mailbox_close(corio__loop *l);
 void corio__mailbox_fini(corio__mailbox *mb);

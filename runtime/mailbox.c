@@ -120,15 +120,6 @@ int corio__mailbox_post(corio__loop *l, corio__msg *m)
 	return 0;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield" ::: "memory");
-#endif
-}
-
 bool corio__mailbox_spin(corio__loop *l, uint64_t ns)
 {
 	corio__mailbox *mb = &l->mbox;
@@ -140,7 +131,7 @@ bool corio__mailbox_spin(corio__loop *l, uint64_t ns)
 		seen = __atomic_load_n(&mb->notified, __ATOMIC_ACQUIRE);
 		if (!seen && i % 64 == 0 && corio_now() >= end)
 			break;
-		cpu_relax();
+		corio__cpu_relax();
 	}
 	/* A post that still saw us spinning skipped its eventfd write: its message is ours
 	 * to take now, or the loop would sleep on it. */
