@@ -164,15 +164,34 @@ static void *worker(void *unused)
 	return NULL;
 }
 
+/* In the child of a fork() only the forking thread exists: the pool's threads, its monitor
+ * and the jobs they held stayed in the parent (and the lock may have been taken there). The
+ * child starts from an empty pool with the same size settings. */
+static void pool_after_fork_child(void)
+{
+	pthread_mutex_init(&pool.lock, NULL);
+	pthread_cond_init(&pool.cond, NULL);
+	pool.head = pool.tail = NULL;
+	pool.queued = pool.threads = pool.idle = pool.spinners = 0;
+	pool.monitor_started = pool.monitor_waiting = false;
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, pool_after_fork_child);
+}
+
 /* With pool.lock held. Workers run with every signal blocked: signals belong to the
  * application's threads. */
 static int start_thread(void)
 {
+	static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 	pthread_attr_t attr;
 	sigset_t all, old;
 	pthread_t th;
 	int rc;
 
+	pthread_once(&atfork_once, register_atfork);
 	sigfillset(&all);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

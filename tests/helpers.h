@@ -41,6 +41,13 @@
 #define TH_ASAN 0
 #endif
 
+/* ThreadSanitizer refuses new threads in the child of a multi-threaded fork. */
+#if defined(__SANITIZE_THREAD__)
+#define TH_TSAN 1
+#else
+#define TH_TSAN 0
+#endif
+
 /* True when this process may create an io_uring (io_uring_setup can be refused by
  * seccomp, kernel.io_uring_disabled, or a kernel without it). */
 static inline int th_io_uring_available(void)

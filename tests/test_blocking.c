@@ -10,10 +10,12 @@
 #include <errno.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -722,6 +724,43 @@ START_TEST(test_handoff_no_polling)
 }
 END_TEST
 
+/* ---- after fork ------------------------------------------------------------------------- */
+
+/* The pool's threads stay in the parent: a child that uses corio_blocking must get a pool
+ * of its own, not wait forever on threads that do not exist there. */
+static void *one_call_main(void *arg)
+{
+	void *r = NULL;
+
+	ck_assert_int_eq(corio_blocking(calc, (void *)(uintptr_t)5, &r), 0);
+	ck_assert_ptr_eq(r, (void *)(uintptr_t)16);
+	return NULL;
+}
+
+START_TEST(test_pool_in_forked_child)
+{
+	int status = 0;
+	pid_t pid;
+
+	if (TH_TSAN) {
+		fprintf(stderr, "pool after fork: skipped (ThreadSanitizer cannot follow)\n");
+		return;
+	}
+	ck_assert_int_eq(corio_run(one_call_main, NULL, NULL), 0); /* the parent's threads */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		signal(SIGALRM, SIG_DFL);
+		alarm(20); /* a child stuck on the parent's threads dies of SIGALRM */
+		_exit(corio_run(one_call_main, NULL, NULL) == 0 ? 0 : 3);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "child: status %#x (SIGALRM: the call never ran)", status);
+	ck_assert_int_eq(corio_run(one_call_main, NULL, NULL), 0); /* and the parent goes on */
+}
+END_TEST
+
 /* ---- suite ------------------------------------------------------------------------------ */
 
 static Suite *blocking_suite(void)
@@ -759,6 +798,7 @@ static Suite *blocking_suite(void)
 	tcase_add_test(tc, test_pool_grows_when_jobs_starve);
 	tcase_add_test(tc, test_handoff_short_polling);
 	tcase_add_test(tc, test_handoff_no_polling);
+	tcase_add_test(tc, test_pool_in_forked_child);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -116,7 +116,9 @@ CORIO_API int corio_blocking(corio_fn fn, void *arg, void **result);
  * -EINVAL when base is 0 or max < base.
  * On machines with more than one CPU an idle worker polls for the next call, and a loop
  * whose only outstanding work is pool calls polls for their results, for up to 20 us each
- * before sleeping (CORIO_SPIN_US=0..1000 sets that budget; 0 turns polling off). */
+ * before sleeping (CORIO_SPIN_US=0..1000 sets that budget; 0 turns polling off).
+ * After fork() the child starts from an empty pool of the same size (the threads stay in
+ * the parent). */
 CORIO_API int corio_blocking_threads(unsigned base, unsigned max);
 
 /* Many loops (thread-per-core). A corio_loop handle stays valid while its loop runs and,
