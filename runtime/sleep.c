@@ -6,8 +6,9 @@
  * default for the same reason). Sleeps of one loop whose rounded deadlines are equal share
  * one kernel timer, a "bucket": a burst of 100 000 tasks sleeping 1 s arms about 3 000
  * timers instead of 100 000, and their wake-ups come as one CQE per bucket. A sleep never
- * ends early. Sleeps inside a timeout scope, short ones (grid under 2 ns) and sleeps while
- * fault injection is on keep a timer of their own, as every other operation does.
+ * ends early. Sleeps inside a timeout scope, short ones (under ~1 ms, whose grid would be
+ * under 1 us: exact instead) and sleeps while fault injection is on keep a timer of their
+ * own, as every other operation does.
  *
  * Ownership: a bucket belongs to the loop from its submission until its CQE (the kernel
  * holds its timespec); its members are on the sleeping tasks' stacks and leave it when
@@ -36,6 +37,7 @@ struct sleeper {
 };
 
 #define MAX_GRID 65536u
+#define MIN_GRID 1024u /* below (sleeps under ~1 ms) the deadline is kept exact */
 
 static uint64_t grid_for(uint64_t duration)
 {
@@ -43,7 +45,7 @@ static uint64_t grid_for(uint64_t duration)
 
 	if (g > MAX_GRID)
 		g = MAX_GRID;
-	return g < 2 ? 0 : 1ull << (63 - __builtin_clzll(g));
+	return g < MIN_GRID ? 0 : 1ull << (63 - __builtin_clzll(g));
 }
 
 static unsigned slot_of(uint64_t at)

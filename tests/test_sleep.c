@@ -2,8 +2,8 @@
  * Checked: a burst of equal sleeps arms few timers and none ends early; wake-ups keep
  * deadline order; a cancelled member leaves its bucket without disturbing the others;
  * a bucket whose members all left still lets the loop end; interleaved durations (buckets
- * meeting in the same slot) all end on time; a sleep in a timeout scope keeps a timer of
- * its own and the scope still fires. */
+ * meeting in the same slot) all end on time; sleeps under a millisecond keep a timer each;
+ * a sleep in a timeout scope keeps a timer of its own and the scope still fires. */
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
@@ -192,6 +192,59 @@ START_TEST(test_interleaved_durations)
 }
 END_TEST
 
+/* ---- short sleeps stay exact ---- */
+
+#define SHORT 50
+
+static uint64_t short_deadline;
+static int short_bad;
+
+static void *short_sleeper(void *arg)
+{
+	if (corio_sleep_until(short_deadline) != 0 || corio_now() < short_deadline)
+		short_bad++;
+	return NULL;
+}
+
+static void *short_relative(void *arg)
+{
+	uint64_t t0 = corio_now();
+
+	if (corio_sleep(CORIO_US(500)) != 0 || corio_now() - t0 < CORIO_US(500))
+		short_bad++;
+	return NULL;
+}
+
+static void *short_main(void *arg)
+{
+	corio_task *t[SHORT];
+	corio_statistics a, b;
+
+	TH_CHECK(corio_stats(&a) == 0);
+	short_deadline = corio_now() + CORIO_MS(20);
+	for (int i = 0; i < SHORT; i++)
+		TH_CHECK((t[i] = corio_spawn(short_sleeper, NULL)) != NULL);
+	TH_CHECK(corio_gather(t, SHORT, NULL) == 0);
+	TH_CHECK(corio_stats(&b) == 0);
+	TH_CHECK(short_bad == 0);
+	/* Started 20 ms ahead the tasks share timers; the point is the next round. */
+	TH_CHECK(b.sqes_submitted - a.sqes_submitted < SHORT);
+	TH_CHECK(corio_stats(&a) == 0);
+	for (int i = 0; i < SHORT; i++) /* under 1 ms: a timer each */
+		TH_CHECK((t[i] = corio_spawn(short_relative, NULL)) != NULL);
+	TH_CHECK(corio_gather(t, SHORT, NULL) == 0);
+	TH_CHECK(corio_stats(&b) == 0);
+	TH_CHECK(short_bad == 0);
+	TH_CHECK(b.sqes_submitted - a.sqes_submitted == SHORT);
+	return TH_OK;
+}
+
+START_TEST(test_short_sleeps_keep_own_timer)
+{
+	TH_RUN_EXPECT_OK(NULL, short_main, NULL);
+}
+END_TEST
+
 /* ---- in a scope ---- */
 
 static void *scoped_main(void *arg)
@@ -224,6 +277,7 @@ static Suite *sleep_suite(void)
 	tcase_add_test(tc, test_cancelled_members_leave_the_rest);
 	tcase_add_test(tc, test_emptied_bucket_does_not_hold_the_loop);
 	tcase_add_test(tc, test_interleaved_durations);
+	tcase_add_test(tc, test_short_sleeps_keep_own_timer);
 	tcase_add_test(tc, test_scope_shorter_than_sleep);
 	suite_add_tcase(s, tc);
 	return s;

@@ -83,8 +83,9 @@ CORIO_API bool corio_cancelled(void);
 /* Lets every other ready task run once, then continues. No syscall when no I/O is in flight. */
 CORIO_API void corio_yield(void);
 /* Parks for ns nanoseconds (IORING_OP_TIMEOUT). 0, -ECANCELED or -ETIMEDOUT (scope expired
- * first). corio_sleep(0) yields. Never ends early; may end up to a thousandth of ns (at most
- * 65.5 us) late, so that sleeps ending together share one kernel timer. */
+ * first). corio_sleep(0) yields. Never ends early; a sleep of 1 ms or more may end up to a
+ * thousandth of ns (at most 65.5 us) late, so that sleeps ending together share one kernel
+ * timer. */
 CORIO_API int corio_sleep(uint64_t ns);
 /* Parks until the absolute CLOCK_MONOTONIC time deadline. */
 CORIO_API int corio_sleep_until(uint64_t deadline);
