@@ -971,15 +971,19 @@ static void *emfile_body(emfile_ctx *x)
 		TH_CHECK(x->c[i] >= 0);
 	}
 	/* Room for exactly 3 more descriptors: 3 accepts work, the 4th gets EMFILE. The
-	 * gaps below the lowered limit are filled with placeholders. */
+	 * limit leaves 3 numbers above the highest open descriptor, and every free number
+	 * below it is filled with a placeholder; the last 3 placeholders are then closed.
+	 * (The limit must not be highest + 1: without gaps below it, as on a process that
+	 * inherited no stray descriptors, nothing would be left to free.) */
 	rl = x->old;
-	rl.rlim_cur = (rlim_t)highest_fd() + 1;
+	rl.rlim_cur = (rlim_t)highest_fd() + 4;
 	TH_CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
 	while (x->nfill < 1024 &&
 	       (x->fill_fds[x->nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
 		x->nfill++;
 	TH_CHECK(errno == EMFILE);
-	for (int i = 0; i < 3 && x->nfill > 0; i++)
+	TH_CHECK(x->nfill >= 3);
+	for (int i = 0; i < 3; i++)
 		close(x->fill_fds[--x->nfill]);
 	corio_detach(corio_spawn(emfile_server, s));
 	/* Bounded wait, not a fixed sleep: on a loaded machine the three accepts can take
