@@ -21,9 +21,8 @@
  * A call that completed anyway keeps its result (no byte is lost); the task's following
  * calls before corio__deadline_end return -ECANCELED at once, which end turns into
  * -ETIMEDOUT. corio_cancel of the task still wins: its -ECANCELED stays -ECANCELED.
- * Only io_uring operations are interrupted (receive, send, ...): a task parked on a lock
- * or a channel inside the window notices the deadline at its next operation. Timeout
- * scopes cover both.
+ * Waits are interrupted too (a multishot receiver's, a lock's, a channel's): the waiter is
+ * taken off its queue and returns -ECANCELED, so it consumes no wakeup meant for another.
  */
 #ifndef CORIO_DEADLINE_H
 #define CORIO_DEADLINE_H

@@ -91,7 +91,7 @@ int corio__wait_park(corio__wait *w)
 
 	if (!l || !t)
 		return -EPERM;
-	if (corio__task_cancel_due(t)) {
+	if (corio__task_cancel_due(t) || t->interrupted) {
 		if (w->unlink)
 			w->unlink(w);
 		return -ECANCELED;

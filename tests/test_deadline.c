@@ -3,7 +3,9 @@
  * -ETIMEDOUT and never before it; data that arrived is not lost; an earlier deadline moves
  * the loop's one timer forward; a pending timer does not hold the loop's end; corio_cancel
  * still wins; a deadline that passed between two calls fails the second; no deadline
- * (UINT64_MAX) arms nothing; many tasks with different deadlines each expire on time. */
+ * (UINT64_MAX) arms nothing; waits (a multishot receiver's, a channel's) are interrupted
+ * too and take nothing meant for another waiter; many tasks with different deadlines each
+ * expire on time. */
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
@@ -185,6 +187,70 @@ START_TEST(test_passed_between_calls)
 }
 END_TEST
 
+/* ---- waits are interrupted too ---- */
+
+static void *receiver_body(void *arg)
+{
+	corio_receiver *r = corio_receiver_new(pair[0]);
+	uint64_t t0 = corio_now();
+	corio__deadline d;
+	char b = 0;
+
+	TH_CHECK(r);
+	corio__deadline_begin(&d, t0 + CORIO_MS(30));
+	TH_CHECK(corio__deadline_end(&d, corio_receiver_recv(r, &b, 1)) == -ETIMEDOUT);
+	TH_CHECK(corio_now() - t0 >= CORIO_MS(30));
+	/* The receiver is intact: a byte sent now is received. */
+	TH_CHECK(write(pair[1], "r", 1) == 1);
+	TH_CHECK(corio_receiver_recv(r, &b, 1) == 1 && b == 'r');
+	corio_receiver_free(r);
+	return TH_OK;
+}
+
+START_TEST(test_receiver_wait_interrupted)
+{
+	with_pair(receiver_body);
+}
+END_TEST
+
+static corio_chan *wchan;
+
+static void *chan_waiter(void *arg)
+{
+	int v = 0;
+	int rc = corio_chan_recv(wchan, &v);
+
+	return (void *)(intptr_t)(rc == 0 ? v : rc);
+}
+
+static void *chan_body(void *arg)
+{
+	corio__deadline d;
+	corio_task *other;
+	void *res = NULL;
+	int v = 0, seven = 7;
+
+	wchan = corio_chan_new(0, sizeof(int));
+	TH_CHECK(wchan);
+	corio__deadline_begin(&d, corio_now() + CORIO_MS(20));
+	/* Parks first; the other receiver arrives while this one waits. */
+	other = corio_spawn(chan_waiter, NULL);
+	TH_CHECK(other);
+	TH_CHECK(corio__deadline_end(&d, corio_chan_recv(wchan, &v)) == -ETIMEDOUT);
+	/* The interrupted waiter left the queue: the value goes to the other one. */
+	TH_CHECK(corio_chan_send(wchan, &seven) == 0);
+	TH_CHECK(corio_join(other, &res) == 0);
+	TH_CHECK((intptr_t)res == 7);
+	corio_chan_free(wchan);
+	return TH_OK;
+}
+
+START_TEST(test_chan_wait_interrupted)
+{
+	TH_RUN_EXPECT_OK(NULL, chan_body, NULL);
+}
+END_TEST
+
 /* ---- no deadline ---- */
 
 static void *none_body(void *arg)
@@ -261,6 +327,8 @@ static Suite *deadline_suite(void)
 	tcase_add_test(tc, test_earlier_deadline_moves_timer);
 	tcase_add_test(tc, test_cancel_wins);
 	tcase_add_test(tc, test_passed_between_calls);
+	tcase_add_test(tc, test_receiver_wait_interrupted);
+	tcase_add_test(tc, test_chan_wait_interrupted);
 	tcase_add_test(tc, test_no_deadline_arms_nothing);
 	tcase_add_test(tc, test_many_each_on_time);
 	suite_add_tcase(s, tc);
