@@ -8,6 +8,13 @@
  * freed ones whose final CQE is still owed) use it; the last one unregisters it. When the
  * pool runs dry the kernel ends a receiver's request with -ENOBUFS: it is re-armed when
  * buffers come back (never in a loop against an empty pool).
+ *
+ * One connection must not take the pool from the others by sending while its reader is
+ * busy: a receiver holding HOLD_MAX unread buffers has its request cancelled (paused) and
+ * re-armed when its reader has taken everything. Meanwhile the data waits in the socket,
+ * where TCP's window pushes back on the sender. The kernel may still fill a few buffers
+ * before the cancel lands (it retries a multishot receive up to 32 times per wakeup), so
+ * HOLD_MAX bounds a connection's share, not exactly.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +27,7 @@
 #define POOL_BUFS 512u          /* a power of two (ring entries) */
 #define POOL_BUFSZ 16384u
 #define POOL_BGID 0x4e54        /* buffer group id: "NT" */
+#define HOLD_MAX 4u             /* unread buffers that pause a receiver (64 KiB) */
 
 typedef struct bufpool bufpool;
 
@@ -33,7 +41,7 @@ struct corio_receiver {
 	corio__loop *loop;
 	bufpool *pool;
 	int fd;
-	bool armed, freed, eof, starved;
+	bool armed, freed, eof, starved, paused;
 	int err;
 	seg *q;
 	size_t qhead, qlen, qcap;
@@ -183,6 +191,9 @@ static void recv_cqe(corio__completion *c, int32_t res, uint32_t flags)
 			pool_put(r->pool, bid);
 			if (!r->freed)
 				r->err = -ENOMEM;
+		} else if (r->qlen >= HOLD_MAX && r->armed && !r->paused) {
+			r->paused = true; /* its final CQE (-ECANCELED) ends the pause's cancel */
+			corio__submit_cancel(r->loop, &r->c);
 		}
 	} else if (res == 0) {
 		r->eof = true;
@@ -192,9 +203,12 @@ static void recv_cqe(corio__completion *c, int32_t res, uint32_t flags)
 			r->next_starved = r->pool->starved;
 			r->pool->starved = r;
 		}
-	} else if (res < 0 && res != -EINTR && res != -EAGAIN && !(res == -ECANCELED && r->freed)) {
+	} else if (res < 0 && res != -EINTR && res != -EAGAIN &&
+		   !(res == -ECANCELED && (r->freed || r->paused))) {
 		r->err = res;
 	}
+	if (!r->armed)
+		r->paused = false;
 	if (r->freed) {
 		if (!r->armed)
 			receiver_destroy(r);

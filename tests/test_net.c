@@ -1345,15 +1345,89 @@ static const char *rx_check(size_t len, uint64_t delay, unsigned seed)
 	return err;
 }
 
+static void *rx_check_task(void *arg)
+{
+	unsigned seed = (unsigned)(uintptr_t)arg;
+
+	return (void *)(uintptr_t)rx_check(256 << 10, CORIO_MS(100), seed);
+}
+
 static void *t_rx(void *arg)
 {
+	enum { CONNS = 160 };
+	corio_task *t[CONNS];
 	const char *e = rx_check(4 << 20, 0, 1);
 
 	TH_CHECK(e == NULL);
-	/* 24 MiB sent while the reader sleeps: the 8 MiB pool runs dry (-ENOBUFS) and the
-	 * receive is re-armed as buffers come back. */
+	/* 24 MiB sent while the reader sleeps: the reader's share of the pool fills, the
+	 * receive pauses, and resumes once the reader took everything. */
 	e = rx_check(24 << 20, CORIO_MS(100), 2);
 	TH_CHECK(e == NULL);
+	/* 160 sleeping readers, 256 KiB each: their shares (at least 4 buffers each) are more
+	 * than the 512 buffers of the pool, which runs dry (-ENOBUFS): receives are re-armed
+	 * as buffers come back. */
+	for (int i = 0; i < CONNS; i++)
+		TH_CHECK((t[i] = corio_spawn(rx_check_task, (void *)(uintptr_t)(10 + i))));
+	for (int i = 0; i < CONNS; i++) {
+		void *r = NULL;
+
+		TH_CHECK(corio_join(t[i], &r) == 0);
+		TH_CHECK(r == NULL);
+	}
+	return TH_OK;
+}
+
+/* A reader that does not read holds about HOLD_MAX (4) of the pool's 512 buffers of 16
+ * KiB, not the whole pool: the rest waits in the socket and the sender is pushed back.
+ * Once the reader takes everything, receiving resumes and no byte is lost. */
+static void *t_rx_hold(void *arg)
+{
+	size_t len = 16 << 20, total = 0;
+	unsigned char *out = malloc(len), *in = malloc(len);
+	xfer x = { .shut = true };
+	corio_receiver *r;
+	int sv[2], quiet = 0;
+
+	TH_CHECK(out && in);
+	TH_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
+	fill(out, len, 4);
+	r = corio_receiver_new(sv[1]);
+	TH_CHECK(r);
+	/* Write until two rounds in a row, 5 ms apart, find the socket full. */
+	for (int round = 0; round < 2000 && quiet < 2; round++) {
+		ssize_t n = write(sv[0], out + total, len - total);
+
+		if (n > 0) {
+			total += (size_t)n;
+			quiet = 0;
+			continue;
+		}
+		TH_CHECK(n < 0 && errno == EAGAIN);
+		quiet++;
+		corio_sleep(CORIO_MS(5));
+	}
+	/* Socket buffers (~200 KiB) plus the share: far below the pool's 8 MiB. */
+	TH_CHECK(total > 0 && total < (3u << 20));
+	TH_CHECK(fcntl(sv[0], F_SETFL, 0) == 0);
+	x.fd = sv[0];
+	x.out = out + total;
+	x.len = len - total;
+	corio_task *t = corio_spawn(sender, &x);
+	TH_CHECK(t);
+	for (size_t got = 0; got < len;) {
+		ssize_t n = corio_receiver_recv(r, in + got, len - got);
+
+		TH_CHECK(n > 0);
+		got += (size_t)n;
+	}
+	TH_CHECK(corio_receiver_recv(r, in, 1) == 0);
+	TH_CHECK(corio_join(t, NULL) == 0 && x.rc == (ssize_t)(len - total));
+	TH_CHECK(memcmp(in, out, len) == 0);
+	corio_receiver_free(r);
+	corio_close(sv[0]);
+	corio_close(sv[1]);
+	free(out);
+	free(in);
 	return TH_OK;
 }
 
@@ -1405,6 +1479,7 @@ START_TEST(multishot_recv_buffer_ring)
 
 	TH_RUN_EXPECT_OK(NULL, t_rx, NULL);
 	TH_RUN_EXPECT_OK(NULL, t_rx_misc, NULL);
+	TH_RUN_EXPECT_OK(NULL, t_rx_hold, NULL);
 	cfg.faults = "5:short@0.7,ECONNRESET@0.0/recv";
 	TH_RUN_EXPECT_OK(&cfg, t_rx, NULL);
 }

@@ -96,8 +96,10 @@ CORIO_API ssize_t corio_send_zc(int fd, const void *buf, size_t len, int flags);
  * An alternative to corio_recv for connections that receive a lot: one multishot recv
  * (IORING_RECV_MULTISHOT, 6.0) stays armed per connection and the kernel fills buffers of
  * a per-loop provided-buffer ring (16 KiB each), so one SQE serves many receives.
- * Data that arrives while nobody reads waits in those buffers (the pool is shared by the
- * loop's receivers; when it runs dry the connection waits until buffers come back). */
+ * Data that arrives while nobody reads waits in those buffers, up to about 64 KiB per
+ * receiver; beyond that receiving pauses until the reader took everything, and the rest
+ * waits in the socket (TCP's window pushes back on the sender). The pool is shared by the
+ * loop's receivers; when it runs dry a connection waits until buffers come back. */
 typedef struct corio_receiver corio_receiver;
 
 /* A receiver for the connected socket fd, on this thread's loop (does not own fd). NULL
