@@ -5,6 +5,7 @@
  * the body deadline, and closing (lingering after an error answer so the client reads it). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,14 +25,31 @@ static uint64_t deadline_after(uint64_t ns)
 	return ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
 }
 
+/* Receiving: through a multishot receiver per connection (corio_receiver, net.h: one
+ * request stays armed for the connection's life, so no receive is submitted and no poll
+ * armed per request, and a connection holds at most ~64 KiB of the loop's buffer pool),
+ * or a plain corio_recv per read with CORIO_HTTP_RECV=plain and where the kernel has no
+ * provided-buffer rings (5.19) or multishot receive (6.0). Measured in the README. */
+static bool recv_plain;
+static pthread_once_t recv_mode_once = PTHREAD_ONCE_INIT;
+
+static void recv_mode_init(void)
+{
+	const char *e = getenv("CORIO_HTTP_RECV");
+
+	recv_plain = e && strcmp(e, "plain") == 0;
+}
+
 /* The deadline is a loop-kept one (runtime/deadline.h), not a timeout scope: no linked
- * timeout per receive. */
+ * timeout per receive. It interrupts the receiver's wait as well as a plain receive. */
 static ssize_t recv_until(corio__hconn *c, void *buf, size_t len, uint64_t deadline)
 {
 	corio__deadline d;
+	ssize_t n;
 
 	corio__deadline_begin(&d, deadline);
-	return corio__deadline_end(&d, corio_recv(c->fd, buf, len, 0));
+	n = c->rx ? corio_receiver_recv(c->rx, buf, len) : corio_recv(c->fd, buf, len, 0);
+	return corio__deadline_end(&d, n);
 }
 
 /* The next request's head. 0: ready for the handler; > 0: the status to answer with before
@@ -294,8 +312,13 @@ void *corio__hconn_main(void *arg)
 
 	c->started = true;
 	c->cap = hl->srv->o.read_buffer;
-	if (!hl->stopping && (c->buf = malloc(c->cap)))
+	pthread_once(&recv_mode_once, recv_mode_init);
+	if (!hl->stopping && (c->buf = malloc(c->cap))) {
+		if (!recv_plain)
+			c->rx = corio_receiver_new(c->fd); /* NULL: plain receives */
 		serve(c);
+	}
+	corio_receiver_free(c->rx); /* its final CQE may come after the close */
 	corio_close(c->fd);
 	if (c->prev)
 		c->prev->next = c->next;

@@ -100,6 +100,7 @@ struct corio__hconn {
 	corio__hconn *prev, *next;
 	corio_task *task;
 	int fd;
+	corio_receiver *rx;          /* multishot receiver, NULL: plain receives */
 	bool started, idle, keep, broken;
 	char *buf;                   /* input: [rpos, wpos) not parsed yet */
 	size_t cap, rpos, wpos;
