@@ -314,7 +314,8 @@ static int split_target(corio_http_in *r, uint32_t *path, uint32_t *query)
 	const char *t = r->arena + r->url_off, *q, *s = t;
 	size_t plen;
 
-	if (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0) {
+	/* origin-form ("/...", nearly every request) skips the absolute-form test */
+	if (*t != '/' && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
 		s = strchr(strstr(t, "://") + 3, '/');
 		if (!s)
 			s = "/";

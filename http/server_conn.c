@@ -20,9 +20,7 @@
 
 static uint64_t deadline_after(uint64_t ns)
 {
-	uint64_t now = corio_now();
-
-	return ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+	return corio__deadline_after(ns); /* the loop turn's clock (runtime/deadline.h) */
 }
 
 /* Receiving: through a multishot receiver per connection (corio_receiver, net.h: one

@@ -70,9 +70,7 @@ static void puts_(corio__hconn *c, const char *s)
 
 static uint64_t write_deadline(corio__hconn *c)
 {
-	uint64_t now = corio_now(), ns = c->hl->srv->o.write_timeout_ns;
-
-	return ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+	return corio__deadline_after(c->hl->srv->o.write_timeout_ns);
 }
 
 static int broke(corio__hconn *c, int err)
@@ -414,17 +412,20 @@ int corio_http_out_header(corio_http_out *w, const char *name, const char *value
 		return -EINVAL;
 	if (w->started)
 		return -EALREADY;
-	if (!strcasecmp(name, "content-length") || !strcasecmp(name, "transfer-encoding"))
+	nl = strlen(name);
+	vl = strlen(value);
+	/* The names the server writes itself, told apart by length first (no compare for
+	 * the usual Content-Type). */
+	if ((nl == 14 && !strcasecmp(name, "content-length")) ||
+	    (nl == 17 && !strcasecmp(name, "transfer-encoding")))
 		return -EINVAL;
-	if (!strcasecmp(name, "connection")) {
+	if (nl == 10 && !strcasecmp(name, "connection")) {
 		if (strcasestr(value, "close"))
 			w->user_close = true;
 		return 0; /* the server writes Connection itself */
 	}
-	w->user_date |= !strcasecmp(name, "date");
-	w->user_server |= !strcasecmp(name, "server");
-	nl = strlen(name);
-	vl = strlen(value);
+	w->user_date |= nl == 4 && !strcasecmp(name, "date");
+	w->user_server |= nl == 6 && !strcasecmp(name, "server");
 	if (w->hlen + nl + vl + 4 > w->hcap) {
 		size_t cap = w->hcap ? w->hcap : 256;
 		char *h;

@@ -82,6 +82,18 @@ static void timer_arm(corio__loop *l, uint64_t at)
 	l->dl.armed = true;
 }
 
+uint64_t corio__deadline_after(uint64_t ns)
+{
+	corio__loop *l = corio__loop_get();
+	uint64_t now;
+
+	if (!l)
+		now = corio_now();
+	else if (!(now = l->dl.turn_now))
+		now = l->dl.turn_now = corio_now();
+	return ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+}
+
 void corio__deadline_begin(corio__deadline *d, uint64_t at)
 {
 	corio__loop *l = corio__loop_get();

@@ -38,6 +38,11 @@ typedef struct corio__deadline {
 	bool armed, expired;
 } corio__deadline;
 
+/* The time ns from now, saturating at UINT64_MAX, where now is read at most once per loop
+ * turn: for deadlines of seconds (idle, header, write), where the microseconds of a turn
+ * do not matter and a clock read per request does (the HTTP server reads it twice). */
+uint64_t corio__deadline_after(uint64_t ns);
+
 /* Never parks, never fails. Must be ended by the same task before d goes away. */
 void corio__deadline_begin(corio__deadline *d, uint64_t at);
 /* Disarms d and returns rc, or -ETIMEDOUT when d expired and rc is the -ECANCELED it

@@ -213,6 +213,8 @@ bool corio__loop_poll(corio__loop *l, bool may_block)
 {
 	bool pending = io_uring_sq_ready(&l->ring) > 0;
 
+	l->dl.turn_now = 0; /* a new turn: corio__deadline_after reads the clock again */
+
 	if (may_block && !l->faulted) {
 		/* Nothing can ever complete: no SQE queued, nothing in flight but our own
 		 * mailbox read, no blocking job running, and no sibling loop that could post. */

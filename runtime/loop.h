@@ -98,6 +98,7 @@ struct corio__loop {
 		corio__completion c;  /* the one kernel timer, at `at` while armed */
 		struct __kernel_timespec ts;
 		uint64_t at;
+		uint64_t turn_now;    /* corio_now() of this turn, 0 until read (deadline.c) */
 		bool armed;
 	} dl;
 	struct corio__group *group;   /* set for loops of corio_run_threads */

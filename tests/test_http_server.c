@@ -81,6 +81,16 @@ static void handler(corio_http_in *req, corio_http_out *resp, void *ud)
 		corio_http_out_length(resp, 6);
 		corio_http_out_write(resp, "abc", 3);
 		corio_http_out_write(resp, "def", 3);
+	} else if (!strcmp(path, "/hdrs")) {
+		/* names the server writes itself: refused, or taken as the user's */
+		bool ok = corio_http_out_header(resp, "content-LENGTH", "5") == -EINVAL &&
+			  corio_http_out_header(resp, "Transfer-Encoding", "chunked") == -EINVAL &&
+			  corio_http_out_header(resp, "DATE", "Sun, 06 Nov 1994 08:49:37 GMT") == 0 &&
+			  corio_http_out_header(resp, "server", "mine") == 0 &&
+			  corio_http_out_header(resp, "X-Len", "14") == 0 &&
+			  corio_http_out_header(resp, "Connection", "close") == 0;
+
+		corio_http_out_send(resp, ok ? "ok" : "no", 2);
 	} else if (!strcmp(path, "/nothing")) {
 		/* answers nothing: the server sends 500 */
 	} else if (!strcmp(path, "/ignore-body")) {
@@ -217,6 +227,17 @@ static const char *hval(const resp *r, const char *name, char *out, size_t cap)
 		}
 	}
 	return NULL;
+}
+
+/* How many header lines of r are named name (any case). */
+static int hcount(const resp *r, const char *name)
+{
+	size_t nl = strlen(name);
+	int n = 0;
+
+	for (const char *p = strstr(r->head, "\r\n"); p && p[2]; p = strstr(p + 2, "\r\n"))
+		n += !strncasecmp(p + 2, name, nl) && p[2 + nl] == ':';
+	return n;
 }
 
 static void consume(cli *c, size_t n)
@@ -360,6 +381,12 @@ static void *t_basic(void *arg)
 	TH_CHECK(r.status == 200);
 	TH_CHECK(!strcmp(r.body, "GET|/info?a=1&b=2|a=1&b=2|some value|11|3"));
 	resp_free(&r);
+	/* absolute-form target (RFC 9112 3.2.2): path and query without scheme and authority */
+	TH_CHECK(cli_send(&c, "GET HTTP://t/info?q=2 HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
+	TH_CHECK(cli_read(&c, &r, false) == 0);
+	TH_CHECK(r.status == 200);
+	TH_CHECK(!strcmp(r.body, "GET|HTTP://t/info?q=2|q=2|(none)|11|1"));
+	resp_free(&r);
 	/* a value split across two reads is one value, not a fold */
 	TH_CHECK(cli_send(&c, "GET /info HTTP/1.1\r\nHost: t\r\nX-Test: some") == 0);
 	corio_sleep(CORIO_MS(20));
@@ -391,6 +418,19 @@ static void *t_basic(void *arg)
 	/* still the same connection */
 	TH_CHECK(cli_send(&c, "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n") == 0);
 	TH_CHECK(cli_read(&c, &r, false) == 0 && r.status == 200 && has_close(&r));
+	resp_free(&r);
+	TH_CHECK(cli_sees_eof(&c));
+	cli_close(&c);
+	/* the handler's Date and Server replace the server's (once each), its Connection:
+	 * close closes, Content-Length and Transfer-Encoding stay the server's */
+	TH_CHECK(cli_open(&c, x.port) >= 0);
+	TH_CHECK(cli_send(&c, "GET /hdrs HTTP/1.1\r\nHost: t\r\n\r\n") == 0);
+	TH_CHECK(cli_read(&c, &r, false) == 0 && r.status == 200 && !strcmp(r.body, "ok"));
+	TH_CHECK(hval(&r, "date", v, sizeof v) && !strcmp(v, "Sun, 06 Nov 1994 08:49:37 GMT"));
+	TH_CHECK(hval(&r, "server", v, sizeof v) && !strcmp(v, "mine"));
+	TH_CHECK(hcount(&r, "date") == 1 && hcount(&r, "server") == 1);
+	TH_CHECK(hval(&r, "content-length", v, sizeof v) && !strcmp(v, "2"));
+	TH_CHECK(has_close(&r));
 	resp_free(&r);
 	TH_CHECK(cli_sees_eof(&c));
 	cli_close(&c);
