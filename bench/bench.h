@@ -43,6 +43,7 @@ typedef struct bench_opts {
 	 * file, ...): set by the runner (--secs S, default 0.5, 0.25 with --quick; what keeps
 	 * the suite within its time budget). Honour it when > 0. */
 	double secs;
+	bool secs_given;         /* --secs was on the command line (not the runner's default) */
 } bench_opts;
 
 typedef struct bench_def {

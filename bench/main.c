@@ -47,7 +47,8 @@ static void usage(FILE *f)
 	      "  --sleepers N  sleeping coroutines for `sleepers` (default 100 000, 10 000 quick)\n"
 	      "  --secs S      seconds of each timed measurement in the benchmarks that measure\n"
 	      "                for a time (echo, file, ...): default 0.5, 0.25 with --quick\n"
-	      "                (longer is steadier: --secs 2 for a careful run)\n"
+	      "                (longer is steadier: --secs 2 for a careful run); http_server\n"
+	      "                runs wrk -d5s (-d1s with --quick) unless --secs is given\n"
 	      "  --json        stdout gets one JSON object per result and nothing else\n"
 	      "                ({\"bench\", \"config\", \"unit\", \"higher_is_better\", \"results\",\n"
 	      "                \"runs\", \"spread\", \"ratio\"[, \"skipped\"]}); the table goes to\n"
@@ -461,6 +462,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 				fprintf(stderr, "corio-bench: --secs needs seconds in 0.05..600\n");
 				return 2;
 			}
+			o.secs_given = true;
 		} else if (strcmp(a, "--out") == 0) {
 			if (++i >= argc || !argv[i][0]) {
 				fprintf(stderr, "corio-bench: --out needs a directory (or - for none)\n");
