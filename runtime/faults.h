@@ -1,7 +1,8 @@
 /* runtime/faults.h: the seeded fault injector behind CORIO_FAULTS.
  *
  * Spec: SEED:RULE[,RULE...] with RULE = KIND[@PROB][/OP[+OP...]]
- *   KIND  "short" (shorten the length of a read/write/recv/send, never to 0), or an errno
+ *   KIND  "short" (shorten the length of a read/write/recv/send, never to 0; a multishot
+ *         receiver's reads count as recv), or an errno
  *         name (ECONNRESET, EAGAIN, ENOSPC, EIO, EPIPE, EINTR, ...): fail the operation with
  *         it before it reaches the kernel
  *   PROB  probability in [0, 1], default 0.5 for short and 0.1 for errnos

@@ -261,6 +261,24 @@ corio_receiver *corio_receiver_new(int fd)
 	return r;
 }
 
+/* CORIO_FAULTS "short" rules for recv shorten a read here, where the receiver hands data
+ * out: the multishot request itself has no length to shorten. Like every injected fault,
+ * nothing is lost (the rest stays queued). */
+static size_t fault_len(corio__loop *l, size_t len)
+{
+	struct io_uring_sqe probe = { .opcode = IORING_OP_RECV };
+	bool touched = false;
+
+	if (!l->faults.nrules || len < 2)
+		return len;
+	probe.len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+	probe.fd = -1;
+	if (corio__faults_apply(&l->faults, &probe, ++l->op_seq, &touched) != 0)
+		return len; /* errno rules act on the multishot request when it is armed */
+	l->stats.faults_injected += touched;
+	return probe.len;
+}
+
 /* Copies from the queued buffers; returns buffers fully consumed to the pool. */
 static size_t take(corio_receiver *r, char *buf, size_t len)
 {
@@ -302,7 +320,7 @@ ssize_t corio_receiver_recv(corio_receiver *r, void *buf, size_t len)
 		if (corio__task_cancel_due(l->current))
 			return -ECANCELED;
 		if (r->qlen && len)
-			return (ssize_t)take(r, buf, len);
+			return (ssize_t)take(r, buf, fault_len(l, len));
 		if (r->err) {
 			rc = r->err;
 			r->err = 0; /* reported once; the next call re-arms */

@@ -1473,6 +1473,37 @@ static void *t_rx_misc(void *arg)
 	return TH_OK;
 }
 
+/* CORIO_FAULTS short rules shorten the receiver's reads too (always, at @1); no byte is
+ * lost or reordered. */
+static void *t_rx_short(void *arg)
+{
+	int sv[2];
+	corio_receiver *r;
+	char in[64], out[64];
+	size_t got = 0;
+	int shorter = 0;
+
+	for (size_t i = 0; i < sizeof out; i++)
+		out[i] = (char)('a' + i % 26);
+	TH_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	r = corio_receiver_new(sv[1]);
+	TH_CHECK(r);
+	TH_CHECK(write(sv[0], out, sizeof out) == (ssize_t)sizeof out);
+	while (got < sizeof out) {
+		ssize_t n = corio_receiver_recv(r, in + got, sizeof in - got);
+
+		TH_CHECK(n > 0);
+		shorter += (size_t)n < sizeof in - got;
+		got += (size_t)n;
+	}
+	TH_CHECK(memcmp(in, out, sizeof out) == 0);
+	TH_CHECK(shorter > 0);
+	corio_receiver_free(r);
+	close(sv[0]);
+	close(sv[1]);
+	return TH_OK;
+}
+
 START_TEST(multishot_recv_buffer_ring)
 {
 	corio_config cfg = th_config();
@@ -1482,6 +1513,8 @@ START_TEST(multishot_recv_buffer_ring)
 	TH_RUN_EXPECT_OK(NULL, t_rx_hold, NULL);
 	cfg.faults = "5:short@0.7,ECONNRESET@0.0/recv";
 	TH_RUN_EXPECT_OK(&cfg, t_rx, NULL);
+	cfg.faults = "7:short@1/recv";
+	TH_RUN_EXPECT_OK(&cfg, t_rx_short, NULL);
 }
 END_TEST
 
