@@ -1504,6 +1504,36 @@ static void *t_rx_short(void *arg)
 	return TH_OK;
 }
 
+/* Every connection's end gives its buffers back: 700 receivers (more than the pool's 512
+ * buffers), each reading one byte and then EOF, leave the pool full for the next. */
+static void *t_rx_eof_returns(void *arg)
+{
+	for (int i = 0; i < 700; i++) {
+		int sv[2];
+		corio_receiver *r;
+		corio_timeout t;
+		char b = 0;
+		ssize_t n1, n2;
+
+		TH_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+		r = corio_receiver_new(sv[1]);
+		TH_CHECK(r);
+		TH_CHECK(write(sv[0], "e", 1) == 1);
+		TH_CHECK(shutdown(sv[0], SHUT_WR) == 0);
+		corio_timeout_enter(&t, CORIO_SEC(2));
+		n1 = corio_receiver_recv(r, &b, 1);
+		n2 = corio_receiver_recv(r, &b, 1);
+		corio_timeout_exit(&t);
+		corio_receiver_free(r);
+		close(sv[0]);
+		close(sv[1]);
+		if (n1 != 1 || n2 != 0)
+			fprintf(stderr, "receiver %d: %zd then %zd\n", i, n1, n2);
+		TH_CHECK(n1 == 1 && n2 == 0);
+	}
+	return TH_OK;
+}
+
 START_TEST(multishot_recv_buffer_ring)
 {
 	corio_config cfg = th_config();
@@ -1511,6 +1541,7 @@ START_TEST(multishot_recv_buffer_ring)
 	TH_RUN_EXPECT_OK(NULL, t_rx, NULL);
 	TH_RUN_EXPECT_OK(NULL, t_rx_misc, NULL);
 	TH_RUN_EXPECT_OK(NULL, t_rx_hold, NULL);
+	TH_RUN_EXPECT_OK(NULL, t_rx_eof_returns, NULL);
 	cfg.faults = "5:short@0.7,ECONNRESET@0.0/recv";
 	TH_RUN_EXPECT_OK(&cfg, t_rx, NULL);
 	cfg.faults = "7:short@1/recv";
