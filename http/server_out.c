@@ -554,6 +554,44 @@ static int splice_body(corio__hconn *c, int fd, off_t off, uint64_t len)
 	return rc;
 }
 
+/* Clears O_NONBLOCK on fd, a regular file, where it means nothing but to io_uring: there
+ * it asks for -EAGAIN instead of a wait for pages not in the page cache. */
+static bool clear_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && (fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0;
+}
+
+/* corio_read of a file that may be O_NONBLOCK (the static handler opens files so, that a
+ * FIFO cannot block the open; a caller's fd may be so too): a cached read costs no extra
+ * syscall, and only a read that must wait for the disk clears the flag and goes again. */
+static ssize_t file_read(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t n = corio_read(fd, buf, len, off);
+
+	if (n == -EAGAIN && clear_nonblock(fd))
+		n = corio_read(fd, buf, len, off);
+	return n;
+}
+
+/* file_read until len bytes or the end of the file (a short count). */
+static ssize_t file_read_full(int fd, char *buf, size_t len, off_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = file_read(fd, buf + done, len - done, off + (off_t)done);
+
+		if (n < 0)
+			return n;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 static int read_send_body(corio__hconn *c, int fd, off_t off, uint64_t len)
 {
 	uint64_t done = 0;
@@ -562,7 +600,7 @@ static int read_send_body(corio__hconn *c, int fd, off_t off, uint64_t len)
 		return -ENOMEM;
 	while (done < len) {
 		size_t want = len - done < FILE_CHUNK ? (size_t)(len - done) : FILE_CHUNK;
-		ssize_t n = corio_read(fd, c->obuf, want, off + (off_t)done);
+		ssize_t n = file_read(fd, c->obuf, want, off + (off_t)done);
 		struct iovec iov;
 		int rc;
 
@@ -594,7 +632,7 @@ int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 	}
 	if (len <= INLINE_MAX) {
 		ssize_t n = reserve(c, (size_t)len) ? -ENOMEM
-			    : corio_read_full(fd, c->obuf + c->olen, (size_t)len, offset);
+			    : file_read_full(fd, c->obuf + c->olen, (size_t)len, offset);
 
 		if (n != (ssize_t)len) {
 			/* Nothing went out: take the headers back, the caller may still answer. */
@@ -610,6 +648,8 @@ int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 	if ((rc = corio__out_flush(c)) < 0)
 		return rc;
 	w->finished = true;
+	if (pick_file_mode())
+		clear_nonblock(fd); /* splice has no retry of its own; one fcntl per large file */
 	rc = pick_file_mode() ? splice_body(c, fd, offset, len)
 			      : read_send_body(c, fd, offset, len);
 	if (c->ocap > INLINE_MAX * 2) {

@@ -84,9 +84,9 @@ static int normalise(const char *upath, char *out, size_t cap, bool *dir_slash)
 	return 0;
 }
 
-/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. It is taken
- * off again (plain fcntl, never waits) once the file is known to be regular: io_uring
- * honours it on regular files too, answering -EAGAIN for pages not in the cache. */
+/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer. It stays on the
+ * regular file: corio_http_out_file reads cached pages with it (no fcntl per request) and
+ * clears it only when io_uring answers -EAGAIN for pages not in the page cache. */
 static int open_beneath(int dirfd, const char *rel)
 {
 	struct open_how how = {
@@ -264,7 +264,7 @@ static int serve_at(int dirfd, corio_http_in *req, corio_http_out *resp, const c
 			goto fail;
 		strcpy(rel, "index.html");
 	}
-	if (!S_ISREG(st.stx_mode) || fcntl(fd, F_SETFL, 0) != 0) {
+	if (!S_ISREG(st.stx_mode)) {
 		corio_close(fd);
 		return corio_http_out_error(resp, 404);
 	}

@@ -131,7 +131,9 @@ CORIO_API int corio_http_out_header(corio_http_out *resp, const char *name, cons
 CORIO_API int corio_http_out_send(corio_http_out *resp, const void *body, size_t len);
 /* The whole response with len bytes of the open file fd from offset as its body (up to
  * 64 KiB sent with the headers in one send; larger bodies in 256 KiB read + send steps, or
- * spliced through a pipe with CORIO_HTTP_FILE=splice). fd stays the caller's.
+ * spliced through a pipe with CORIO_HTTP_FILE=splice). fd stays the caller's; if it is
+ * O_NONBLOCK (meaningless to read(2) on a regular file, but io_uring answers -EAGAIN for
+ * pages not in the page cache) the flag is cleared when a read would have to wait.
  * Parks. 0, -errno; -EIO when the file ended early (the connection is then closed). */
 CORIO_API int corio_http_out_file(corio_http_out *resp, int fd, off_t offset, uint64_t len);
 /* Streaming: announce the body length first with corio_http_out_length (otherwise the body
