@@ -575,21 +575,15 @@ static ssize_t file_read(int fd, void *buf, size_t len, off_t off)
 	return n;
 }
 
-/* file_read until len bytes or the end of the file (a short count). */
+/* corio_read_full with file_read's retry; the retry starts over (the pages read before
+ * the -EAGAIN are cached by then). */
 static ssize_t file_read_full(int fd, char *buf, size_t len, off_t off)
 {
-	size_t done = 0;
+	ssize_t n = corio_read_full(fd, buf, len, off);
 
-	while (done < len) {
-		ssize_t n = file_read(fd, buf + done, len - done, off + (off_t)done);
-
-		if (n < 0)
-			return n;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
+	if (n == -EAGAIN && clear_nonblock(fd))
+		n = corio_read_full(fd, buf, len, off);
+	return n;
 }
 
 static int read_send_body(corio__hconn *c, int fd, off_t off, uint64_t len)
