@@ -846,6 +846,17 @@ START_TEST(deadlines)
 }
 END_TEST
 
+/* The same with large bodies spliced: a splice blocked on a client that stopped reading
+ * is cut off at the write deadline too. */
+START_TEST(deadlines_splice)
+{
+	setenv("CORIO_HTTP_FILE", "splice", 1);
+	make_files();
+	RUN_OK(t_deadlines, NULL);
+	rm_files();
+}
+END_TEST
+
 /* ---- graceful shutdown --------------------------------------------------------------------- */
 
 typedef struct slowreq {
@@ -1628,6 +1639,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, pipeline_keepalive);
 	tcase_add_test(tc, limits);
 	tcase_add_test(tc, deadlines);
+	tcase_add_test(tc, deadlines_splice);
 	tcase_add_test(tc, shutdown_graceful);
 	tcase_add_test(tc, shutdown_deadline);
 	tcase_add_test(tc, shutdown_many_idle);
