@@ -11,6 +11,11 @@ if ! command -v aarch64-linux-gnu-gcc >/dev/null || ! command -v qemu-aarch64 >/
 	echo "aarch64-linux-gnu-gcc or qemu-aarch64 missing: skipped" >&2
 	exit 77
 fi
+# A static link needs the cross libc (libc6-dev-arm64-cross), which may be absent too.
+if [ "$(aarch64-linux-gnu-gcc -print-file-name=libc.a)" = "libc.a" ]; then
+	echo "no AArch64 libc.a for the cross compiler: skipped" >&2
+	exit 77
+fi
 mkdir -p "$out"
 aarch64-linux-gnu-gcc -O2 -Wall -Wextra -Werror -std=gnu11 -static -I"$src/runtime" \
 	"$src/tests/arch/switch_check.c" "$src/runtime/arch/aarch64/switch.S" -lm \
