@@ -21,18 +21,12 @@ static void unlink_dl(corio__loop *l, corio__deadline *d)
 	d->armed = false;
 }
 
-/* The task's current operation or wait ends with -ECANCELED; so do its later ones until
- * corio__deadline_end. A wait is taken off its queue first (waitq.h's invariant). */
-static void interrupt(corio__loop *l, struct corio_task *t)
+/* The task's current operation or wait ends with -ECANCELED (as for corio_cancel); so do
+ * its later ones until corio__deadline_end. */
+static void interrupt(struct corio_task *t)
 {
 	t->interrupted = true;
-	if (t->op) {
-		corio__op_cancel(l, t->op);
-	} else if (t->wait && !t->wait->woken) {
-		if (t->wait->unlink)
-			t->wait->unlink(t->wait);
-		corio__wait_wake(t->wait, -ECANCELED);
-	}
+	corio__task_unpark(t);
 }
 
 static void timer_fired(corio__completion *c, int32_t res, uint32_t flags)
@@ -52,7 +46,7 @@ static void timer_fired(corio__completion *c, int32_t res, uint32_t flags)
 		if (d->at <= now) {
 			unlink_dl(l, d);
 			d->expired = true;
-			interrupt(l, d->task);
+			interrupt(d->task);
 		} else if (d->at < next) {
 			next = d->at;
 		}

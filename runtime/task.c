@@ -302,6 +302,11 @@ void corio_cancel(corio_task *t)
 	t->cancelled = true;
 	if (t->state != TASK_PARKED || !corio__task_cancel_due(t))
 		return; /* takes effect at its next blocking call, or when the shield ends */
+	corio__task_unpark(t);
+}
+
+void corio__task_unpark(corio_task *t)
+{
 	if (t->op) {
 		corio__op_cancel(t->loop, t->op);
 	} else if (t->wait && !t->wait->woken) {

@@ -79,6 +79,9 @@ static inline void corio__wake(corio__loop *l, struct corio_task *t)
 uint64_t corio__task_deadline(const struct corio_task *t);
 /* True when a blocking call of t must fail with -ECANCELED (cancelled and not shielded). */
 bool corio__task_cancel_due(const struct corio_task *t);
+/* Ends what parked task t waits for with -ECANCELED: its operation is cancelled (it
+ * resumes at the final CQE), or its wait taken off its queue and woken. Never parks. */
+void corio__task_unpark(struct corio_task *t);
 /* Marks the scopes whose deadline passed as fired. */
 void corio__task_scopes_fired(struct corio_task *t, uint64_t now);
 
