@@ -64,7 +64,8 @@ CORIO_API corio_task *corio_spawn(corio_fn fn, void *arg);
  * cancelled (*result then holds whatever fn returned, NULL if it never ran). If the caller
  * itself is cancelled (corio_cancelled() is true) or its timeout scope expires, returns
  * -ECANCELED / -ETIMEDOUT and t is NOT freed, even when t already finished (join it inside
- * corio_shield, or detach it). -EINVAL for a task of another loop, a detached one or the
+ * corio_shield, or detach it); so does -ENOMEM (a scope's timer could not be had, see
+ * corio_timeout). -EINVAL for a task of another loop, a detached one or the
  * main task of corio_run (which corio_run itself reaps; corio_detach ignores it too),
  * -EDEADLK for the caller itself. */
 CORIO_API int corio_join(corio_task *t, void **result);
@@ -93,19 +94,22 @@ CORIO_API int corio_sleep_until(uint64_t deadline);
 CORIO_API uint64_t corio_now(void);
 /* Joins every task in order (all are freed, whatever happens); results[i] gets task i's
  * result (results may be NULL). Returns 0, or -ECANCELED if any task was cancelled. If the
- * caller is cancelled or times out while waiting, the remaining tasks are cancelled and
- * awaited, and the call returns -ECANCELED / -ETIMEDOUT. */
+ * caller is cancelled or times out while waiting (or its wait fails with -ENOMEM, see
+ * corio_timeout), the remaining tasks are cancelled and awaited, and the call returns
+ * -ECANCELED / -ETIMEDOUT / -ENOMEM. */
 CORIO_API int corio_gather(corio_task **tasks, size_t n, void **results);
 /* Returns the index of a finished task: the lowest one among those already finished at
  * the call, otherwise parks and returns the first to finish. Joins nothing. -EINVAL for
- * n == 0 (or a task that cannot be joined), -ECANCELED, -ETIMEDOUT. */
+ * n == 0 (or a task that cannot be joined), -ECANCELED, -ETIMEDOUT, -ENOMEM (more than 4
+ * tasks and no memory for watching them, or no scope timer). */
 CORIO_API int corio_wait_any(corio_task **tasks, size_t n);
 /* Issues one IORING_OP_NOP and parks until it completes (tests and benchmarks). */
 CORIO_API int corio_nop(void);
 
 /* asyncio.to_thread: runs fn(arg) on the process-wide thread pool and parks until it
  * returned. Returns 0, -ECANCELED or -ETIMEDOUT (cancelled / scope expired while fn ran),
- * -EPERM outside a task, or -EAGAIN/-ENOMEM when no thread could be started. The thread is
+ * -EPERM outside a task, -EAGAIN/-ENOMEM when no thread could be started, or -ENOMEM when
+ * fn ran but the scope's timer could not be had (see corio_timeout). The thread is
  * never killed: a cancelled or timed-out call still waits for fn to return, and *result
  * (when result is not NULL) is set to fn's return value whenever fn ran, whatever this call
  * returns, so the caller always owns and releases it. fn must not call corio_* functions
@@ -141,10 +145,19 @@ CORIO_API int corio_run_threads(unsigned n, corio_fn fn, void *arg);
 CORIO_API unsigned corio_thread_index(void);
 CORIO_API corio_loop *corio_thread_loop(unsigned i);
 
-/* Timeout scopes, like asyncio.timeout(): every blocking call between enter and exit gets
- * an IORING_OP_LINK_TIMEOUT for the remaining time and fails with -ETIMEDOUT once the
- * deadline passed. Scopes nest (the nearest deadline wins) and must be exited in reverse
- * order. The struct lives on the caller's stack; its fields are private. */
+/* Timeout scopes, like asyncio.timeout(): every blocking call between enter and exit fails
+ * with -ETIMEDOUT once the deadline passed (at once, without submitting, when it passed
+ * before the call). How the deadline reaches the call depends on what it parks on:
+ *   - an io_uring operation (read, recv, connect, ...) gets an IORING_OP_LINK_TIMEOUT
+ *     linked to it for the remaining time;
+ *   - corio_sleep gets one IORING_OP_TIMEOUT at the nearer of its end and the deadline;
+ *   - a wait with no operation of its own (the calls of corio/sync.h, corio_join,
+ *     corio_gather, corio_wait_any, corio_blocking, corio_accept, corio_receiver_recv)
+ *     arms a separate absolute IORING_OP_TIMEOUT when it parks and removes it when it
+ *     ends; if that timer cannot be allocated the call returns -ENOMEM without waiting
+ *     (the scope does not count as fired).
+ * Scopes nest (the nearest deadline wins) and must be exited in reverse order. The struct
+ * lives on the caller's stack; its fields are private. */
 typedef struct corio_timeout {
 	uint64_t deadline;
 	struct corio_timeout *parent;
