@@ -182,7 +182,7 @@ struct corio_http_request {
 typedef struct corio_http_request corio_http_req;
 
 /* A client with opts (copied; NULL = defaults). NULL with errno ENOMEM or EINVAL (a bad
- * default header). Never parks. */
+ * default header or user_agent). Never parks. */
 CORIO_API corio_http_client *corio_http_client_new(const corio_http_client_opts *opts);
 /* Closes the idle connections and frees c. Responses still alive keep what they need: their
  * connections are closed when they are freed, and the client's memory is released with the
