@@ -227,7 +227,7 @@ static int on_message_complete(llhttp_t *p)
 	corio__hconn *c = conn_of(p);
 
 	c->req.msg_done = true;
-	c->req.keep_msg = llhttp_should_keep_alive(p); /* DESIGN: ask it here */
+	c->req.keep_msg = llhttp_should_keep_alive(p); /* asked once the message is complete */
 	return HPE_PAUSED; /* the next pipelined request waits for this one's response */
 }
 

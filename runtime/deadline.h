@@ -2,7 +2,7 @@
  * operation (internal; used by the HTTP client and server for their own idle and total
  * timeouts).
  *
- * A timeout scope gives each blocking call an IORING_OP_LINK_TIMEOUT (DESIGN.md): a second
+ * A timeout scope gives each blocking operation an IORING_OP_LINK_TIMEOUT: a second
  * SQE and a kernel hrtimer armed and cancelled per call, measured at ~0.8 us here, which
  * is a fifth of an HTTP request's CPU time. A deadline here instead costs a list insert:
  * the loop keeps one kernel timer (IORING_OP_TIMEOUT, absolute) at the earliest armed

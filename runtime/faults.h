@@ -7,7 +7,8 @@
  *         it before it reaches the kernel
  *   PROB  probability in [0, 1], default 0.5 for short and 0.1 for errnos
  *   OP    read write readv writev recv send recvmsg sendmsg accept connect openat statx
- *         fsync timeout nop socket splice; default: read+write+recv+send for short, every
+ *         fsync timeout nop socket splice read_fixed write_fixed; default:
+ *         read+write+recv+send for short (read_fixed/write_fixed only when named), every
  *         listed operation but timeout and nop for errnos. close and the runtime's own requests (cancels,
  *         timer removals) are never touched, so no fault loses data or leaks a descriptor.
  * Decisions come from a hash of (seed, operation sequence number, rule index), so a seed

@@ -83,6 +83,7 @@ struct corio__loop {
 	struct corio_task *all;       /* every task not yet freed (teardown, deadlock report) */
 	unsigned attached_live;       /* unfinished tasks that somebody will join */
 	corio__timer *free_timers;
+	unsigned timer_alloc_fail;    /* tests only: fail this many wait-timer allocations */
 	struct corio__sleep_bucket *sleep_slots[CORIO__SLEEP_SLOTS]; /* open buckets (sleep.c) */
 	struct corio__sleep_bucket *free_buckets;
 	corio__stack_pool stacks;

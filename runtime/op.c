@@ -98,11 +98,16 @@ int corio__wait_park(corio__wait *w)
 	}
 	deadline = corio__task_deadline(t);
 	if (deadline != UINT64_MAX) {
-		if (corio_now() >= deadline || corio__timer_arm(l, w, deadline) != 0) {
+		/* No timer, no deadline: the wait fails (-ENOMEM) rather than park unbounded,
+		 * and the scope has not fired, so it is not marked. */
+		int rc = corio_now() >= deadline ? -ETIMEDOUT : corio__timer_arm(l, w, deadline);
+
+		if (rc != 0) {
 			if (w->unlink)
 				w->unlink(w);
-			corio__task_scopes_fired(t, deadline);
-			return -ETIMEDOUT;
+			if (rc == -ETIMEDOUT)
+				corio__task_scopes_fired(t, deadline);
+			return rc;
 		}
 	}
 	t->wait = w;
@@ -159,6 +164,10 @@ int corio__timer_arm(corio__loop *l, corio__wait *w, uint64_t deadline)
 	corio__timer *tm = l->free_timers;
 	struct io_uring_sqe sqe;
 
+	if (l->timer_alloc_fail) { /* test hook: this allocation fails */
+		l->timer_alloc_fail--;
+		return -ENOMEM;
+	}
 	if (tm)
 		l->free_timers = tm->next_free;
 	else if (!(tm = malloc(sizeof *tm)))

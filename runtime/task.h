@@ -97,8 +97,10 @@ struct corio__wait {
 };
 
 /* Parks on w (already registered with whatever will wake it) until corio__wait_wake, the
- * task's cancellation (-ECANCELED) or its deadline (-ETIMEDOUT). On those two, w->unlink
- * runs first. Returns the res given to corio__wait_wake. */
+ * task's cancellation (-ECANCELED) or its deadline (-ETIMEDOUT). Under a deadline it arms
+ * a kernel timer of its own (op.c); when that timer cannot be allocated it returns -ENOMEM
+ * without parking. On all three, w->unlink runs first. Returns the res given to
+ * corio__wait_wake. */
 int corio__wait_park(corio__wait *w);
 /* Ends the wait with res; no effect when it already ended. Never parks. */
 void corio__wait_wake(corio__wait *w, int res);

@@ -10,6 +10,8 @@
 
 #include <corio/corio.h>
 
+#include "loop.h" /* timer_alloc_fail: the test hook behind wait_timer_enomem */
+
 #define I2P(i) ((void *)(intptr_t)(i))
 #define P2I(p) ((int)(intptr_t)(p))
 
@@ -1453,6 +1455,83 @@ START_TEST(teardown_deadlock)
 }
 END_TEST
 
+/* ==== a wait whose kernel timer cannot be had ============================================ */
+
+/* Inside a timeout scope every parked wait arms a kernel timer of its own; when that
+ * allocation fails the call must say -ENOMEM, not -ETIMEDOUT (the deadline did not pass,
+ * the scope did not fire), and leave nothing queued behind it. */
+static void fail_next_timer(void)
+{
+	corio__loop_get()->timer_alloc_fail = 1;
+}
+
+static void *enomem_child(void *arg)
+{
+	corio_yield();
+	return arg;
+}
+
+static void *enomem_blocking(void *arg)
+{
+	return arg;
+}
+
+static void *wait_enomem_main(void *arg)
+{
+	corio_timeout to;
+	corio_event e;
+	corio_mutex m;
+	corio_task *t;
+	void *r = NULL;
+	int v = 0;
+
+	ck_assert_ptr_nonnull(ch = corio_chan_new(1, sizeof(int)));
+	ck_assert_int_eq(corio_event_init(&e), 0);
+	ck_assert_int_eq(corio_mutex_init(&m), 0);
+	ck_assert_int_eq(corio_mutex_lock(&m), 0);
+	ck_assert_ptr_nonnull(t = corio_spawn(enomem_child, I2P(7)));
+
+	corio_timeout_enter(&to, CORIO_SEC(3600));
+	fail_next_timer();
+	ck_assert_int_eq(corio_event_wait(&e), -ENOMEM);
+	fail_next_timer();
+	ck_assert_int_eq(corio_mutex_lock(&m), -ENOMEM);
+	fail_next_timer();
+	ck_assert_int_eq(corio_chan_recv(ch, &v), -ENOMEM);
+	fail_next_timer();
+	ck_assert_int_eq(corio_join(t, NULL), -ENOMEM); /* t lives on */
+	fail_next_timer();
+	ck_assert_int_eq(corio_blocking(enomem_blocking, I2P(9), &r), -ENOMEM);
+	ck_assert_int_eq(P2I(r), 9); /* fn still ran to its end, as after a timeout */
+	ck_assert_uint_eq(corio__loop_get()->timer_alloc_fail, 0);
+	ck_assert(!corio_timeout_exit(&to));
+
+	/* Nothing was left queued: the unlock finds no waiter to hand the lock to, the
+	 * element goes into the buffer, not to a receiver that is gone. */
+	ck_assert_int_eq(corio_mutex_unlock(&m), 0);
+	ck_assert(!corio_mutex_locked(&m));
+	v = 5;
+	ck_assert_int_eq(corio_chan_try_send(ch, &v), 0);
+	ck_assert_uint_eq(corio_chan_len(ch), 1);
+	ck_assert_int_eq(corio_event_set(&e), 0);
+	ck_assert_int_eq(corio_join(t, &r), 0);
+	ck_assert_int_eq(P2I(r), 7);
+
+	/* With its timer, the same wait parks and times out. */
+	ck_assert_int_eq(corio_event_clear(&e), 0);
+	corio_timeout_enter(&to, CORIO_MS(1));
+	ck_assert_int_eq(corio_event_wait(&e), -ETIMEDOUT);
+	ck_assert(corio_timeout_exit(&to));
+	corio_chan_free(ch);
+	return NULL;
+}
+
+START_TEST(wait_timer_enomem)
+{
+	run(wait_enomem_main);
+}
+END_TEST
+
 /* ==== suite ============================================================================== */
 
 static void *probe_main(void *arg)
@@ -1492,6 +1571,7 @@ static Suite *sync_suite(void)
 		{ "group_interrupt", group_interrupt },
 		{ "group_cancel", group_cancel },
 		{ "group_orphan", group_orphan },
+		{ "wait_timer_enomem", wait_timer_enomem },
 		{ "teardown_detached_waiters", teardown_detached_waiters },
 		{ "teardown_deadlock", teardown_deadlock },
 	};

@@ -25,7 +25,7 @@ static int on_headers_complete(llhttp_t *p)
 	if (st >= 100 && st < 200)
 		return 1; /* interim (100 Continue): no body, the final response follows */
 	rp->status = st;
-	/* DESIGN.md: no body for HEAD, 204 and 304 whatever the headers say. */
+	/* RFC 9112 6.3: no body for HEAD, 204 and 304 whatever the headers say. */
 	return (rp->head || st == 204 || st == 304) ? 1 : 0;
 }
 

@@ -1,12 +1,17 @@
 /* corio/fs.h: files and directories on io_uring, the aiofiles part of corio.
  *
  * aiofiles runs every call on a thread pool; corio submits them to the kernel: open, read,
- * write, fsync, close, statx, unlink, rename, mkdir, symlink, link, fallocate, fadvise and
- * (kernel 6.9+) ftruncate are io_uring operations. Only what io_uring cannot do (getdents
- * for corio_listdir, ftruncate before 6.9) goes through corio_blocking's thread pool.
+ * write, fsync, close, statx, unlink, rename, mkdir, symlink, link, splice, fallocate,
+ * fadvise, sync_file_range and (kernel 6.9+) ftruncate are io_uring operations. Only what
+ * io_uring cannot do goes through corio_blocking's thread pool: getdents64 for
+ * corio_listdir (its open and close still go through the ring), and ftruncate(2) for
+ * corio_ftruncate before Linux 6.9. The pipe corio_copy_fd splices through is made with
+ * plain pipe2/fcntl, which never wait.
  *
- * Every function here except the allocators and *_free parks the calling coroutine and must
- * be called from inside a task (-EPERM elsewhere). Errors are negative errno values, as the
+ * Every function here parks the calling coroutine and must be called from inside a task
+ * (-EPERM elsewhere), except those that say otherwise: corio_close outside a task,
+ * corio_listdir_free, the reader/writer constructors, corio_file_reader_free, the *_tell
+ * calls, corio_aligned_alloc/free and the register calls (which need only a loop). Errors are negative errno values, as the
  * kernel reported them (cqe->res passes through untouched), never stored in errno. Every
  * call honours cancellation (-ECANCELED) and timeout scopes (-ETIMEDOUT), except
  * corio_close, which always runs. Buffers and strings passed in stay in use until the call

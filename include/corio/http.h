@@ -155,8 +155,8 @@ typedef enum corio_http_body_kind {
 } corio_http_body_kind;
 
 /* A request. Zero-initialise it and set what you need; only url is required.
- * It is a struct tag, not a typedef: the function corio_http_request (a name DESIGN.md
- * fixes) takes the ordinary identifier, so write `struct corio_http_request req = {...}`
+ * It is a struct tag, not a typedef: the function corio_http_request (a name the API
+ * keeps, as aiohttp's request()) takes the ordinary identifier, so write `struct corio_http_request req = {...}`
  * or use the short typedef corio_http_req. */
 struct corio_http_request {
 	const char *method;        /* default "GET" (any token: "PATCH", "PROPFIND"...) */
@@ -182,7 +182,7 @@ struct corio_http_request {
 typedef struct corio_http_request corio_http_req;
 
 /* A client with opts (copied; NULL = defaults). NULL with errno ENOMEM or EINVAL (a bad
- * default header). Never parks. */
+ * default header or user_agent). Never parks. */
 CORIO_API corio_http_client *corio_http_client_new(const corio_http_client_opts *opts);
 /* Closes the idle connections and frees c. Responses still alive keep what they need: their
  * connections are closed when they are freed, and the client's memory is released with the

@@ -51,7 +51,7 @@ typedef struct corio_http_server_opts {
 	uint64_t write_timeout_ns;  /* each response write; 0: 60 s -> close */
 	unsigned max_requests;      /* per connection; 0: unlimited */
 	const char *server_name;    /* Server header; NULL: "corio"; "": none */
-	size_t read_buffer;         /* per connection; 0: 16 KiB */
+	size_t read_buffer;         /* per connection; 0: 16 KiB; at least 1 KiB */
 } corio_http_server_opts;
 
 /* Fills o with the defaults (all zero). */

@@ -1,15 +1,21 @@
-/* corio/net.h: sockets on io_uring: TCP, UDP and Unix domain sockets, listeners with a
+/* corio/net.h: sockets on io_uring: TCP and Unix domain sockets, listeners with a
  * multishot accept underneath, address resolution, and buffered streams (the asyncio
  * StreamReader/StreamWriter pair).
  *
+ * UDP has no helper of its own yet (nothing binds or connects a datagram socket by
+ * host:port): make the socket with corio_socket(AF_INET, SOCK_DGRAM, 0), bind(2) it
+ * yourself, and use corio_sendto/corio_recvfrom (or corio_sendmsg/corio_recvmsg) on it.
+ * Unix datagram sockets have corio_unix_listen(path, SOCK_DGRAM, ...).
+ *
  * Every socket call is an io_uring operation (IORING_OP_SOCKET, CONNECT, ACCEPT, RECV, SEND,
  * SENDMSG, RECVMSG, SHUTDOWN, CLOSE, SEND_ZC). Only what never waits is a plain syscall:
- * setsockopt, bind, listen, getsockname/getpeername.
+ * setsockopt, bind, listen, getsockname/getpeername (and socket(2) itself before 5.19).
  *
  * Rules shared by every call here that "parks" (all of them except corio_sock_port,
- * corio_net_strerror and corio_stream_new):
- *   - It must be called from a task (-EPERM elsewhere; corio_socket and the listen calls
- *     fall back to plain syscalls outside a loop).
+ * corio_net_strerror, corio_receiver_new/free, corio_stream_new and corio_stream_fd):
+ *   - It must be called from a task (-EPERM elsewhere). corio_socket, corio_close and the
+ *     listen calls fall back to plain syscalls outside a loop (corio_tcp_listen for a
+ *     numeric host only: a name needs the thread pool, hence a task).
  *   - Errors are negative errno values, returned, never stored in errno.
  *   - It honours cancellation (-ECANCELED) and timeout scopes (-ETIMEDOUT). A cancelled
  *     call waits for the kernel to let go of the caller's buffers, and if the operation
@@ -47,12 +53,16 @@ CORIO_API int corio_connect(int fd, const struct sockaddr *addr, socklen_t addrl
  * armed by the first corio_accept and re-armed whenever the kernel ends it; connections it
  * accepts while nobody waits are queued for later calls (past 256 the multishot request is
  * cancelled and newcomers stay in the kernel's backlog until a caller waits again), several
- * tasks may accept on the same listener. Running out of descriptors (EMFILE, ENFILE, ENOBUFS, ENOMEM) is never
- * returned: the listener backs off (one retry every 10 ms, no spinning) while the pending
- * connections wait in the kernel's backlog, and accepting resumes when descriptors are
- * free again. Transient per-connection errors (ECONNABORTED, EPROTO, ...) are skipped as
- * accept(2) advises. Other errors (-EINVAL: not listening, -EBADF, -ENOTSOCK) are
- * returned. After corio_listen_close the waiting callers get -EBADF. */
+ * tasks may accept on the same listener. Kernels before 5.19 get one plain accept per arm
+ * instead. Running out of descriptors (EMFILE, ENFILE, ENOBUFS, ENOMEM from the kernel) is
+ * never returned: the listener backs off (one retry every 10 ms, no spinning) while the
+ * pending connections wait in the kernel's backlog, and accepting resumes when descriptors
+ * are free again. Transient per-connection errors (ECONNABORTED, EPROTO, ...) are skipped as
+ * accept(2) advises (after 8 in a row, with the same back-off). Other errors (-EINVAL: not
+ * listening, -EBADF, -ENOTSOCK) are returned. -ENOMEM only when corio's own bookkeeping
+ * (the listener, or a scope's timer) cannot be allocated; a connection that cannot be
+ * queued for lack of memory is closed. After corio_listen_close the waiting callers get
+ * -EBADF. */
 CORIO_API int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
 /* Stops serving fd (cancels its multishot accept, closes connections accepted but not yet
  * handed out, wakes parked corio_accept callers with -EBADF) and closes it. Use it (or
@@ -103,7 +113,8 @@ CORIO_API ssize_t corio_send_zc(int fd, const void *buf, size_t len, int flags);
 typedef struct corio_receiver corio_receiver;
 
 /* A receiver for the connected socket fd, on this thread's loop (does not own fd). NULL
- * with errno set (ENOMEM, EPERM outside a loop, or the register error). Never parks. */
+ * with errno set (ENOMEM, EPERM outside a loop, EBADF for fd < 0, EOPNOTSUPP without
+ * IORING_OP_RECV, or the buffer ring's register error). Never parks. */
 CORIO_API corio_receiver *corio_receiver_new(int fd);
 /* Like corio_recv(fd, buf, len, 0): bytes copied (>0), 0 at EOF, -errno (reported once).
  * One task at a time (-EBUSY otherwise). Cancellation and timeouts lose nothing: data
@@ -181,8 +192,10 @@ CORIO_API ssize_t corio_stream_read_exact(corio_stream *s, void *buf, size_t len
  * -ECANCELED / -ETIMEDOUT / -errno consume nothing either. */
 CORIO_API ssize_t corio_stream_read_until(corio_stream *s, const void *delim, size_t dlen,
 					  void *buf, size_t max);
-/* Buffers len bytes for writing; flushes when more than 64 KiB are buffered (large writes
- * go out directly). Returns len or -errno. */
+/* Buffers len bytes for writing. When they would take the buffer past 64 KiB it is
+ * flushed first (so it never holds more), and a write of 64 KiB or more then goes out
+ * directly. Returns len or -errno (after a failed direct write, how much went out is
+ * unknown). */
 CORIO_API ssize_t corio_stream_write(corio_stream *s, const void *buf, size_t len);
 /* Writes out everything buffered. 0 or -errno. */
 CORIO_API int corio_stream_flush(corio_stream *s);

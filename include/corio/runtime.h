@@ -38,7 +38,8 @@ typedef enum corio_stack_kind {
 typedef struct corio_config {
 	unsigned sq_entries;          /* 0: 256 */
 	unsigned cq_entries;          /* 0: max(8 * sq_entries, 4096); never below 2 * sq */
-	size_t stack_size;            /* 0: 64 KiB (virtual; only touched pages are resident) */
+	size_t stack_size;            /* 0: 64 KiB (virtual; only touched pages are resident);
+				       * rounded up to whole pages, at least 4 */
 	corio_stack_kind stack_kind;  /* default CORIO_STACK_AUTO */
 	unsigned guarded_max;         /* AUTO mode: 0 means 4096 */
 	unsigned ring_flags_disable;  /* IORING_SETUP_* flags never to try (tests the fallbacks) */
@@ -52,19 +53,21 @@ CORIO_API void corio_config_init(corio_config *cfg);
  * non-detached task finished; detached tasks still running then are cancelled and awaited.
  * *result (if not NULL) gets fn's return value. Returns 0, -EBUSY (a loop already runs on
  * this thread), -ENOMEM, the io_uring_setup error (e.g. -ENOSYS, -EPERM), -EINVAL for a bad
- * config or fault spec, or -EDEADLK when tasks were left parked with nothing that could ever
- * wake them (they are cancelled, a message goes to stderr). */
+ * config or fault spec, -ECANCELED when fn's task was cancelled (corio_cancel on it), or
+ * -EDEADLK when tasks were left parked with nothing that could ever wake them (they are
+ * cancelled, a message goes to stderr). */
 CORIO_API int corio_run(corio_fn fn, void *arg, void **result);
 CORIO_API int corio_run_config(const corio_config *cfg, corio_fn fn, void *arg, void **result);
 
-/* Creates a task that starts at the loop's next turn. NULL only on ENOMEM (or when called
- * outside a loop, with errno EPERM). The task must be joined or detached. */
+/* Creates a task that starts at the loop's next turn. NULL with errno ENOMEM, EPERM
+ * (called outside a loop) or EINVAL (fn NULL). The task must be joined or detached. */
 CORIO_API corio_task *corio_spawn(corio_fn fn, void *arg);
 /* Parks until t finishes, stores its result, frees t. Returns 0, or -ECANCELED if t was
  * cancelled (*result then holds whatever fn returned, NULL if it never ran). If the caller
  * itself is cancelled (corio_cancelled() is true) or its timeout scope expires, returns
  * -ECANCELED / -ETIMEDOUT and t is NOT freed, even when t already finished (join it inside
- * corio_shield, or detach it). -EINVAL for a task of another loop, a detached one or the
+ * corio_shield, or detach it); so does -ENOMEM (a scope's timer could not be had, see
+ * corio_timeout). -EINVAL for a task of another loop, a detached one or the
  * main task of corio_run (which corio_run itself reaps; corio_detach ignores it too),
  * -EDEADLK for the caller itself. */
 CORIO_API int corio_join(corio_task *t, void **result);
@@ -93,31 +96,38 @@ CORIO_API int corio_sleep_until(uint64_t deadline);
 CORIO_API uint64_t corio_now(void);
 /* Joins every task in order (all are freed, whatever happens); results[i] gets task i's
  * result (results may be NULL). Returns 0, or -ECANCELED if any task was cancelled. If the
- * caller is cancelled or times out while waiting, the remaining tasks are cancelled and
- * awaited, and the call returns -ECANCELED / -ETIMEDOUT. */
+ * caller is cancelled or times out while waiting (or its wait fails with -ENOMEM, see
+ * corio_timeout), the remaining tasks are cancelled and awaited, and the call returns
+ * -ECANCELED / -ETIMEDOUT / -ENOMEM. */
 CORIO_API int corio_gather(corio_task **tasks, size_t n, void **results);
 /* Returns the index of a finished task: the lowest one among those already finished at
  * the call, otherwise parks and returns the first to finish. Joins nothing. -EINVAL for
- * n == 0 (or a task that cannot be joined), -ECANCELED, -ETIMEDOUT. */
+ * n == 0 (or a task that cannot be joined), -ECANCELED, -ETIMEDOUT, -ENOMEM (more than 4
+ * tasks and no memory for watching them, or no scope timer). */
 CORIO_API int corio_wait_any(corio_task **tasks, size_t n);
 /* Issues one IORING_OP_NOP and parks until it completes (tests and benchmarks). */
 CORIO_API int corio_nop(void);
 
 /* asyncio.to_thread: runs fn(arg) on the process-wide thread pool and parks until it
  * returned. Returns 0, -ECANCELED or -ETIMEDOUT (cancelled / scope expired while fn ran),
- * -EPERM outside a task, or -EAGAIN/-ENOMEM when no thread could be started. The thread is
+ * -EPERM outside a task, -EAGAIN/-ENOMEM when no thread could be started, or -ENOMEM when
+ * fn ran but the scope's timer could not be had (see corio_timeout). The thread is
  * never killed: a cancelled or timed-out call still waits for fn to return, and *result
  * (when result is not NULL) is set to fn's return value whenever fn ran, whatever this call
  * returns, so the caller always owns and releases it. fn must not call corio_* functions
  * that need a loop. A task cancelled before the call returns -ECANCELED and fn never runs. */
 CORIO_API int corio_blocking(corio_fn fn, void *arg, void **result);
-/* Pool size: base threads kept (default: number of CPUs), growing to max (default
- * max(64, 4 * base)) by one thread for each call that waited 1 ms without a free thread;
- * surplus threads exit after 5 s idle. Also settable with CORIO_BLOCKING_THREADS=base[:max].
- * -EINVAL when base is 0 or max < base.
- * On machines with more than one CPU an idle worker polls for the next call, and a loop
- * whose only outstanding work is pool calls polls for their results, for up to 20 us each
- * before sleeping (CORIO_SPIN_US=0..1000 sets that budget; 0 turns polling off).
+/* Pool size: up to base threads (default: number of CPUs) start as calls need them and
+ * are kept; beyond that the pool grows to max (default max(64, 4 * base)) by one thread
+ * for each call that waited 1 ms without a free thread, and those surplus threads exit
+ * after 5 s idle. -EINVAL when base is 0 or max < base. The environment variable
+ * CORIO_BLOCKING_THREADS=base[:max] is read at the first corio_blocking call unless this
+ * function was called before: base alone fixes the size (max = base), and a malformed
+ * value (base 0, max < base, max > 4096) is ignored.
+ * By default, on machines with more than one CPU, an idle worker polls for the next call,
+ * and a loop whose only outstanding work is pool calls polls for their results, for up to
+ * 20 us each before sleeping (CORIO_SPIN_US=0..1000 sets that budget on any machine; 0
+ * turns polling off; read once per process).
  * After fork() the child starts from an empty pool of the same size (the threads stay in
  * the parent). */
 CORIO_API int corio_blocking_threads(unsigned base, unsigned max);
@@ -135,16 +145,26 @@ CORIO_API corio_loop *corio_loop_current(void);
  * Posted tasks still running when their loop ends are cancelled like other detached tasks. */
 CORIO_API int corio_loop_post(corio_loop *loop, corio_fn fn, void *arg);
 /* Starts n loops on n threads, each running fn(arg) as its main task, and returns when all
- * have finished: 0, or the first non-zero corio_run result. -EINVAL for n == 0. */
+ * have finished: 0, or the first non-zero corio_run result. -EINVAL for n == 0 or fn NULL,
+ * -ENOMEM, -EAGAIN when not every thread could be started (then no loop runs fn). */
 CORIO_API int corio_run_threads(unsigned n, corio_fn fn, void *arg);
 /* Inside corio_run_threads: this loop's index (0..n-1) and the loop with index i. */
 CORIO_API unsigned corio_thread_index(void);
 CORIO_API corio_loop *corio_thread_loop(unsigned i);
 
-/* Timeout scopes, like asyncio.timeout(): every blocking call between enter and exit gets
- * an IORING_OP_LINK_TIMEOUT for the remaining time and fails with -ETIMEDOUT once the
- * deadline passed. Scopes nest (the nearest deadline wins) and must be exited in reverse
- * order. The struct lives on the caller's stack; its fields are private. */
+/* Timeout scopes, like asyncio.timeout(): every blocking call between enter and exit fails
+ * with -ETIMEDOUT once the deadline passed (at once, without submitting, when it passed
+ * before the call). How the deadline reaches the call depends on what it parks on:
+ *   - an io_uring operation (read, recv, connect, ...) gets an IORING_OP_LINK_TIMEOUT
+ *     linked to it for the remaining time;
+ *   - corio_sleep gets one IORING_OP_TIMEOUT at the nearer of its end and the deadline;
+ *   - a wait with no operation of its own (the calls of corio/sync.h, corio_join,
+ *     corio_gather, corio_wait_any, corio_blocking, corio_accept, corio_receiver_recv)
+ *     arms a separate absolute IORING_OP_TIMEOUT when it parks and removes it when it
+ *     ends; if that timer cannot be allocated the call returns -ENOMEM without waiting
+ *     (the scope does not count as fired).
+ * Scopes nest (the nearest deadline wins) and must be exited in reverse order. The struct
+ * lives on the caller's stack; its fields are private. */
 typedef struct corio_timeout {
 	uint64_t deadline;
 	struct corio_timeout *parent;
@@ -180,7 +200,9 @@ typedef struct corio_capabilities {
 CORIO_API int corio_caps(corio_capabilities *out);
 /* True when the kernel supports IORING_OP_* code op. */
 CORIO_API bool corio_caps_has_op(const corio_capabilities *c, unsigned op);
-/* Writes the obtained setup flags as "SINGLE_ISSUER|DEFER_TASKRUN|..." into buf. */
+/* Writes the obtained setup flags as "CQSIZE|SUBMIT_ALL|COOP_TASKRUN|..." into buf
+ * (NUL-terminated). Returns the length written, -EINVAL for len 0, -ENOSPC when buf is too
+ * small. */
 CORIO_API int corio_caps_flags_str(const corio_capabilities *c, char *buf, size_t len);
 
 typedef struct corio_statistics {

@@ -15,6 +15,9 @@
  *   - While parked, corio_cancel() ends the wait with -ECANCELED and an expiring timeout
  *     scope with -ETIMEDOUT. The object is then left exactly as if the call had never been
  *     made: nothing is consumed, nothing is lost.
+ *   - Inside a timeout scope a wait parks with a kernel timer of its own (see corio_timeout
+ *     in corio/runtime.h); when that timer cannot be allocated the call returns -ENOMEM
+ *     without parking, again as if it had never been made.
  *   - No lost wakeups: a wakeup (a lock hand-off, a permit, an element, a signal, a value)
  *     is delivered to one waiter at the moment it is given, and a waiter that has been
  *     given something returns success even if it is cancelled or times out before it runs
