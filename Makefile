@@ -5,6 +5,10 @@
 #                              ASan/UBSan build of the library and tests + ctest
 #   make bench [BENCH_ARGS=..] release build, then build/release/corio-bench run $(BENCH_ARGS)
 #   make test-tsan             the cross-thread suites under ThreadSanitizer (not in make test)
+#   make test-compat           debug build + ctest against liburing.h rewritten to liburing 2.6's
+#                              SQE semantics (cmake/liburing_compat.cmake); .ci/run runs it too
+#   make test-stress           make test from a clean copy of HEAD with two CPU hogs per CPU,
+#                              then again pinned to one CPU (not in CI: it takes a while)
 #   make examples              builds examples/ in build/debug
 #   make install [PREFIX=..]   release build installed to $(PREFIX) (default /usr/local)
 #   make clean                 removes build/
@@ -23,12 +27,13 @@ RELEASE_DIR := build/release
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
                  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
+COMPAT_DIR := build/compat
 TSAN_DIR := build/tsan
 # The suites where threads meet (ThreadSanitizer counts every coroutine as a thread and
 # stops at 8128, so the suites with 10 000+ live tasks cannot run under it).
 TSAN_SUITES := test_threads|test_blocking|test_xchan|test_sync
 
-.PHONY: all test test-debug test-asan test-tsan debug-build bench release-build examples install \
+.PHONY: all test test-debug test-asan test-tsan test-compat test-stress debug-build bench release-build examples install \
         clean deps deps-bench
 
 all: debug-build
@@ -60,6 +65,19 @@ test-tsan: deps
 	$(CMAKE) --build $(TSAN_DIR) -j$(NPROC)
 	TSAN_OPTIONS=halt_on_error=1 $(CTEST) --test-dir $(TSAN_DIR) --output-on-failure -j2 \
 		-R '$(TSAN_SUITES)'
+
+# The library and tests against a liburing.h with the 2.6 semantics (prep helpers write five
+# fields, io_uring_get_sqe clears the rest): catches an SQE prepared outside the ring and
+# not cleared.
+test-compat: deps
+	$(CMAKE) -S . -B $(COMPAT_DIR) -DCMAKE_BUILD_TYPE=Debug -DCORIO_SANITIZE=OFF \
+		-DCORIO_LIBURING_COMPAT=ON -DCORIO_BUILD_TESTS=ON -DCORIO_BUILD_EXAMPLES=ON \
+		-DCORIO_BUILD_BENCH=ON
+	$(CMAKE) --build $(COMPAT_DIR) -j$(NPROC)
+	$(CTEST) --test-dir $(COMPAT_DIR) --output-on-failure -j2
+
+test-stress:
+	scripts/test-stress.sh
 
 # Sequential on purpose: the sanitized run starts only when the debug run passed.
 test:

@@ -34,11 +34,16 @@ struct corio__op {
 /* Not eligible for fault injection. */
 #define CORIO__OP_NOFAULT 4u
 
-/* The SQE to prepare. Not cleared: every liburing (2.3) prep helper goes through
- * io_uring_prep_rw, which writes all 64 bytes but user_data (set on submit). A call site
- * that fills fields by hand without a prep helper must memset the SQE first. */
+/* The SQE to prepare, zeroed. Since liburing 2.6 the prep helpers write only opcode, fd, off,
+ * addr and len, and leave flags, ioprio, rw_flags, buf_index, personality, file_index, addr3
+ * and pad to io_uring_get_sqe, which clears them in the ring's own SQE. This SQE is a copy on
+ * the caller's stack, so nobody clears it but us: without the memset the kernel would receive
+ * stack garbage in those fields (-EINVAL, wrong flags, fixed-file lookups...). liburing 2.3
+ * wrote all 64 bytes in io_uring_prep_rw; relying on that is what broke on newer headers.
+ * `make test-compat` builds against a header with the 2.6 semantics to keep this honest. */
 static inline struct io_uring_sqe *corio__op_sqe(corio__op *op)
 {
+	memset(&op->sqe, 0, sizeof op->sqe);
 	return &op->sqe;
 }
 
