@@ -163,18 +163,22 @@ static int sleep_own(struct corio_task *t, uint64_t when, uint64_t scope)
 	return rc;
 }
 
-int corio_sleep_until(uint64_t when)
+/* The sleep until when, given the clock read once by the caller. A sleep of a positive length
+ * always goes to the kernel, however late its task runs: corio_sleep(ns) computes when from
+ * the same reading (now + ns > now), so whether it submits a timer never depends on how much
+ * time passed between two clock reads (the fault injector keys on the operation count, so a
+ * replayed seed must see the same operations). */
+static int sleep_at(uint64_t when, uint64_t now)
 {
 	corio__loop *l = corio__loop_get();
 	struct corio_task *t = l ? l->current : NULL;
-	uint64_t scope, now, grid;
+	uint64_t scope, grid;
 	int rc;
 
 	if (!t)
 		return -EPERM;
 	if (corio__task_cancel_due(t))
 		return -ECANCELED;
-	now = corio_now();
 	scope = corio__task_deadline(t);
 	if (scope != UINT64_MAX && now >= scope) {
 		corio__task_scopes_fired(t, scope);
@@ -191,12 +195,17 @@ int corio_sleep_until(uint64_t when)
 	return rc == 1 ? sleep_own(t, when, scope) : rc;
 }
 
+int corio_sleep_until(uint64_t when)
+{
+	return sleep_at(when, corio_now());
+}
+
 int corio_sleep(uint64_t ns)
 {
 	uint64_t now = corio_now();
 
-	/* sleep(0) yields: corio_sleep_until does that for a deadline already reached. */
-	return corio_sleep_until(ns > UINT64_MAX - now ? UINT64_MAX : now + ns);
+	/* sleep(0) yields: sleep_at does that for a deadline already reached. */
+	return sleep_at(ns > UINT64_MAX - now ? UINT64_MAX : now + ns, now);
 }
 
 void corio__sleep_free(corio__loop *l)

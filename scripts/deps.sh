@@ -6,6 +6,7 @@
 #                             on 127.0.0.1 (nginx-light, curl) (what `make test` needs)
 #   scripts/deps.sh bench     the build group plus the benchmark peers (nginx, wrk, fio,
 #                             aiohttp, aiofiles, libcurl, nghttp2 client)
+#   scripts/deps.sh stress    the build group plus stress-ng (make test-stress)
 #
 # Idempotent: prints nothing and touches nothing when every package is there. Otherwise
 # runs one `apt-get update` and one `apt-get install`, as root or through sudo.
@@ -18,12 +19,13 @@ bench_pkgs=(nginx-light wrk fio python3-aiohttp python3-aiofiles libcurl4-openss
             nghttp2-client)
 
 usage() {
-	echo "usage: $0 [build|bench]"
+	echo "usage: $0 [build|bench|stress]"
 }
 
 group=${1:-build}
 case $group in
 build) wanted=("${build_pkgs[@]}") ;;
+stress) wanted=("${build_pkgs[@]}" stress-ng) ;;
 bench) wanted=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
 -h | --help)
 	usage
