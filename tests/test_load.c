@@ -698,32 +698,27 @@ START_TEST(load_coordinated_omission)
 {
 	static char out[OUTMAX];
 	static const char *const extra[] = { "--rate", "200", NULL };
-	double p50 = 0, p999;
+	double p50, p99;
 	server s;
 
 	skip_without_load();
-	/* 4 connections against a 10 ms endpoint: capacity 400/s, asked for half. One request
-	 * stalls for 1 s: measured from intended starts, the ~50 requests its connection
-	 * should have sent meanwhile all see the stall (a closed loop would record one).
-	 * The median is a timing fact of this machine: a second attempt is allowed when other
-	 * work kept the server from its 10 ms (it then falls behind its schedule). Sanitized
-	 * builds run several times slower: their median is not checked. */
-	for (int attempt = 0; attempt < 2; attempt++) {
-		s = server_start();
-		ck_assert_int_eq(load_json(out, s.port, "/slow10", "3s", extra), 0);
-		server_stop(&s);
-		ck_assert_msg(jnum_in(out, "errors", "total") == 0, "%s", out);
-		p50 = jnum_in(out, "latency_us", "p50");
-		p999 = jnum_in(out, "latency_us", "p99.9");
-		ck_assert_msg(p999 >= 500000, "p99.9 %.0f us hides the stall: %s", p999, out);
-		ck_assert_msg(jnum_in(out, "rate", "late") > 0, "%s", out);
-		fprintf(stderr, "coordinated omission: p50 %.0f us, p99.9 %.0f us, late %.0f\n",
-			p50, p999, jnum_in(out, "rate", "late"));
-		if (TH_ASAN || fabs(p50 - 10000) <= 1000)
-			break;
-	}
-	if (!TH_ASAN)
-		ck_assert_msg(fabs(p50 - 10000) <= 1000, "p50 %.0f us: %s", p50, out);
+	/* 4 connections against a 10 ms endpoint, 200 requests/s for 3 s (~600 requests). One
+	 * request stalls for 1 s: measured from intended starts, the ~50 requests its connection
+	 * should have sent meanwhile all see the stall, so over 1% of all requests wait 250 ms
+	 * or more and p99 shows it; a closed loop would record one slow request, and its p99
+	 * would be the endpoint's 10 ms. Only lower bounds are checked: a loaded machine makes
+	 * every latency longer, never shorter (the endpoint sleeps at least 10 ms). */
+	s = server_start();
+	ck_assert_int_eq(load_json(out, s.port, "/slow10", "3s", extra), 0);
+	server_stop(&s);
+	ck_assert_msg(jnum_in(out, "errors", "total") == 0, "%s", out);
+	p50 = jnum_in(out, "latency_us", "p50");
+	p99 = jnum_in(out, "latency_us", "p99");
+	fprintf(stderr, "coordinated omission: p50 %.0f us, p99 %.0f us, late %.0f\n", p50, p99,
+		jnum_in(out, "rate", "late"));
+	ck_assert_msg(p99 >= 250000, "p99 %.0f us hides the stall: %s", p99, out);
+	ck_assert_msg(p50 >= 10000, "p50 %.0f us, under the endpoint's 10 ms: %s", p50, out);
+	ck_assert_msg(jnum_in(out, "rate", "late") > 0, "%s", out);
 }
 END_TEST
 

@@ -1251,13 +1251,21 @@ END_TEST
 /* ==== gather and wait_any ============================================================== */
 
 static int finish_log[5], finish_n;
+static corio_event finished[5];
 
-static void *sleep_then_square(void *arg)
+/* Task i finishes after task i + 1 (each waits for the next one's event, and the last first
+ * sleeps a little): the finishing order is the reverse of the task order by construction,
+ * never by how timers a few ms apart happen to fire on a loaded machine. */
+static void *wait_then_square(void *arg)
 {
 	uintptr_t i = (uintptr_t)arg;
 
-	corio_sleep(CORIO_MS(3 * (5 - i)));
+	if (i < 4)
+		corio_event_wait(&finished[i + 1]);
+	else
+		corio_sleep(CORIO_MS(3));
 	finish_log[finish_n++] = (int)i;
+	corio_event_set(&finished[i]);
 	return (void *)(i * i + 1);
 }
 
@@ -1267,8 +1275,10 @@ static void *gather_main(void *arg)
 	void *res[5];
 	int rc = 1;
 
-	for (uintptr_t i = 0; i < 5; i++)
-		TH_CHECK((t[i] = corio_spawn(sleep_then_square, (void *)i)) != NULL);
+	for (uintptr_t i = 0; i < 5; i++) {
+		TH_CHECK(corio_event_init(&finished[i]) == 0);
+		TH_CHECK((t[i] = corio_spawn(wait_then_square, (void *)i)) != NULL);
+	}
 	TH_CHECK(corio_gather(t, 5, res) == 0);
 	for (uintptr_t i = 0; i < 5; i++) {
 		TH_CHECK((uintptr_t)res[i] == i * i + 1);
