@@ -30,10 +30,22 @@ static int fail(corio_http_in *r, int status)
 	return -1;
 }
 
+/* Where at lies in the arena, as an offset, or SIZE_MAX when it lies elsewhere (llhttp's
+ * input, a literal). Compared as integers: the pointers may belong to different objects. */
+static size_t arena_offset(const corio_http_in *r, const char *at)
+{
+	uintptr_t a = (uintptr_t)r->arena, p = (uintptr_t)at;
+
+	return r->arena && p >= a && p - a < r->acap ? (size_t)(p - a) : SIZE_MAX;
+}
+
+/* Appends len bytes from at. at may point into the arena itself (split_target copies a part
+ * of the stored target): growing moves the arena, so such a source is followed by its
+ * offset, never read through the old pointer. */
 static int arena_put(corio_http_in *r, const char *at, size_t len)
 {
 	if (r->alen + len + 1 > r->acap) {
-		size_t cap = r->acap ? r->acap : 1024;
+		size_t cap = r->acap ? r->acap : 1024, off = arena_offset(r, at);
 		char *a;
 
 		while (r->alen + len + 1 > cap)
@@ -42,8 +54,10 @@ static int arena_put(corio_http_in *r, const char *at, size_t len)
 			return -1;
 		r->arena = a;
 		r->acap = cap;
+		if (off != SIZE_MAX)
+			at = a + off;
 	}
-	memcpy(r->arena + r->alen, at, len);
+	memcpy(r->arena + r->alen, at, len); /* a source inside the arena ends before alen */
 	r->alen += len;
 	return 0;
 }
@@ -323,10 +337,10 @@ static int split_target(corio_http_in *r, uint32_t *path, uint32_t *query)
 	q = strchr(s, '?');
 	plen = q ? (size_t)(q - s) : strlen(s);
 	*path = (uint32_t)r->alen;
-	if (arena_put(r, s, plen) || arena_put(r, "", 1))
+	if (arena_put(r, s, plen) || arena_put(r, "", 1)) /* s may point into the arena */
 		return -1;
 	*query = (uint32_t)r->alen;
-	/* s may point into the arena, which arena_put may have moved: recompute. */
+	/* t, s and q pointed into the arena, which arena_put may have moved. */
 	t = r->arena + r->url_off;
 	q = strchr(t, '?');
 	if (arena_put(r, q ? q + 1 : "", q ? strlen(q + 1) : 0) || arena_put(r, "", 1))
