@@ -358,6 +358,7 @@ int corio__h1_finish_headers(corio__hconn *c)
 	corio_http_in *r = &c->req;
 	const llhttp_t *p = &c->parser;
 	uint32_t path, query;
+	uint64_t cl;
 
 	if (split_target(r, &path, &query) != 0)
 		return 500;
@@ -367,8 +368,10 @@ int corio__h1_finish_headers(corio__hconn *c)
 	r->method = llhttp_method_name((llhttp_method_t)p->method);
 	r->version = p->http_major * 10 + p->http_minor;
 	r->chunked = (p->flags & F_CHUNKED) != 0;
-	r->content_length = r->chunked ? -1
-			    : (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : 0;
+	/* llhttp takes any length up to UINT64_MAX; above INT64_MAX it cannot be told apart
+	 * from -1 (chunked) once stored, so it is clamped here and refused below. */
+	cl = (p->flags & F_CONTENT_LENGTH) ? p->content_length : 0;
+	r->content_length = r->chunked ? -1 : cl > INT64_MAX ? INT64_MAX : (int64_t)cl;
 	r->upgrade = p->upgrade;
 	if (p->http_major != 1)
 		return 505;
@@ -381,8 +384,8 @@ int corio__h1_finish_headers(corio__hconn *c)
 		return 400; /* RFC 9112 6.1: faulty framing from a 1.0 client */
 	if (r->tes && (r->tes > 1 || strcasecmp(r->arena + r->hdrs[r->te_idx].value, "chunked")))
 		return 501;
-	if (r->content_length > 0 && (uint64_t)r->content_length > c->hl->srv->o.max_body_bytes)
-		return 413;
+	if (!r->chunked && (cl > INT64_MAX || cl > c->hl->srv->o.max_body_bytes))
+		return 413; /* even with max_body_bytes UINT64_MAX ("no limit") */
 	if (r->expect_idx >= 0) {
 		if (strcasecmp(r->arena + r->hdrs[r->expect_idx].value, "100-continue") != 0)
 			return 417;
