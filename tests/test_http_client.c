@@ -538,13 +538,19 @@ static const char *const bad_responses[] = {
 	"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03",
 	/* 17 a NUL inside a header value */
 	"HTTP/1.1 200 OK\r\nX: a\0b\r\nContent-Length: 0\r\n\r\n",
+	/* 18, 19 a Content-Length above INT64_MAX (it was taken for none: read to EOF) */
+	"HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775808\r\n\r\nabc",
+	"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\nabc",
+	/* 20 the largest chunk size llhttp takes, cut short */
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc",
 };
-static const size_t bad_lens[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 46};
+static const size_t bad_lens[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 46, 0, 0, 0};
 /* Where the error shows (0: corio_http_get, 1: reading the body) and which error. */
-static const int bad_where[] = {1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1, 0};
+static const int bad_where[] = {1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 0, 1};
 static const int bad_err[] = {-EPROTO, -EPROTO, -EPROTO, -ECONNRESET, -EBADMSG, -EBADMSG,
 			      -EBADMSG, -EBADMSG, -EBADMSG, -EBADMSG, -EBADMSG, -EBADMSG,
-			      -EMSGSIZE, -EMSGSIZE, -EMSGSIZE, -EBADMSG, -EPROTO, -EBADMSG};
+			      -EMSGSIZE, -EMSGSIZE, -EMSGSIZE, -EBADMSG, -EPROTO, -EBADMSG,
+			      -EBADMSG, -EBADMSG, -EPROTO};
 
 static char *bigbuf;
 static size_t biglen;
