@@ -485,6 +485,18 @@ END_TEST
 
 static bool answers_and_closes(int port, const char *req, int status);
 
+/* Runs run(port) against a server made with o, and stops the server whatever run found. */
+static void *with_server(const corio_http_server_opts *o, void *(*run)(int port))
+{
+	srvctx x;
+	void *res;
+
+	TH_CHECK(srv_start(&x, o) == 0);
+	res = run(x.port);
+	TH_CHECK(srv_stop(&x, CORIO_SEC(1)) == 0);
+	return res;
+}
+
 /* ---- long request-targets ------------------------------------------------------------------ */
 
 /* A path of exactly len bytes: "/long/" then "./" pairs (the shape of the report) and a
@@ -564,15 +576,10 @@ static void *long_targets_run(int port)
 static void *t_long_targets(void *arg)
 {
 	corio_http_server_opts o;
-	srvctx x;
-	void *res;
 
 	corio_http_server_opts_init(&o);
 	o.max_header_bytes = 96 << 10;
-	TH_CHECK(srv_start(&x, &o) == 0);
-	res = long_targets_run(x.port);
-	TH_CHECK(srv_stop(&x, CORIO_SEC(1)) == 0);
-	return res;
+	return with_server(&o, long_targets_run);
 }
 
 START_TEST(long_targets)
@@ -755,16 +762,11 @@ static void *early_answers_run(int port)
 static void *t_early_answers(void *arg)
 {
 	corio_http_server_opts o;
-	srvctx x;
-	void *res;
 
 	corio_http_server_opts_init(&o);
 	o.max_body_bytes = UINT64_MAX;
 	o.body_timeout_ns = CORIO_SEC(3600);
-	TH_CHECK(srv_start(&x, &o) == 0);
-	res = early_answers_run(x.port);
-	TH_CHECK(srv_stop(&x, CORIO_SEC(1)) == 0);
-	return res;
+	return with_server(&o, early_answers_run);
 }
 
 START_TEST(early_answers)
