@@ -77,7 +77,7 @@ struct corio_http_response {
 /* client.c: the pool. Acquire may park (waiting for a slot, connecting) until deadline;
  * *conn gets a connection (its reused flag says whether it came from the pool). */
 int corio__hc_acquire(corio_http_client *c, const char *host, bool ipv6, uint16_t port,
-		      bool fresh, bool may_retry, uint64_t deadline, corio__hc_conn **conn);
+		      bool fresh, uint64_t deadline, corio__hc_conn **conn);
 /* Gives a connection back: to the idle list when keep is true and the client is open,
  * closed otherwise. May park (closing). */
 void corio__hc_release(corio_http_client *c, corio__hc_conn *conn, bool keep);

@@ -472,7 +472,7 @@ static int hop(job *j, corio_http_response **out)
 		corio_http_response *r;
 		bool reused;
 		int rc = corio__hc_acquire(j->c, j->url.host, j->url.ipv6, j->url.port, i > 0,
-					   i == 0 && may_retry(j), connect_dl, &k);
+					   connect_dl, &k);
 
 		if (rc < 0)
 			return rc;

@@ -30,10 +30,22 @@ static int fail(corio_http_in *r, int status)
 	return -1;
 }
 
+/* Where at lies in the arena, as an offset, or SIZE_MAX when it lies elsewhere (llhttp's
+ * input, a literal). Compared as integers: the pointers may belong to different objects. */
+static size_t arena_offset(const corio_http_in *r, const char *at)
+{
+	uintptr_t a = (uintptr_t)r->arena, p = (uintptr_t)at;
+
+	return r->arena && p >= a && p - a < r->acap ? (size_t)(p - a) : SIZE_MAX;
+}
+
+/* Appends len bytes from at. at may point into the arena itself (split_target copies a part
+ * of the stored target): growing moves the arena, so such a source is followed by its
+ * offset, never read through the old pointer. */
 static int arena_put(corio_http_in *r, const char *at, size_t len)
 {
 	if (r->alen + len + 1 > r->acap) {
-		size_t cap = r->acap ? r->acap : 1024;
+		size_t cap = r->acap ? r->acap : 1024, off = arena_offset(r, at);
 		char *a;
 
 		while (r->alen + len + 1 > cap)
@@ -42,8 +54,10 @@ static int arena_put(corio_http_in *r, const char *at, size_t len)
 			return -1;
 		r->arena = a;
 		r->acap = cap;
+		if (off != SIZE_MAX)
+			at = a + off;
 	}
-	memcpy(r->arena + r->alen, at, len);
+	memcpy(r->arena + r->alen, at, len); /* a source inside the arena ends before alen */
 	r->alen += len;
 	return 0;
 }
@@ -323,10 +337,10 @@ static int split_target(corio_http_in *r, uint32_t *path, uint32_t *query)
 	q = strchr(s, '?');
 	plen = q ? (size_t)(q - s) : strlen(s);
 	*path = (uint32_t)r->alen;
-	if (arena_put(r, s, plen) || arena_put(r, "", 1))
+	if (arena_put(r, s, plen) || arena_put(r, "", 1)) /* s may point into the arena */
 		return -1;
 	*query = (uint32_t)r->alen;
-	/* s may point into the arena, which arena_put may have moved: recompute. */
+	/* t, s and q pointed into the arena, which arena_put may have moved. */
 	t = r->arena + r->url_off;
 	q = strchr(t, '?');
 	if (arena_put(r, q ? q + 1 : "", q ? strlen(q + 1) : 0) || arena_put(r, "", 1))
@@ -344,6 +358,7 @@ int corio__h1_finish_headers(corio__hconn *c)
 	corio_http_in *r = &c->req;
 	const llhttp_t *p = &c->parser;
 	uint32_t path, query;
+	uint64_t cl;
 
 	if (split_target(r, &path, &query) != 0)
 		return 500;
@@ -353,8 +368,10 @@ int corio__h1_finish_headers(corio__hconn *c)
 	r->method = llhttp_method_name((llhttp_method_t)p->method);
 	r->version = p->http_major * 10 + p->http_minor;
 	r->chunked = (p->flags & F_CHUNKED) != 0;
-	r->content_length = r->chunked ? -1
-			    : (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : 0;
+	/* llhttp takes any length up to UINT64_MAX; above INT64_MAX it cannot be told apart
+	 * from -1 (chunked) once stored, so it is clamped here and refused below. */
+	cl = (p->flags & F_CONTENT_LENGTH) ? p->content_length : 0;
+	r->content_length = r->chunked ? -1 : cl > INT64_MAX ? INT64_MAX : (int64_t)cl;
 	r->upgrade = p->upgrade;
 	if (p->http_major != 1)
 		return 505;
@@ -367,8 +384,8 @@ int corio__h1_finish_headers(corio__hconn *c)
 		return 400; /* RFC 9112 6.1: faulty framing from a 1.0 client */
 	if (r->tes && (r->tes > 1 || strcasecmp(r->arena + r->hdrs[r->te_idx].value, "chunked")))
 		return 501;
-	if (r->content_length > 0 && (uint64_t)r->content_length > c->hl->srv->o.max_body_bytes)
-		return 413;
+	if (!r->chunked && (cl > INT64_MAX || cl > c->hl->srv->o.max_body_bytes))
+		return 413; /* even with max_body_bytes UINT64_MAX ("no limit") */
 	if (r->expect_idx >= 0) {
 		if (strcasecmp(r->arena + r->hdrs[r->expect_idx].value, "100-continue") != 0)
 			return 417;

@@ -173,6 +173,11 @@ static int on_headers_complete(llhttp_t *p)
 	 * announced in TE; refuse it. */
 	if ((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED))
 		return fail(h, -EBADMSG);
+	/* llhttp takes any length up to UINT64_MAX. Above INT64_MAX it would be stored as a
+	 * negative number, which says "no Content-Length" (read to EOF) to every reader: a
+	 * length no body can have is a broken message, not an absent one. */
+	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > INT64_MAX)
+		return fail(h, -EBADMSG);
 	h->headers_done = true;
 	h->status = st;
 	h->version = p->http_major * 10 + p->http_minor;

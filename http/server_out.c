@@ -142,10 +142,13 @@ int corio__out_flush(corio__hconn *c)
 }
 
 /* Sends now, or leaves the bytes corked when another pipelined request is already
- * buffered behind this one (its response will join them). */
+ * buffered behind this one (its response will join them). Only behind a complete request
+ * are the buffered bytes the next request: before, they are this request's body, and an
+ * answer corked behind the body's end would wait for a client that may be waiting for the
+ * answer before it sends the rest (or sends it slowly): a body timeout of silence. */
 static int flush_or_cork(corio__hconn *c)
 {
-	if (c->keep && c->rpos < c->wpos && c->olen < CORK_MAX)
+	if (c->keep && c->req.msg_done && c->rpos < c->wpos && c->olen < CORK_MAX)
 		return 0;
 	return corio__out_flush(c);
 }

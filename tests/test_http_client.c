@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -24,7 +26,8 @@
 
 /* ---- scripted server ------------------------------------------------------------------- */
 
-enum action { KEEP, CLOSE, NOANSWER, HANG, SEND_HANG };
+/* SEND_LATE: the answer, then (once the test sets srv.go) srv.late, bytes nobody asked for. */
+enum action { KEEP, CLOSE, NOANSWER, HANG, SEND_HANG, SEND_LATE };
 
 typedef struct srv srv;
 typedef struct rq {
@@ -54,6 +57,8 @@ struct srv {
 	corio_task *acceptor;
 	uint64_t delay;
 	bool expect_reject;
+	const char *late;       /* SEND_LATE's bytes */
+	corio_event go, sent;   /* the test says when; the server says they are in */
 };
 
 /* Requests being answered right now, over every server (pool limit tests). */
@@ -96,6 +101,25 @@ static int dechunk(const char *p, size_t n, char *out, size_t *olen, size_t *con
 }
 
 #define SRVBUF (4u << 20)
+
+/* SEND_LATE: once the test has pooled the connection (s->go), s->late. s->sent is set when
+ * the peer acknowledged every byte (SIOCOUTQ 0: they are in the client's receive queue), so
+ * that the client's next request is sure to find them waiting. */
+static int send_late(srv *s, int fd)
+{
+	int unacked = 1;
+
+	if (corio_event_wait(&s->go) != 0 || corio_send_all(fd, s->late, strlen(s->late)) < 0)
+		return -1;
+	for (int i = 0; i < 10000 && unacked > 0; i++) {
+		if (ioctl(fd, SIOCOUTQ, &unacked) != 0)
+			return -1;
+		if (unacked > 0)
+			corio_sleep(CORIO_MS(1));
+	}
+	corio_event_set(&s->sent);
+	return unacked > 0 ? -1 : 0;
+}
 
 static void *srv_conn(void *arg)
 {
@@ -194,6 +218,8 @@ static void *srv_conn(void *arg)
 			corio_sleep(CORIO_SEC(60));
 			goto out;
 		}
+		if (act == SEND_LATE && send_late(s, fd) < 0)
+			goto out;
 		if (act == CLOSE)
 			goto out;
 	}
@@ -512,13 +538,19 @@ static const char *const bad_responses[] = {
 	"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03",
 	/* 17 a NUL inside a header value */
 	"HTTP/1.1 200 OK\r\nX: a\0b\r\nContent-Length: 0\r\n\r\n",
+	/* 18, 19 a Content-Length above INT64_MAX (it was taken for none: read to EOF) */
+	"HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775808\r\n\r\nabc",
+	"HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\nabc",
+	/* 20 the largest chunk size llhttp takes, cut short */
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc",
 };
-static const size_t bad_lens[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 46};
+static const size_t bad_lens[] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 46, 0, 0, 0};
 /* Where the error shows (0: corio_http_get, 1: reading the body) and which error. */
-static const int bad_where[] = {1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1, 0};
+static const int bad_where[] = {1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 0, 1};
 static const int bad_err[] = {-EPROTO, -EPROTO, -EPROTO, -ECONNRESET, -EBADMSG, -EBADMSG,
 			      -EBADMSG, -EBADMSG, -EBADMSG, -EBADMSG, -EBADMSG, -EBADMSG,
-			      -EMSGSIZE, -EMSGSIZE, -EMSGSIZE, -EBADMSG, -EPROTO, -EBADMSG};
+			      -EMSGSIZE, -EMSGSIZE, -EMSGSIZE, -EBADMSG, -EPROTO, -EBADMSG,
+			      -EBADMSG, -EBADMSG, -EPROTO};
 
 static char *bigbuf;
 static size_t biglen;
@@ -737,6 +769,87 @@ START_TEST(unsolicited_bytes_prevent_reuse)
 }
 END_TEST
 
+/* A HEAD answered with Content-Length and no body; then the server sends what it should not
+ * (variants below). Any other request gets "REAL". */
+static const char *const late_bytes[] = {
+	/* 0 a whole response nobody asked for */
+	"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL",
+	/* 1 a body for the HEAD, late */
+	"EVIL",
+	/* 2 a body for the HEAD in the same segment as its head (no late bytes) */
+	NULL,
+	/* 3 an interim answer and a response */
+	"HTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL",
+};
+
+static int r_late(srv *s, const rq *q, const char **out, size_t *len)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n";
+	static const char head_body[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL";
+	static const char real[] = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nREAL";
+
+	if (strncmp(q->head, "HEAD ", 5) != 0) {
+		*out = real, *len = sizeof real - 1;
+		return KEEP;
+	}
+	if (!s->late) {
+		*out = head_body, *len = sizeof head_body - 1;
+		return KEEP;
+	}
+	*out = head, *len = sizeof head - 1;
+	return SEND_LATE;
+}
+
+/* Regression: a GET within a second of the HEAD skipped the pool's liveness check (it would
+ * be retried should the connection be dead) and took the unsolicited bytes for its answer.
+ * The next requests must get the real answer, from a new connection. */
+static void *t_late(ctx *x)
+{
+	struct corio_http_request head = {.method = "HEAD", .url = u(x, 0, "/")};
+	corio_http_client_stats st;
+	corio_http_response *r;
+	char *t = NULL;
+	size_t len;
+
+	TH_CHECK(corio_http_request(x->c, &head, &r) == 0);
+	TH_CHECK(corio_http_response_status(r) == 200);
+	TH_CHECK(corio_http_response_content_length(r) == 4);
+	corio_http_response_free(r);
+	if (x->s[0].late) {
+		corio_http_client_stats_get(x->c, &st);
+		TH_CHECK(st.idle == 1); /* pooled, as nothing followed the answer yet */
+		corio_event_set(&x->s[0].go);
+		TH_CHECK(corio_event_wait(&x->s[0].sent) == 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		int rc = get_text(x->c, u(x, 0, "/"), &t, &len);
+
+		TH_CHECK(rc == 200);
+		if (strcmp(t, "REAL") != 0)
+			fprintf(stderr, "unsolicited bytes variant %d: got %s\n", *(int *)x->ud, t);
+		TH_CHECK(strcmp(t, "REAL") == 0);
+		free(t);
+	}
+	TH_CHECK(x->s[0].accepts == 2); /* the HEAD's connection dropped, the new one reused */
+	corio_http_client_stats_get(x->c, &st);
+	TH_CHECK(st.retries == 0);
+	return TH_OK;
+}
+
+START_TEST(unsolicited_bytes_on_idle_connection)
+{
+	ctx x = {.nsrv = 1, .body = t_late};
+	int i = _i;
+
+	x.s[0].respond = r_late;
+	x.s[0].late = late_bytes[i];
+	corio_event_init(&x.s[0].go);
+	corio_event_init(&x.s[0].sent);
+	x.ud = &i;
+	RUN_CTX(x);
+}
+END_TEST
+
 typedef struct fetch_arg {
 	ctx *x;
 	int srv;
@@ -903,10 +1016,18 @@ START_TEST(retry_only_idempotent_on_reused)
 }
 END_TEST
 
-/* The server answers without "Connection: close" and closes anyway. A POST (never retried)
- * must find out before sending, by the pool's peek; a GET within a second of idling goes
- * without the peek and is retried on a fresh connection instead. */
+/* The server answers without "Connection: close" and closes anyway. Every reuse peeks first,
+ * however short the idle time: neither a POST (never retried) nor a GET is sent on the dead
+ * connection, and nothing needs a retry. */
 FIXED(r_ok_then_close, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", CLOSE)
+
+/* Until the server's side of every connection is closed (its FIN sent). */
+static bool server_closed_all(srv *s)
+{
+	for (int i = 0; i < 10000 && s->active > 0; i++)
+		corio_sleep(CORIO_MS(1));
+	return s->active == 0;
+}
 
 static void *t_closed_while_idle(ctx *x)
 {
@@ -919,23 +1040,21 @@ static void *t_closed_while_idle(ctx *x)
 
 	TH_CHECK(get_text(x->c, u(x, 0, "/"), &t, &len) == 200); /* conn 1, then closed */
 	free(t);
-	corio_sleep(CORIO_MS(20)); /* the FIN is in */
+	TH_CHECK(server_closed_all(&x->s[0]));
 	TH_CHECK(corio_http_request(x->c, &post, &r) == 0); /* peeked: conn 2 */
 	TH_CHECK(corio_http_response_status(r) == 200);
 	corio_http_response_free(r);
-	corio_http_client_stats_get(x->c, &st);
-	TH_CHECK(st.retries == 0);
 	TH_CHECK(x->s[0].accepts == 2);
-	corio_sleep(CORIO_MS(20));
-	TH_CHECK(get_text(x->c, u(x, 0, "/"), &t, &len) == 200); /* conn 2 dead: conn 3 */
+	TH_CHECK(server_closed_all(&x->s[0]));
+	TH_CHECK(get_text(x->c, u(x, 0, "/"), &t, &len) == 200); /* peeked too: conn 3 */
 	free(t);
 	corio_http_client_stats_get(x->c, &st);
-	TH_CHECK(st.retries == 1);
+	TH_CHECK(st.retries == 0 && st.reuses == 0);
 	TH_CHECK(x->s[0].accepts == 3);
 	return TH_OK;
 }
 
-START_TEST(closed_while_idle_post_peeked_get_retried)
+START_TEST(closed_while_idle_detected_before_reuse)
 {
 	ctx x = {.nsrv = 1, .body = t_closed_while_idle};
 
@@ -1926,12 +2045,14 @@ int main(void)
 	tcase_add_test(tc, no_body_for_204_304_head_and_1xx);
 	tcase_add_test(tc, keepalive_reuse);
 	tcase_add_test(tc, unsolicited_bytes_prevent_reuse);
+	tcase_add_loop_test(tc, unsolicited_bytes_on_idle_connection, 0,
+			    (int)(sizeof late_bytes / sizeof late_bytes[0]));
 	tcase_add_test(tc, pool_limits);
 	tcase_add_test(tc, pool_total_limit_evicts_idle);
 	tcase_add_test(tc, idle_expiry);
 	tcase_add_test(tc, client_freed_with_live_response_and_waiter);
 	tcase_add_test(tc, retry_only_idempotent_on_reused);
-	tcase_add_test(tc, closed_while_idle_post_peeked_get_retried);
+	tcase_add_test(tc, closed_while_idle_detected_before_reuse);
 	tcase_add_test(tc, timeouts);
 	tcase_add_test(tc, idle_read_timeout);
 	tcase_add_test(tc, redirects_methods_loops_maximum);

@@ -241,7 +241,8 @@ CORIO_API int corio_http_response_header_at(const corio_http_response *r, size_t
 /* A trailer field of a chunked response; available once the body has been read to its end. */
 CORIO_API const char *corio_http_response_trailer(const corio_http_response *r,
 						  const char *name);
-/* Content-Length as sent (the encoded size when the body is compressed), -1 when absent. */
+/* Content-Length as sent (the encoded size when the body is compressed), -1 when absent.
+ * (A length above INT64_MAX makes the response fail with -EBADMSG.) */
 CORIO_API int64_t corio_http_response_content_length(const corio_http_response *r);
 
 /* Reads up to len bytes of the (decoded) body into buf: bytes (> 0), 0 at the end of the

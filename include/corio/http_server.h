@@ -44,7 +44,8 @@ typedef struct corio_http_server_opts {
 	int backlog;                /* <= 0: SOMAXCONN */
 	size_t max_header_bytes;    /* request line + headers, raw bytes; 0: 16 KiB -> 431 (414) */
 	unsigned max_headers;       /* header fields; 0: 100 -> 431 */
-	uint64_t max_body_bytes;    /* 0: 16 MiB; UINT64_MAX: no limit -> 413 */
+	uint64_t max_body_bytes;    /* 0: 16 MiB; UINT64_MAX: no limit -> 413 (and always
+				     * for a Content-Length above INT64_MAX) */
 	uint64_t header_timeout_ns; /* first byte of a request to its last header; 0: 10 s -> 408 */
 	uint64_t body_timeout_ns;   /* first wait for body bytes to its end; 0: 60 s -> 408 */
 	uint64_t idle_timeout_ns;   /* keep-alive wait for a next request; 0: 60 s -> close */
