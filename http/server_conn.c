@@ -194,9 +194,23 @@ ssize_t corio_http_in_read(corio_http_in *r, void *buf, size_t len)
 	}
 }
 
+/* What a claimed Content-Length buys before its bytes arrive: a client may claim up to
+ * max_body_bytes (no limit at all when configured so) and send nothing. Beyond this the
+ * buffer grows with what arrives, doubling, never past the claimed length. */
+#define BODY_FIRST_MAX ((size_t)256 << 10)
+
+static size_t body_next_cap(const corio_http_in *r, size_t cap)
+{
+	size_t want = r->content_length > 0 ? (size_t)r->content_length + 1 : SIZE_MAX;
+
+	if (cap == 0)
+		return want == SIZE_MAX ? 4096 : want < BODY_FIRST_MAX ? want : BODY_FIRST_MAX;
+	return cap > want / 2 ? want : cap * 2;
+}
+
 int corio_http_in_body(corio_http_in *r, const char **body, size_t *len)
 {
-	size_t cap = r->content_length > 0 ? (size_t)r->content_length + 1 : 4096, n = 0;
+	size_t cap = body_next_cap(r, 0), n = 0;
 	char *b;
 
 	if (r->whole) {
@@ -209,15 +223,16 @@ int corio_http_in_body(corio_http_in *r, const char **body, size_t *len)
 	for (;;) {
 		ssize_t k;
 
-		if (n + 1 == cap) {
-			char *nb = realloc(b, cap * 2);
+		if (n + 1 == cap && body_next_cap(r, cap) > cap) {
+			size_t ncap = body_next_cap(r, cap);
+			char *nb = realloc(b, ncap);
 
 			if (!nb) {
 				free(b);
 				return -ENOMEM;
 			}
 			b = nb;
-			cap *= 2;
+			cap = ncap;
 		}
 		k = corio_http_in_read(r, b + n, cap - 1 - n);
 		if (k < 0) {
