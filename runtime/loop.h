@@ -124,7 +124,9 @@ static inline corio__loop *corio__loop_get(void)
  * nobody waits for the CQE). may_fault lets the fault injector shorten or fail it; a failed
  * one never reaches the kernel and is delivered at the next reap with its injected errno.
  * link_ts (absolute CLOCK_MONOTONIC) adds an IORING_OP_LINK_TIMEOUT right behind it. A full
- * SQ is flushed first; this never fails and never parks. */
+ * SQ is flushed first; this never fails and never parks. *proto is copied whole (64 bytes):
+ * it must have been zeroed before its prep helper ran (corio__op_sqe does it; a proto on the
+ * stack is memset), since liburing 2.6 and later helpers write only five fields. */
 void corio__submit(corio__loop *l, const struct io_uring_sqe *proto, corio__completion *c,
 		   const struct __kernel_timespec *link_ts, bool may_fault);
 
