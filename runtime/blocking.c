@@ -192,6 +192,15 @@ static int start_thread(void)
 	int rc;
 
 	pthread_once(&atfork_once, register_atfork);
+	/* The polling budget and the spinner cap come from sysconf(_SC_NPROCESSORS_ONLN),
+	 * which reads /sys/devices/system/cpu/online: computed here, on the thread that
+	 * submits (the first start_thread is always pool_submit's), and cached, so that a
+	 * worker never opens a descriptor of its own. One that did, in its first spin after
+	 * its first job, held it while the caller's corio_run was returning (a program
+	 * counting its descriptors then saw one too many) and would get EMFILE, hence other
+	 * settings, in a process out of descriptors. */
+	(void)corio__spin_ns();
+	(void)max_spinners();
 	sigfillset(&all);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

@@ -129,9 +129,13 @@ END_TEST
 
 /* ---- cancellation and timeouts while fn runs ------------------------------------------ */
 
-/* fn sleeps, then leaves a side effect just before returning. */
+/* fn says it started, waits until the test releases it (so the test, not a race against
+ * a fixed delay, decides that the cancel or the timeout lands while fn runs), then sleeps
+ * ms more and leaves a side effect just before returning. */
 typedef struct slow {
 	unsigned ms;
+	atomic_bool started;   /* fn is running on a pool thread */
+	atomic_bool release;   /* set by the test: fn may go on */
 	atomic_bool finished;  /* fn's side effect */
 	void *ret;             /* what fn returns */
 } slow;
@@ -140,9 +144,32 @@ static void *slow_fn(void *arg)
 {
 	slow *s = arg;
 
+	atomic_store(&s->started, true);
+	while (!atomic_load(&s->release))
+		sleep_ms(1);
 	sleep_ms(s->ms);
 	atomic_store(&s->finished, true);
 	return s->ret;
+}
+
+/* In a task: parks (1 ms sleeps, the loop keeps turning) until fn is running. */
+static void wait_started(slow *s)
+{
+	while (!atomic_load(&s->started))
+		ck_assert_int_eq(corio_sleep(CORIO_MS(1)), 0);
+}
+
+/* A task that lets fn go on once the loop has seen a timeout scope's deadline pass: its
+ * sleep starts after the scope was entered and is longer, so its timer fires after the
+ * scope's (the kernel fires timers in deadline order, the loop reads completions in
+ * order). */
+static void *release_after(void *arg)
+{
+	slow *s = arg;
+
+	ck_assert_int_eq(corio_sleep(CORIO_MS(60)), 0);
+	atomic_store(&s->release, true);
+	return NULL;
 }
 
 typedef struct caller {
@@ -184,9 +211,10 @@ static void *cancel_main(void *arg)
 	void *res = NULL;
 
 	ck_assert_ptr_nonnull(t);
-	ck_assert_int_eq(corio_sleep(CORIO_MS(50)), 0);
-	ck_assert(!atomic_load(&c->s.finished));
+	wait_started(&c->s);
 	corio_cancel(t);
+	ck_assert(!atomic_load(&c->s.finished)); /* fn waits for the release */
+	atomic_store(&c->s.release, true);
 	ck_assert_int_eq(corio_join(t, &res), -ECANCELED);
 	/* The task went on after the cancelled call and returned normally. */
 	ck_assert_ptr_eq(res, (void *)(uintptr_t)0x77);
@@ -195,13 +223,13 @@ static void *cancel_main(void *arg)
 
 START_TEST(test_cancel_during_call)
 {
-	caller c = { .s = { .ms = 300, .ret = (void *)(uintptr_t)4242 } };
+	caller c = { .s = { .ms = 100, .ret = (void *)(uintptr_t)4242 } };
 
 	ck_assert_int_eq(corio_run(cancel_main, &c, NULL), 0);
 	ck_assert_int_eq(c.rc, -ECANCELED);
 	ck_assert_msg(c.finished_at_return, "corio_blocking returned before fn finished");
 	ck_assert_ptr_eq(c.result, (void *)(uintptr_t)4242);
-	ck_assert_uint_ge(c.elapsed_ns, CORIO_MS(250));
+	ck_assert_uint_ge(c.elapsed_ns, CORIO_MS(100)); /* fn's ms after the release, at least */
 	ck_assert_int_eq(c.rc_after, -ECANCELED);
 	ck_assert_int_eq(atomic_load(&c.second_ran), 0);
 }
@@ -214,18 +242,19 @@ static void *double_cancel_main(void *arg)
 	corio_task *t = corio_spawn(caller_task, c);
 
 	ck_assert_ptr_nonnull(t);
-	ck_assert_int_eq(corio_sleep(CORIO_MS(30)), 0);
+	wait_started(&c->s);
 	corio_cancel(t);
-	ck_assert_int_eq(corio_sleep(CORIO_MS(30)), 0);
+	ck_assert_int_eq(corio_sleep(CORIO_MS(30)), 0); /* loop turns with the task shielded */
 	corio_cancel(t);
-	ck_assert(!atomic_load(&c->s.finished));
+	ck_assert(!atomic_load(&c->s.finished)); /* fn waits for the release */
+	atomic_store(&c->s.release, true);
 	ck_assert_int_eq(corio_join(t, NULL), -ECANCELED);
 	return NULL;
 }
 
 START_TEST(test_cancel_twice_during_call)
 {
-	caller c = { .s = { .ms = 200, .ret = (void *)(uintptr_t)99 } };
+	caller c = { .s = { .ms = 20, .ret = (void *)(uintptr_t)99 } };
 
 	ck_assert_int_eq(corio_run(double_cancel_main, &c, NULL), 0);
 	ck_assert_int_eq(c.rc, -ECANCELED);
@@ -254,8 +283,10 @@ static void *timeout_main(void *arg)
 	timed *tm = arg;
 	corio_timeout to;
 	uint64_t t0 = corio_now();
+	corio_task *rel = corio_spawn(release_after, &tm->s); /* runs once main parked */
 	void *r = NULL;
 
+	ck_assert_ptr_nonnull(rel);
 	tm->result = (void *)(uintptr_t)0xdead;
 	corio_timeout_enter(&to, CORIO_MS(50));
 	tm->rc = corio_blocking(slow_fn, &tm->s, &tm->result);
@@ -265,18 +296,19 @@ static void *timeout_main(void *arg)
 	/* Outside the scope the task is fine: not cancelled, calls work again. */
 	tm->rc_after = corio_blocking(after_fn, NULL, &r);
 	ck_assert_ptr_eq(r, (void *)(uintptr_t)5);
+	ck_assert_int_eq(corio_join(rel, NULL), 0);
 	return NULL;
 }
 
 START_TEST(test_timeout_during_call)
 {
-	timed tm = { .s = { .ms = 300, .ret = (void *)(uintptr_t)31337 } };
+	timed tm = { .s = { .ms = 100, .ret = (void *)(uintptr_t)31337 } };
 
 	ck_assert_int_eq(corio_run(timeout_main, &tm, NULL), 0);
 	ck_assert_int_eq(tm.rc, -ETIMEDOUT);
 	ck_assert_msg(tm.finished_at_return, "corio_blocking returned before fn finished");
 	ck_assert_ptr_eq(tm.result, (void *)(uintptr_t)31337);
-	ck_assert_uint_ge(tm.elapsed_ns, CORIO_MS(250));
+	ck_assert_uint_ge(tm.elapsed_ns, CORIO_MS(160)); /* release at 60 ms, then fn's 100 */
 	ck_assert(tm.fired);
 	ck_assert_int_eq(tm.rc_after, 0);
 }
@@ -288,7 +320,7 @@ static void *timeout_unfired_main(void *arg)
 	timed *tm = arg;
 	corio_timeout to;
 
-	corio_timeout_enter(&to, CORIO_SEC(10));
+	corio_timeout_enter(&to, CORIO_SEC(3600));
 	tm->rc = corio_blocking(slow_fn, &tm->s, &tm->result);
 	tm->fired = corio_timeout_exit(&to);
 	return NULL;
@@ -296,7 +328,7 @@ static void *timeout_unfired_main(void *arg)
 
 START_TEST(test_timeout_not_reached)
 {
-	timed tm = { .s = { .ms = 20, .ret = (void *)(uintptr_t)8 } };
+	timed tm = { .s = { .ms = 20, .release = true, .ret = (void *)(uintptr_t)8 } };
 
 	ck_assert_int_eq(corio_run(timeout_unfired_main, &tm, NULL), 0);
 	ck_assert_int_eq(tm.rc, 0);
@@ -327,7 +359,7 @@ static void *pre_task(void *arg)
 	pre *p = arg;
 
 	p->result = (void *)(uintptr_t)0xabc;
-	p->rc_sleep = corio_sleep(CORIO_SEC(10));
+	p->rc_sleep = corio_sleep(CORIO_SEC(3600)); /* only the cancel ends it */
 	p->rc = corio_blocking(never_fn, NULL, &p->result);
 	return NULL;
 }
@@ -500,16 +532,18 @@ START_TEST(test_pool_limited)
 }
 END_TEST
 
-/* The pool runs base calls at once: four calls that each wait (up to 2 s) until all four
+/* The pool runs base calls at once: four calls that each wait (up to 10 s) until all four
  * are running must all see the others. A pool that starts one thread for a burst of
- * submissions runs them one after another and every call times out alone. */
+ * submissions runs them one after another and every call times out alone (30 s in all,
+ * under the tcase's 60). The wait is a give-up bound for that broken pool, not a measure:
+ * starting four threads on a loaded machine may take far more than the 2 s it once was. */
 #define RENDEZVOUS 4
 
 static atomic_int arrived;
 
 static void *rendezvous_fn(void *arg)
 {
-	uint64_t until = mono_ns() + CORIO_SEC(2);
+	uint64_t until = mono_ns() + CORIO_SEC(10);
 
 	atomic_fetch_add(&arrived, 1);
 	while (atomic_load(&arrived) < RENDEZVOUS && mono_ns() < until)
@@ -612,8 +646,9 @@ END_TEST
 
 /* ---- growth past base, and the polling hand-off ----------------------------------------- */
 
-/* Eight calls that each wait (up to 5 s) for all eight to run, on a pool of base 2 and max
- * 16: only the monitor's growth (a thread per job starved for a millisecond) lets them
+/* Eight calls that each wait (up to 10 s, a give-up bound: a pool that never grows runs
+ * them two at a time, 30 s in all) for all eight to run, on a pool of base 2 and max 16:
+ * only the monitor's growth (a thread per job starved for a millisecond) lets them
  * meet. */
 #define GROW_CALLS 8
 
@@ -621,7 +656,7 @@ static atomic_int grow_arrived, grow_met;
 
 static void *grow_fn(void *arg)
 {
-	uint64_t until = mono_ns() + CORIO_SEC(5);
+	uint64_t until = mono_ns() + CORIO_SEC(10);
 
 	atomic_fetch_add(&grow_arrived, 1);
 	while (atomic_load(&grow_arrived) < GROW_CALLS && mono_ns() < until)

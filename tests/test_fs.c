@@ -425,7 +425,9 @@ static const size_case sizes[] = {
 	{ 65537, true, false },
 	{ (1u << 20) + 1, true, false },
 	{ (64u << 20) + 1, true, true },
-	{ (1ull << 30) + 1, true, false },
+	/* Read whole only without ASan: 1 GiB of fresh heap took 37 s under ASan on a loaded
+	 * machine; the 64 MiB case above still reads a big file whole there. */
+	{ (1ull << 30) + 1, !TH_ASAN, false },
 	{ (1ull << 32) + 1, false, false }, /* past 32 bits: offsets, not whole reads */
 };
 

@@ -10,7 +10,8 @@
 
 #include <corio/corio.h>
 
-#include "loop.h" /* timer_alloc_fail: the test hook behind wait_timer_enomem */
+#include "helpers.h" /* TH_ASAN */
+#include "loop.h"    /* timer_alloc_fail: the test hook behind wait_timer_enomem */
 
 #define I2P(i) ((void *)(intptr_t)(i))
 #define P2I(p) ((int)(intptr_t)(p))
@@ -413,8 +414,10 @@ START_TEST(chan_fifo)
 }
 END_TEST
 
-/* 100 producers and 100 consumers through a channel of capacity 1: 1 000 000 items. */
-enum { PRODUCERS = 100, CONSUMERS = 100, ITEMS = 1000000 };
+/* 100 producers and 100 consumers through a channel of capacity 1: 300 000 items (100 000
+ * under ASan). Every item is a few task switches: the million it once was took 10 s in a
+ * debug build and 55 s under ASan on an idle machine, past the tcase's 60 s when loaded. */
+enum { PRODUCERS = 100, CONSUMERS = 100, ITEMS = TH_ASAN ? 100000 : 300000 };
 static uint64_t stress_sum, stress_count;
 
 static void *producer(void *arg)
@@ -1162,9 +1165,12 @@ static void *member_ok(void *arg)
 	return I2P(99); /* the result is not interpreted */
 }
 
+/* Sleeps "forever" (an hour): only a cancellation ends it, and every test counts those
+ * (cancelled_members), so a sleeper the group failed to cancel shows as a wrong count or a
+ * test timeout, never as a race against a clock. */
 static void *member_sleeper(void *arg)
 {
-	int rc = corio_sleep(CORIO_SEC(10));
+	int rc = corio_sleep(CORIO_SEC(3600));
 
 	if (rc == -ECANCELED)
 		cancelled_members++;
@@ -1224,15 +1230,12 @@ END_TEST
 
 static void *group_fail_main(void *arg)
 {
-	uint64_t t0 = corio_now();
-
 	grp = corio_group_new();
 	for (int i = 0; i < 20; i++)
 		corio_group_spawn(grp, member_sleeper, NULL);
 	corio_group_spawn(grp, member_failer, NULL);
 	ck_assert_int_eq(corio_group_wait(grp), -EIO);
-	ck_assert_uint_lt(corio_now() - t0, CORIO_SEC(2)); /* the sleepers were cancelled */
-	ck_assert_int_eq(cancelled_members, 20);
+	ck_assert_int_eq(cancelled_members, 20); /* the sleepers were cancelled */
 	errno = 0;
 	ck_assert_ptr_null(corio_group_spawn(grp, member_ok, NULL)); /* shutting down */
 	ck_assert_int_eq(errno, ECANCELED);
@@ -1272,10 +1275,11 @@ static void *group_waiter(void *arg)
 static void *group_interrupt_main(void *arg)
 {
 	corio_task *t;
-	uint64_t t0 = corio_now();
 	void *res;
 
 	t = corio_spawn(group_waiter, I2P(0));
+	/* Any positive sleep parks main until a loop turn, by which time the waiter and all
+	 * its members ran and parked (they were ready before main's timer was submitted). */
 	ck_assert_int_eq(corio_sleep(CORIO_MS(10)), 0);
 	corio_cancel(t);
 	ck_assert_int_eq(corio_join(t, &res), -ECANCELED);
@@ -1284,8 +1288,7 @@ static void *group_interrupt_main(void *arg)
 	cancelled_members = 0;
 	t = corio_spawn(group_waiter, I2P(1));
 	ck_assert_int_eq(corio_join(t, &res), 0);
-	ck_assert_int_eq(P2I(res), -ETIMEDOUT);
-	ck_assert_uint_lt(corio_now() - t0, CORIO_SEC(2));
+	ck_assert_int_eq(P2I(res), -ETIMEDOUT); /* and group_waiter counted 10 cancelled */
 	return NULL;
 }
 
@@ -1298,7 +1301,6 @@ END_TEST
 static void *group_cancel_main(void *arg)
 {
 	corio_task *one;
-	uint64_t t0 = corio_now();
 
 	/* cancelling one member is not a failure */
 	grp = corio_group_new();
@@ -1329,7 +1331,6 @@ static void *group_cancel_main(void *arg)
 	corio_yield();
 	corio_group_free(grp);
 	ck_assert_int_eq(cancelled_members, 11);
-	ck_assert_uint_lt(corio_now() - t0, CORIO_SEC(2));
 	return NULL;
 }
 

@@ -120,10 +120,12 @@ static void *parked_main(void *arg)
 	struct parked *p = arg;
 
 	if (corio_thread_index() == 1) {
-		/* Waits for loop 0's tasks to park, then closes the channel from here. */
+		/* Waits for loop 0's tasks to park, then closes the channel from here. Stage 1
+		 * is stored after loop 0's main timed out in its own receive, and the closer
+		 * parked in its receive before that (it ran when main first parked): no extra
+		 * delay is needed for it to "get there". */
 		while (atomic_load(&p->stage) < 1)
 			corio_sleep(CORIO_MS(1));
-		corio_sleep(CORIO_MS(20));
 		corio_xchan_close(p->ch);
 		return NULL;
 	}
