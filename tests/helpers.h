@@ -53,6 +53,10 @@
 #define TH_TSAN 0
 #endif
 
+/* Sanitized builds run cross-thread traffic 5-15 times slower (TSan most): the suites that
+ * move hundreds of thousands of messages move a fraction there, keeping their shape. */
+#define TH_SANITIZED (TH_ASAN || TH_TSAN)
+
 /* True when this process may create an io_uring (io_uring_setup can be refused by
  * seccomp, kernel.io_uring_disabled, or a kernel without it). */
 static inline int th_io_uring_available(void)

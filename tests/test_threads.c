@@ -157,7 +157,7 @@ END_TEST
 
 /* ---- ping-pong: posts bounce between two loops ------------------------------------------ */
 
-#define PP_TOTAL 100000u
+#define PP_TOTAL (TH_SANITIZED ? 20000u : 100000u)
 #define PP_BALLS 8u /* messages in flight at once, so that order per direction means something */
 
 static atomic_uint pp_reserved;      /* posts claimed (those >= PP_TOTAL are not sent) */
@@ -219,7 +219,7 @@ END_TEST
 
 /* ---- bursts: one or several loops post to loop 0 without yielding ------------------------ */
 
-#define BURST 100000u
+#define BURST (TH_SANITIZED ? 20000u : 100000u)
 
 static atomic_uint burst_run[MAX_LOOPS];      /* posts run, by sender */
 static atomic_uint burst_next[MAX_LOOPS];     /* next sequence number expected, by sender */
@@ -289,8 +289,9 @@ END_TEST
 /* ---- from plain threads, through the mailbox -------------------------------------------- */
 
 #define EXT_THREADS 4
-/* Posts per thread: 18 s for 4 x 20 000 under ASan on a loaded machine, a quarter there. */
-#define EXT_POSTS (TH_ASAN ? 5000u : 20000u)
+/* Posts per thread: 18 s for 4 x 20 000 under ASan on a loaded machine, a quarter there
+ * (and under TSan). */
+#define EXT_POSTS (TH_SANITIZED ? 5000u : 20000u)
 
 typedef struct ext {
 	corio_loop *target;
