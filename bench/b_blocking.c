@@ -7,7 +7,7 @@
 
 #include <corio/corio.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 #define TASKS 32
 

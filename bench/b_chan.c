@@ -19,7 +19,7 @@
 
 #include <corio/corio.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 #define DEFAULT_N 1000000ull
 #define QUICK_N 200000ull

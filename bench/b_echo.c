@@ -28,7 +28,7 @@
 
 #include <corio/corio.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 #define HBUCKETS 200000 /* 1 µs buckets up to 200 ms */
 #define MAXSIZE 4096

@@ -34,7 +34,7 @@
 
 #include <corio/corio.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 #define QD 32
 #define BS 4096u

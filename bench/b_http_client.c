@@ -24,8 +24,8 @@
 #include <corio/corio.h>
 #include <corio/http.h>
 
-#include "bench.h"
-#include "http_common.h"
+#include "bench/bench.h"
+#include "bench/http_common.h"
 
 #define CONNS 64
 

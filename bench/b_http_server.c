@@ -27,8 +27,8 @@
 #include <corio/corio.h>
 #include <corio/http_server.h>
 
-#include "bench.h"
-#include "http_common.h"
+#include "bench/bench.h"
+#include "bench/http_common.h"
 
 /* ---- the corio server (child process) ------------------------------------------------- */
 

@@ -14,7 +14,7 @@
 
 #include <corio/corio.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 #define MAX_TASKS 256
 

@@ -8,9 +8,9 @@
 
 #include <corio/corio.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
-extern bool corio__post_force_mailbox; /* runtime/threads.c */
+extern bool corio__post_force_mailbox; /* runtime/threads/loops.c */
 
 static struct {
 	uint64_t want;

@@ -13,7 +13,7 @@
 
 #include <corio/corio.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 #define DEFAULT_N 100000ul
 #define QUICK_N 10000ul

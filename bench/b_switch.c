@@ -1,7 +1,7 @@
 /* bench/b_switch.c: the cost of one coroutine switch.
  *
  * Ping-pongs measured in the same run, interleaved:
- *   raw:         two contexts switching with corio__ctx_switch (runtime/coro.h), one of them
+ *   raw:         two contexts switching with corio__ctx_switch (runtime/core/coro.h), one of them
  *                on a stack mapped here: the bare primitive;
  *   yield:       two tasks of a corio loop calling corio_yield in turn: one "yield-switch"
  *                is task A -> scheduler -> task B, the path every real wake-up takes; and
@@ -18,8 +18,8 @@
 
 #include <corio/corio.h>
 
-#include "../runtime/coro.h"
-#include "bench.h"
+#include "runtime/core/coro.h"
+#include "bench/bench.h"
 
 #define STACK_BYTES (64u * 1024u)
 

@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench.h"
-#include "http_common.h"
+#include "bench/bench.h"
+#include "bench/http_common.h"
 
 /* ---- CPUs ------------------------------------------------------------------------------ */
 

@@ -14,7 +14,7 @@
 
 #include <corio/corio.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 #define X_REF(n) &bench_##n,
 static const bench_def *const registry[] = { CORIO_BENCHMARKS(X_REF) };

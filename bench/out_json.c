@@ -14,7 +14,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 static void num(FILE *f, double v)
 {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
+#include "bench/bench.h"
 
 enum { C_BENCH, C_CONFIG, C_UNIT, C_BETTER, C_CORIO, C_PEER, C_PEERVAL, C_RATIO, C_NOTE, NCOL };
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs_internal.h"
+#include "fs/fs_internal.h"
 
 #define PIPE_WANT (1u << 20)  /* pipe size asked for: fewer splice round trips */
 #define COPY_BUF (1u << 20)   /* block size of the read/write fallback */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs_internal.h"
+#include "fs/fs_internal.h"
 
 /* Descriptors are process-wide, so are their marks (atomic bits; higher fds are simply not
  * tracked). Registered slots belong to one thread's ring: a per-thread map. */

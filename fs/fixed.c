@@ -4,7 +4,7 @@
 #define _GNU_SOURCE /* the Linux extensions: AT_EMPTY_PATH, O_DIRECT, SPLICE_F_*, ... */
 #include <errno.h>
 
-#include "fs_internal.h"
+#include "fs/fs_internal.h"
 
 static struct io_uring *ring(void)
 {

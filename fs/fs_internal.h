@@ -7,7 +7,7 @@
 
 #include <corio/fs.h>
 
-#include "op.h"
+#include "runtime/core/op.h"
 
 /* read(2)/write(2) never move more than this in one call (MAX_RW_COUNT, INT_MAX rounded
  * down to a page); an SQE's len is 32 bits. Longer requests are clamped: a short count. */

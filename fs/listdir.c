@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs_internal.h"
+#include "fs/fs_internal.h"
 
 #define DENTS_BUF (64u * 1024)
 

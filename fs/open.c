@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "fs_internal.h"
-#include "net.h" /* corio__net_forget: the listener registry */
+#include "fs/fs_internal.h"
+#include "runtime/net/net_internal.h" /* corio__net_forget: the listener registry */
 
 /* A new descriptor: its O_DIRECT mark (fs/direct.c) is set or cleared, since the number
  * may have been used before. */

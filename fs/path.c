@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs_internal.h"
+#include "fs/fs_internal.h"
 
 int corio_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *out)
 {

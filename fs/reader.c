@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs_internal.h"
+#include "fs/fs_internal.h"
 
 #define DEFAULT_BUF (64u * 1024)
 

@@ -3,7 +3,7 @@
 #define _GNU_SOURCE /* the Linux extensions: AT_EMPTY_PATH, O_DIRECT, SPLICE_F_*, ... */
 #include <errno.h>
 
-#include "fs_internal.h"
+#include "fs/fs_internal.h"
 
 static ssize_t rw(unsigned opcode, int fd, const void *buf, size_t len, off_t off)
 {

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fs_internal.h"
+#include "fs/fs_internal.h"
 
 /* ---- corio_read_file ---- */
 

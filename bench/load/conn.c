@@ -21,8 +21,8 @@
 
 #include <corio/corio.h>
 
-#include "load.h"
-#include "loop.h" /* corio__submit: the request send nobody parks on (read-only use) */
+#include "bench/load/load.h"
+#include "runtime/core/loop.h" /* corio__submit: the request send nobody parks on (read-only use) */
 
 const char *const load_err_names[ERR_N] = { "connect", "read", "write", "timeout", "status",
 					    "protocol" };

@@ -4,7 +4,7 @@
  * within 0.4%). Values are uint64_t (nanoseconds here), exact below 256. Count, sum, sum of
  * squares, min and max are kept exactly. One histogram per thread, merged at the end.
  *
- * Header-only (static inline) so that tests/test_load.c can test it directly. No allocation
+ * Header-only (static inline) so that tests/bench/test_load.c can test it directly. No allocation
  * beyond hist_init's one calloc; never parks; not thread-safe (one writer).
  */
 #ifndef CORIO_LOAD_HIST_H

@@ -12,7 +12,7 @@
 
 #include <llhttp.h>
 
-#include "hist.h"
+#include "bench/load/hist.h"
 
 /* ---- options ------------------------------------------------------------------------ */
 

@@ -17,7 +17,7 @@
 
 #include <corio/corio.h>
 
-#include "load.h"
+#include "bench/load/load.h"
 
 static void usage(FILE *f)
 {

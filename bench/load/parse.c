@@ -5,7 +5,7 @@
  * copied: llhttp skips bodies without callbacks. Never parks, never does I/O. */
 #include <stddef.h>
 
-#include "load.h"
+#include "bench/load/load.h"
 
 #define RP(p) ((resp_parser *)(p)->data)
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "load.h"
+#include "bench/load/load.h"
 
 static const double pcts[] = { 50, 75, 90, 99, 99.9, 99.99 };
 #define NPCTS (sizeof pcts / sizeof pcts[0])

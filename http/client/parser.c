@@ -1,0 +1,356 @@
+/* http/client/parser.c: owns the llhttp callbacks of the client's response parser (see
+ * h1_response.h for what it guards against). Never parks, never does I/O. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http/client/parser.h"
+
+#define H(p) ((corio__h1r *)(p)->data)
+
+static int fail(corio__h1r *h, int err)
+{
+	if (!h->err)
+		h->err = err;
+	return -1;
+}
+
+static int grow(char **buf, size_t *cap, size_t need)
+{
+	size_t c = *cap ? *cap : 256;
+	char *nb;
+
+	while (c < need)
+		c *= 2;
+	if (c == *cap)
+		return 0;
+	nb = realloc(*buf, c);
+	if (!nb)
+		return -ENOMEM;
+	*buf = nb;
+	*cap = c;
+	return 0;
+}
+
+static int arena_put(corio__h1r_fields *fs, const char *p, size_t n)
+{
+	if (fs->len + n + 1 > fs->cap && grow(&fs->arena, &fs->cap, fs->len + n + 1) != 0)
+		return -ENOMEM;
+	memcpy(fs->arena + fs->len, p, n);
+	fs->len += n;
+	return 0;
+}
+
+static corio__h1r_fields *cur_fields(corio__h1r *h)
+{
+	return h->headers_done ? &h->trl : &h->hdr;
+}
+
+/* Terminates what the last span callback was building. */
+static int close_span(corio__h1r *h)
+{
+	corio__h1r_fields *fs = cur_fields(h);
+
+	if (h->last == 1) { /* a field with no value callback: empty value */
+		if (arena_put(fs, "", 1) != 0)
+			return -ENOMEM;
+		fs->f[fs->n - 1].value = (uint32_t)fs->len;
+		return arena_put(fs, "", 1);
+	}
+	if (h->last == 2) {
+		/* llhttp leaves trailing whitespace in the value (OWS, RFC 9110 5.5) */
+		size_t start = fs->f[fs->n - 1].value;
+
+		while (fs->len > start && (fs->arena[fs->len - 1] == ' ' ||
+					   fs->arena[fs->len - 1] == '\t'))
+			fs->len--;
+	}
+	if (h->last == 2 || h->last == 3)
+		return arena_put(fs, "", 1);
+	return 0;
+}
+
+static int count_bytes(corio__h1r *h, size_t n)
+{
+	h->header_bytes += n;
+	return h->header_bytes > h->max_header_bytes ? -EMSGSIZE : 0;
+}
+
+static int on_status(llhttp_t *p, const char *at, size_t n)
+{
+	corio__h1r *h = H(p);
+
+	h->last = 3;
+	h->has_reason = true;
+	if (count_bytes(h, n) != 0)
+		return fail(h, -EMSGSIZE);
+	return arena_put(&h->hdr, at, n) == 0 ? 0 : fail(h, -ENOMEM);
+}
+
+static int on_field(llhttp_t *p, const char *at, size_t n)
+{
+	corio__h1r *h = H(p);
+	corio__h1r_fields *fs = cur_fields(h);
+
+	if (count_bytes(h, n) != 0)
+		return fail(h, -EMSGSIZE);
+	if (h->last != 1) {
+		if (close_span(h) != 0)
+			return fail(h, -ENOMEM);
+		if (fs->n >= h->max_headers)
+			return fail(h, -EMSGSIZE);
+		if (fs->n == fs->fcap) {
+			size_t nc = fs->fcap ? fs->fcap * 2 : 16;
+			corio__h1r_field *nf = realloc(fs->f, nc * sizeof *nf);
+
+			if (!nf)
+				return fail(h, -ENOMEM);
+			fs->f = nf;
+			fs->fcap = nc;
+		}
+		fs->f[fs->n].name = (uint32_t)fs->len;
+		fs->f[fs->n].value = 0;
+		fs->n++;
+		h->header_bytes += 4; /* ": " and CRLF */
+		h->last = 1;
+	}
+	return arena_put(fs, at, n) == 0 ? 0 : fail(h, -ENOMEM);
+}
+
+static int on_value(llhttp_t *p, const char *at, size_t n)
+{
+	corio__h1r *h = H(p);
+	corio__h1r_fields *fs = cur_fields(h);
+	char before = at > h->feed_base ? at[-1] : h->prev;
+
+	if (n == 0) /* llhttp reports an empty value as an empty span after the line end */
+		return 0;
+	/* llhttp 8.1.0 accepts obsolete line folding and hands the continuation line over as
+	 * another span of the value: a value span right after a line break is a fold. */
+	if (before == '\n' || before == '\r')
+		return fail(h, -EBADMSG);
+	if (count_bytes(h, n) != 0)
+		return fail(h, -EMSGSIZE);
+	if (h->last == 1) {
+		if (arena_put(fs, "", 1) != 0)
+			return fail(h, -ENOMEM);
+		fs->f[fs->n - 1].value = (uint32_t)fs->len;
+		h->last = 2;
+	}
+	return arena_put(fs, at, n) == 0 ? 0 : fail(h, -ENOMEM);
+}
+
+static int on_chunk_ext(llhttp_t *p, const char *at, size_t n)
+{
+	corio__h1r *h = H(p);
+
+	h->chunk_ext += n;
+	return h->chunk_ext > h->max_chunk_ext ? fail(h, -EMSGSIZE) : 0;
+}
+
+static int on_chunk_complete(llhttp_t *p)
+{
+	H(p)->chunk_ext = 0;
+	return 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+	corio__h1r *h = H(p);
+	int st = p->status_code;
+
+	if (close_span(h) != 0)
+		return fail(h, -ENOMEM);
+	h->last = 0;
+	h->chunk_ext = 0;
+	if (st == 101)
+		return fail(h, -EBADMSG); /* never asked for an upgrade */
+	if (st >= 100 && st < 200)
+		return 1; /* interim: no body; the final response follows */
+	/* Transfer-Encoding other than chunked: llhttp would read to EOF an encoding we never
+	 * announced in TE; refuse it. */
+	if ((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED))
+		return fail(h, -EBADMSG);
+	/* llhttp takes any length up to UINT64_MAX. Above INT64_MAX it would be stored as a
+	 * negative number, which says "no Content-Length" (read to EOF) to every reader: a
+	 * length no body can have is a broken message, not an absent one. */
+	if ((p->flags & F_CONTENT_LENGTH) && p->content_length > INT64_MAX)
+		return fail(h, -EBADMSG);
+	h->headers_done = true;
+	h->status = st;
+	h->version = p->http_major * 10 + p->http_minor;
+	h->chunked = (p->flags & F_CHUNKED) != 0;
+	h->content_length = (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1;
+	h->last = 0;
+	/* Pausing here stops the parser right after the head, so that body bytes are parsed
+	 * later straight into the reader's buffer. Returning 1 (no body) cannot be combined
+	 * with a pause, so the flag that 1 would set is set by hand: on resume llhttp 8.1.0
+	 * continues in after_headers_complete, which reads it. */
+	if (h->head || st == 204 || st == 304)
+		p->flags |= F_SKIPBODY;
+	return HPE_PAUSED;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+	corio__h1r *h = H(p);
+
+	if (h->sink && h->sink_len < h->sink_cap) {
+		size_t k = h->sink_cap - h->sink_len;
+
+		if (k > n)
+			k = n;
+		/* memmove: a body received straight into the sink is "copied" onto itself */
+		memmove(h->sink + h->sink_len, at, k);
+		h->sink_len += k;
+		at += k;
+		n -= k;
+	}
+	if (n == 0)
+		return 0;
+	if (h->pend_off == h->pend_len)
+		h->pend_off = h->pend_len = 0;
+	if (h->pend_len + n > h->pend_cap && grow(&h->pend, &h->pend_cap, h->pend_len + n) != 0)
+		return fail(h, -ENOMEM);
+	memcpy(h->pend + h->pend_len, at, n);
+	h->pend_len += n;
+	return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+	corio__h1r *h = H(p);
+
+	if (!h->headers_done) { /* the end of a 1xx: forget it, parse the final response */
+		h->hdr.len = h->hdr.n = 0;
+		h->header_bytes = 0;
+		h->has_reason = false;
+		h->last = 0;
+		h->interim_seen = true;
+		return 0;
+	}
+	if (close_span(h) != 0)
+		return fail(h, -ENOMEM);
+	h->last = 0;
+	h->message_done = true;
+	/* Must be asked here: llhttp clears the flags it depends on right after. */
+	h->keep_alive = llhttp_should_keep_alive(p) != 0;
+	return HPE_PAUSED; /* stop at the message's last byte */
+}
+
+static const llhttp_settings_t settings = {
+	.on_status = on_status,
+	.on_header_field = on_field,
+	.on_header_value = on_value,
+	.on_chunk_extension_name = on_chunk_ext,
+	.on_chunk_extension_value = on_chunk_ext,
+	.on_chunk_complete = on_chunk_complete,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+void corio__h1r_init(corio__h1r *h, bool head, size_t max_header_bytes, size_t max_headers,
+		     size_t max_chunk_ext)
+{
+	memset(h, 0, sizeof *h);
+	llhttp_init(&h->p, HTTP_RESPONSE, &settings);
+	h->p.data = h;
+	h->head = head;
+	h->max_header_bytes = max_header_bytes;
+	h->max_headers = max_headers;
+	h->max_chunk_ext = max_chunk_ext;
+	h->content_length = -1;
+}
+
+void corio__h1r_free(corio__h1r *h)
+{
+	free(h->hdr.arena);
+	free(h->hdr.f);
+	free(h->trl.arena);
+	free(h->trl.f);
+	free(h->pend);
+	memset(h, 0, sizeof *h);
+}
+
+static int map_err(corio__h1r *h, llhttp_errno_t e)
+{
+	if (h->err)
+		return h->err;
+	return e == HPE_INVALID_EOF_STATE ? -EPROTO : -EBADMSG;
+}
+
+ssize_t corio__h1r_feed(corio__h1r *h, const char *data, size_t len)
+{
+	llhttp_errno_t e;
+	size_t used = len;
+	bool was_done = h->headers_done;
+
+	if (h->err)
+		return h->err;
+	if (h->message_done || (len == 0 && !h->headers_done))
+		return 0;
+	if (!data)
+		data = "";
+	h->any_byte = h->any_byte || len > 0;
+	h->feed_base = data;
+	e = llhttp_execute(&h->p, data, len);
+	if (e == HPE_PAUSED) {
+		used = (size_t)(llhttp_get_error_pos(&h->p) - data);
+		if (!h->message_done) {
+			llhttp_resume(&h->p);
+			/* A message without a body completes without another byte. */
+			if (!was_done && h->headers_done) {
+				h->feed_base = data + used;
+				e = llhttp_execute(&h->p, data + used, 0);
+				if (e != HPE_OK && !(e == HPE_PAUSED && h->message_done))
+					return h->err = map_err(h, e);
+			}
+		}
+	} else if (e != HPE_OK) {
+		return h->err = map_err(h, e);
+	}
+	if (used > 0)
+		h->prev = data[used - 1];
+	/* Header bytes llhttp skipped without a callback (whitespace) count too. */
+	if (!was_done) {
+		h->raw_before_headers += used;
+		if (h->raw_before_headers > h->max_header_bytes + 1024)
+			return h->err = -EMSGSIZE;
+	}
+	return (ssize_t)used;
+}
+
+int corio__h1r_eof(corio__h1r *h)
+{
+	llhttp_errno_t e;
+
+	if (h->err)
+		return h->err;
+	if (h->message_done)
+		return 0;
+	if (!h->any_byte)
+		return h->err = -ECONNRESET;
+	e = llhttp_finish(&h->p);
+	if ((e == HPE_OK || e == HPE_PAUSED) && h->message_done)
+		return 0;
+	if (e == HPE_OK || e == HPE_INVALID_EOF_STATE)
+		return h->err = h->err ? h->err : -EPROTO;
+	return h->err = map_err(h, e);
+}
+
+const char *corio__h1r_get(const corio__h1r *h, bool trl, const char *name, size_t i)
+{
+	const corio__h1r_fields *fs = trl ? &h->trl : &h->hdr;
+
+	if (!trl && !h->headers_done)
+		return NULL;
+	if (trl && !h->message_done)
+		return NULL;
+	for (size_t k = 0; k < fs->n; k++)
+		if (strcasecmp(fs->arena + fs->f[k].name, name) == 0 && i-- == 0)
+			return fs->arena + fs->f[k].value;
+	return NULL;
+}

@@ -1,0 +1,70 @@
+/* http/client/parser.h: the llhttp glue that parses one HTTP/1.x response for the client:
+ * status line, header fields and trailers kept in arenas, the llhttp 8.1.0 traps handled
+ * here (obs-fold rejected, header bytes/count and chunk-extension bytes counted, 1xx interim
+ * responses skipped, HEAD/204/304 without a body, pause at message completion so the bytes
+ * after a response are known, keep-alive asked inside on_message_complete, EOF through
+ * llhttp_finish). Body bytes go to the caller's sink or to a pending buffer. Never parks. */
+#ifndef CORIO_HTTP_H1_RESPONSE_H
+#define CORIO_HTTP_H1_RESPONSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <llhttp.h>
+
+typedef struct corio__h1r_field {
+	uint32_t name, value; /* offsets of NUL-terminated strings in the arena */
+} corio__h1r_field;
+
+typedef struct corio__h1r_fields {
+	char *arena;
+	size_t len, cap;
+	corio__h1r_field *f;
+	size_t n, fcap;
+} corio__h1r_fields;
+
+typedef struct corio__h1r {
+	llhttp_t p;
+	size_t max_header_bytes, max_headers, max_chunk_ext;
+	corio__h1r_fields hdr;   /* arena starts with the reason phrase */
+	corio__h1r_fields trl;   /* trailers (kept apart: header pointers stay valid) */
+	size_t header_bytes;     /* counted by hand: llhttp 8.1.0 has no limit */
+	size_t raw_before_headers;
+	size_t chunk_ext;
+	int last;                /* 0 nothing, 1 field, 2 value, 3 status */
+	int status, version;
+	int64_t content_length;  /* as announced, -1 when absent */
+	bool head;               /* the request was HEAD: no body whatever the headers say */
+	bool headers_done, message_done, keep_alive, chunked;
+	bool has_reason;         /* the hdr arena starts with the reason phrase */
+	bool interim_seen;       /* a 1xx (100 Continue) came before the final response */
+	bool any_byte;           /* at least one byte of a response was fed */
+	int err;                 /* sticky: negative errno */
+	const char *feed_base;   /* the buffer of the current feed call */
+	char prev;               /* the last byte of the previous feed (obs-fold detection) */
+	/* body sink: the caller's buffer (sink, when set) first, then the pending buffer */
+	char *sink;
+	size_t sink_cap, sink_len;
+	char *pend;
+	size_t pend_off, pend_len, pend_cap;
+} corio__h1r;
+
+void corio__h1r_init(corio__h1r *h, bool head, size_t max_header_bytes, size_t max_headers,
+		     size_t max_chunk_ext);
+void corio__h1r_free(corio__h1r *h);
+/* Parses data[0..len): bytes consumed (less than len only when the message completed
+ * inside), or a negative errno (sticky): -EBADMSG, -EMSGSIZE, -ENOMEM. */
+ssize_t corio__h1r_feed(corio__h1r *h, const char *data, size_t len);
+/* The connection ended. 0 when that completed the message (close-delimited body),
+ * -ECONNRESET when no byte of a response came, -EPROTO when it was cut short. */
+int corio__h1r_eof(corio__h1r *h);
+/* The i-th value of name among fields (trailers when trl), NULL beyond. */
+const char *corio__h1r_get(const corio__h1r *h, bool trl, const char *name, size_t i);
+static inline size_t corio__h1r_pending(const corio__h1r *h)
+{
+	return h->pend_len - h->pend_off;
+}
+
+#endif

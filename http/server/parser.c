@@ -1,0 +1,451 @@
+/* http/server/parser.c: the llhttp 8.1.0 glue of the server: request parsing into the request's
+ * arena (target, header names and values), the limits llhttp does not have (header bytes and
+ * count, chunk-extension and trailer bytes, body size), obs-fold rejection, and the checks
+ * made once the headers are complete (Host, Transfer-Encoding, Expect, HTTP version).
+ *
+ * The parser is paused (HPE_PAUSED) at the end of the headers, so the handler runs before
+ * the body is parsed, and at the end of each message, so pipelined requests behind it stay
+ * unparsed until its response has been written. Body bytes are decoded in place: on_body
+ * moves each span down to the write cursor req.bwr inside the connection's buffer (a no-op
+ * for Content-Length bodies), so the decoded body is one contiguous run [bptr, bwr). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http/server/server_internal.h"
+
+#define MAX_EXT_BYTES 16384 /* chunk extensions plus trailers, per request */
+
+static corio__hconn *conn_of(llhttp_t *p)
+{
+	return (corio__hconn *)p->data;
+}
+
+static int fail(corio_http_in *r, int status)
+{
+	if (!r->err_status)
+		r->err_status = status;
+	return -1;
+}
+
+/* Where at lies in the arena, as an offset, or SIZE_MAX when it lies elsewhere (llhttp's
+ * input, a literal). Compared as integers: the pointers may belong to different objects. */
+static size_t arena_offset(const corio_http_in *r, const char *at)
+{
+	uintptr_t a = (uintptr_t)r->arena, p = (uintptr_t)at;
+
+	return r->arena && p >= a && p - a < r->acap ? (size_t)(p - a) : SIZE_MAX;
+}
+
+/* Appends len bytes from at. at may point into the arena itself (split_target copies a part
+ * of the stored target): growing moves the arena, so such a source is followed by its
+ * offset, never read through the old pointer. */
+static int arena_put(corio_http_in *r, const char *at, size_t len)
+{
+	if (r->alen + len + 1 > r->acap) {
+		size_t cap = r->acap ? r->acap : 1024, off = arena_offset(r, at);
+		char *a;
+
+		while (r->alen + len + 1 > cap)
+			cap *= 2;
+		if (!(a = realloc(r->arena, cap)))
+			return -1;
+		r->arena = a;
+		r->acap = cap;
+		if (off != SIZE_MAX)
+			at = a + off;
+	}
+	memcpy(r->arena + r->alen, at, len); /* a source inside the arena ends before alen */
+	r->alen += len;
+	return 0;
+}
+
+/* Everything stored for the headers counts against max_header_bytes (the raw count is
+ * checked by the caller after each run: this one bounds a single run). */
+static int put_limited(corio__hconn *c, const char *at, size_t len, int status)
+{
+	corio_http_in *r = &c->req;
+
+	if (r->alen + len > c->hl->srv->o.max_header_bytes)
+		return fail(r, status);
+	return arena_put(r, at, len) == 0 ? 0 : fail(r, 500);
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t len)
+{
+	return put_limited(conn_of(p), at, len, 414);
+}
+
+static int on_url_complete(llhttp_t *p)
+{
+	corio_http_in *r = &conn_of(p)->req;
+
+	r->url_len = (uint32_t)(r->alen - r->url_off);
+	return arena_put(r, "", 1) == 0 ? 0 : fail(r, 500);
+}
+
+static int trailer_bytes(corio__hconn *c, size_t len)
+{
+	c->req.ext_bytes += len;
+	return c->req.ext_bytes > MAX_EXT_BYTES ? fail(&c->req, 400) : 0;
+}
+
+/* Closes the value of the header being stored (an empty value may have no span at all). */
+static int end_value(corio__hconn *c)
+{
+	corio_http_in *r = &c->req;
+	corio__hhdr *h = &r->hdrs[r->nhdrs];
+	char *v;
+
+	if (r->hstate == 1)
+		return fail(r, 400);
+	if (r->hstate != 2)
+		return 0;
+	if (h->value == UINT32_MAX)
+		h->value = (uint32_t)r->alen;
+	v = r->arena + h->value;
+	h->value_len = (uint32_t)(r->alen - h->value);
+	while (h->value_len && (v[h->value_len - 1] == ' ' || v[h->value_len - 1] == '\t'))
+		h->value_len--;
+	/* Belt and braces: a CR or LF never belongs in a value. */
+	if (memchr(v, '\r', h->value_len) || memchr(v, '\n', h->value_len))
+		return fail(r, 400);
+	r->alen = h->value + h->value_len;
+	if (arena_put(r, "", 1) != 0)
+		return fail(r, 500);
+	/* The fields the server itself looks at, noted here rather than searched for later. */
+	if (h->name_len == 4 && strncasecmp(r->arena + h->name, "host", 4) == 0) {
+		r->hosts++;
+	} else if (h->name_len == 17 &&
+		   strncasecmp(r->arena + h->name, "transfer-encoding", 17) == 0) {
+		if (!r->tes++)
+			r->te_idx = (int)r->nhdrs;
+	} else if (h->name_len == 6 && strncasecmp(r->arena + h->name, "expect", 6) == 0) {
+		if (r->expect_idx < 0)
+			r->expect_idx = (int)r->nhdrs;
+	}
+	r->nhdrs++;
+	r->hstate = 0;
+	return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	corio__hconn *c = conn_of(p);
+	corio_http_in *r = &c->req;
+
+	if (r->in_trailers)
+		return trailer_bytes(c, len);
+	if (r->hstate == 2 && end_value(c) != 0)
+		return -1;
+	if (r->hstate == 0) {
+		if (r->nhdrs >= c->hl->srv->o.max_headers)
+			return fail(r, 431);
+		if (r->nhdrs == r->hcap) {
+			unsigned cap = r->hcap ? r->hcap * 2 : 16;
+			corio__hhdr *h = realloc(r->hdrs, cap * sizeof *h);
+
+			if (!h)
+				return fail(r, 500);
+			r->hdrs = h;
+			r->hcap = cap;
+		}
+		r->hdrs[r->nhdrs].name = (uint32_t)r->alen;
+		r->hdrs[r->nhdrs].value = UINT32_MAX;
+		r->hstate = 1;
+	}
+	return put_limited(c, at, len, 431);
+}
+
+static int on_header_field_complete(llhttp_t *p)
+{
+	corio__hconn *c = conn_of(p);
+	corio_http_in *r = &c->req;
+	corio__hhdr *h;
+
+	if (r->in_trailers)
+		return 0;
+	h = &r->hdrs[r->nhdrs];
+	h->name_len = (uint32_t)(r->alen - h->name);
+	if (arena_put(r, "", 1) != 0)
+		return fail(r, 500);
+	r->hstate = 2;
+	return 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	corio__hconn *c = conn_of(p);
+	corio_http_in *r = &c->req;
+
+	if (r->in_trailers)
+		return trailer_bytes(c, len);
+	if (r->hdrs[r->nhdrs].value == UINT32_MAX) {
+		r->hdrs[r->nhdrs].value = (uint32_t)r->alen;
+	} else if (!r->vsplit || at != r->xstart) {
+		/* llhttp 8.1.0 accepts obsolete line folding and hands the continuation line
+		 * over as another span of the same value (without the CRLF). A value continues
+		 * legitimately only where one input ended and the next began; anything else
+		 * is a fold, which RFC 9112 5.2 lets a server reject with 400. */
+		return fail(r, 400);
+	}
+	r->vsplit = at + len == r->xend;
+	return put_limited(c, at, len, 431);
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+	corio__hconn *c = conn_of(p);
+
+	return c->req.in_trailers ? 0 : end_value(c);
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+	corio__hconn *c = conn_of(p);
+	corio_http_in *r = &c->req;
+
+	if (end_value(c) != 0)
+		return -1;
+	r->headers_done = true;
+	r->in_trailers = true;
+	return HPE_PAUSED; /* the handler runs before the body is parsed */
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t len)
+{
+	corio__hconn *c = conn_of(p);
+	corio_http_in *r = &c->req;
+
+	r->body_read += len;
+	if (r->body_read > c->hl->srv->o.max_body_bytes) {
+		r->body_err = -EMSGSIZE;
+		return fail(r, 413);
+	}
+	/* at >= bwr always: decoded bytes never outrun the input they come from. */
+	if (at != r->bwr)
+		memmove(r->bwr, at, len);
+	r->bwr += len;
+	return 0;
+}
+
+static int on_chunk_ext(llhttp_t *p, const char *at, size_t len)
+{
+	return trailer_bytes(conn_of(p), len);
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+	corio__hconn *c = conn_of(p);
+
+	c->req.msg_done = true;
+	c->req.keep_msg = llhttp_should_keep_alive(p); /* asked once the message is complete */
+	return HPE_PAUSED; /* the next pipelined request waits for this one's response */
+}
+
+static llhttp_settings_t settings;
+static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
+
+static void settings_init(void)
+{
+	llhttp_settings_init(&settings);
+	settings.on_url = on_url;
+	settings.on_url_complete = on_url_complete;
+	settings.on_header_field = on_header_field;
+	settings.on_header_field_complete = on_header_field_complete;
+	settings.on_header_value = on_header_value;
+	settings.on_header_value_complete = on_header_value_complete;
+	settings.on_headers_complete = on_headers_complete;
+	settings.on_body = on_body;
+	settings.on_chunk_extension_name = on_chunk_ext;
+	settings.on_chunk_extension_value = on_chunk_ext;
+	settings.on_message_complete = on_message_complete;
+}
+
+void corio__h1_init(corio__hconn *c)
+{
+	pthread_once(&settings_once, settings_init);
+	llhttp_init(&c->parser, HTTP_REQUEST, &settings);
+	c->parser.data = c;
+}
+
+void corio__h1_next(corio__hconn *c)
+{
+	corio_http_in *r = &c->req;
+
+	if (llhttp_get_errno(&c->parser) == HPE_PAUSED)
+		llhttp_resume(&c->parser);
+	free(r->whole);
+	*r = (corio_http_in){ .c = c, .arena = r->arena, .acap = r->acap, .hdrs = r->hdrs,
+			      .hcap = r->hcap, .te_idx = -1, .expect_idx = -1 };
+}
+
+llhttp_errno_t corio__h1_execute(corio__hconn *c)
+{
+	corio_http_in *r = &c->req;
+	char *start = c->buf + c->rpos;
+	size_t n = c->wpos - c->rpos, used;
+	bool in_headers = !r->headers_done;
+	llhttp_errno_t err;
+
+	r->bptr = r->bwr = start;
+	r->xstart = start;
+	r->xend = start + n;
+	/* Paused at the end of the headers: the body follows. (A pause at the message's end
+	 * is lifted only by corio__h1_next, for the next request.) */
+	if (llhttp_get_errno(&c->parser) == HPE_PAUSED && !r->msg_done)
+		llhttp_resume(&c->parser);
+	err = llhttp_execute(&c->parser, start, n);
+	used = err == HPE_OK ? n : (size_t)(llhttp_get_error_pos(&c->parser) - start);
+	if (used > n)
+		used = n;
+	if (in_headers)
+		r->hdr_raw += used;
+	c->rpos += used;
+	r->blen = (size_t)(r->bwr - r->bptr);
+	return err;
+}
+
+static const char *find(const corio_http_in *r, const char *name, unsigned *count)
+{
+	const char *v = NULL;
+
+	*count = 0;
+	for (unsigned i = 0; i < r->nhdrs; i++)
+		if (strcasecmp(r->arena + r->hdrs[i].name, name) == 0) {
+			if (!v)
+				v = r->arena + r->hdrs[i].value;
+			++*count;
+		}
+	return v;
+}
+
+/* path and query as separate strings (absolute-form targets lose scheme and authority). */
+static int split_target(corio_http_in *r, uint32_t *path, uint32_t *query)
+{
+	const char *t = r->arena + r->url_off, *q, *s = t;
+	size_t plen;
+
+	/* origin-form ("/...", nearly every request) skips the absolute-form test */
+	if (*t != '/' && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
+		s = strchr(strstr(t, "://") + 3, '/');
+		if (!s)
+			s = "/";
+	}
+	q = strchr(s, '?');
+	plen = q ? (size_t)(q - s) : strlen(s);
+	*path = (uint32_t)r->alen;
+	if (arena_put(r, s, plen) || arena_put(r, "", 1)) /* s may point into the arena */
+		return -1;
+	*query = (uint32_t)r->alen;
+	/* t, s and q pointed into the arena, which arena_put may have moved. */
+	t = r->arena + r->url_off;
+	q = strchr(t, '?');
+	if (arena_put(r, q ? q + 1 : "", q ? strlen(q + 1) : 0) || arena_put(r, "", 1))
+		return -1;
+	return 0;
+}
+
+bool corio__h1_keep_alive(corio__hconn *c)
+{
+	return llhttp_should_keep_alive(&c->parser) != 0;
+}
+
+int corio__h1_finish_headers(corio__hconn *c)
+{
+	corio_http_in *r = &c->req;
+	const llhttp_t *p = &c->parser;
+	uint32_t path, query;
+	uint64_t cl;
+
+	if (split_target(r, &path, &query) != 0)
+		return 500;
+	r->target = r->arena + r->url_off;
+	r->path = r->arena + path;
+	r->query = r->arena + query;
+	r->method = llhttp_method_name((llhttp_method_t)p->method);
+	r->version = p->http_major * 10 + p->http_minor;
+	r->chunked = (p->flags & F_CHUNKED) != 0;
+	/* llhttp takes any length up to UINT64_MAX; above INT64_MAX it cannot be told apart
+	 * from -1 (chunked) once stored, so it is clamped here and refused below. */
+	cl = (p->flags & F_CONTENT_LENGTH) ? p->content_length : 0;
+	r->content_length = r->chunked ? -1 : cl > INT64_MAX ? INT64_MAX : (int64_t)cl;
+	r->upgrade = p->upgrade;
+	if (p->http_major != 1)
+		return 505;
+	if (r->hosts > 1 || (r->version >= 11 && r->hosts == 0))
+		return 400; /* RFC 9112 3.2 */
+	if (p->method == HTTP_CONNECT)
+		return 501;
+	/* Transfer codings other than chunked alone are not implemented (RFC 9112 6.1). */
+	if (r->tes && r->version < 11)
+		return 400; /* RFC 9112 6.1: faulty framing from a 1.0 client */
+	if (r->tes && (r->tes > 1 || strcasecmp(r->arena + r->hdrs[r->te_idx].value, "chunked")))
+		return 501;
+	if (!r->chunked && (cl > INT64_MAX || cl > c->hl->srv->o.max_body_bytes))
+		return 413; /* even with max_body_bytes UINT64_MAX ("no limit") */
+	if (r->expect_idx >= 0) {
+		if (strcasecmp(r->arena + r->hdrs[r->expect_idx].value, "100-continue") != 0)
+			return 417;
+		r->expect_continue = r->version >= 11;
+	}
+	return 0;
+}
+
+/* ---- the request's public accessors ----------------------------------------------------- */
+
+const char *corio_http_in_method(const corio_http_in *req)
+{
+	return req->method;
+}
+
+int corio_http_in_version(const corio_http_in *req)
+{
+	return req->version;
+}
+
+const char *corio_http_in_target(const corio_http_in *req)
+{
+	return req->target;
+}
+
+const char *corio_http_in_path(const corio_http_in *req)
+{
+	return req->path;
+}
+
+const char *corio_http_in_query(const corio_http_in *req)
+{
+	return req->query;
+}
+
+const char *corio_http_in_header(const corio_http_in *req, const char *name)
+{
+	unsigned n;
+
+	return name ? find(req, name, &n) : NULL;
+}
+
+size_t corio_http_in_header_count(const corio_http_in *req)
+{
+	return req->nhdrs;
+}
+
+int corio_http_in_header_at(const corio_http_in *req, size_t i, const char **name,
+			    const char **value)
+{
+	if (i >= req->nhdrs)
+		return -ENOENT;
+	if (name)
+		*name = req->arena + req->hdrs[i].name;
+	if (value)
+		*value = req->arena + req->hdrs[i].value;
+	return 0;
+}
+
+int64_t corio_http_in_content_length(const corio_http_in *req)
+{
+	return req->content_length;
+}

@@ -1,0 +1,314 @@
+/* http/server/server.c: the server object: options, listeners (one, or one SO_REUSEPORT listener per
+ * loop), serving on the caller's loop or on N loops started through corio_blocking +
+ * corio_run_threads, the accept loop that spawns one coroutine per connection, and the
+ * graceful shutdown (listeners closed, idle connections cancelled, in-flight requests
+ * finished, everything cancelled at the deadline). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <corio/fs.h>
+
+#include "http/server/server_internal.h"
+
+void corio_http_server_opts_init(corio_http_server_opts *o)
+{
+	if (o)
+		memset(o, 0, sizeof *o);
+}
+
+static void defaults(corio_http_server_opts *o)
+{
+	if (!o->threads)
+		o->threads = 1;
+	if (!o->max_header_bytes)
+		o->max_header_bytes = 16384;
+	if (!o->max_headers)
+		o->max_headers = 100;
+	if (!o->max_body_bytes)
+		o->max_body_bytes = 16u << 20;
+	if (!o->header_timeout_ns)
+		o->header_timeout_ns = CORIO_SEC(10);
+	if (!o->body_timeout_ns)
+		o->body_timeout_ns = CORIO_SEC(60);
+	if (!o->idle_timeout_ns)
+		o->idle_timeout_ns = CORIO_SEC(60);
+	if (!o->write_timeout_ns)
+		o->write_timeout_ns = CORIO_SEC(60);
+	if (!o->server_name)
+		o->server_name = "corio";
+	if (!o->read_buffer)
+		o->read_buffer = 16384;
+	if (o->read_buffer < 1024)
+		o->read_buffer = 1024;
+}
+
+corio_http_server *corio_http_server_new(const corio_http_server_opts *o, corio_http_handler h,
+					 void *ud)
+{
+	corio_http_server *srv;
+
+	if (!h)
+		return NULL;
+	if (!(srv = calloc(1, sizeof *srv)))
+		return NULL;
+	if (o)
+		srv->o = *o;
+	defaults(&srv->o);
+	srv->handler = h;
+	srv->ud = ud;
+	srv->nloops = srv->o.threads;
+	srv->port = -ENOTCONN;
+	if (!(srv->loops = calloc(srv->nloops, sizeof *srv->loops))) {
+		free(srv);
+		return NULL;
+	}
+	for (unsigned i = 0; i < srv->nloops; i++) {
+		srv->loops[i].srv = srv;
+		srv->loops[i].lfd = -1;
+	}
+	pthread_mutex_init(&srv->mu, NULL);
+	return srv;
+}
+
+int corio_http_server_listen(corio_http_server *srv, const char *host, int port)
+{
+	unsigned flags;
+	char ps[16];
+	int backlog;
+
+	if (!srv || port < 0 || port > 65535)
+		return -EINVAL;
+	flags = srv->nloops > 1 ? CORIO_LISTEN_REUSEPORT : 0;
+	backlog = srv->o.backlog > 0 ? srv->o.backlog : -1;
+	if (srv->listening)
+		return -EALREADY;
+	snprintf(ps, sizeof ps, "%d", port);
+	for (unsigned i = 0; i < srv->nloops; i++) {
+		int fd = corio_tcp_listen_flags(host, ps, backlog, flags);
+
+		if (fd < 0) {
+			while (i > 0)
+				corio_close(srv->loops[--i].lfd), srv->loops[i].lfd = -1;
+			return fd;
+		}
+		srv->loops[i].lfd = fd;
+		if (i == 0) {
+			/* Port 0 picked a free port: the other listeners share it. */
+			srv->port = corio_sock_port(fd);
+			snprintf(ps, sizeof ps, "%d", srv->port);
+		}
+	}
+	srv->listening = true;
+	return 0;
+}
+
+int corio_http_server_port(const corio_http_server *srv)
+{
+	return srv && srv->listening ? srv->port : -ENOTCONN;
+}
+
+/* ---- one loop's share ------------------------------------------------------------------ */
+
+static void *accept_main(void *arg)
+{
+	corio__hloop *hl = arg;
+
+	for (;;) {
+		int fd = corio_accept(hl->lfd, NULL, NULL);
+		corio__hconn *c;
+
+		if (fd < 0) {
+			/* corio_accept handles transient errors and running out of descriptors
+			 * itself: what it returns ends accepting (-EBADF after listen_close). */
+			if (!hl->stopping && fd != -EBADF && fd != -ECANCELED)
+				hl->result = fd;
+			break;
+		}
+		if (hl->stopping || !(c = calloc(1, sizeof *c))) {
+			corio_close(fd);
+			continue;
+		}
+		c->hl = hl;
+		c->fd = fd;
+		c->pipe[0] = c->pipe[1] = -1;
+		if (!(c->task = corio_spawn(corio__hconn_main, c))) {
+			free(c);
+			corio_close(fd);
+			continue;
+		}
+		/* Detached: the connection unlinks itself as the last thing it does, so a task in
+		 * the list is always alive and may be cancelled. */
+		corio_detach(c->task);
+		c->next = hl->conns;
+		if (hl->conns)
+			hl->conns->prev = c;
+		hl->conns = c;
+		hl->nconns++;
+	}
+	return NULL;
+}
+
+/* Only started connections are cancelled: a task cancelled before it first ran would
+ * never run, and never close its descriptor. Those not started see `stopping` and go. */
+static void cancel_conns(corio__hloop *hl, bool idle_only)
+{
+	for (corio__hconn *c = hl->conns; c; c = c->next)
+		if (c->started && (!idle_only || c->idle))
+			corio_cancel(c->task);
+}
+
+static void *stop_loop(void *arg)
+{
+	corio__hloop *hl = arg;
+	corio_http_server *srv = hl->srv;
+	uint64_t deadline;
+
+	pthread_mutex_lock(&srv->mu);
+	deadline = srv->stop_deadline;
+	pthread_mutex_unlock(&srv->mu);
+	hl->stopping = true;
+	if (hl->lfd >= 0) {
+		corio_listen_close(hl->lfd); /* wakes the acceptor with -EBADF */
+		hl->lfd = -1;
+	}
+	cancel_conns(hl, true);
+	if (hl->nconns > 0) {
+		corio_timeout t;
+
+		corio_timeout_enter_at(&t, deadline);
+		corio_event_wait(&hl->drained);
+		corio_timeout_exit(&t);
+	}
+	if (hl->nconns > 0) {
+		cancel_conns(hl, false);
+		corio_event_wait(&hl->drained);
+	}
+	return NULL;
+}
+
+static int serve_loop(corio__hloop *hl)
+{
+	corio_http_server *srv = hl->srv;
+	corio_loop *loop = corio_loop_current(); /* posts may wake us from now on */
+	corio_task *acc;
+	bool stop;
+
+	corio_event_init(&hl->stop);
+	corio_event_init(&hl->drained);
+	pthread_mutex_lock(&srv->mu);
+	hl->loop = loop;
+	stop = srv->stop_requested;
+	pthread_mutex_unlock(&srv->mu);
+	acc = stop ? NULL : corio_spawn(accept_main, hl);
+	if (!stop && !acc)
+		hl->result = -ENOMEM;
+	if (acc && corio_event_wait(&hl->stop) < 0) {
+		/* serve was cancelled: stop at once, as a shutdown with no grace would. */
+		pthread_mutex_lock(&srv->mu);
+		if (!srv->stop_requested) {
+			srv->stop_requested = true;
+			srv->stop_deadline = corio_now();
+		}
+		pthread_mutex_unlock(&srv->mu);
+	}
+	/* From here on nothing interrupts the stop: it has its own deadline. */
+	corio_shield(stop_loop, hl);
+	if (acc) {
+		corio_cancel(acc); /* normally gone already, woken by listen_close */
+		corio_join(acc, NULL);
+	}
+	pthread_mutex_lock(&srv->mu);
+	hl->loop = NULL;
+	pthread_mutex_unlock(&srv->mu);
+	return hl->result;
+}
+
+static void *worker_main(void *arg)
+{
+	corio_http_server *srv = arg;
+
+	return (void *)(intptr_t)serve_loop(&srv->loops[corio_thread_index()]);
+}
+
+static void *threads_main(void *arg)
+{
+	corio_http_server *srv = arg;
+
+	return (void *)(intptr_t)corio_run_threads(srv->nloops, worker_main, srv);
+}
+
+int corio_http_server_serve(corio_http_server *srv)
+{
+	void *res = NULL;
+	int rc;
+
+	if (!srv)
+		return -EINVAL;
+	if (!corio_current())
+		return -EPERM;
+	if (!srv->listening)
+		return -ENOTCONN;
+	if (srv->served)
+		return -EALREADY;
+	srv->served = true;
+	if (srv->nloops == 1)
+		return serve_loop(&srv->loops[0]);
+	rc = corio_blocking(threads_main, srv, &res);
+	if (rc == 0)
+		rc = (int)(intptr_t)res;
+	for (unsigned i = 0; rc == 0 && i < srv->nloops; i++)
+		rc = srv->loops[i].result;
+	return rc;
+}
+
+/* ---- shutdown -------------------------------------------------------------------------- */
+
+static void *stop_post(void *arg)
+{
+	corio_event_set(&((corio__hloop *)arg)->stop);
+	return NULL;
+}
+
+int corio_http_server_shutdown(corio_http_server *srv, uint64_t grace_ns)
+{
+	corio_loop *cur = corio_current() ? corio_loop_current() : NULL;
+	uint64_t now = corio_now();
+
+	if (!srv)
+		return -EINVAL;
+	pthread_mutex_lock(&srv->mu);
+	if (srv->stop_requested) {
+		pthread_mutex_unlock(&srv->mu);
+		return -EALREADY;
+	}
+	srv->stop_requested = true;
+	srv->stop_deadline = grace_ns > UINT64_MAX - now ? UINT64_MAX : now + grace_ns;
+	for (unsigned i = 0; i < srv->nloops; i++) {
+		corio__hloop *hl = &srv->loops[i];
+
+		if (!hl->loop)
+			continue; /* not serving (yet, or any more): it checks stop_requested */
+		if (hl->loop == cur)
+			corio_event_set(&hl->stop);
+		else
+			corio_loop_post(hl->loop, stop_post, hl);
+	}
+	pthread_mutex_unlock(&srv->mu);
+	return 0;
+}
+
+void corio_http_server_free(corio_http_server *srv)
+{
+	if (!srv)
+		return;
+	for (unsigned i = 0; i < srv->nloops; i++)
+		if (srv->loops[i].lfd >= 0)
+			corio_close(srv->loops[i].lfd);
+	pthread_mutex_destroy(&srv->mu);
+	free(srv->loops);
+	free(srv);
+}

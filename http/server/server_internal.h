@@ -1,0 +1,149 @@
+/* http/server/server_internal.h: what the server's files share: the server, its per-loop state,
+ * a connection with its input buffer, llhttp parser, request (corio_http_in) and response
+ * writer (corio_http_out). Never installed. */
+#ifndef CORIO_HTTP_SERVER_INTERNAL_H
+#define CORIO_HTTP_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <corio/http_server.h>
+#include <corio/net.h>
+#include <corio/sync.h>
+
+#include "runtime/time/deadline.h" /* runtime/: I/O deadlines without linked timeouts */
+#include "llhttp.h"
+
+typedef struct corio__hconn corio__hconn;
+
+/* One loop's share of a server: its listener, its connections, its stop signal. Touched
+ * only from that loop's thread (the loop pointer under srv->mu). */
+typedef struct corio__hloop {
+	corio_http_server *srv;
+	int lfd;                   /* listener, -1 once closed */
+	corio_loop *loop;          /* while serving, under srv->mu */
+	corio_event stop;          /* set when a shutdown reaches this loop */
+	corio_event drained;       /* set when the last connection left after stopping */
+	bool stopping;
+	unsigned nconns;
+	corio__hconn *conns;       /* doubly linked */
+	int result;
+} corio__hloop;
+
+struct corio_http_server {
+	corio_http_server_opts o;
+	corio_http_handler handler;
+	void *ud;
+	unsigned nloops;
+	corio__hloop *loops;
+	int port;
+	bool listening, served;
+	pthread_mutex_t mu;        /* stop_requested, grace and every loops[i].loop */
+	bool stop_requested;
+	uint64_t stop_deadline;    /* CLOCK_MONOTONIC */
+};
+
+/* A header as stored: offsets into the request's arena until the headers are complete. */
+typedef struct corio__hhdr {
+	uint32_t name, name_len, value, value_len;
+} corio__hhdr;
+
+struct corio_http_in {
+	corio__hconn *c;
+	/* arena: request-target, then header names and values, NUL-terminated */
+	char *arena;
+	size_t alen, acap;
+	corio__hhdr *hdrs;
+	unsigned nhdrs, hcap;
+	uint32_t url_off, url_len;
+	/* after the headers are complete */
+	const char *method, *target, *path, *query;
+	int version;
+	int64_t content_length;      /* -1 chunked */
+	bool chunked, expect_continue, continue_sent, upgrade;
+	bool headers_done, msg_done, in_trailers;
+	uint64_t body_read;          /* de-chunked body bytes seen by the parser */
+	size_t ext_bytes;            /* chunk extension and trailer bytes */
+	int body_err;                /* sticky error of body reads */
+	int err_status;              /* status a parse error asks for (431, 414, 413, ...) */
+	size_t hdr_raw;              /* raw bytes of request line and headers parsed so far */
+	bool keep_msg;               /* llhttp_should_keep_alive at the message's end */
+	int hstate;                  /* 0: between headers, 1: in a name, 2: in a value */
+	bool vsplit;                 /* the value's last span ended with the input */
+	const char *xstart, *xend;   /* the input of the running llhttp_execute */
+	unsigned hosts, tes;         /* Host and Transfer-Encoding fields seen */
+	int te_idx, expect_idx;      /* first Transfer-Encoding / Expect header, -1: none */
+	uint64_t deadline;           /* body deadline */
+	/* decoded body bytes ready for the reader, inside the connection's buffer */
+	char *bptr, *bwr;
+	size_t blen;
+	char *whole;                 /* corio_http_in_body's copy */
+	size_t whole_len;
+};
+
+struct corio_http_out {
+	corio__hconn *c;
+	int status;
+	char *hdr;                   /* user headers, "Name: value\r\n"... */
+	size_t hlen, hcap;
+	bool user_date, user_server, user_close;
+	bool started, finished, chunked, head, no_body, close_delimited;
+	bool has_length;
+	uint64_t length, sent;       /* announced body length, body bytes written */
+	int err;                     /* sticky write error */
+};
+
+struct corio__hconn {
+	corio__hloop *hl;
+	corio__hconn *prev, *next;
+	corio_task *task;
+	int fd;
+	corio_receiver *rx;          /* multishot receiver, NULL: plain receives */
+	bool started, idle, keep, broken;
+	char *buf;                   /* input: [rpos, wpos) not parsed yet */
+	size_t cap, rpos, wpos;
+	char *obuf;                  /* output waiting to be sent (corked pipelined responses) */
+	size_t olen, ocap;
+	int pipe[2];                 /* for splice, made on first use */
+	llhttp_t parser;
+	unsigned nreq;
+	corio_http_in req;
+	corio_http_out resp;
+};
+
+/* h1_request.c: the llhttp glue. */
+void corio__h1_init(corio__hconn *c);
+/* Starts the next request's parse (resumes a parser paused at the previous message end). */
+void corio__h1_next(corio__hconn *c);
+/* Runs the parser over [rpos, wpos) and advances rpos. Returns HPE_OK (all consumed),
+ * HPE_PAUSED (headers or message complete: see req.headers_done / req.msg_done), or the
+ * llhttp error (sticky). */
+llhttp_errno_t corio__h1_execute(corio__hconn *c);
+/* After the headers: fills the request's pointers, checks Host, Transfer-Encoding and the
+ * body limit. 0 or the status to answer with. */
+int corio__h1_finish_headers(corio__hconn *c);
+/* The request's idea of keep-alive (HTTP version and Connection). */
+bool corio__h1_keep_alive(corio__hconn *c);
+
+/* server_out.c: the response writer. */
+void corio__out_reset(corio__hconn *c);
+void corio__out_free(corio__hconn *c);
+/* Sends whatever is corked in c->obuf. 0 or -errno. */
+int corio__out_flush(corio__hconn *c);
+/* A complete response with a text body, Connection: close when close is true. */
+int corio__out_simple(corio__hconn *c, int status, bool close);
+/* After the handler: 500 (or the body error's status) when nothing was sent, the end of a
+ * chunked response. Decides c->keep. */
+void corio__out_complete(corio__hconn *c);
+
+/* server_conn.c: a connection's coroutine (arg: the corio__hconn, which it frees). */
+void *corio__hconn_main(void *arg);
+
+/* server_out.c: HTTP dates. "Sun, 06 Nov 1994 08:49:37 GMT" for t (29 chars + NUL). */
+void corio__http_date(char out[32], int64_t t);
+/* Parses the three HTTP-date forms; -1 when invalid. */
+int64_t corio__http_parse_date(const char *s);
+
+#endif

@@ -1,0 +1,368 @@
+/* runtime/core/loop.c: the ring (setup with flag fallback, feature probe), the submit choke
+ * point, and the poll step: one io_uring_enter per loop turn for every queued SQE, then one
+ * pass over every CQE, each delivered to its corio__completion. */
+#include "runtime/core/loop.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "runtime/core/op.h"
+
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
+
+__thread corio__loop *corio__tls_loop;
+
+void corio_config_init(corio_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+}
+
+bool corio_caps_has_op(const corio_capabilities *c, unsigned op)
+{
+	return op < 256 && (c->ops[op / 64] >> (op % 64)) & 1;
+}
+
+#define DEFAULT_SQ 256u
+#define DEFAULT_CQ_MIN 4096u
+#define DEFAULT_SPIN_US 20u
+
+/* Tried first, then dropped one by one (in this order) while setup says -EINVAL:
+ *   DEFER_TASKRUN  6.1: completions are posted only when we ask (GETEVENTS), no IPIs
+ *   SINGLE_ISSUER  6.0: one thread submits; lets the kernel skip locking
+ *   COOP_TASKRUN   5.19: no interrupting task work when we are about to enter anyway
+ *   SUBMIT_ALL     5.18: one bad SQE does not stop the rest of the batch
+ * CQSIZE (5.5) is always used: the CQ must be larger than the SQ. */
+static const unsigned drop_order[] = {
+	IORING_SETUP_DEFER_TASKRUN,
+	IORING_SETUP_SINGLE_ISSUER,
+	IORING_SETUP_COOP_TASKRUN,
+	IORING_SETUP_SUBMIT_ALL,
+};
+
+static int ring_setup(corio__loop *l, const corio_config *cfg)
+{
+	unsigned sq = cfg->sq_entries ? cfg->sq_entries : DEFAULT_SQ;
+	unsigned cq = cfg->cq_entries ? cfg->cq_entries : (sq * 8 > DEFAULT_CQ_MIN ? sq * 8 : DEFAULT_CQ_MIN);
+	unsigned want = IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER |
+			IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SUBMIT_ALL;
+	struct io_uring_params p;
+	int rc;
+
+	if (cq < 2 * sq)
+		cq = 2 * sq;
+	want &= ~cfg->ring_flags_disable;
+	for (size_t i = 0;; i++) {
+		memset(&p, 0, sizeof p);
+		p.flags = want | IORING_SETUP_CQSIZE;
+		p.cq_entries = cq;
+		rc = io_uring_queue_init_params(sq, &l->ring, &p);
+		if (rc == 0)
+			break;
+		if (rc != -EINVAL || i == sizeof drop_order / sizeof drop_order[0])
+			return rc;
+		want &= ~drop_order[i];
+	}
+	l->caps.ring_flags = p.flags;
+	l->caps.ring_features = p.features;
+	l->caps.sq_entries = p.sq_entries;
+	l->caps.cq_entries = p.cq_entries;
+	return 0;
+}
+
+static void probe(corio__loop *l)
+{
+	struct io_uring_probe *pr = io_uring_get_probe_ring(&l->ring);
+	struct utsname u;
+
+	if (pr) {
+		for (unsigned op = 0; op <= pr->last_op && op < 256; op++)
+			if (io_uring_opcode_supported(pr, (int)op))
+				l->caps.ops[op / 64] |= 1ull << (op % 64);
+		io_uring_free_probe(pr);
+	}
+	/* 5.18: the ring fd is looked up once instead of at every io_uring_enter. */
+	l->caps.ring_fd_registered = io_uring_register_ring_fd(&l->ring) == 1;
+	/* 5.18: another loop can post a CQE straight into this ring. */
+	l->caps.post_msg_ring = corio_caps_has_op(&l->caps, IORING_OP_MSG_RING);
+	if (uname(&u) == 0)
+		snprintf(l->caps.kernel, sizeof l->caps.kernel, "%.63s", u.release);
+}
+
+int corio__loop_init(corio__loop *l, const corio_config *cfg)
+{
+	const char *spec = cfg->faults ? cfg->faults : getenv("CORIO_FAULTS");
+	int rc;
+
+	if (corio__faults_parse(&l->faults, spec) != 0) {
+		fprintf(stderr, "corio: bad fault spec \"%s\" (see README: SEED:RULE,...)\n", spec);
+		return -EINVAL;
+	}
+	rc = ring_setup(l, cfg);
+	if (rc != 0)
+		return rc;
+	probe(l);
+	l->faulted_tail = &l->faulted;
+	corio__stack_pool_init(&l->stacks, cfg);
+	l->caps.stack_guard_markers = l->stacks.markers;
+	corio__mailbox_init(&l->mbox);
+	return 0;
+}
+
+static void deliver(corio__loop *l, corio__completion *c, int32_t res, uint32_t flags)
+{
+	/* The single delivery point: every completion, real or injected, passes here. */
+	if (c)
+		c->fn(c, res, flags);
+}
+
+static void reap_faulted(corio__loop *l)
+{
+	corio__completion *c = l->faulted;
+
+	l->faulted = NULL;
+	l->faulted_tail = &l->faulted;
+	while (c) {
+		corio__completion *next = c->fault_next;
+
+		deliver(l, c, c->fault_res, 0);
+		c = next;
+	}
+}
+
+static void reap(corio__loop *l)
+{
+	reap_faulted(l);
+	for (int round = 0; round < 4; round++) {
+		/* Only what is there now: without DEFER_TASKRUN the kernel keeps appending
+		 * (another loop's MSG_RING flood), and the tasks must get their turn. */
+		unsigned avail = io_uring_cq_ready(&l->ring);
+		struct io_uring_cqe *cqe;
+		unsigned head, n = 0;
+
+		io_uring_for_each_cqe(&l->ring, head, cqe) {
+			if (n == avail)
+				break;
+			n++;
+			/* A CQE with F_MORE promises another one for the same request. */
+			corio__completion *c = io_uring_cqe_get_data(cqe);
+
+#if defined(__SANITIZE_THREAD__)
+			/* Any completion may be another loop's post (threads.c released it); it
+			 * cannot be told before reading it, so every one is acquired. */
+			if (c)
+				__tsan_acquire(c);
+#endif
+
+			if (!(cqe->flags & IORING_CQE_F_MORE) && !(c && c->foreign))
+				l->inflight--;
+			deliver(l, c, cqe->res, cqe->flags);
+		}
+		io_uring_cq_advance(&l->ring, n);
+		l->stats.cqes_reaped += n;
+		/* With IORING_FEAT_NODROP the kernel keeps what did not fit; ask for it. */
+		if (!io_uring_cq_has_overflow(&l->ring))
+			break;
+		l->stats.cq_overflows++;
+		l->stats.submit_calls++;
+		io_uring_get_events(&l->ring);
+	}
+}
+
+/* io_uring_enter: submit everything queued and, if wait, wait for one completion. */
+static void enter(corio__loop *l, bool wait)
+{
+	for (;;) {
+		int rc = wait ? io_uring_submit_and_wait(&l->ring, 1)
+			      : io_uring_submit_and_get_events(&l->ring);
+
+		l->stats.submit_calls++;
+		if (rc >= 0 || rc == -EINTR || rc == -ETIME)
+			return;
+		if (rc == -EBUSY || rc == -EAGAIN) {
+			/* CQ overflow backlog (kernels before 5.19) or no memory for requests:
+			 * make room by reaping, then the caller's turn goes on. */
+			reap(l);
+			return;
+		}
+		fprintf(stderr, "corio: io_uring_enter failed: %s\n", strerror(-rc));
+		abort();
+	}
+}
+
+/* How long a thread with a cross-thread answer due may poll for it before sleeping in
+ * the kernel: 0 on one CPU, where polling only delays the thread that would answer.
+ * CORIO_SPIN_US overrides (0 turns polling off). */
+uint64_t corio__spin_ns(void)
+{
+	static uint64_t cached = UINT64_MAX; /* racing first calls compute the same value */
+	uint64_t us = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+	const char *env;
+
+	if (us != UINT64_MAX)
+		return us * 1000;
+	us = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? DEFAULT_SPIN_US : 0;
+	env = getenv("CORIO_SPIN_US");
+	if (env && *env) {
+		char *end;
+		unsigned long v = strtoul(env, &end, 10);
+
+		if (*end == 0 && v <= 1000)
+			us = v;
+	}
+	__atomic_store_n(&cached, us, __ATOMIC_RELAXED);
+	return us * 1000;
+}
+
+bool corio__loop_poll(corio__loop *l, bool may_block)
+{
+	bool pending = io_uring_sq_ready(&l->ring) > 0;
+
+	l->dl.turn_now = 0; /* a new turn: corio__deadline_after reads the clock again */
+
+	if (may_block && !l->faulted) {
+		/* Nothing can ever complete: no SQE queued, nothing in flight but our own
+		 * mailbox read, no blocking job running, and no sibling loop that could post. */
+		if (!pending && l->inflight == l->mbox.armed && l->external == 0 && !l->group &&
+		    !l->exposed)
+			return false;
+		/* Only pool jobs outstanding: their results are usually microseconds away. */
+		if (!pending && l->inflight == l->mbox.armed && l->external > 0 &&
+		    corio__spin_ns() && corio__mailbox_spin(l, corio__spin_ns()))
+			return true;
+		enter(l, true);
+	} else if (pending || l->inflight > l->mbox.armed ||
+		   __atomic_load_n(&l->mbox.notified, __ATOMIC_ACQUIRE)) {
+		/* Ready tasks are waiting: no sleep, but completions and timers must not starve
+		 * behind tasks that only yield. No syscall when nothing is in flight (the
+		 * mailbox read only matters once something was posted). */
+		enter(l, false);
+	}
+	reap(l);
+	return true;
+}
+
+static void flush(corio__loop *l, unsigned need)
+{
+	l->stats.sq_full_flushes++;
+	while (io_uring_sq_space_left(&l->ring) < need) {
+		int rc = io_uring_submit(&l->ring);
+
+		l->stats.submit_calls++;
+		if (rc == -EBUSY || rc == -EAGAIN)
+			reap(l);
+		else if (rc < 0 && rc != -EINTR) {
+			fprintf(stderr, "corio: io_uring_submit failed: %s\n", strerror(-rc));
+			abort();
+		}
+	}
+}
+
+static struct io_uring_sqe *sqe_get(corio__loop *l)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
+
+	if (!sqe) {
+		flush(l, 1);
+		sqe = io_uring_get_sqe(&l->ring);
+	}
+	l->inflight++;
+	l->stats.sqes_submitted++;
+	return sqe;
+}
+
+void corio__submit(corio__loop *l, const struct io_uring_sqe *proto, corio__completion *c,
+		   const struct __kernel_timespec *link_ts, bool may_fault)
+{
+	struct io_uring_sqe tmp, *sqe;
+	unsigned need = link_ts ? 2 : 1;
+	uint64_t seq = ++l->op_seq;
+
+	if (c && may_fault && l->faults.nrules) {
+		bool touched = false;
+		int err;
+
+		tmp = *proto;
+		err = corio__faults_apply(&l->faults, &tmp, seq, &touched);
+		l->stats.faults_injected += touched;
+		if (err) {
+			/* Never reaches the kernel: delivered with err at the next reap. */
+			c->fault_res = err;
+			c->fault_next = NULL;
+			*l->faulted_tail = c;
+			l->faulted_tail = &c->fault_next;
+			return;
+		}
+		proto = &tmp;
+	}
+	/* A linked pair must land in the same batch: make room for both first. */
+	if (link_ts && io_uring_sq_space_left(&l->ring) < need)
+		flush(l, need);
+	sqe = sqe_get(l);
+	*sqe = *proto;
+	io_uring_sqe_set_data(sqe, c);
+	if (link_ts) {
+		struct io_uring_sqe *lt;
+
+		sqe->flags |= IOSQE_IO_LINK;
+		lt = sqe_get(l);
+		/* The kernel copies the timespec when it consumes the SQE, which happens while
+		 * the caller is parked with *link_ts on its stack. */
+		io_uring_prep_link_timeout(lt, (struct __kernel_timespec *)link_ts,
+					   IORING_TIMEOUT_ABS);
+		io_uring_sqe_set_data(lt, NULL);
+	}
+}
+
+void corio__loop_flush(corio__loop *l)
+{
+	if (io_uring_sq_ready(&l->ring) == 0)
+		return;
+	l->stats.submit_calls++;
+	io_uring_submit(&l->ring);
+}
+
+void corio__submit_cancel(corio__loop *l, corio__completion *c)
+{
+	struct io_uring_sqe sqe;
+
+	memset(&sqe, 0, sizeof sqe);
+	io_uring_prep_cancel64(&sqe, (uint64_t)(uintptr_t)c, 0);
+	corio__submit(l, &sqe, NULL, NULL, false);
+}
+
+void corio__loop_drain(corio__loop *l)
+{
+	corio__mailbox_close(l);
+	if (l->inflight > 0) {
+		/* Nothing should be left (every task waited for its own operations), but a
+		 * leftover multishot request would hold the drain forever: cancel them all
+		 * (IORING_ASYNC_CANCEL_ANY, 5.19). */
+		struct io_uring_sqe sqe;
+
+		memset(&sqe, 0, sizeof sqe);
+		io_uring_prep_cancel64(&sqe, 0, IORING_ASYNC_CANCEL_ANY);
+		corio__submit(l, &sqe, NULL, NULL, false);
+	}
+	/* Not corio__loop_poll: it would refuse to sleep on the mailbox read alone. */
+	while (l->inflight > 0 || l->faulted) {
+		if (l->inflight > 0)
+			enter(l, true);
+		reap(l);
+	}
+}
+
+void corio__loop_release(corio__loop *l)
+{
+	corio__timers_free(l);
+	corio__sleep_free(l);
+	corio__stack_pool_fini(&l->stacks);
+	io_uring_queue_exit(&l->ring);
+	corio__mailbox_fini(&l->mbox);
+}
+

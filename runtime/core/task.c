@@ -1,0 +1,342 @@
+/* runtime/core/task.c: tasks and the scheduler: spawn, the switches between the scheduler and a
+ * task (with the ASan fiber annotations), park/wake/yield, finishing and freeing, cancel,
+ * and the ready queue. Every switch goes task -> scheduler -> task; the scheduler runs on
+ * the thread's own stack (runtime/core/run.c drives it). */
+#include "runtime/core/task.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "runtime/core/op.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(__SANITIZE_THREAD__)
+/* ThreadSanitizer must be told which fiber runs, or it sees one thread's stack jump. */
+#include <sanitizer/tsan_interface.h>
+#define TSAN_SWITCH(fiber) __tsan_switch_to_fiber((fiber), 0)
+#else
+#define TSAN_SWITCH(fiber) ((void)0)
+#endif
+
+static void task_retire(corio__loop *l, struct corio_task *t);
+
+/* Makes t the running task (the switch into it follows). */
+static void enter(corio__loop *l, struct corio_task *t)
+{
+	t->state = TASK_RUNNING;
+	l->current = t;
+	if (t->stack.kind == CORIO__STACK_GUARDED) {
+		corio__guard_hi = (uintptr_t)t->stack.lo;
+		corio__guard_lo = corio__guard_hi - l->stacks.page - t->stack.size;
+	} else {
+		corio__guard_hi = 0;
+	}
+	l->stats.switches++;
+}
+
+/* Runs on whatever context was switched to, right after the switch: checks the canary of
+ * the task that just stopped, and releases its stack if it finished (which could not be
+ * done while running on it). */
+static void after_switch(corio__loop *l)
+{
+	struct corio_task *p = l->prev;
+
+	if (!p)
+		return;
+	l->prev = NULL;
+	if (!corio__stack_canary_ok(&p->stack))
+		corio__stack_overflow_abort();
+	if (p->state == TASK_DONE)
+		task_retire(l, p);
+}
+
+/* The task that should run next without a detour through the scheduler: the next one of
+ * this turn's batch, if it has run before (a first run is set up by the scheduler). Under
+ * ASan every switch goes through the scheduler, which keeps the fiber bookkeeping simple. */
+static struct corio_task *direct_next(corio__loop *l)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return NULL;
+#else
+	struct corio_task *n = l->batch.head;
+
+	if (l->budget == 0)
+		return NULL;
+	if (!n && l->ready.head && corio__loop_quiet(l)) {
+		/* Nothing could complete in a poll step (no syscall would be made): the next
+		 * turn may start right here, so tasks that only yield switch straight to
+		 * each other. */
+		l->batch = l->ready;
+		l->ready = (corio__taskq){ 0 };
+		n = l->batch.head;
+	}
+	if (!n || !n->ctx.pc)
+		return NULL;
+	l->budget--;
+	return corio__taskq_pop(&l->batch);
+#endif
+}
+
+/* Task t stops running (parks, yields or finished: final). The next task of the batch
+ * runs at once if it can; otherwise the scheduler does. A switch costs the same either
+ * way, and this saves one per handoff. final: ASan must drop t's fake stack. */
+static void to_scheduler(corio__loop *l, struct corio_task *t, bool final)
+{
+	struct corio_task *next = direct_next(l);
+
+	if (next == t) {
+		/* A lone yielder that is next again: no switch at all. */
+		t->state = TASK_RUNNING;
+		return;
+	}
+	l->prev = t;
+	if (next) {
+		enter(l, next);
+		TSAN_SWITCH(next->tsan_fiber);
+		corio__ctx_switch(&t->ctx, &next->ctx);
+	} else {
+		l->stats.switches++;
+#if defined(__SANITIZE_ADDRESS__)
+		__sanitizer_start_switch_fiber(final ? NULL : &t->asan_fake, l->sched_bottom,
+					       l->sched_size);
+#else
+		(void)final;
+#endif
+		TSAN_SWITCH(l->tsan_sched);
+		corio__ctx_switch(&t->ctx, &l->sched_ctx);
+#if defined(__SANITIZE_ADDRESS__)
+		__sanitizer_finish_switch_fiber(t->asan_fake, &l->sched_bottom, &l->sched_size);
+#endif
+	}
+	after_switch(l);
+}
+
+static void task_finished(corio__loop *l, struct corio_task *t)
+{
+	t->state = TASK_DONE;
+	l->stats.tasks_live--;
+	if (!t->detached)
+		l->attached_live--;
+	corio__task_notify(t);
+}
+
+/* First frame of every task (entered from corio__ctx_entry). Never returns. */
+static void task_main(void *p)
+{
+	struct corio_task *t = p;
+	corio__loop *l = t->loop;
+
+#if defined(__SANITIZE_ADDRESS__)
+	__sanitizer_finish_switch_fiber(NULL, &l->sched_bottom, &l->sched_size);
+#endif
+	after_switch(l);
+	t->result = t->fn(t->arg);
+	task_finished(l, t);
+	to_scheduler(l, t, true);
+	__builtin_unreachable();
+}
+
+static void task_free(corio__loop *l, struct corio_task *t)
+{
+	if (t->all_prev)
+		t->all_prev->all_next = t->all_next;
+	else
+		l->all = t->all_next;
+	if (t->all_next)
+		t->all_next->all_prev = t->all_prev;
+	free(t);
+}
+
+/* After a task finished: its stack goes back to the pool at once (the task struct stays
+ * until it is joined); a detached task is freed entirely. */
+static void task_retire(corio__loop *l, struct corio_task *t)
+{
+	if (t->stack.lo) {
+		if (t->stack.kind == CORIO__STACK_GUARDED)
+			l->stats.stacks_guarded--;
+		else
+			l->stats.stacks_packed--;
+		corio__stack_put(&l->stacks, &t->stack);
+	}
+#if defined(__SANITIZE_THREAD__)
+	if (t->tsan_fiber)
+		__tsan_destroy_fiber(t->tsan_fiber);
+	t->tsan_fiber = NULL;
+#endif
+	if (t->detached)
+		task_free(l, t);
+}
+
+/* Scheduler -> task. Returns when some task switches back to the scheduler (not
+ * necessarily t: tasks hand over to each other within a turn). */
+static void resume(corio__loop *l, struct corio_task *t)
+{
+	if (!t->ctx.pc) {
+		/* First run. The context is made here, not at spawn, so that a task cancelled
+		 * before it ever ran is simply finished (asyncio does the same). */
+		if (t->cancelled) {
+			task_finished(l, t);
+			task_retire(l, t);
+			return;
+		}
+		corio__ctx_make(&t->ctx, t->stack.lo, t->stack.size, task_main, t);
+#if defined(__SANITIZE_THREAD__)
+		t->tsan_fiber = __tsan_create_fiber(0);
+#endif
+	}
+	enter(l, t);
+#if defined(__SANITIZE_ADDRESS__)
+	__sanitizer_start_switch_fiber(&l->sched_fake, t->stack.lo, t->stack.size);
+#endif
+#if defined(__SANITIZE_THREAD__)
+	l->tsan_sched = __tsan_get_current_fiber();
+#endif
+	TSAN_SWITCH(t->tsan_fiber);
+	corio__ctx_switch(&l->sched_ctx, &t->ctx);
+#if defined(__SANITIZE_ADDRESS__)
+	__sanitizer_finish_switch_fiber(l->sched_fake, NULL, NULL);
+#endif
+	l->current = NULL;
+	corio__guard_hi = 0;
+	after_switch(l);
+}
+
+/* Tasks run per turn at most, before the ring is polled again: with 1 000 000 tasks made
+ * ready at once, timers that expire meanwhile are still reaped on time. */
+#define TURN_BUDGET 1024
+
+void corio__run_ready(corio__loop *l)
+{
+	/* Only the tasks ready at the start of the turn (and what a previous turn's budget
+	 * left): one that yields goes behind the next poll, so yielders cannot starve
+	 * completions and timers. */
+	struct corio_task *t;
+
+	if (!l->batch.head) {
+		l->batch = l->ready;
+		l->ready = (corio__taskq){ 0 };
+	}
+	l->budget = TURN_BUDGET;
+	while (l->budget > 0 && (t = corio__taskq_pop(&l->batch))) {
+		l->budget--;
+		resume(l, t);
+	}
+}
+
+corio_task *corio_spawn(corio_fn fn, void *arg)
+{
+	corio__loop *l = corio__loop_get();
+	struct corio_task *t;
+
+	if (!l || !fn) {
+		errno = l ? EINVAL : EPERM;
+		return NULL;
+	}
+	t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	if (corio__stack_get(&l->stacks, &t->stack) != 0) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (t->stack.kind == CORIO__STACK_GUARDED)
+		l->stats.stacks_guarded++;
+	else
+		l->stats.stacks_packed++;
+	t->loop = l;
+	t->fn = fn;
+	t->arg = arg;
+	t->state = TASK_READY;
+	t->all_next = l->all;
+	if (l->all)
+		l->all->all_prev = t;
+	l->all = t;
+	l->attached_live++;
+	l->stats.tasks_spawned++;
+	l->stats.tasks_live++;
+	corio__taskq_push(&l->ready, t);
+	return t;
+}
+
+void corio__park(corio__loop *l)
+{
+	struct corio_task *t = l->current;
+
+	t->state = TASK_PARKED;
+	to_scheduler(l, t, false);
+}
+
+void corio_yield(void)
+{
+	corio__loop *l = corio__loop_get();
+	struct corio_task *t = l ? l->current : NULL;
+
+	if (!t)
+		return;
+	t->state = TASK_READY;
+	corio__taskq_push(&l->ready, t);
+	to_scheduler(l, t, false);
+}
+
+corio_task *corio_current(void)
+{
+	corio__loop *l = corio__loop_get();
+
+	return l ? l->current : NULL;
+}
+
+bool corio_cancelled(void)
+{
+	corio_task *t = corio_current();
+
+	return t && t->cancelled;
+}
+
+void corio_cancel(corio_task *t)
+{
+	if (!t || t->state == TASK_DONE || t->cancelled)
+		return;
+	t->cancelled = true;
+	if (t->state != TASK_PARKED || !corio__task_cancel_due(t))
+		return; /* takes effect at its next blocking call, or when the shield ends */
+	corio__task_unpark(t);
+}
+
+void corio__task_unpark(corio_task *t)
+{
+	if (t->op) {
+		corio__op_cancel(t->loop, t->op);
+	} else if (t->wait && !t->wait->woken) {
+		if (t->wait->unlink)
+			t->wait->unlink(t->wait);
+		corio__wait_wake(t->wait, -ECANCELED);
+	}
+}
+
+void corio_detach(corio_task *t)
+{
+	if (!t || t->detached || t->is_main)
+		return;
+	t->detached = true;
+	if (t->state == TASK_DONE) {
+		task_free(t->loop, t);
+		return;
+	}
+	t->loop->attached_live--;
+}
+
+/* Frees a finished task that was never detached (join, gather, loop teardown). */
+void corio__task_free(struct corio_task *t)
+{
+	task_free(t->loop, t);
+}
+
+/* Teardown: every task left in the loop's list is finished and not detached. */
+void corio__tasks_free_all(corio__loop *l)
+{
+	while (l->all)
+		task_free(l, l->all);
+}

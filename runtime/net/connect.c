@@ -1,0 +1,88 @@
+/* runtime/net/connect.c: the client side: corio_tcp_connect (resolve, then try each
+ * address in order) and corio_unix_connect. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "runtime/net/net_internal.h"
+
+/* One attempt: a socket of ai's family connected to ai. fd or -errno. */
+static int connect_one(const struct addrinfo *ai)
+{
+	int fd = corio_socket(ai->ai_family, SOCK_STREAM, 0), rc, one = 1;
+
+	if (fd < 0)
+		return fd;
+	rc = corio_connect(fd, ai->ai_addr, ai->ai_addrlen);
+	if (rc != 0) {
+		corio__net_close(fd);
+		return rc;
+	}
+	/* Small writes go out at once, as asyncio does for every TCP transport. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return fd;
+}
+
+int corio_tcp_connect(const char *host, const char *port)
+{
+	corio__addrs addrs;
+	int rc;
+
+	if (!corio__net_in_task())
+		return -EPERM;
+	if (!port || !*port)
+		return -EINVAL;
+	rc = corio__resolve(host, port, false, &addrs);
+	if (rc != 0)
+		return rc;
+	rc = -ECONNREFUSED;
+	for (const struct addrinfo *ai = addrs.ai; ai; ai = ai->ai_next) {
+		rc = connect_one(ai);
+		/* A deadline or a cancellation ends the whole attempt, not one address. */
+		if (rc >= 0 || rc == -ETIMEDOUT || rc == -ECANCELED)
+			break;
+	}
+	corio__addrs_free(&addrs);
+	return rc;
+}
+
+/* Fills sun from path ('@' = abstract namespace). Its length, or -ENAMETOOLONG/-EINVAL. */
+int corio__unix_addr(const char *path, struct sockaddr_un *sun)
+{
+	size_t n;
+
+	if (!path || !*path)
+		return -EINVAL;
+	n = strlen(path);
+	if (n >= sizeof sun->sun_path)
+		return -ENAMETOOLONG;
+	memset(sun, 0, sizeof *sun);
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, n);
+	if (path[0] == '@') {
+		sun->sun_path[0] = 0;
+		return (int)(offsetof(struct sockaddr_un, sun_path) + n);
+	}
+	return (int)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+}
+
+int corio_unix_connect(const char *path, int type)
+{
+	struct sockaddr_un sun;
+	int len = corio__unix_addr(path, &sun), fd, rc;
+
+	if (len < 0)
+		return len;
+	fd = corio_socket(AF_UNIX, type, 0);
+	if (fd < 0)
+		return fd;
+	rc = corio_connect(fd, (struct sockaddr *)&sun, (socklen_t)len);
+	if (rc != 0) {
+		corio__net_close(fd);
+		return rc;
+	}
+	return fd;
+}

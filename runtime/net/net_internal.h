@@ -1,0 +1,49 @@
+/* runtime/net/net_internal.h: what the runtime/net/ files share: closing from any context, address
+ * resolution (numeric without a thread, names through corio_blocking + getaddrinfo), and
+ * the listener registry hook that corio_close should call. */
+#ifndef CORIO_NET_INTERNAL_H
+#define CORIO_NET_INTERNAL_H
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <corio/net.h>
+
+#include "runtime/core/op.h"
+
+/* True when the caller is a task of a loop (the io_uring path is available). */
+static inline bool corio__net_in_task(void)
+{
+	corio__loop *l = corio__loop_get();
+
+	return l && l->current;
+}
+
+/* Closes fd: IORING_OP_CLOSE (cleanup: never cancelled) in a task, close(2) elsewhere. */
+int corio__net_close(int fd);
+
+/* A resolved address list. Numeric hosts fill one[] without allocating; names come from
+ * getaddrinfo (ai, freed by corio__addrs_free). */
+typedef struct corio__addrs {
+	struct addrinfo *ai;     /* getaddrinfo's list, or &one_ai */
+	struct addrinfo one_ai;
+	struct sockaddr_storage one;
+	struct addrinfo *owned;  /* what corio__addrs_free must release */
+} corio__addrs;
+
+/* Resolves host:port for a stream socket. passive: for bind (NULL host = any address).
+ * 0, -errno or a CORIO_EAI code. Parks only for names (thread pool). */
+int corio__resolve(const char *host, const char *port, bool passive, corio__addrs *out);
+void corio__addrs_free(corio__addrs *a);
+int corio__eai_error(int eai, int err);
+
+struct sockaddr_un;
+/* Fills *sun from path ('@' = abstract namespace): the address length or -errno. */
+int corio__unix_addr(const char *path, struct sockaddr_un *sun);
+
+/* Forgets fd in the listener registry before it is closed: cancels the multishot accept,
+ * closes queued connections, wakes parked corio_accept callers with -EBADF. No effect for
+ * an fd that is not a listener of this loop. Never parks. corio_close should call it. */
+void corio__net_forget(int fd);
+
+#endif

@@ -1,0 +1,366 @@
+/* runtime/net/recvring.c: corio_receiver, the multishot receive path: one
+ * IORING_OP_RECV with IORING_RECV_MULTISHOT (6.0) per connection stays armed, the kernel
+ * picks a buffer from a per-loop provided-buffer ring (io_uring_register_buf_ring, 5.19)
+ * for each arrival, and corio_receiver_recv copies out of it and gives the buffer back.
+ * One SQE serves many receives.
+ *
+ * The buffer pool belongs to the thread's loop and lives while receivers (including
+ * freed ones whose final CQE is still owed) use it; the last one unregisters it. When the
+ * pool runs dry the kernel ends a receiver's request with -ENOBUFS: it is re-armed when
+ * buffers come back (never in a loop against an empty pool).
+ *
+ * One connection must not take the pool from the others by sending while its reader is
+ * busy: a receiver holding HOLD_MAX unread buffers has its request cancelled (paused) and
+ * re-armed when its reader has taken everything. Meanwhile the data waits in the socket,
+ * where TCP's window pushes back on the sender. The kernel may still fill a few buffers
+ * before the cancel lands (it retries a multishot receive up to 32 times per wakeup), so
+ * HOLD_MAX bounds a connection's share, not exactly.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "runtime/net/net_internal.h"
+
+#define POOL_BUFS 512u          /* a power of two (ring entries) */
+#define POOL_BUFSZ 16384u
+#define POOL_BGID 0x4e54        /* buffer group id: "NT" */
+#define HOLD_MAX 4u             /* unread buffers that pause a receiver (64 KiB) */
+
+typedef struct bufpool bufpool;
+
+typedef struct seg {
+	uint16_t bid;
+	uint32_t off, len;
+} seg;
+
+struct corio_receiver {
+	corio__completion c;
+	corio__loop *loop;
+	bufpool *pool;
+	int fd;
+	bool armed, freed, eof, starved, paused;
+	int err;
+	seg *q;
+	size_t qhead, qlen, qcap;
+	corio__wait *waiter;
+	corio_receiver *next_starved;
+};
+
+struct bufpool {
+	corio__loop *loop;
+	struct io_uring_buf_ring *br;
+	size_t br_size;
+	char *mem;
+	unsigned refs;
+	corio_receiver *starved;
+};
+
+static __thread bufpool *pool_tls;
+
+static void pool_put(bufpool *p, uint16_t bid);
+static void arm(corio_receiver *r);
+
+static bufpool *pool_get(corio__loop *l, int *err)
+{
+	bufpool *p = pool_tls;
+	struct io_uring_buf_reg reg = { 0 };
+
+	if (p && p->loop == l) {
+		p->refs++;
+		return p;
+	}
+	p = calloc(1, sizeof *p);
+	if (!p) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	p->loop = l;
+	p->br_size = POOL_BUFS * sizeof(struct io_uring_buf);
+	/* The ring must be page aligned: its own mapping. */
+	p->br = mmap(NULL, p->br_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p->mem = malloc((size_t)POOL_BUFS * POOL_BUFSZ);
+	if (p->br == MAP_FAILED || !p->mem) {
+		*err = -ENOMEM;
+		goto fail;
+	}
+	reg.ring_addr = (uint64_t)(uintptr_t)p->br;
+	reg.ring_entries = POOL_BUFS;
+	reg.bgid = POOL_BGID;
+	*err = io_uring_register_buf_ring(&l->ring, &reg, 0);
+	if (*err != 0)
+		goto fail;
+	io_uring_buf_ring_init(p->br);
+	for (unsigned i = 0; i < POOL_BUFS; i++)
+		io_uring_buf_ring_add(p->br, p->mem + (size_t)i * POOL_BUFSZ, POOL_BUFSZ,
+				      (unsigned short)i, io_uring_buf_ring_mask(POOL_BUFS), (int)i);
+	io_uring_buf_ring_advance(p->br, POOL_BUFS);
+	p->refs = 1;
+	pool_tls = p; /* a pool of an earlier loop on this thread was released with it */
+	return p;
+fail:
+	if (p->br != MAP_FAILED && p->br)
+		munmap(p->br, p->br_size);
+	free(p->mem);
+	free(p);
+	return NULL;
+}
+
+static void pool_release(bufpool *p)
+{
+	if (--p->refs)
+		return;
+	io_uring_unregister_buf_ring(&p->loop->ring, POOL_BGID);
+	munmap(p->br, p->br_size);
+	free(p->mem);
+	if (pool_tls == p)
+		pool_tls = NULL;
+	free(p);
+}
+
+/* Gives buffer bid back to the kernel and re-arms receivers that starved. */
+static void pool_put(bufpool *p, uint16_t bid)
+{
+	io_uring_buf_ring_add(p->br, p->mem + (size_t)bid * POOL_BUFSZ, POOL_BUFSZ, bid,
+			      io_uring_buf_ring_mask(POOL_BUFS), 0);
+	/* advance publishes the entry with a release store (liburing). */
+	io_uring_buf_ring_advance(p->br, 1);
+	while (p->starved) {
+		corio_receiver *r = p->starved;
+
+		p->starved = r->next_starved;
+		r->starved = false;
+		if (!r->armed && !r->freed && !r->eof && !r->err)
+			arm(r);
+	}
+}
+
+static bool enqueue(corio_receiver *r, uint16_t bid, uint32_t len)
+{
+	if (r->qlen == r->qcap) {
+		size_t cap = r->qcap ? r->qcap * 2 : 8;
+		seg *q = malloc(cap * sizeof *q);
+
+		if (!q)
+			return false;
+		for (size_t i = 0; i < r->qlen; i++)
+			q[i] = r->q[(r->qhead + i) % r->qcap];
+		free(r->q);
+		r->q = q;
+		r->qcap = cap;
+		r->qhead = 0;
+	}
+	r->q[(r->qhead + r->qlen) % r->qcap] = (seg){ .bid = bid, .len = len };
+	r->qlen++;
+	return true;
+}
+
+static void wake(corio_receiver *r)
+{
+	if (r->waiter) {
+		corio__wait *w = r->waiter;
+
+		r->waiter = NULL;
+		corio__wait_wake(w, 0);
+	}
+}
+
+static void receiver_destroy(corio_receiver *r)
+{
+	bufpool *p = r->pool;
+
+	for (; r->qlen; r->qlen--, r->qhead = (r->qhead + 1) % r->qcap)
+		pool_put(p, r->q[r->qhead].bid);
+	free(r->q);
+	free(r);
+	pool_release(p);
+}
+
+static void recv_cqe(corio__completion *c, int32_t res, uint32_t flags)
+{
+	corio_receiver *r = (corio_receiver *)c;
+
+	if (!(flags & IORING_CQE_F_MORE))
+		r->armed = false;
+	if (res > 0 && (flags & IORING_CQE_F_BUFFER)) {
+		uint16_t bid = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT);
+
+		if (r->freed || !enqueue(r, bid, (uint32_t)res)) {
+			pool_put(r->pool, bid);
+			if (!r->freed)
+				r->err = -ENOMEM;
+		} else if (r->qlen >= HOLD_MAX && r->armed && !r->paused) {
+			r->paused = true; /* its final CQE (-ECANCELED) ends the pause's cancel */
+			corio__submit_cancel(r->loop, &r->c);
+		}
+	} else if (res == 0) {
+		r->eof = true;
+	} else if (res == -ENOBUFS) {
+		if (!r->freed && !r->starved) {
+			r->starved = true;
+			r->next_starved = r->pool->starved;
+			r->pool->starved = r;
+		}
+	} else if (res < 0 && res != -EINTR && res != -EAGAIN &&
+		   !(res == -ECANCELED && (r->freed || r->paused))) {
+		r->err = res;
+	}
+	if (!r->armed)
+		r->paused = false;
+	if (r->freed) {
+		if (!r->armed)
+			receiver_destroy(r);
+		return;
+	}
+	wake(r);
+}
+
+static void arm(corio_receiver *r)
+{
+	struct io_uring_sqe sqe;
+
+	memset(&sqe, 0, sizeof sqe);
+	io_uring_prep_recv_multishot(&sqe, r->fd, NULL, 0, 0);
+	sqe.flags |= IOSQE_BUFFER_SELECT;
+	sqe.buf_group = POOL_BGID;
+	corio__submit(r->loop, &sqe, &r->c, NULL, true);
+	r->armed = true;
+}
+
+corio_receiver *corio_receiver_new(int fd)
+{
+	corio__loop *l = corio__loop_get();
+	corio_receiver *r;
+	int err = 0;
+
+	if (!l || fd < 0) {
+		errno = l ? EBADF : EPERM;
+		return NULL;
+	}
+	if (!corio_caps_has_op(&l->caps, IORING_OP_RECV)) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	r = calloc(1, sizeof *r);
+	if (!r) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	r->pool = pool_get(l, &err);
+	if (!r->pool) {
+		free(r);
+		errno = -err;
+		return NULL;
+	}
+	r->c.fn = recv_cqe;
+	r->loop = l;
+	r->fd = fd;
+	arm(r); /* receiving starts now: data arriving before the first read is kept */
+	return r;
+}
+
+/* CORIO_FAULTS "short" rules for recv shorten a read here, where the receiver hands data
+ * out: the multishot request itself has no length to shorten. Like every injected fault,
+ * nothing is lost (the rest stays queued). */
+static size_t fault_len(corio__loop *l, size_t len)
+{
+	struct io_uring_sqe probe = { .opcode = IORING_OP_RECV };
+	bool touched = false;
+
+	if (!l->faults.nrules || len < 2)
+		return len;
+	probe.len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
+	probe.fd = -1;
+	if (corio__faults_apply(&l->faults, &probe, ++l->op_seq, &touched) != 0)
+		return len; /* errno rules act on the multishot request when it is armed */
+	l->stats.faults_injected += touched;
+	return probe.len;
+}
+
+/* Copies from the queued buffers; returns buffers fully consumed to the pool. */
+static size_t take(corio_receiver *r, char *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len && r->qlen) {
+		seg *s = &r->q[r->qhead];
+		size_t n = s->len - s->off < len - done ? s->len - s->off : len - done;
+
+		memcpy(buf + done, r->pool->mem + (size_t)s->bid * POOL_BUFSZ + s->off, n);
+		s->off += (uint32_t)n;
+		done += n;
+		if (s->off == s->len) {
+			uint16_t bid = s->bid;
+
+			r->qhead = (r->qhead + 1) % r->qcap;
+			r->qlen--;
+			pool_put(r->pool, bid);
+		}
+	}
+	return done;
+}
+
+ssize_t corio_receiver_recv(corio_receiver *r, void *buf, size_t len)
+{
+	corio__loop *l = corio__loop_get();
+	corio__wait w;
+	int rc;
+
+	if (!r || (!buf && len))
+		return -EINVAL;
+	if (!l || !l->current)
+		return -EPERM;
+	if (r->loop != l)
+		return -EINVAL;
+	if (r->waiter)
+		return -EBUSY;
+	for (;;) {
+		if (corio__task_cancel_due(l->current))
+			return -ECANCELED;
+		if (r->qlen && len)
+			return (ssize_t)take(r, buf, fault_len(l, len));
+		if (r->err) {
+			rc = r->err;
+			r->err = 0; /* reported once; the next call re-arms */
+			return rc;
+		}
+		if (r->eof || len == 0)
+			return 0;
+		if (!r->armed && !r->starved)
+			arm(r);
+		w = (corio__wait){ .task = l->current };
+		r->waiter = &w;
+		rc = corio__wait_park(&w);
+		if (r->waiter == &w)
+			r->waiter = NULL; /* ended by cancellation or deadline */
+		if (rc < 0)
+			return rc;
+	}
+}
+
+void corio_receiver_free(corio_receiver *r)
+{
+	if (!r)
+		return;
+	r->freed = true;
+	if (r->waiter) {
+		corio__wait *w = r->waiter;
+
+		r->waiter = NULL;
+		corio__wait_wake(w, -EBADF);
+	}
+	if (r->starved) {
+		for (corio_receiver **pp = &r->pool->starved; *pp; pp = &(*pp)->next_starved)
+			if (*pp == r) {
+				*pp = r->next_starved;
+				break;
+			}
+		r->starved = false;
+	}
+	if (r->armed && corio__loop_get() == r->loop)
+		corio__submit_cancel(r->loop, &r->c);
+	else if (!r->armed)
+		receiver_destroy(r);
+}

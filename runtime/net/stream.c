@@ -1,0 +1,270 @@
+/* runtime/net/stream.c: corio_stream, buffered reading and writing over any descriptor
+ * (asyncio's StreamReader/StreamWriter): read_some, read_exact, read_until with a limit,
+ * buffered write, flush, close. Sockets use recv/send (MSG_NOSIGNAL: no SIGPIPE), anything
+ * else IORING_OP_READ/WRITE at the current position (offset -1). A stream never loses
+ * buffered bytes to an error, a cancellation or a timeout: what was read stays buffered
+ * until a call hands it out, what was written stays buffered until the kernel took it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "runtime/net/net_internal.h"
+
+#define RBUF_INIT 16384
+#define WBUF_HIGH 65536 /* write() flushes beyond this; larger writes bypass the buffer */
+
+struct corio_stream {
+	int fd;
+	bool sock;
+	bool eof;
+	char *rbuf;       /* unread bytes are rbuf[rpos, rpos + rlen) */
+	size_t rpos, rlen, rcap;
+	char *wbuf;       /* unsent bytes are wbuf[0, wlen) */
+	size_t wlen, wcap;
+};
+
+corio_stream *corio_stream_new(int fd)
+{
+	corio_stream *s;
+	struct stat st;
+
+	if (fd < 0)
+		return NULL;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->fd = fd;
+	s->sock = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+	return s;
+}
+
+int corio_stream_fd(const corio_stream *s)
+{
+	return s ? s->fd : -EINVAL;
+}
+
+static ssize_t raw_read(corio_stream *s, void *buf, size_t len)
+{
+	corio__op op;
+
+	if (s->sock)
+		return corio_recv(s->fd, buf, len, 0);
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	io_uring_prep_read(corio__op_sqe(&op), s->fd, buf, (unsigned)len, (uint64_t)-1);
+	return corio__op_await(&op, 0);
+}
+
+static ssize_t raw_write(corio_stream *s, const void *buf, size_t len)
+{
+	corio__op op;
+
+	if (s->sock)
+		return corio_send(s->fd, buf, len, 0);
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	io_uring_prep_write(corio__op_sqe(&op), s->fd, buf, (unsigned)len, (uint64_t)-1);
+	return corio__op_await(&op, 0);
+}
+
+/* Reads once more into the buffer (making room first). >0 bytes added, 0 at EOF, -errno.
+ * On error nothing buffered is touched. */
+static ssize_t fill(corio_stream *s)
+{
+	ssize_t n;
+
+	if (s->eof)
+		return 0;
+	if (s->rlen == 0)
+		s->rpos = 0;
+	if (s->rpos + s->rlen == s->rcap && s->rpos > 0) {
+		memmove(s->rbuf, s->rbuf + s->rpos, s->rlen);
+		s->rpos = 0;
+	}
+	if (s->rlen == s->rcap) {
+		size_t cap = s->rcap ? s->rcap * 2 : RBUF_INIT;
+		char *b = realloc(s->rbuf, cap);
+
+		if (!b)
+			return -ENOMEM;
+		s->rbuf = b;
+		s->rcap = cap;
+	}
+	n = raw_read(s, s->rbuf + s->rpos + s->rlen, s->rcap - s->rpos - s->rlen);
+	if (n == 0)
+		s->eof = true;
+	if (n > 0)
+		s->rlen += (size_t)n;
+	return n;
+}
+
+static size_t take(corio_stream *s, void *buf, size_t len)
+{
+	size_t n = len < s->rlen ? len : s->rlen;
+
+	if (n == 0)
+		return 0; /* rbuf may still be NULL */
+	memcpy(buf, s->rbuf + s->rpos, n);
+	s->rpos += n;
+	s->rlen -= n;
+	return n;
+}
+
+ssize_t corio_stream_read_some(corio_stream *s, void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (!s || (!buf && len))
+		return -EINVAL;
+	if (len == 0)
+		return 0;
+	if (s->rlen)
+		return (ssize_t)take(s, buf, len);
+	if (s->eof)
+		return 0;
+	if (len >= RBUF_INIT) {
+		/* Large reads skip the copy. */
+		n = raw_read(s, buf, len);
+		if (n == 0)
+			s->eof = true;
+		return n;
+	}
+	n = fill(s);
+	return n <= 0 ? n : (ssize_t)take(s, buf, len);
+}
+
+ssize_t corio_stream_read_exact(corio_stream *s, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t done;
+
+	if (!s || (!buf && len))
+		return -EINVAL;
+	done = take(s, p, len);
+	while (done < len) {
+		ssize_t n = corio_stream_read_some(s, p + done, len - done);
+
+		if (n < 0)
+			return n;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+ssize_t corio_stream_read_until(corio_stream *s, const void *delim, size_t dlen, void *buf,
+				size_t max)
+{
+	size_t scanned = 0; /* bytes already searched without a match */
+
+	if (!s || !delim || dlen == 0 || (!buf && max))
+		return -EINVAL;
+	for (;;) {
+		size_t from = scanned >= dlen ? scanned - (dlen - 1) : 0;
+		char *base = s->rbuf + s->rpos;
+		char *hit = s->rlen > from ? memmem(base + from, s->rlen - from, delim, dlen)
+					   : NULL;
+		ssize_t n;
+
+		if (hit) {
+			size_t end = (size_t)(hit - base) + dlen;
+
+			if (end > max)
+				return -EMSGSIZE; /* nothing consumed */
+			return (ssize_t)take(s, buf, end);
+		}
+		if (s->rlen >= max)
+			return -EMSGSIZE;
+		scanned = s->rlen;
+		if (s->eof)
+			return (ssize_t)take(s, buf, s->rlen);
+		n = fill(s);
+		if (n < 0)
+			return n; /* what was buffered stays buffered */
+	}
+}
+
+/* Writes wbuf out; on error the unsent tail stays buffered. */
+int corio_stream_flush(corio_stream *s)
+{
+	size_t done = 0;
+	int rc = 0;
+
+	if (!s)
+		return -EINVAL;
+	while (done < s->wlen) {
+		ssize_t n = raw_write(s, s->wbuf + done, s->wlen - done);
+
+		if (n <= 0) {
+			rc = n < 0 ? (int)n : -EPIPE;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (done) {
+		memmove(s->wbuf, s->wbuf + done, s->wlen - done);
+		s->wlen -= done;
+	}
+	return rc;
+}
+
+static ssize_t write_direct(corio_stream *s, const char *p, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = raw_write(s, p + done, len - done);
+
+		if (n <= 0)
+			return n < 0 ? n : -EPIPE;
+		done += (size_t)n;
+	}
+	return (ssize_t)len;
+}
+
+ssize_t corio_stream_write(corio_stream *s, const void *buf, size_t len)
+{
+	int rc;
+
+	if (!s || (!buf && len))
+		return -EINVAL;
+	if (s->wlen + len > WBUF_HIGH) {
+		rc = corio_stream_flush(s);
+		if (rc < 0)
+			return rc;
+		if (len >= WBUF_HIGH)
+			return write_direct(s, buf, len);
+	}
+	if (s->wlen + len > s->wcap) {
+		size_t cap = s->wcap ? s->wcap : 4096;
+		char *b;
+
+		while (cap < s->wlen + len)
+			cap *= 2;
+		b = realloc(s->wbuf, cap);
+		if (!b)
+			return -ENOMEM;
+		s->wbuf = b;
+		s->wcap = cap;
+	}
+	memcpy(s->wbuf + s->wlen, buf, len);
+	s->wlen += len;
+	return (ssize_t)len;
+}
+
+int corio_stream_close(corio_stream *s)
+{
+	int rc, rc2;
+
+	if (!s)
+		return -EINVAL;
+	rc = s->wlen ? corio_stream_flush(s) : 0;
+	rc2 = corio__net_close(s->fd);
+	free(s->rbuf);
+	free(s->wbuf);
+	free(s);
+	return rc ? rc : rc2;
+}

@@ -1,0 +1,185 @@
+/* runtime/sync/chan.c: corio_chan, the bounded FIFO channel of fixed-size elements (capacity 0:
+ * rendezvous), with direct hand-off between a sender and a parked receiver.
+ *
+ * Invariants (single loop, no task runs between two statements here):
+ *   - receivers are parked only while nothing is buffered and no sender is parked;
+ *   - senders are parked only while the buffer is full (always, for capacity 0).
+ * So a send first serves a parked receiver, a receive first drains the buffer and refills
+ * it from the first parked sender, and element order is arrival order. A parked waiter's
+ * buf points into its own (parked, hence stable) stack frame until it is popped. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/sync/waitq.h"
+
+struct corio_chan {
+	size_t cap, esz;
+	size_t head, len;       /* ring buffer: oldest element at head, len of them */
+	bool closed;
+	corio__waitq senders;   /* waiter.buf: the element to send (const) */
+	corio__waitq receivers; /* waiter.buf: where to put the element */
+	unsigned char buf[];    /* cap * esz bytes */
+};
+
+corio_chan *corio_chan_new(size_t capacity, size_t elem_size)
+{
+	corio_chan *ch;
+	size_t bytes;
+
+	if (elem_size == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (__builtin_mul_overflow(capacity, elem_size, &bytes) ||
+	    __builtin_add_overflow(bytes, sizeof *ch, &bytes)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	ch = malloc(bytes);
+	if (!ch)
+		return NULL;
+	*ch = (corio_chan){ .cap = capacity, .esz = elem_size };
+	return ch;
+}
+
+static void *slot(corio_chan *ch, size_t i)
+{
+	size_t k = ch->head + i;
+
+	if (k >= ch->cap)
+		k -= ch->cap;
+	return ch->buf + k * ch->esz;
+}
+
+/* Hands elem to the first parked receiver; false when none is parked. */
+static bool give_to_receiver(corio_chan *ch, const void *elem)
+{
+	struct corio__waiter *r = corio__waitq_pop(&ch->receivers);
+
+	if (!r)
+		return false;
+	memcpy(r->buf, elem, ch->esz);
+	corio__waiter_wake(r, 0);
+	return true;
+}
+
+/* Takes the oldest element into out: from the buffer (refilled from the first parked
+ * sender) or, when nothing is buffered, straight from a parked sender. False when there
+ * is none. */
+static bool take(corio_chan *ch, void *out)
+{
+	struct corio__waiter *s;
+
+	if (ch->len > 0) {
+		memcpy(out, slot(ch, 0), ch->esz);
+		ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
+		ch->len--;
+		if ((s = corio__waitq_pop(&ch->senders))) {
+			memcpy(slot(ch, ch->len), s->buf, ch->esz);
+			ch->len++;
+			corio__waiter_wake(s, 0);
+		}
+		return true;
+	}
+	if ((s = corio__waitq_pop(&ch->senders))) {
+		memcpy(out, s->buf, ch->esz);
+		corio__waiter_wake(s, 0);
+		return true;
+	}
+	return false;
+}
+
+/* A send that needs no parking: 0, -EPIPE, or -EAGAIN. */
+static int put(corio_chan *ch, const void *elem)
+{
+	if (ch->closed)
+		return -EPIPE;
+	if (give_to_receiver(ch, elem))
+		return 0;
+	if (ch->len < ch->cap) {
+		memcpy(slot(ch, ch->len), elem, ch->esz);
+		ch->len++;
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+int corio_chan_try_send(corio_chan *ch, const void *elem)
+{
+	if (!ch || !elem)
+		return -EINVAL;
+	return put(ch, elem);
+}
+
+int corio_chan_try_recv(corio_chan *ch, void *elem)
+{
+	if (!ch || !elem)
+		return -EINVAL;
+	if (take(ch, elem))
+		return 0;
+	return ch->closed ? -EPIPE : -EAGAIN;
+}
+
+/* After corio__waitq_park returns, ch is not touched again: corio_chan_free may have
+ * woken us (-EPIPE) and freed it. */
+int corio_chan_send(corio_chan *ch, const void *elem)
+{
+	struct corio__waiter wt;
+	int rc;
+
+	if (!ch || !elem)
+		return -EINVAL;
+	if ((rc = corio__wait_check()) != 0)
+		return rc;
+	if ((rc = put(ch, elem)) != -EAGAIN)
+		return rc;
+	wt.buf = (void *)elem;
+	return corio__waitq_park(&ch->senders, &wt);
+}
+
+int corio_chan_recv(corio_chan *ch, void *elem)
+{
+	struct corio__waiter wt;
+	int rc;
+
+	if (!ch || !elem)
+		return -EINVAL;
+	if ((rc = corio__wait_check()) != 0)
+		return rc;
+	if (take(ch, elem))
+		return 0;
+	if (ch->closed)
+		return -EPIPE;
+	wt.buf = elem;
+	return corio__waitq_park(&ch->receivers, &wt);
+}
+
+void corio_chan_close(corio_chan *ch)
+{
+	if (!ch || ch->closed)
+		return;
+	ch->closed = true;
+	/* Parked senders' elements are not delivered; parked receivers imply an empty buffer,
+	 * so they are drained already. */
+	corio__waitq_wake_all(&ch->senders, -EPIPE);
+	corio__waitq_wake_all(&ch->receivers, -EPIPE);
+}
+
+void corio_chan_free(corio_chan *ch)
+{
+	if (!ch)
+		return;
+	corio_chan_close(ch);
+	free(ch);
+}
+
+size_t corio_chan_len(const corio_chan *ch)
+{
+	return ch ? ch->len : 0;
+}
+
+size_t corio_chan_cap(const corio_chan *ch)
+{
+	return ch ? ch->cap : 0;
+}

@@ -1,0 +1,101 @@
+/* runtime/sync/waitq.c: the FIFO queue of parked tasks behind every sync primitive (see
+ * waitq.h for the invariant that prevents lost wakeups), and the checks every call that
+ * may park makes first. */
+#include "runtime/sync/waitq.h"
+
+#include <errno.h>
+
+#include "runtime/core/op.h"
+
+int corio__wait_check(void)
+{
+	corio__loop *l = corio__loop_get();
+	struct corio_task *t = l ? l->current : NULL;
+	uint64_t deadline;
+
+	if (!t)
+		return -EPERM;
+	if (corio__task_cancel_due(t))
+		return -ECANCELED;
+	deadline = corio__task_deadline(t);
+	if (deadline != UINT64_MAX && corio_now() >= deadline) {
+		corio__task_scopes_fired(t, deadline);
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+static void waitq_remove(corio__waitq *q, struct corio__waiter *wt)
+{
+	if (wt->prev)
+		wt->prev->next = wt->next;
+	else
+		q->head = wt->next;
+	if (wt->next)
+		wt->next->prev = wt->prev;
+	else
+		q->tail = wt->prev;
+	wt->prev = wt->next = NULL;
+	wt->q = NULL;
+}
+
+/* The wait's unlink hook: cancellation or timeout took the task off the wait. */
+static void waiter_unlink(corio__wait *w)
+{
+	struct corio__waiter *wt = w->data;
+
+	if (wt->q)
+		waitq_remove(wt->q, wt);
+}
+
+int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
+{
+	struct corio_task *t = corio_current();
+
+	if (!t)
+		return -EPERM;
+	wt->w = (corio__wait){ .task = t, .unlink = waiter_unlink, .data = wt };
+	wt->q = q;
+	wt->next = NULL;
+	wt->prev = q->tail;
+	if (q->tail)
+		q->tail->next = wt;
+	else
+		q->head = wt;
+	q->tail = wt;
+	/* If the task is already cancelled or past its deadline, corio__wait_park unlinks wt
+	 * and returns at once. */
+	return corio__wait_park(&wt->w);
+}
+
+struct corio__waiter *corio__waitq_pop(corio__waitq *q)
+{
+	struct corio__waiter *wt = q->head;
+
+	if (wt)
+		waitq_remove(q, wt);
+	return wt;
+}
+
+void corio__waiter_wake(struct corio__waiter *wt, int res)
+{
+	corio__wait_wake(&wt->w, res);
+}
+
+bool corio__waitq_wake_one(corio__waitq *q, int res)
+{
+	struct corio__waiter *wt = corio__waitq_pop(q);
+
+	if (!wt)
+		return false;
+	corio__waiter_wake(wt, res);
+	return true;
+}
+
+void corio__waitq_wake_all(corio__waitq *q, int res)
+{
+	struct corio__waiter *wt;
+
+	while ((wt = corio__waitq_pop(q)))
+		corio__waiter_wake(wt, res);
+}

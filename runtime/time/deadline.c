@@ -1,0 +1,122 @@
+/* runtime/time/deadline.c: I/O deadlines kept by the loop, one kernel timer for all of them
+ * (the why is in deadline.h). */
+#include "runtime/time/deadline.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "runtime/core/op.h"
+
+static void timer_arm(corio__loop *l, uint64_t at);
+
+static void unlink_dl(corio__loop *l, corio__deadline *d)
+{
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		l->dl.head = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	d->prev = d->next = NULL;
+	d->armed = false;
+}
+
+/* The task's current operation or wait ends with -ECANCELED (as for corio_cancel); so do
+ * its later ones until corio__deadline_end. */
+static void interrupt(struct corio_task *t)
+{
+	t->interrupted = true;
+	corio__task_unpark(t);
+}
+
+static void timer_fired(corio__completion *c, int32_t res, uint32_t flags)
+{
+	corio__loop *l = corio__loop_get();
+	uint64_t now, next = UINT64_MAX;
+	corio__deadline *d, *after;
+
+	(void)c;
+	(void)flags;
+	l->dl.armed = false;
+	if (res == -ECANCELED)
+		return; /* the loop's drain */
+	now = corio_now();
+	for (d = l->dl.head; d; d = after) {
+		after = d->next;
+		if (d->at <= now) {
+			unlink_dl(l, d);
+			d->expired = true;
+			interrupt(d->task);
+		} else if (d->at < next) {
+			next = d->at;
+		}
+	}
+	if (next != UINT64_MAX)
+		timer_arm(l, next);
+}
+
+/* One timer in flight at most: an earlier deadline moves it (IORING_TIMEOUT_UPDATE, 5.11). */
+static void timer_arm(corio__loop *l, uint64_t at)
+{
+	struct io_uring_sqe sqe;
+
+	l->dl.ts.tv_sec = (long long)(at / 1000000000ull);
+	l->dl.ts.tv_nsec = (long long)(at % 1000000000ull);
+	l->dl.at = at;
+	memset(&sqe, 0, sizeof sqe);
+	if (l->dl.armed) {
+		io_uring_prep_timeout_update(&sqe, &l->dl.ts, (uint64_t)(uintptr_t)&l->dl.c,
+					     IORING_TIMEOUT_ABS);
+		corio__submit(l, &sqe, NULL, NULL, false);
+		return;
+	}
+	l->dl.c = (corio__completion){ .fn = timer_fired };
+	io_uring_prep_timeout(&sqe, &l->dl.ts, 0, IORING_TIMEOUT_ABS);
+	corio__submit(l, &sqe, &l->dl.c, NULL, false);
+	l->dl.armed = true;
+}
+
+uint64_t corio__deadline_after(uint64_t ns)
+{
+	corio__loop *l = corio__loop_get();
+	uint64_t now;
+
+	if (!l)
+		now = corio_now();
+	else if (!(now = l->dl.turn_now))
+		now = l->dl.turn_now = corio_now();
+	return ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+}
+
+void corio__deadline_begin(corio__deadline *d, uint64_t at)
+{
+	corio__loop *l = corio__loop_get();
+
+	d->at = at;
+	d->task = l->current;
+	d->expired = false;
+	d->armed = at != UINT64_MAX; /* no deadline: nothing to watch */
+	if (!d->armed)
+		return;
+	d->prev = NULL;
+	d->next = l->dl.head;
+	if (d->next)
+		d->next->prev = d;
+	l->dl.head = d;
+	if (!l->dl.armed || at < l->dl.at)
+		timer_arm(l, at);
+}
+
+ssize_t corio__deadline_end(corio__deadline *d, ssize_t rc)
+{
+	corio__loop *l = corio__loop_get();
+
+	if (d->armed)
+		unlink_dl(l, d);
+	if (!d->expired)
+		return rc;
+	d->task->interrupted = false;
+	if (rc == -ECANCELED && !d->task->cancelled)
+		return -ETIMEDOUT;
+	return rc;
+}

@@ -1,0 +1,219 @@
+/* runtime/time/sleep.c: corio_sleep and corio_sleep_until on kernel timers (IORING_OP_TIMEOUT,
+ * absolute), shared by the sleeps that end together.
+ *
+ * A sleep's deadline is rounded up to a grid: the largest power of two not above a
+ * thousandth of the sleep, at most 65.5 us (Linux gives nanosleep 50 us of slack by
+ * default for the same reason). Sleeps of one loop whose rounded deadlines are equal share
+ * one kernel timer, a "bucket": a burst of 100 000 tasks sleeping 1 s arms about 3 000
+ * timers instead of 100 000, and their wake-ups come as one CQE per bucket. A sleep never
+ * ends early. Sleeps inside a timeout scope, short ones (under ~1 ms, whose grid would be
+ * under 1 us: exact instead) and sleeps while fault injection is on keep a timer of their
+ * own, as every other operation does.
+ *
+ * Ownership: a bucket belongs to the loop from its submission until its CQE (the kernel
+ * holds its timespec); its members are on the sleeping tasks' stacks and leave it when
+ * woken or cancelled. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "runtime/core/op.h"
+
+typedef struct sleeper sleeper;
+
+struct corio__sleep_bucket {
+	corio__completion c;
+	struct __kernel_timespec ts;
+	uint64_t at;
+	sleeper *head, *tail;
+	corio__loop *loop;
+	bool fired;                       /* its CQE came: no new members */
+	struct corio__sleep_bucket *next_free;
+};
+
+struct sleeper {
+	corio__wait w;
+	sleeper *prev, *next;
+	corio__sleep_bucket *b;
+};
+
+#define MAX_GRID 65536u
+#define MIN_GRID 1024u /* below (sleeps under ~1 ms) the deadline is kept exact */
+
+static uint64_t grid_for(uint64_t duration)
+{
+	uint64_t g = duration / 1024;
+
+	if (g > MAX_GRID)
+		g = MAX_GRID;
+	return g < MIN_GRID ? 0 : 1ull << (63 - __builtin_clzll(g));
+}
+
+static unsigned slot_of(uint64_t at)
+{
+	return (unsigned)((at * 0x9E3779B97F4A7C15ull) >> 60) % CORIO__SLEEP_SLOTS;
+}
+
+static void member_remove(sleeper *s)
+{
+	corio__sleep_bucket *b = s->b;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		b->head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		b->tail = s->prev;
+	s->prev = s->next = NULL;
+	s->b = NULL;
+}
+
+/* Cancelled or timed out while parked (corio__wait's unlink). */
+static void member_unlink(corio__wait *w)
+{
+	sleeper *s = w->data;
+
+	if (s->b)
+		member_remove(s);
+}
+
+static void bucket_fired(corio__completion *c, int32_t res, uint32_t flags)
+{
+	corio__sleep_bucket *b = (corio__sleep_bucket *)c;
+	corio__loop *l = b->loop;
+	unsigned k = slot_of(b->at);
+
+	(void)flags;
+	b->fired = true;
+	if (l->sleep_slots[k] == b)
+		l->sleep_slots[k] = NULL;
+	while (b->head) {
+		sleeper *s = b->head;
+
+		member_remove(s);
+		corio__wait_wake(&s->w, res == -ETIME ? 0 : res);
+	}
+	b->next_free = l->free_buckets;
+	l->free_buckets = b;
+}
+
+/* The open bucket for deadline at, made and armed if there is none. NULL: no memory. */
+static corio__sleep_bucket *bucket_for(corio__loop *l, uint64_t at)
+{
+	unsigned k = slot_of(at);
+	corio__sleep_bucket *b = l->sleep_slots[k];
+	struct io_uring_sqe sqe;
+
+	if (b && b->at == at)
+		return b;
+	if ((b = l->free_buckets))
+		l->free_buckets = b->next_free;
+	else if (!(b = malloc(sizeof *b)))
+		return NULL;
+	*b = (corio__sleep_bucket){ .c = { .fn = bucket_fired }, .at = at, .loop = l };
+	b->ts.tv_sec = (long long)(at / 1000000000ull);
+	b->ts.tv_nsec = (long long)(at % 1000000000ull);
+	memset(&sqe, 0, sizeof sqe);
+	io_uring_prep_timeout(&sqe, &b->ts, 0, IORING_TIMEOUT_ABS);
+	corio__submit(l, &sqe, &b->c, NULL, false);
+	l->sleep_slots[k] = b; /* replaces an older bucket in the slot: that one still fires */
+	return b;
+}
+
+/* Parks t in the bucket of its rounded deadline. 0, -ECANCELED, or 1 when no bucket
+ * could be had (the caller falls back to a timer of its own). */
+static int sleep_shared(corio__loop *l, struct corio_task *t, uint64_t at)
+{
+	corio__sleep_bucket *b = bucket_for(l, at);
+	sleeper s = { .w = { .task = t, .unlink = member_unlink } };
+
+	if (!b)
+		return 1;
+	s.w.data = &s;
+	s.b = b;
+	s.prev = b->tail;
+	if (b->tail)
+		b->tail->next = &s;
+	else
+		b->head = &s;
+	b->tail = &s;
+	return corio__wait_park(&s.w);
+}
+
+/* A timer of its own for the nearer of the sleep's and the scope's deadlines. */
+static int sleep_own(struct corio_task *t, uint64_t when, uint64_t scope)
+{
+	uint64_t until = scope < when ? scope : when;
+	struct __kernel_timespec ts;
+	corio__op op;
+	int rc;
+
+	ts.tv_sec = (long long)(until / 1000000000ull);
+	ts.tv_nsec = (long long)(until % 1000000000ull);
+	io_uring_prep_timeout(corio__op_sqe(&op), &ts, 0, IORING_TIMEOUT_ABS);
+	rc = corio__op_await(&op, CORIO__OP_NOLINK);
+	if (rc == -ETIME) {
+		if (until < when) {
+			corio__task_scopes_fired(t, until);
+			return -ETIMEDOUT;
+		}
+		return 0;
+	}
+	return rc;
+}
+
+/* The sleep until when, given the clock read once by the caller. A sleep of a positive length
+ * always goes to the kernel, however late its task runs: corio_sleep(ns) computes when from
+ * the same reading (now + ns > now), so whether it submits a timer never depends on how much
+ * time passed between two clock reads (the fault injector keys on the operation count, so a
+ * replayed seed must see the same operations). */
+static int sleep_at(uint64_t when, uint64_t now)
+{
+	corio__loop *l = corio__loop_get();
+	struct corio_task *t = l ? l->current : NULL;
+	uint64_t scope, grid;
+	int rc;
+
+	if (!t)
+		return -EPERM;
+	if (corio__task_cancel_due(t))
+		return -ECANCELED;
+	scope = corio__task_deadline(t);
+	if (scope != UINT64_MAX && now >= scope) {
+		corio__task_scopes_fired(t, scope);
+		return -ETIMEDOUT;
+	}
+	if (when <= now) {
+		corio_yield();
+		return 0;
+	}
+	grid = grid_for(when - now);
+	if (scope != UINT64_MAX || l->faults.nrules || !grid || when > UINT64_MAX - grid)
+		return sleep_own(t, when, scope);
+	rc = sleep_shared(l, t, (when + grid - 1) & ~(grid - 1));
+	return rc == 1 ? sleep_own(t, when, scope) : rc;
+}
+
+int corio_sleep_until(uint64_t when)
+{
+	return sleep_at(when, corio_now());
+}
+
+int corio_sleep(uint64_t ns)
+{
+	uint64_t now = corio_now();
+
+	/* sleep(0) yields: sleep_at does that for a deadline already reached. */
+	return sleep_at(ns > UINT64_MAX - now ? UINT64_MAX : now + ns, now);
+}
+
+void corio__sleep_free(corio__loop *l)
+{
+	while (l->free_buckets) {
+		corio__sleep_bucket *b = l->free_buckets;
+
+		l->free_buckets = b->next_free;
+		free(b);
+	}
+}

@@ -1,0 +1,289 @@
+/* tests/runtime/test_sleep.c: sleeps that end together share one kernel timer (runtime/time/sleep.c).
+ * Checked: a burst of equal sleeps arms few timers and none ends early; wake-ups keep
+ * deadline order; a cancelled member leaves its bucket without disturbing the others;
+ * a bucket whose members all left still lets the loop end; interleaved durations (buckets
+ * meeting in the same slot) all end on time; sleeps under a millisecond keep a timer each;
+ * a sleep in a timeout scope keeps a timer of its own and the scope still fires. */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <corio/corio.h>
+
+#include "tests/support/helpers.h"
+
+/* ---- a burst of equal sleeps ---- */
+
+#define BURST 1000
+
+static int burst_early, burst_bad;
+static uint64_t burst_deadline;
+
+/* One absolute deadline for all: however slowly the tasks start (a loaded machine, a
+ * sanitizer), they round to the same instant. */
+static void *burst_sleeper(void *arg)
+{
+	if (corio_sleep_until(burst_deadline) != 0)
+		burst_bad++;
+	else if (corio_now() < burst_deadline)
+		burst_early++;
+	return NULL;
+}
+
+static void *burst_main(void *arg)
+{
+	static corio_task *t[BURST];
+	corio_statistics a, b;
+
+	TH_CHECK(corio_stats(&a) == 0);
+	burst_deadline = corio_now() + CORIO_MS(200);
+	for (int i = 0; i < BURST; i++)
+		TH_CHECK((t[i] = corio_spawn(burst_sleeper, NULL)) != NULL);
+	TH_CHECK(corio_gather(t, BURST, NULL) == 0);
+	TH_CHECK(corio_stats(&b) == 0);
+	TH_CHECK(burst_bad == 0);
+	TH_CHECK(burst_early == 0);
+	/* One timer for the 1000 (a few at most, should tasks start after the deadline's
+	 * grid shrank): one each would be 1000. */
+	TH_CHECK(b.sqes_submitted - a.sqes_submitted < 10);
+	return TH_OK;
+}
+
+START_TEST(test_burst_shares_timers)
+{
+	TH_RUN_EXPECT_OK(NULL, burst_main, NULL);
+}
+END_TEST
+
+/* ---- order ---- */
+
+#define ORDERED 200
+
+static int order_log[ORDERED], order_n;
+static uint64_t order_base;
+
+static void *ordered_sleeper(void *arg)
+{
+	uintptr_t i = (uintptr_t)arg;
+
+	/* Deadlines 1 ms apart, spawned in reverse: wake-ups must come back in order. */
+	if (corio_sleep_until(order_base + i * CORIO_MS(1)) == 0)
+		order_log[order_n++] = (int)i;
+	return NULL;
+}
+
+static void *order_main(void *arg)
+{
+	corio_task *t[ORDERED];
+
+	order_base = corio_now() + CORIO_MS(50);
+	for (int i = ORDERED - 1; i >= 0; i--)
+		TH_CHECK((t[i] = corio_spawn(ordered_sleeper, (void *)(uintptr_t)i)) != NULL);
+	TH_CHECK(corio_gather(t, ORDERED, NULL) == 0);
+	TH_CHECK(order_n == ORDERED);
+	for (int i = 0; i < ORDERED; i++)
+		TH_CHECK(order_log[i] == i);
+	return TH_OK;
+}
+
+START_TEST(test_wakeups_in_deadline_order)
+{
+	TH_RUN_EXPECT_OK(NULL, order_main, NULL);
+}
+END_TEST
+
+/* ---- cancelling members ---- */
+
+#define MEMBERS 50
+
+static int member_rc[MEMBERS];
+
+static void *member(void *arg)
+{
+	uintptr_t i = (uintptr_t)arg;
+
+	member_rc[i] = corio_sleep(CORIO_SEC(2)); /* far beyond the cancels, however slow */
+	return NULL;
+}
+
+static void *cancel_some_main(void *arg)
+{
+	corio_task *t[MEMBERS];
+	uint64_t t0 = corio_now();
+
+	for (uintptr_t i = 0; i < MEMBERS; i++)
+		TH_CHECK((t[i] = corio_spawn(member, (void *)i)) != NULL);
+	corio_sleep(CORIO_MS(10));
+	for (int i = 0; i < MEMBERS; i += 3) /* the first, the last, and between */
+		corio_cancel(t[i]);
+	corio_cancel(t[MEMBERS - 1]);
+	for (int i = 0; i < MEMBERS; i++) {
+		bool cancelled = i % 3 == 0 || i == MEMBERS - 1;
+
+		TH_CHECK(corio_join(t[i], NULL) == (cancelled ? -ECANCELED : 0));
+		TH_CHECK(member_rc[i] == (cancelled ? -ECANCELED : 0));
+	}
+	TH_CHECK(corio_now() - t0 >= CORIO_SEC(2));
+	return TH_OK;
+}
+
+START_TEST(test_cancelled_members_leave_the_rest)
+{
+	TH_RUN_EXPECT_OK(NULL, cancel_some_main, NULL);
+}
+END_TEST
+
+static void *cancel_all_main(void *arg)
+{
+	corio_task *t[MEMBERS];
+
+	for (uintptr_t i = 0; i < MEMBERS; i++)
+		TH_CHECK((t[i] = corio_spawn(member, (void *)i)) != NULL);
+	corio_yield();
+	for (int i = 0; i < MEMBERS; i++)
+		corio_cancel(t[i]);
+	TH_CHECK(corio_gather(t, MEMBERS, NULL) == -ECANCELED);
+	for (int i = 0; i < MEMBERS; i++)
+		TH_CHECK(member_rc[i] == -ECANCELED);
+	return TH_OK;
+}
+
+START_TEST(test_emptied_bucket_does_not_hold_the_loop)
+{
+	uint64_t t0 = th_now();
+
+	TH_RUN_EXPECT_OK(NULL, cancel_all_main, NULL);
+	/* The bucket's 2 s timer is still armed at the end: the loop cancels it. */
+	ck_assert_uint_lt(th_now() - t0, CORIO_SEC(30));
+}
+END_TEST
+
+/* ---- interleaved durations ---- */
+
+#define MIXED 600
+
+static int mixed_bad;
+
+static void *mixed_sleeper(void *arg)
+{
+	uintptr_t i = (uintptr_t)arg;
+	uint64_t ns = CORIO_MS(5) * (1 + i % 7), t0 = corio_now();
+
+	if (corio_sleep(ns) != 0 || corio_now() - t0 < ns)
+		mixed_bad++;
+	return NULL;
+}
+
+static void *mixed_main(void *arg)
+{
+	static corio_task *t[MIXED];
+
+	for (uintptr_t i = 0; i < MIXED; i++)
+		TH_CHECK((t[i] = corio_spawn(mixed_sleeper, (void *)i)) != NULL);
+	TH_CHECK(corio_gather(t, MIXED, NULL) == 0);
+	TH_CHECK(mixed_bad == 0);
+	return TH_OK;
+}
+
+START_TEST(test_interleaved_durations)
+{
+	TH_RUN_EXPECT_OK(NULL, mixed_main, NULL);
+}
+END_TEST
+
+/* ---- short sleeps stay exact ---- */
+
+#define SHORT 50
+
+static uint64_t short_deadline;
+static int short_bad;
+
+static void *short_sleeper(void *arg)
+{
+	if (corio_sleep_until(short_deadline) != 0 || corio_now() < short_deadline)
+		short_bad++;
+	return NULL;
+}
+
+static void *short_relative(void *arg)
+{
+	uint64_t t0 = corio_now();
+
+	if (corio_sleep(CORIO_US(500)) != 0 || corio_now() - t0 < CORIO_US(500))
+		short_bad++;
+	return NULL;
+}
+
+static void *short_main(void *arg)
+{
+	corio_task *t[SHORT];
+	corio_statistics a, b;
+
+	TH_CHECK(corio_stats(&a) == 0);
+	short_deadline = corio_now() + CORIO_MS(20);
+	for (int i = 0; i < SHORT; i++)
+		TH_CHECK((t[i] = corio_spawn(short_sleeper, NULL)) != NULL);
+	TH_CHECK(corio_gather(t, SHORT, NULL) == 0);
+	TH_CHECK(corio_stats(&b) == 0);
+	TH_CHECK(short_bad == 0);
+	/* Started 20 ms ahead the tasks share timers; the point is the next round. */
+	TH_CHECK(b.sqes_submitted - a.sqes_submitted < SHORT);
+	TH_CHECK(corio_stats(&a) == 0);
+	for (int i = 0; i < SHORT; i++) /* under 1 ms: a timer each */
+		TH_CHECK((t[i] = corio_spawn(short_relative, NULL)) != NULL);
+	TH_CHECK(corio_gather(t, SHORT, NULL) == 0);
+	TH_CHECK(corio_stats(&b) == 0);
+	TH_CHECK(short_bad == 0);
+	TH_CHECK(b.sqes_submitted - a.sqes_submitted == SHORT);
+	return TH_OK;
+}
+
+START_TEST(test_short_sleeps_keep_own_timer)
+{
+	TH_RUN_EXPECT_OK(NULL, short_main, NULL);
+}
+END_TEST
+
+/* ---- in a scope ---- */
+
+static void *scoped_main(void *arg)
+{
+	corio_timeout to;
+	uint64_t t0 = corio_now();
+
+	corio_timeout_enter(&to, CORIO_MS(30));
+	TH_CHECK(corio_sleep(CORIO_SEC(5)) == -ETIMEDOUT);
+	TH_CHECK(corio_timeout_exit(&to));
+	TH_CHECK(corio_now() - t0 >= CORIO_MS(30));
+	TH_CHECK(corio_now() - t0 < CORIO_SEC(4));
+	return TH_OK;
+}
+
+START_TEST(test_scope_shorter_than_sleep)
+{
+	TH_RUN_EXPECT_OK(NULL, scoped_main, NULL);
+}
+END_TEST
+
+static Suite *sleep_suite(void)
+{
+	Suite *s = suite_create("sleep");
+	TCase *tc = tcase_create("buckets");
+
+	tcase_set_timeout(tc, TH_TIMEOUT);
+	tcase_add_test(tc, test_burst_shares_timers);
+	tcase_add_test(tc, test_wakeups_in_deadline_order);
+	tcase_add_test(tc, test_cancelled_members_leave_the_rest);
+	tcase_add_test(tc, test_emptied_bucket_does_not_hold_the_loop);
+	tcase_add_test(tc, test_interleaved_durations);
+	tcase_add_test(tc, test_short_sleeps_keep_own_timer);
+	tcase_add_test(tc, test_scope_shorter_than_sleep);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return th_main(sleep_suite());
+}
