@@ -11,6 +11,8 @@
 #define CORIO_UTIL_BUF_H
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +31,9 @@ static inline int corio__buf_reserve_max(corio__buf *b, size_t extra, size_t max
 	size_t need, ncap;
 	char *np;
 
-	if (extra > (size_t)-1 - b->len)
+	/* No object can be larger than PTRDIFF_MAX (and GCC, seeing an inlined call with a
+	 * huge extra, would otherwise warn that realloc is asked for more). */
+	if (extra > (size_t)PTRDIFF_MAX - b->len)
 		return -ENOMEM;
 	need = b->len + extra;
 	if (max && need > max)
@@ -38,7 +42,7 @@ static inline int corio__buf_reserve_max(corio__buf *b, size_t extra, size_t max
 		return 0;
 	ncap = b->cap ? b->cap : 64;
 	while (ncap < need)
-		ncap = ncap > (size_t)-1 / 2 ? need : ncap * 2;
+		ncap = ncap > (size_t)PTRDIFF_MAX / 2 ? need : ncap * 2;
 	if (max && ncap > max)
 		ncap = max;
 	if (!(np = (char *)realloc(b->p, ncap)))
