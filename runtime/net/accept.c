@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "runtime/core/close.h"
 #include "runtime/net/net_internal.h"
 
 #define BACKOFF_NS CORIO_MS(10)
@@ -299,6 +300,14 @@ void corio__net_forget(int fd)
 		forget(reg[fd]);
 }
 
+/* corio_close's hook: inside a task a listener is forgotten before its descriptor closes.
+ * Outside one corio_close is a plain close(2) and leaves the registry alone. */
+static void close_hook(int fd)
+{
+	if (corio__net_in_task())
+		corio__net_forget(fd);
+}
+
 static listener *lookup(corio__loop *l, int fd)
 {
 	listener *ls;
@@ -308,6 +317,9 @@ static listener *lookup(corio__loop *l, int fd)
 			return reg[fd];
 		forget(reg[fd]);
 	}
+	/* A new registry: corio_close must know of it (a no-op when already registered). */
+	if (!reg && corio__close_hook_add(close_hook) != 0)
+		return NULL;
 	if ((size_t)fd >= reg_cap) {
 		size_t cap = reg_cap ? reg_cap : 64;
 		listener **r;
@@ -389,6 +401,6 @@ int corio_listen_close(int fd)
 {
 	if (fd < 0)
 		return -EBADF;
-	corio__net_forget(fd);
-	return corio__net_close(fd);
+	corio__net_forget(fd); /* outside a task too, where corio_close's hook does nothing */
+	return corio_close(fd);
 }

@@ -18,7 +18,7 @@ static int connect_one(const struct addrinfo *ai)
 		return fd;
 	rc = corio_connect(fd, ai->ai_addr, ai->ai_addrlen);
 	if (rc != 0) {
-		corio__net_close(fd);
+		corio_close(fd);
 		return rc;
 	}
 	/* Small writes go out at once, as asyncio does for every TCP transport. */
@@ -81,7 +81,7 @@ int corio_unix_connect(const char *path, int type)
 		return fd;
 	rc = corio_connect(fd, (struct sockaddr *)&sun, (socklen_t)len);
 	if (rc != 0) {
-		corio__net_close(fd);
+		corio_close(fd);
 		return rc;
 	}
 	return fd;

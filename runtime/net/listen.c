@@ -37,7 +37,7 @@ static int listen_one(const struct addrinfo *ai, int backlog, unsigned flags)
 	if (rc == 0 && listen(fd, backlog < 0 ? SOMAXCONN : backlog) != 0)
 		rc = -errno;
 	if (rc != 0) {
-		corio__net_close(fd);
+		corio_close(fd);
 		return rc;
 	}
 	corio__net_forget(fd); /* a stale registry entry from a descriptor closed by close(2) */
@@ -113,7 +113,7 @@ int corio_unix_listen(const char *path, int type, int backlog)
 	if (rc == 0 && type != SOCK_DGRAM && listen(fd, backlog < 0 ? SOMAXCONN : backlog) != 0)
 		rc = -errno;
 	if (rc != 0) {
-		corio__net_close(fd);
+		corio_close(fd);
 		return rc;
 	}
 	corio__net_forget(fd);

@@ -1,6 +1,7 @@
-/* runtime/net/net_internal.h: what the runtime/net/ files share: closing from any context, address
- * resolution (numeric without a thread, names through corio_blocking + getaddrinfo), and
- * the listener registry hook that corio_close should call. */
+/* runtime/net/net_internal.h: what the runtime/net/ files share and nothing else: whether
+ * the caller is a task, address resolution (numeric without a thread, names through
+ * corio_blocking + getaddrinfo), unix socket addresses, and forgetting a listener of the
+ * registry (runtime/net/accept.c). */
 #ifndef CORIO_NET_INTERNAL_H
 #define CORIO_NET_INTERNAL_H
 
@@ -18,9 +19,6 @@ static inline bool corio__net_in_task(void)
 
 	return l && l->current;
 }
-
-/* Closes fd: IORING_OP_CLOSE (cleanup: never cancelled) in a task, close(2) elsewhere. */
-int corio__net_close(int fd);
 
 /* A resolved address list. Numeric hosts fill one[] without allocating; names come from
  * getaddrinfo (ai, freed by corio__addrs_free). */
@@ -43,7 +41,9 @@ int corio__unix_addr(const char *path, struct sockaddr_un *sun);
 
 /* Forgets fd in the listener registry before it is closed: cancels the multishot accept,
  * closes queued connections, wakes parked corio_accept callers with -EBADF. No effect for
- * an fd that is not a listener of this loop. Never parks. corio_close should call it. */
+ * an fd that is not a listener of this loop. Never parks. corio_close calls it inside a
+ * task through its before-close hook (runtime/core/close.h), which the registry registers
+ * when it is first created. */
 void corio__net_forget(int fd);
 
 #endif

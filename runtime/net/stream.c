@@ -262,7 +262,7 @@ int corio_stream_close(corio_stream *s)
 	if (!s)
 		return -EINVAL;
 	rc = s->wlen ? corio_stream_flush(s) : 0;
-	rc2 = corio__net_close(s->fd);
+	rc2 = corio_close(s->fd);
 	free(s->rbuf);
 	free(s->wbuf);
 	free(s);
