@@ -146,7 +146,7 @@ static void on_result(listener *ls, int32_t res)
 	else if (res == -EINVAL && !ls->single && listening(ls->fd))
 		ls->single = true; /* before 5.19: IORING_ACCEPT_MULTISHOT is refused */
 	else if (!transient(res))
-		corio__waitq_wake_all(&ls->waiters, res); /* -EINVAL (not listening), -EBADF, -ENOTSOCK, ... */
+		corio__waitq_wake_all(&ls->waiters, res); /* -EINVAL (not listening), -EBADF, ... */
 	else if (ls->fails > 8 && !ls->forgotten)
 		backoff(ls); /* a transient error that keeps coming back: no spinning */
 }
@@ -167,7 +167,7 @@ static void accept_cqe(corio__completion *c, int32_t res, uint32_t flags)
 	if (finished(ls))
 		return;
 	/* After a pause too: the queue may have been drained and a caller parked meanwhile. */
-	if (!ls->armed && !ls->timer_armed && !corio__waitq_empty(&ls->waiters) && !ls->forgotten)
+	if (!ls->armed && !ls->timer_armed && !ls->forgotten && !corio__waitq_empty(&ls->waiters))
 		arm(ls);
 }
 

@@ -28,14 +28,14 @@ static int connect_one(const struct addrinfo *ai)
 
 int corio_tcp_connect(const char *host, const char *port)
 {
-	corio__addrs addrs;
+	corio__net_addrs addrs;
 	int rc;
 
 	if (!corio__net_in_task())
 		return -EPERM;
 	if (!port || !*port)
 		return -EINVAL;
-	rc = corio__resolve(host, port, false, &addrs);
+	rc = corio__net_resolve(host, port, false, &addrs);
 	if (rc != 0)
 		return rc;
 	rc = -ECONNREFUSED;
@@ -45,12 +45,12 @@ int corio_tcp_connect(const char *host, const char *port)
 		if (rc >= 0 || rc == -ETIMEDOUT || rc == -ECANCELED)
 			break;
 	}
-	corio__addrs_free(&addrs);
+	corio__net_addrs_free(&addrs);
 	return rc;
 }
 
 /* Fills sun from path ('@' = abstract namespace). Its length, or -ENAMETOOLONG/-EINVAL. */
-int corio__unix_addr(const char *path, struct sockaddr_un *sun)
+int corio__net_unix_addr(const char *path, struct sockaddr_un *sun)
 {
 	size_t n;
 
@@ -72,7 +72,7 @@ int corio__unix_addr(const char *path, struct sockaddr_un *sun)
 int corio_unix_connect(const char *path, int type)
 {
 	struct sockaddr_un sun;
-	int len = corio__unix_addr(path, &sun), fd, rc;
+	int len = corio__net_unix_addr(path, &sun), fd, rc;
 
 	if (len < 0)
 		return len;

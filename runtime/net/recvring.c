@@ -166,7 +166,8 @@ static void recv_cqe(corio__completion *c, int32_t res, uint32_t flags)
 	if (!(flags & IORING_CQE_F_MORE))
 		r->armed = false;
 	if (res > 0 && (flags & IORING_CQE_F_BUFFER)) {
-		seg s = { .bid = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT), .len = (uint32_t)res };
+		seg s = { .bid = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT),
+			  .len = (uint32_t)res };
 
 		if (r->freed || corio__deque_push(&r->q, &s) != 0) {
 			pool_put(r->pool, s.bid);
