@@ -1,5 +1,6 @@
 /* runtime/net/connect.c: the client side: corio_tcp_connect (resolve, then try each
- * address in order) and corio_unix_connect. */
+ * address in order) and corio_unix_connect, and the unix socket address (path or '@'
+ * abstract name) that listen.c uses too. Both connects park. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
