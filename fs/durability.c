@@ -1,6 +1,7 @@
-/* fs/durability.c: durability and file size: fsync, fdatasync, sync_file_range, fallocate,
- * fadvise and ftruncate (IORING_OP_FTRUNCATE where the kernel has it, the thread pool
- * otherwise). */
+/* fs/durability.c: making a file's data durable and shaping its extent on disk: fsync,
+ * fdatasync and sync_file_range (what reaches the disk), fallocate and ftruncate (the
+ * space the file holds; IORING_OP_FTRUNCATE from 6.9, the thread pool before), and
+ * fadvise (the page cache's read-ahead for a range). Every call parks. */
 #define _GNU_SOURCE /* the Linux extensions: AT_EMPTY_PATH, O_DIRECT, SPLICE_F_*, ... */
 #include <errno.h>
 #include <unistd.h>
@@ -33,7 +34,10 @@ int corio_fdatasync(int fd)
  * only in later kernels): longer ranges are done in pieces, each a multiple of 4 KiB. */
 #define RANGE_STEP (1ull << 30)
 
-int corio_sync_range(int fd, off_t offset, off_t len, unsigned flags)
+/* Prepares one piece of a ranged call: step bytes at off (0: to the end of the file). */
+typedef void (*range_prep)(struct io_uring_sqe *sqe, uint64_t off, unsigned step, int arg);
+
+static int by_pieces(int fd, off_t offset, off_t len, range_prep prep, int arg)
 {
 	if (offset < 0 || len < 0)
 		return -EINVAL;
@@ -43,8 +47,7 @@ int corio_sync_range(int fd, off_t offset, off_t len, unsigned flags)
 		corio__op op;
 		int rc;
 
-		io_uring_prep_sync_file_range(corio__op_sqe(&op), 0, (unsigned)step,
-					      (uint64_t)offset, (int)flags);
+		prep(corio__op_sqe(&op), (uint64_t)offset, (unsigned)step, arg);
 		if ((rc = fd_op(&op, fd)) < 0)
 			return rc;
 		offset += (off_t)step;
@@ -53,23 +56,24 @@ int corio_sync_range(int fd, off_t offset, off_t len, unsigned flags)
 	return 0;
 }
 
+static void prep_sync_range(struct io_uring_sqe *sqe, uint64_t off, unsigned step, int flags)
+{
+	io_uring_prep_sync_file_range(sqe, 0, step, off, flags);
+}
+
+static void prep_fadvise(struct io_uring_sqe *sqe, uint64_t off, unsigned step, int advice)
+{
+	io_uring_prep_fadvise(sqe, 0, off, (off_t)step, advice);
+}
+
+int corio_sync_range(int fd, off_t offset, off_t len, unsigned flags)
+{
+	return by_pieces(fd, offset, len, prep_sync_range, (int)flags);
+}
+
 int corio_fadvise(int fd, off_t offset, off_t len, int advice)
 {
-	if (offset < 0 || len < 0)
-		return -EINVAL;
-	do {
-		uint64_t step = (uint64_t)len > RANGE_STEP ? RANGE_STEP : (uint64_t)len;
-		corio__op op;
-		int rc;
-
-		io_uring_prep_fadvise(corio__op_sqe(&op), 0, (uint64_t)offset, (off_t)step,
-				      advice);
-		if ((rc = fd_op(&op, fd)) < 0)
-			return rc;
-		offset += (off_t)step;
-		len -= (off_t)step;
-	} while (len > 0);
-	return 0;
+	return by_pieces(fd, offset, len, prep_fadvise, advice);
 }
 
 int corio_fallocate(int fd, int mode, off_t offset, off_t len)

@@ -1,7 +1,7 @@
 /* fs/fs_internal.h: what the fs/ files share and nothing else: turning a corio descriptor
  * (a real fd or a CORIO_FIXED_FD slot) into SQE fields, the read/write length clamp, the
- * cleanup forms of close and unlink that run even in a cancelled task, and the internal
- * entry points the tests reach directly. */
+ * O_DIRECT marks, the cleanup form of unlink that runs even in a cancelled task, and the
+ * internal entry points the tests reach directly. */
 #ifndef CORIO_FS_INTERNAL_H
 #define CORIO_FS_INTERNAL_H
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fs/fs_internal.h"
+#include "runtime/util/buf.h"
 
 #define DENTS_BUF (64u * 1024)
 
@@ -24,8 +25,7 @@ typedef struct list_job {
 	int rc;
 	ent *ents;
 	size_t n, cap;
-	char *names;
-	size_t names_len, names_cap;
+	corio__buf names; /* every name with its NUL, one after the other */
 	corio_dirent *out;
 } list_job;
 
@@ -42,18 +42,10 @@ static int add(list_job *j, const struct dirent64 *d)
 		j->ents = e;
 		j->cap = cap;
 	}
-	while (j->names_len + len > j->names_cap) {
-		size_t cap = j->names_cap ? j->names_cap * 2 : 1024;
-		char *p = realloc(j->names, cap);
-
-		if (!p)
-			return -ENOMEM;
-		j->names = p;
-		j->names_cap = cap;
-	}
-	memcpy(j->names + j->names_len, d->d_name, len);
-	j->ents[j->n++] = (ent){ .name_off = j->names_len, .ino = d->d_ino, .type = d->d_type };
-	j->names_len += len;
+	j->ents[j->n] = (ent){ .name_off = j->names.len, .ino = d->d_ino, .type = d->d_type };
+	if (corio__buf_append(&j->names, d->d_name, len) != 0)
+		return -ENOMEM;
+	j->n++;
 	return 0;
 }
 
@@ -87,11 +79,11 @@ static int pack(list_job *j)
 
 	if (j->n == 0)
 		return 0;
-	out = malloc(j->n * sizeof *out + j->names_len);
+	out = malloc(j->n * sizeof *out + j->names.len);
 	if (!out)
 		return -ENOMEM;
 	names = (char *)(out + j->n);
-	memcpy(names, j->names, j->names_len);
+	memcpy(names, j->names.p, j->names.len);
 	for (size_t i = 0; i < j->n; i++)
 		out[i] = (corio_dirent){ .name = names + j->ents[i].name_off,
 					 .ino = j->ents[i].ino,
@@ -111,13 +103,13 @@ static void *list_fn(void *arg)
 	if (j->rc == 0)
 		j->rc = pack(j);
 	free(j->ents);
-	free(j->names);
+	corio__buf_free(&j->names);
 	return NULL;
 }
 
 int corio_listdir(const char *path, corio_dirent **entries, size_t *n)
 {
-	list_job j = { .rc = -EIO };
+	list_job j = { .rc = -EIO, .names = CORIO__BUF_INIT };
 	int rc;
 
 	if (!path || !entries || !n)

@@ -1,12 +1,10 @@
-/* fs/open.c: opening and closing descriptors through the ring: corio_open, corio_openat,
- * corio_open2 (openat2 with struct open_how) and corio_close (which always runs, for files
- * and sockets alike, and tells the listener registry first). */
+/* fs/open.c: opening descriptors through the ring: corio_open, corio_openat and corio_open2
+ * (openat2 with struct open_how); each sets or clears the new descriptor's O_DIRECT mark.
+ * corio_close is the core's (runtime/core/close.c). */
 #define _GNU_SOURCE /* the Linux extensions: AT_EMPTY_PATH, O_DIRECT, SPLICE_F_*, ... */
 #include <errno.h>
-#include <unistd.h>
 
 #include "fs/fs_internal.h"
-#include "runtime/net/net_internal.h" /* corio__net_forget: the listener registry */
 
 /* A new descriptor: its O_DIRECT mark (fs/direct.c) is set or cleared, since the number
  * may have been used before. */
@@ -43,27 +41,4 @@ int corio_open2(int dirfd, const char *path, const struct open_how *how)
 	h.flags |= O_CLOEXEC;
 	io_uring_prep_openat2(corio__op_sqe(&op), dirfd, path, &h);
 	return opened(corio__op_await(&op, 0), (int)h.flags);
-}
-
-int corio_close(int fd)
-{
-	corio__loop *l = corio__loop_get();
-	corio__op op;
-
-	corio__fs_direct_mark(fd, false);
-	if (corio__fs_is_fixed(fd)) {
-		io_uring_prep_close_direct(corio__op_sqe(&op),
-					   (unsigned)(fd & ~CORIO_FD_FIXED_BIT));
-	} else {
-		/* Outside a task (cleanup after corio_run) a plain close(2) rather than -EPERM
-		 * and a leaked descriptor. */
-		if (!l || !l->current)
-			return close(fd) == 0 ? 0 : -errno;
-		/* A listener served by a multishot accept: stop that first (net_accept.c). */
-		corio__net_forget(fd);
-		io_uring_prep_close(corio__op_sqe(&op), fd);
-	}
-	/* CLEANUP: runs in a cancelled task and past a deadline, never cancelled itself, so
-	 * cleanup code cannot leak the descriptor. */
-	return corio__op_await(&op, CORIO__OP_CLEANUP);
 }

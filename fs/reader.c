@@ -6,16 +6,18 @@
 #include <string.h>
 
 #include "fs/fs_internal.h"
+#include "runtime/util/buf.h"
 
 #define DEFAULT_BUF (64u * 1024)
 
 struct corio_file_reader {
 	int fd;
 	off_t off;        /* next file offset to read, or -1: the file position */
-	char *buf;
-	size_t cap;       /* allocated bytes, one more than the data it may hold (NUL) */
-	size_t start, end;/* buffered data is buf[start, end) */
-	size_t scanned;   /* buf[start, scanned) holds no delimiter (resumes the search) */
+	/* Buffered data is b.p[start, b.len); b.cap is one more than the data it may hold
+	 * (room for the NUL after a line). */
+	corio__buf b;
+	size_t start;
+	size_t scanned;   /* b.p[start, scanned) holds no delimiter (resumes the search) */
 	size_t held_at;   /* where the NUL after the last line went (0 when none) */
 	char held;        /* the byte it replaced */
 	uint64_t consumed;
@@ -29,8 +31,8 @@ corio_file_reader *corio_file_reader_new(int fd, off_t offset, size_t bufsize)
 		return NULL;
 	if (!(r = calloc(1, sizeof *r)))
 		return NULL;
-	r->cap = (bufsize ? bufsize : DEFAULT_BUF) + 1;
-	if (!(r->buf = malloc(r->cap))) {
+	bufsize = (bufsize ? bufsize : DEFAULT_BUF) + 1;
+	if (corio__buf_reserve_max(&r->b, bufsize, bufsize) != 0) { /* exactly bufsize */
 		free(r);
 		return NULL;
 	}
@@ -43,7 +45,7 @@ void corio_file_reader_free(corio_file_reader *r)
 {
 	if (!r)
 		return;
-	free(r->buf);
+	corio__buf_free(&r->b);
 	free(r);
 }
 
@@ -56,7 +58,7 @@ uint64_t corio_file_reader_tell(const corio_file_reader *r)
 static void unhold(corio_file_reader *r)
 {
 	if (r->held_at) {
-		r->buf[r->held_at] = r->held;
+		r->b.p[r->held_at] = r->held;
 		r->held_at = 0;
 	}
 }
@@ -67,35 +69,26 @@ static void consume(corio_file_reader *r, size_t n)
 	r->consumed += n;
 	if (r->scanned < r->start)
 		r->scanned = r->start;
-	if (r->start == r->end)
-		r->start = r->end = r->scanned = 0;
+	if (r->start == r->b.len)
+		r->start = r->b.len = r->scanned = 0;
 }
 
 /* Makes room for more data: moves what is buffered to the front, grows the buffer when it
- * is full (to at most limit + 1 bytes of data room). */
+ * is full: it doubles, to at most limit + 1 bytes of data room (-EMSGSIZE once there). */
 static int make_room(corio_file_reader *r, size_t limit)
 {
-	size_t have = r->end - r->start;
+	size_t have = r->b.len - r->start;
 
 	if (r->start > 0) {
-		memmove(r->buf, r->buf + r->start, have);
+		memmove(r->b.p, r->b.p + r->start, have);
 		r->scanned -= r->start;
 		r->start = 0;
-		r->end = have;
+		r->b.len = have;
 	}
-	if (r->end + 1 < r->cap)
+	if (r->b.len + 1 < r->b.cap)
 		return 0;
-	size_t cap = r->cap * 2;
-	if (limit != SIZE_MAX && cap > limit + 2)
-		cap = limit + 2;
-	if (cap <= r->cap)
-		return -EMSGSIZE;
-	char *p = realloc(r->buf, cap);
-	if (!p)
-		return -ENOMEM;
-	r->buf = p;
-	r->cap = cap;
-	return 0;
+	/* One more byte of data and its NUL, within limit + 1 bytes of data and a NUL. */
+	return corio__buf_reserve_max(&r->b, 2, limit == SIZE_MAX ? 0 : limit + 2);
 }
 
 /* One read into the free space. 0 at EOF, else the bytes added, or -errno. */
@@ -107,11 +100,11 @@ static ssize_t fill(corio_file_reader *r, size_t limit)
 	if ((rc = make_room(r, limit)) != 0)
 		return rc;
 	do
-		n = corio_read(r->fd, r->buf + r->end, r->cap - 1 - r->end, r->off);
+		n = corio_read(r->fd, r->b.p + r->b.len, r->b.cap - 1 - r->b.len, r->off);
 	while (n == -EINTR);
 	if (n < 0)
 		return n;
-	r->end += (size_t)n;
+	r->b.len += (size_t)n;
 	if (r->off >= 0)
 		r->off += n;
 	return n;
@@ -122,10 +115,10 @@ static ssize_t give(corio_file_reader *r, size_t n, char **out)
 {
 	size_t at = r->start + n;
 
-	*out = r->buf + r->start;
-	r->held = r->buf[at];
+	*out = r->b.p + r->start;
+	r->held = r->b.p[at];
 	r->held_at = at;
-	r->buf[at] = 0;
+	r->b.p[at] = 0;
 	r->start += n;
 	r->consumed += n;
 	r->scanned = r->start;
@@ -138,19 +131,19 @@ ssize_t corio_file_reader_readuntil(corio_file_reader *r, int delim, char **out,
 	size_t limit = max ? max : SIZE_MAX;
 
 	unhold(r);
-	if (r->start == r->end)
-		r->start = r->end = r->scanned = 0;
+	if (r->start == r->b.len)
+		r->start = r->b.len = r->scanned = 0;
 	for (;;) {
-		char *hit = memchr(r->buf + r->scanned, delim, r->end - r->scanned);
-		size_t have = r->end - r->start;
+		char *hit = memchr(r->b.p + r->scanned, delim, r->b.len - r->scanned);
+		size_t have = r->b.len - r->start;
 		ssize_t n;
 
 		if (hit) {
-			size_t len = (size_t)(hit - (r->buf + r->start)) + 1;
+			size_t len = (size_t)(hit - (r->b.p + r->start)) + 1;
 
 			return len > limit ? -EMSGSIZE : give(r, len, out);
 		}
-		r->scanned = r->end;
+		r->scanned = r->b.len;
 		if (have > limit)
 			return -EMSGSIZE; /* no delimiter within limit bytes: nothing consumed */
 		if ((n = fill(r, limit)) < 0)
@@ -174,8 +167,8 @@ ssize_t corio_file_reader_skip_line(corio_file_reader *r)
 
 	unhold(r);
 	for (;;) {
-		char *hit = memchr(r->buf + r->start, '\n', r->end - r->start);
-		size_t n = hit ? (size_t)(hit - (r->buf + r->start)) + 1 : r->end - r->start;
+		char *hit = memchr(r->b.p + r->start, '\n', r->b.len - r->start);
+		size_t n = hit ? (size_t)(hit - (r->b.p + r->start)) + 1 : r->b.len - r->start;
 		ssize_t got;
 
 		consume(r, n);
@@ -196,8 +189,8 @@ ssize_t corio_file_reader_read(corio_file_reader *r, void *buf, size_t len)
 	unhold(r);
 	if (len == 0)
 		return 0;
-	if (r->start == r->end) {
-		if (len >= r->cap - 1) { /* large read, nothing buffered: straight into buf */
+	if (r->start == r->b.len) {
+		if (len >= r->b.cap - 1) { /* large read, nothing buffered: straight into buf */
 			do
 				n = corio_read(r->fd, buf, len, r->off);
 			while (n == -EINTR);
@@ -211,8 +204,8 @@ ssize_t corio_file_reader_read(corio_file_reader *r, void *buf, size_t len)
 		if ((n = fill(r, SIZE_MAX)) <= 0)
 			return n;
 	}
-	n = (ssize_t)(r->end - r->start < len ? r->end - r->start : len);
-	memcpy(buf, r->buf + r->start, (size_t)n);
+	n = (ssize_t)(r->b.len - r->start < len ? r->b.len - r->start : len);
+	memcpy(buf, r->b.p + r->start, (size_t)n);
 	consume(r, (size_t)n);
 	return n;
 }

@@ -9,59 +9,43 @@
 #include <sys/stat.h>
 
 #include "fs/fs_internal.h"
+#include "runtime/util/buf.h"
 
 /* ---- corio_read_file ---- */
 
-static int grow(char **buf, size_t *cap, size_t want)
-{
-	char *p;
-
-	if (want <= *cap)
-		return 0;
-	if (want < *cap * 2)
-		want = *cap > SIZE_MAX / 2 ? SIZE_MAX : *cap * 2;
-	if (!(p = realloc(*buf, want)))
-		return -ENOMEM;
-	*buf = p;
-	*cap = want;
-	return 0;
-}
-
 /* Reads fd to EOF. hint is statx's size: exact for regular files, 0 for /proc and pipes.
  * The buffer starts one byte larger than the hint, so the read that confirms EOF needs no
- * reallocation; it grows whenever the file turns out larger. */
+ * reallocation; it grows (at least 64 KiB at a time) whenever the file turns out larger. */
 static int slurp(int fd, uint64_t hint, char **data, size_t *len)
 {
-	size_t cap = hint ? (size_t)hint + 1 : 4096, used = 0;
-	char *buf = malloc(cap);
-	int rc = 0;
+	size_t first = hint ? (size_t)hint + 1 : 4096;
+	corio__buf b = CORIO__BUF_INIT;
+	int rc = corio__buf_reserve_max(&b, first, first); /* exactly first bytes */
 
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
+	while (rc == 0) {
 		ssize_t n;
 
-		if (used == cap && (rc = grow(&buf, &cap, cap + 65536)) != 0)
+		if (b.len == b.cap && (rc = corio__buf_reserve(&b, 65536)) != 0)
 			break;
 		/* -1: the file position, which works for pipes and seq files alike. */
-		n = corio_read(fd, buf + used, cap - used, -1);
+		n = corio_read(fd, b.p + b.len, b.cap - b.len, -1);
 		if (n == -EINTR)
 			continue;
 		if (n <= 0) {
 			rc = (int)n;
 			break;
 		}
-		used += (size_t)n;
+		b.len += (size_t)n;
 	}
-	if (rc == 0 && used == cap)
-		rc = grow(&buf, &cap, cap + 1);
+	if (rc == 0)
+		rc = corio__buf_reserve(&b, 1); /* the NUL */
 	if (rc != 0) {
-		free(buf);
+		corio__buf_free(&b);
 		return rc;
 	}
-	buf[used] = 0;
-	*data = buf;
-	*len = used;
+	b.p[b.len] = 0;
+	*data = b.p;
+	*len = b.len;
 	return 0;
 }
 

@@ -1,17 +1,22 @@
 /* runtime/net/accept.c: corio_accept served by one multishot accept per listening fd and
- * loop (IORING_OP_ACCEPT + IORING_ACCEPT_MULTISHOT, 5.19), the per-thread registry of those
- * listeners, the back-off when descriptors run out, and corio_listen_close.
+ * loop (IORING_OP_ACCEPT + IORING_ACCEPT_MULTISHOT, 5.19; one accept per arm before), the
+ * per-thread registry of those listeners, the back-off when descriptors run out, and
+ * corio_listen_close. Only corio_accept and corio_listen_close (its close) park.
  *
  * A listener is armed by the first corio_accept and re-armed by its completion whenever
- * the kernel ends the request (a CQE without F_MORE) while somebody waits. Each accepted
- * fd goes straight to the oldest parked caller, or into the listener's queue when nobody
- * waits; a queue past QUEUE_MAX cancels the request (back-pressure into the backlog). EMFILE/ENFILE/ENOBUFS/ENOMEM end the request with the connection still in the
- * kernel's backlog: instead of re-arming at once (a spin), a 10 ms kernel timer re-arms it.
+ * the kernel ends the request (a CQE without F_MORE) while somebody waits. Parked callers
+ * wait on the listener's wait queue (runtime/sync/waitq.h: FIFO, cancellation and
+ * deadlines take them off). Each accepted fd goes straight to the oldest parked caller, or
+ * into the listener's queue when nobody waits; a queue past QUEUE_MAX cancels the request
+ * (back-pressure into the backlog). EMFILE/ENFILE/ENOBUFS/ENOMEM end the request with the
+ * connection still in the kernel's backlog: instead of re-arming at once (a spin), a 10 ms
+ * kernel timer re-arms it.
  *
  * Lifetime: the listener is heap memory owned by the registry until it is forgotten
- * (corio_listen_close, or corio__net_forget from corio_close); then it lives on until its
- * last CQE (accept, timer) arrived. A listener never closed is cancelled by the loop's
- * drain (IORING_ASYNC_CANCEL_ANY) and its memory stays with the registry.
+ * (corio_listen_close, or corio_close through the before-close hook the registry
+ * registers, runtime/core/close.h); then it lives on until its last CQE (accept, timer)
+ * arrived. A listener never closed is cancelled by the loop's drain
+ * (IORING_ASYNC_CANCEL_ANY) and its memory stays with the registry.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,7 +24,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "runtime/core/close.h"
 #include "runtime/net/net_internal.h"
+#include "runtime/sync/waitq.h"
+#include "runtime/util/deque.h"
 
 #define BACKOFF_NS CORIO_MS(10)
 /* Accepted connections nobody has taken yet, beyond which the multishot request is
@@ -28,12 +36,6 @@
 #define QUEUE_MAX 256u
 
 typedef struct listener listener;
-
-typedef struct acc_waiter {
-	corio__wait w;
-	struct acc_waiter *prev, *next;
-	listener *ls;
-} acc_waiter;
 
 struct listener {
 	corio__completion c;  /* the multishot accept */
@@ -44,9 +46,8 @@ struct listener {
 	bool pausing;         /* the multishot request is being cancelled: queue full */
 	bool single;          /* the kernel has no multishot accept: one accept per arm */
 	unsigned fails;       /* transient failures in a row (backs off past a few) */
-	int *q;               /* accepted fds nobody took yet: a ring of qcap */
-	size_t qhead, qlen, qcap;
-	acc_waiter *whead, *wtail;
+	corio__deque q;       /* accepted fds (int) nobody took yet, oldest first */
+	corio__waitq waiters; /* parked corio_accept callers, oldest first */
 	struct __kernel_timespec ts;
 };
 
@@ -57,77 +58,19 @@ static __thread size_t reg_cap, reg_live;
 
 static void arm(listener *ls);
 
-static void waiter_remove(listener *ls, acc_waiter *w)
-{
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		ls->whead = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	else
-		ls->wtail = w->prev;
-	w->prev = w->next = NULL;
-}
-
-/* A parked caller ends by cancellation or deadline. */
-static void waiter_unlink(corio__wait *cw)
-{
-	acc_waiter *w = cw->data;
-
-	waiter_remove(w->ls, w);
-}
-
-static void wake_all(listener *ls, int res)
-{
-	while (ls->whead) {
-		acc_waiter *w = ls->whead;
-
-		waiter_remove(ls, w);
-		corio__wait_wake(&w->w, res);
-	}
-}
-
 static void drop_queue(listener *ls)
 {
-	for (; ls->qlen; ls->qlen--, ls->qhead = (ls->qhead + 1) % ls->qcap)
-		close(ls->q[ls->qhead]);
+	int fd;
+
+	while (corio__deque_pop(&ls->q, &fd) == 0)
+		close(fd);
 }
 
 static void listener_free(listener *ls)
 {
 	drop_queue(ls);
-	free(ls->q);
+	corio__deque_free(&ls->q);
 	free(ls);
-}
-
-static bool enqueue(listener *ls, int fd)
-{
-	if (ls->qlen == ls->qcap) {
-		size_t cap = ls->qcap ? ls->qcap * 2 : 16;
-		int *q = malloc(cap * sizeof *q);
-
-		if (!q)
-			return false;
-		for (size_t i = 0; i < ls->qlen; i++)
-			q[i] = ls->q[(ls->qhead + i) % ls->qcap];
-		free(ls->q);
-		ls->q = q;
-		ls->qcap = cap;
-		ls->qhead = 0;
-	}
-	ls->q[(ls->qhead + ls->qlen) % ls->qcap] = fd;
-	ls->qlen++;
-	return true;
-}
-
-static int dequeue(listener *ls)
-{
-	int fd = ls->q[ls->qhead];
-
-	ls->qhead = (ls->qhead + 1) % ls->qcap;
-	ls->qlen--;
-	return fd;
 }
 
 /* A new connection: to the oldest waiter, else to the queue. */
@@ -135,14 +78,11 @@ static void hand_out(listener *ls, int fd)
 {
 	if (ls->forgotten || ls->loop->mbox.closed) {
 		close(fd); /* nobody can ever take it: the listener or its loop is gone */
-	} else if (ls->whead) {
-		acc_waiter *w = ls->whead;
-
-		waiter_remove(ls, w);
-		corio__wait_wake(&w->w, fd);
-	} else if (!enqueue(ls, fd)) {
+	} else if (corio__waitq_wake_one(&ls->waiters, fd)) {
+		/* the oldest parked caller has it */
+	} else if (corio__deque_push(&ls->q, &fd) != 0) {
 		close(fd); /* out of memory: the client sees a reset, the server goes on */
-	} else if (ls->qlen >= QUEUE_MAX && ls->armed && !ls->single && !ls->pausing) {
+	} else if (ls->q.len >= QUEUE_MAX && ls->armed && !ls->single && !ls->pausing) {
 		ls->pausing = true;
 		corio__submit_cancel(ls->loop, &ls->c);
 	}
@@ -206,7 +146,7 @@ static void on_result(listener *ls, int32_t res)
 	else if (res == -EINVAL && !ls->single && listening(ls->fd))
 		ls->single = true; /* before 5.19: IORING_ACCEPT_MULTISHOT is refused */
 	else if (!transient(res))
-		wake_all(ls, res); /* -EINVAL (not listening), -EBADF, -ENOTSOCK, ... */
+		corio__waitq_wake_all(&ls->waiters, res); /* -EINVAL (not listening), -EBADF, ... */
 	else if (ls->fails > 8 && !ls->forgotten)
 		backoff(ls); /* a transient error that keeps coming back: no spinning */
 }
@@ -227,7 +167,7 @@ static void accept_cqe(corio__completion *c, int32_t res, uint32_t flags)
 	if (finished(ls))
 		return;
 	/* After a pause too: the queue may have been drained and a caller parked meanwhile. */
-	if (!ls->armed && !ls->timer_armed && ls->whead && !ls->forgotten)
+	if (!ls->armed && !ls->timer_armed && !ls->forgotten && !corio__waitq_empty(&ls->waiters))
 		arm(ls);
 }
 
@@ -238,7 +178,7 @@ static void timer_cqe(corio__completion *c, int32_t res, uint32_t flags)
 	ls->timer_armed = false;
 	if (finished(ls))
 		return;
-	if (!ls->armed && ls->whead && !ls->forgotten)
+	if (!ls->armed && !corio__waitq_empty(&ls->waiters) && !ls->forgotten)
 		arm(ls);
 }
 
@@ -274,7 +214,7 @@ static void forget(listener *ls)
 
 	reg_clear(ls->fd);
 	ls->forgotten = true;
-	wake_all(ls, -EBADF);
+	corio__waitq_wake_all(&ls->waiters, -EBADF);
 	drop_queue(ls);
 	if (ls->loop != l) {
 		/* Left by an earlier loop of this thread: its drain delivered every CQE. */
@@ -299,6 +239,14 @@ void corio__net_forget(int fd)
 		forget(reg[fd]);
 }
 
+/* corio_close's hook: inside a task a listener is forgotten before its descriptor closes.
+ * Outside one corio_close is a plain close(2) and leaves the registry alone. */
+static void close_hook(int fd)
+{
+	if (corio__net_in_task())
+		corio__net_forget(fd);
+}
+
 static listener *lookup(corio__loop *l, int fd)
 {
 	listener *ls;
@@ -308,6 +256,9 @@ static listener *lookup(corio__loop *l, int fd)
 			return reg[fd];
 		forget(reg[fd]);
 	}
+	/* A new registry: corio_close must know of it (a no-op when already registered). */
+	if (!reg && corio__close_hook_add(close_hook) != 0)
+		return NULL;
 	if ((size_t)fd >= reg_cap) {
 		size_t cap = reg_cap ? reg_cap : 64;
 		listener **r;
@@ -332,6 +283,8 @@ static listener *lookup(corio__loop *l, int fd)
 	}
 	ls->c.fn = accept_cqe;
 	ls->tc.fn = timer_cqe;
+	corio__deque_init(&ls->q, sizeof(int));
+	corio__waitq_init(&ls->waiters);
 	ls->loop = l;
 	ls->fd = fd;
 	reg[fd] = ls;
@@ -353,7 +306,7 @@ int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 {
 	corio__loop *l = corio__loop_get();
 	listener *ls;
-	acc_waiter w;
+	struct corio__waiter w = { 0 };
 	int nfd;
 
 	if (!l || !l->current)
@@ -365,19 +318,12 @@ int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 	ls = lookup(l, fd);
 	if (!ls)
 		return -ENOMEM;
-	if (ls->qlen) {
-		nfd = dequeue(ls);
-	} else {
-		w = (acc_waiter){ .w = { .task = l->current, .unlink = waiter_unlink, .data = &w },
-				  .ls = ls, .prev = ls->wtail };
-		if (ls->wtail)
-			ls->wtail->next = &w;
-		else
-			ls->whead = &w;
-		ls->wtail = &w;
+	if (corio__deque_pop(&ls->q, &nfd) != 0) {
+		/* Armed before the caller is queued by the park: no completion is delivered
+		 * until this task has parked, so none can miss it. */
 		if (!ls->armed && !ls->timer_armed)
 			arm(ls);
-		nfd = corio__wait_park(&w.w);
+		nfd = corio__waitq_park(&ls->waiters, &w);
 		if (nfd < 0)
 			return nfd;
 	}
@@ -389,6 +335,6 @@ int corio_listen_close(int fd)
 {
 	if (fd < 0)
 		return -EBADF;
-	corio__net_forget(fd);
-	return corio__net_close(fd);
+	corio__net_forget(fd); /* outside a task too, where corio_close's hook does nothing */
+	return corio_close(fd);
 }

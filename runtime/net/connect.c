@@ -1,5 +1,6 @@
 /* runtime/net/connect.c: the client side: corio_tcp_connect (resolve, then try each
- * address in order) and corio_unix_connect. */
+ * address in order) and corio_unix_connect, and the unix socket address (path or '@'
+ * abstract name) that listen.c uses too. Both connects park. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -18,7 +19,7 @@ static int connect_one(const struct addrinfo *ai)
 		return fd;
 	rc = corio_connect(fd, ai->ai_addr, ai->ai_addrlen);
 	if (rc != 0) {
-		corio__net_close(fd);
+		corio_close(fd);
 		return rc;
 	}
 	/* Small writes go out at once, as asyncio does for every TCP transport. */
@@ -28,14 +29,14 @@ static int connect_one(const struct addrinfo *ai)
 
 int corio_tcp_connect(const char *host, const char *port)
 {
-	corio__addrs addrs;
+	corio__net_addrs addrs;
 	int rc;
 
 	if (!corio__net_in_task())
 		return -EPERM;
 	if (!port || !*port)
 		return -EINVAL;
-	rc = corio__resolve(host, port, false, &addrs);
+	rc = corio__net_resolve(host, port, false, &addrs);
 	if (rc != 0)
 		return rc;
 	rc = -ECONNREFUSED;
@@ -45,12 +46,12 @@ int corio_tcp_connect(const char *host, const char *port)
 		if (rc >= 0 || rc == -ETIMEDOUT || rc == -ECANCELED)
 			break;
 	}
-	corio__addrs_free(&addrs);
+	corio__net_addrs_free(&addrs);
 	return rc;
 }
 
 /* Fills sun from path ('@' = abstract namespace). Its length, or -ENAMETOOLONG/-EINVAL. */
-int corio__unix_addr(const char *path, struct sockaddr_un *sun)
+int corio__net_unix_addr(const char *path, struct sockaddr_un *sun)
 {
 	size_t n;
 
@@ -72,7 +73,7 @@ int corio__unix_addr(const char *path, struct sockaddr_un *sun)
 int corio_unix_connect(const char *path, int type)
 {
 	struct sockaddr_un sun;
-	int len = corio__unix_addr(path, &sun), fd, rc;
+	int len = corio__net_unix_addr(path, &sun), fd, rc;
 
 	if (len < 0)
 		return len;
@@ -81,7 +82,7 @@ int corio_unix_connect(const char *path, int type)
 		return fd;
 	rc = corio_connect(fd, (struct sockaddr *)&sun, (socklen_t)len);
 	if (rc != 0) {
-		corio__net_close(fd);
+		corio_close(fd);
 		return rc;
 	}
 	return fd;

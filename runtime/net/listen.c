@@ -37,7 +37,7 @@ static int listen_one(const struct addrinfo *ai, int backlog, unsigned flags)
 	if (rc == 0 && listen(fd, backlog < 0 ? SOMAXCONN : backlog) != 0)
 		rc = -errno;
 	if (rc != 0) {
-		corio__net_close(fd);
+		corio_close(fd);
 		return rc;
 	}
 	corio__net_forget(fd); /* a stale registry entry from a descriptor closed by close(2) */
@@ -46,12 +46,12 @@ static int listen_one(const struct addrinfo *ai, int backlog, unsigned flags)
 
 int corio_tcp_listen_flags(const char *host, const char *port, int backlog, unsigned flags)
 {
-	corio__addrs addrs;
+	corio__net_addrs addrs;
 	int rc;
 
 	if (flags & ~(CORIO_LISTEN_REUSEPORT | CORIO_LISTEN_V6ONLY))
 		return -EINVAL;
-	rc = corio__resolve(host, port, true, &addrs);
+	rc = corio__net_resolve(host, port, true, &addrs);
 	if (rc != 0)
 		return rc;
 	rc = -EADDRNOTAVAIL;
@@ -69,7 +69,7 @@ int corio_tcp_listen_flags(const char *host, const char *port, int backlog, unsi
 
 		rc = listen_one(&ai, backlog, flags);
 	}
-	corio__addrs_free(&addrs);
+	corio__net_addrs_free(&addrs);
 	return rc;
 }
 
@@ -96,7 +96,7 @@ int corio_unix_listen(const char *path, int type, int backlog)
 {
 	struct sockaddr_un sun;
 	struct stat st;
-	int len = corio__unix_addr(path, &sun), fd, rc = 0;
+	int len = corio__net_unix_addr(path, &sun), fd, rc = 0;
 
 	if (len < 0)
 		return len;
@@ -113,7 +113,7 @@ int corio_unix_listen(const char *path, int type, int backlog)
 	if (rc == 0 && type != SOCK_DGRAM && listen(fd, backlog < 0 ? SOMAXCONN : backlog) != 0)
 		rc = -errno;
 	if (rc != 0) {
-		corio__net_close(fd);
+		corio_close(fd);
 		return rc;
 	}
 	corio__net_forget(fd);

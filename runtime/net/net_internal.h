@@ -1,6 +1,7 @@
-/* runtime/net/net_internal.h: what the runtime/net/ files share: closing from any context, address
- * resolution (numeric without a thread, names through corio_blocking + getaddrinfo), and
- * the listener registry hook that corio_close should call. */
+/* runtime/net/net_internal.h: what the runtime/net/ files share and nothing else: whether
+ * the caller is a task, address resolution (numeric without a thread, names through
+ * corio_blocking + getaddrinfo), unix socket addresses, and forgetting a listener of the
+ * registry (runtime/net/accept.c). */
 #ifndef CORIO_NET_INTERNAL_H
 #define CORIO_NET_INTERNAL_H
 
@@ -19,31 +20,30 @@ static inline bool corio__net_in_task(void)
 	return l && l->current;
 }
 
-/* Closes fd: IORING_OP_CLOSE (cleanup: never cancelled) in a task, close(2) elsewhere. */
-int corio__net_close(int fd);
-
 /* A resolved address list. Numeric hosts fill one[] without allocating; names come from
- * getaddrinfo (ai, freed by corio__addrs_free). */
-typedef struct corio__addrs {
+ * getaddrinfo (ai, freed by corio__net_addrs_free). */
+typedef struct corio__net_addrs {
 	struct addrinfo *ai;     /* getaddrinfo's list, or &one_ai */
 	struct addrinfo one_ai;
 	struct sockaddr_storage one;
-	struct addrinfo *owned;  /* what corio__addrs_free must release */
-} corio__addrs;
+	struct addrinfo *owned;  /* what corio__net_addrs_free must release */
+} corio__net_addrs;
 
 /* Resolves host:port for a stream socket. passive: for bind (NULL host = any address).
  * 0, -errno or a CORIO_EAI code. Parks only for names (thread pool). */
-int corio__resolve(const char *host, const char *port, bool passive, corio__addrs *out);
-void corio__addrs_free(corio__addrs *a);
-int corio__eai_error(int eai, int err);
+int corio__net_resolve(const char *host, const char *port, bool passive, corio__net_addrs *out);
+void corio__net_addrs_free(corio__net_addrs *a);
+int corio__net_eai_error(int eai, int err);
 
 struct sockaddr_un;
 /* Fills *sun from path ('@' = abstract namespace): the address length or -errno. */
-int corio__unix_addr(const char *path, struct sockaddr_un *sun);
+int corio__net_unix_addr(const char *path, struct sockaddr_un *sun);
 
 /* Forgets fd in the listener registry before it is closed: cancels the multishot accept,
  * closes queued connections, wakes parked corio_accept callers with -EBADF. No effect for
- * an fd that is not a listener of this loop. Never parks. corio_close should call it. */
+ * an fd that is not a listener of this loop. Never parks. corio_close calls it inside a
+ * task through its before-close hook (runtime/core/close.h), which the registry registers
+ * when it is first created. */
 void corio__net_forget(int fd);
 
 #endif

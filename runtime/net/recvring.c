@@ -23,6 +23,8 @@
 #include <sys/mman.h>
 
 #include "runtime/net/net_internal.h"
+#include "runtime/util/deque.h"
+#include "runtime/util/list.h"
 
 #define POOL_BUFS 512u          /* a power of two (ring entries) */
 #define POOL_BUFSZ 16384u
@@ -43,10 +45,9 @@ struct corio_receiver {
 	int fd;
 	bool armed, freed, eof, starved, paused;
 	int err;
-	seg *q;
-	size_t qhead, qlen, qcap;
+	corio__deque q;           /* received segments (seg) not read yet, oldest first */
 	corio__wait *waiter;
-	corio_receiver *next_starved;
+	corio__lnode starved_link; /* on the pool's starved list while starved */
 };
 
 struct bufpool {
@@ -55,7 +56,7 @@ struct bufpool {
 	size_t br_size;
 	char *mem;
 	unsigned refs;
-	corio_receiver *starved;
+	corio__list starved;  /* receivers whose request ended for lack of buffers */
 };
 
 static __thread bufpool *pool_tls;
@@ -127,34 +128,13 @@ static void pool_put(bufpool *p, uint16_t bid)
 			      io_uring_buf_ring_mask(POOL_BUFS), 0);
 	/* advance publishes the entry with a release store (liburing). */
 	io_uring_buf_ring_advance(p->br, 1);
-	while (p->starved) {
-		corio_receiver *r = p->starved;
+	for (corio__lnode *n; (n = corio__list_pop_front(&p->starved));) {
+		corio_receiver *r = CORIO__CONTAINER_OF(n, corio_receiver, starved_link);
 
-		p->starved = r->next_starved;
 		r->starved = false;
 		if (!r->armed && !r->freed && !r->eof && !r->err)
 			arm(r);
 	}
-}
-
-static bool enqueue(corio_receiver *r, uint16_t bid, uint32_t len)
-{
-	if (r->qlen == r->qcap) {
-		size_t cap = r->qcap ? r->qcap * 2 : 8;
-		seg *q = malloc(cap * sizeof *q);
-
-		if (!q)
-			return false;
-		for (size_t i = 0; i < r->qlen; i++)
-			q[i] = r->q[(r->qhead + i) % r->qcap];
-		free(r->q);
-		r->q = q;
-		r->qcap = cap;
-		r->qhead = 0;
-	}
-	r->q[(r->qhead + r->qlen) % r->qcap] = (seg){ .bid = bid, .len = len };
-	r->qlen++;
-	return true;
 }
 
 static void wake(corio_receiver *r)
@@ -170,10 +150,11 @@ static void wake(corio_receiver *r)
 static void receiver_destroy(corio_receiver *r)
 {
 	bufpool *p = r->pool;
+	seg s;
 
-	for (; r->qlen; r->qlen--, r->qhead = (r->qhead + 1) % r->qcap)
-		pool_put(p, r->q[r->qhead].bid);
-	free(r->q);
+	while (corio__deque_pop(&r->q, &s) == 0)
+		pool_put(p, s.bid);
+	corio__deque_free(&r->q);
 	free(r);
 	pool_release(p);
 }
@@ -185,13 +166,14 @@ static void recv_cqe(corio__completion *c, int32_t res, uint32_t flags)
 	if (!(flags & IORING_CQE_F_MORE))
 		r->armed = false;
 	if (res > 0 && (flags & IORING_CQE_F_BUFFER)) {
-		uint16_t bid = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT);
+		seg s = { .bid = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT),
+			  .len = (uint32_t)res };
 
-		if (r->freed || !enqueue(r, bid, (uint32_t)res)) {
-			pool_put(r->pool, bid);
+		if (r->freed || corio__deque_push(&r->q, &s) != 0) {
+			pool_put(r->pool, s.bid);
 			if (!r->freed)
 				r->err = -ENOMEM;
-		} else if (r->qlen >= HOLD_MAX && r->armed && !r->paused) {
+		} else if (r->q.len >= HOLD_MAX && r->armed && !r->paused) {
 			r->paused = true; /* its final CQE (-ECANCELED) ends the pause's cancel */
 			corio__submit_cancel(r->loop, &r->c);
 		}
@@ -200,8 +182,7 @@ static void recv_cqe(corio__completion *c, int32_t res, uint32_t flags)
 	} else if (res == -ENOBUFS) {
 		if (!r->freed && !r->starved) {
 			r->starved = true;
-			r->next_starved = r->pool->starved;
-			r->pool->starved = r;
+			corio__list_push_front(&r->pool->starved, &r->starved_link);
 		}
 	} else if (res < 0 && res != -EINTR && res != -EAGAIN &&
 		   !(res == -ECANCELED && (r->freed || r->paused))) {
@@ -255,6 +236,7 @@ corio_receiver *corio_receiver_new(int fd)
 		return NULL;
 	}
 	r->c.fn = recv_cqe;
+	corio__deque_init(&r->q, sizeof(seg));
 	r->loop = l;
 	r->fd = fd;
 	arm(r); /* receiving starts now: data arriving before the first read is kept */
@@ -284,8 +266,8 @@ static size_t take(corio_receiver *r, char *buf, size_t len)
 {
 	size_t done = 0;
 
-	while (done < len && r->qlen) {
-		seg *s = &r->q[r->qhead];
+	while (done < len && r->q.len) {
+		seg *s = corio__deque_at(&r->q, 0);
 		size_t n = s->len - s->off < len - done ? s->len - s->off : len - done;
 
 		memcpy(buf + done, r->pool->mem + (size_t)s->bid * POOL_BUFSZ + s->off, n);
@@ -294,8 +276,7 @@ static size_t take(corio_receiver *r, char *buf, size_t len)
 		if (s->off == s->len) {
 			uint16_t bid = s->bid;
 
-			r->qhead = (r->qhead + 1) % r->qcap;
-			r->qlen--;
+			corio__deque_pop(&r->q, NULL);
 			pool_put(r->pool, bid);
 		}
 	}
@@ -319,7 +300,7 @@ ssize_t corio_receiver_recv(corio_receiver *r, void *buf, size_t len)
 	for (;;) {
 		if (corio__task_cancel_due(l->current))
 			return -ECANCELED;
-		if (r->qlen && len)
+		if (r->q.len && len)
 			return (ssize_t)take(r, buf, fault_len(l, len));
 		if (r->err) {
 			rc = r->err;
@@ -352,11 +333,7 @@ void corio_receiver_free(corio_receiver *r)
 		corio__wait_wake(w, -EBADF);
 	}
 	if (r->starved) {
-		for (corio_receiver **pp = &r->pool->starved; *pp; pp = &(*pp)->next_starved)
-			if (*pp == r) {
-				*pp = r->next_starved;
-				break;
-			}
+		corio__list_remove(&r->pool->starved, &r->starved_link);
 		r->starved = false;
 	}
 	if (r->armed && corio__loop_get() == r->loop)

@@ -11,7 +11,7 @@
 
 #include "runtime/net/net_internal.h"
 
-int corio__eai_error(int eai, int err)
+int corio__net_eai_error(int eai, int err)
 {
 	if (eai == 0)
 		return 0;
@@ -106,7 +106,7 @@ static void *gai_run(void *p)
 	return NULL;
 }
 
-static int resolve_name(const char *host, const char *port, bool passive, corio__addrs *out)
+static int resolve_name(const char *host, const char *port, bool passive, corio__net_addrs *out)
 {
 	gai_job j = { .host = host && *host ? host : NULL, .port = port && *port ? port : "0" };
 	int rc;
@@ -123,14 +123,14 @@ static int resolve_name(const char *host, const char *port, bool passive, corio_
 		return rc;
 	}
 	if (j.rc != 0)
-		return corio__eai_error(j.rc, j.err);
+		return corio__net_eai_error(j.rc, j.err);
 	if (!j.res)
 		return CORIO_EAI(EAI_NONAME);
 	out->ai = out->owned = j.res;
 	return 0;
 }
 
-int corio__resolve(const char *host, const char *port, bool passive, corio__addrs *out)
+int corio__net_resolve(const char *host, const char *port, bool passive, corio__net_addrs *out)
 {
 	int p = numeric_port(port);
 	socklen_t len;
@@ -147,7 +147,7 @@ int corio__resolve(const char *host, const char *port, bool passive, corio__addr
 	return resolve_name(host, port, passive, out);
 }
 
-void corio__addrs_free(corio__addrs *a)
+void corio__net_addrs_free(corio__net_addrs *a)
 {
 	if (a->owned)
 		freeaddrinfo(a->owned);

@@ -1,10 +1,10 @@
 /* runtime/net/sock.c: the plain socket calls, each one io_uring operation: socket, connect,
  * recv, send, sendmsg, recvmsg (and sendto/recvfrom over them), shutdown, zero-copy send;
- * corio_send_all / corio_recv_exact over short transfers; closing from any context. */
+ * corio_send_all / corio_recv_exact over short transfers. corio_close is the core's
+ * (runtime/core/close.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sys/uio.h>
-#include <unistd.h>
 
 #include "runtime/net/net_internal.h"
 
@@ -22,18 +22,6 @@ int corio_socket(int domain, int type, int protocol)
 	}
 	io_uring_prep_socket(corio__op_sqe(&op), domain, type | SOCK_CLOEXEC, protocol, 0);
 	return corio__op_await(&op, 0);
-}
-
-int corio__net_close(int fd)
-{
-	corio__op op;
-
-	if (fd < 0)
-		return -EBADF;
-	if (!corio__net_in_task())
-		return close(fd) == 0 ? 0 : -errno;
-	io_uring_prep_close(corio__op_sqe(&op), fd);
-	return corio__op_await(&op, CORIO__OP_CLEANUP);
 }
 
 int corio_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)

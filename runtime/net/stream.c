@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "runtime/net/net_internal.h"
+#include "runtime/util/buf.h"
 
 #define RBUF_INIT 16384
 #define WBUF_HIGH 65536 /* write() flushes beyond this; larger writes bypass the buffer */
@@ -19,11 +20,16 @@ struct corio_stream {
 	int fd;
 	bool sock;
 	bool eof;
-	char *rbuf;       /* unread bytes are rbuf[rpos, rpos + rlen) */
-	size_t rpos, rlen, rcap;
-	char *wbuf;       /* unsent bytes are wbuf[0, wlen) */
-	size_t wlen, wcap;
+	corio__buf rb;    /* unread bytes are rb.p[rpos, rb.len) */
+	size_t rpos;
+	corio__buf wb;    /* unsent bytes are wb.p[0, wb.len) */
 };
+
+/* Bytes read and not handed out yet. */
+static size_t unread(const corio_stream *s)
+{
+	return s->rb.len - s->rpos;
+}
 
 corio_stream *corio_stream_new(int fd)
 {
@@ -74,41 +80,37 @@ static ssize_t raw_write(corio_stream *s, const void *buf, size_t len)
 static ssize_t fill(corio_stream *s)
 {
 	ssize_t n;
+	int rc;
 
 	if (s->eof)
 		return 0;
-	if (s->rlen == 0)
-		s->rpos = 0;
-	if (s->rpos + s->rlen == s->rcap && s->rpos > 0) {
-		memmove(s->rbuf, s->rbuf + s->rpos, s->rlen);
+	if (unread(s) == 0)
+		s->rpos = s->rb.len = 0;
+	if (s->rb.len == s->rb.cap && s->rpos > 0) {
+		memmove(s->rb.p, s->rb.p + s->rpos, unread(s));
+		s->rb.len -= s->rpos;
 		s->rpos = 0;
 	}
-	if (s->rlen == s->rcap) {
-		size_t cap = s->rcap ? s->rcap * 2 : RBUF_INIT;
-		char *b = realloc(s->rbuf, cap);
-
-		if (!b)
-			return -ENOMEM;
-		s->rbuf = b;
-		s->rcap = cap;
-	}
-	n = raw_read(s, s->rbuf + s->rpos + s->rlen, s->rcap - s->rpos - s->rlen);
+	/* Full: twice the room (RBUF_INIT the first time). */
+	if (s->rb.len == s->rb.cap &&
+	    (rc = corio__buf_reserve(&s->rb, s->rb.cap ? s->rb.cap : RBUF_INIT)) != 0)
+		return rc;
+	n = raw_read(s, s->rb.p + s->rb.len, s->rb.cap - s->rb.len);
 	if (n == 0)
 		s->eof = true;
 	if (n > 0)
-		s->rlen += (size_t)n;
+		s->rb.len += (size_t)n;
 	return n;
 }
 
 static size_t take(corio_stream *s, void *buf, size_t len)
 {
-	size_t n = len < s->rlen ? len : s->rlen;
+	size_t n = len < unread(s) ? len : unread(s);
 
 	if (n == 0)
-		return 0; /* rbuf may still be NULL */
-	memcpy(buf, s->rbuf + s->rpos, n);
+		return 0; /* rb.p may still be NULL */
+	memcpy(buf, s->rb.p + s->rpos, n);
 	s->rpos += n;
-	s->rlen -= n;
 	return n;
 }
 
@@ -120,7 +122,7 @@ ssize_t corio_stream_read_some(corio_stream *s, void *buf, size_t len)
 		return -EINVAL;
 	if (len == 0)
 		return 0;
-	if (s->rlen)
+	if (unread(s))
 		return (ssize_t)take(s, buf, len);
 	if (s->eof)
 		return 0;
@@ -164,9 +166,9 @@ ssize_t corio_stream_read_until(corio_stream *s, const void *delim, size_t dlen,
 		return -EINVAL;
 	for (;;) {
 		size_t from = scanned >= dlen ? scanned - (dlen - 1) : 0;
-		char *base = s->rbuf + s->rpos;
-		char *hit = s->rlen > from ? memmem(base + from, s->rlen - from, delim, dlen)
-					   : NULL;
+		char *base = s->rb.p + s->rpos;
+		char *hit = unread(s) > from ? memmem(base + from, unread(s) - from, delim, dlen)
+					     : NULL;
 		ssize_t n;
 
 		if (hit) {
@@ -176,18 +178,18 @@ ssize_t corio_stream_read_until(corio_stream *s, const void *delim, size_t dlen,
 				return -EMSGSIZE; /* nothing consumed */
 			return (ssize_t)take(s, buf, end);
 		}
-		if (s->rlen >= max)
+		if (unread(s) >= max)
 			return -EMSGSIZE;
-		scanned = s->rlen;
+		scanned = unread(s);
 		if (s->eof)
-			return (ssize_t)take(s, buf, s->rlen);
+			return (ssize_t)take(s, buf, unread(s));
 		n = fill(s);
 		if (n < 0)
 			return n; /* what was buffered stays buffered */
 	}
 }
 
-/* Writes wbuf out; on error the unsent tail stays buffered. */
+/* Writes wb out; on error the unsent tail stays buffered. */
 int corio_stream_flush(corio_stream *s)
 {
 	size_t done = 0;
@@ -195,8 +197,8 @@ int corio_stream_flush(corio_stream *s)
 
 	if (!s)
 		return -EINVAL;
-	while (done < s->wlen) {
-		ssize_t n = raw_write(s, s->wbuf + done, s->wlen - done);
+	while (done < s->wb.len) {
+		ssize_t n = raw_write(s, s->wb.p + done, s->wb.len - done);
 
 		if (n <= 0) {
 			rc = n < 0 ? (int)n : -EPIPE;
@@ -205,8 +207,8 @@ int corio_stream_flush(corio_stream *s)
 		done += (size_t)n;
 	}
 	if (done) {
-		memmove(s->wbuf, s->wbuf + done, s->wlen - done);
-		s->wlen -= done;
+		memmove(s->wb.p, s->wb.p + done, s->wb.len - done);
+		s->wb.len -= done;
 	}
 	return rc;
 }
@@ -231,28 +233,16 @@ ssize_t corio_stream_write(corio_stream *s, const void *buf, size_t len)
 
 	if (!s || (!buf && len))
 		return -EINVAL;
-	if (s->wlen + len > WBUF_HIGH) {
+	if (s->wb.len + len > WBUF_HIGH) {
 		rc = corio_stream_flush(s);
 		if (rc < 0)
 			return rc;
 		if (len >= WBUF_HIGH)
 			return write_direct(s, buf, len);
 	}
-	if (s->wlen + len > s->wcap) {
-		size_t cap = s->wcap ? s->wcap : 4096;
-		char *b;
-
-		while (cap < s->wlen + len)
-			cap *= 2;
-		b = realloc(s->wbuf, cap);
-		if (!b)
-			return -ENOMEM;
-		s->wbuf = b;
-		s->wcap = cap;
-	}
-	memcpy(s->wbuf + s->wlen, buf, len);
-	s->wlen += len;
-	return (ssize_t)len;
+	/* At most WBUF_HIGH bytes stay buffered: above, what was buffered went out first. */
+	rc = corio__buf_append(&s->wb, buf, len);
+	return rc < 0 ? rc : (ssize_t)len;
 }
 
 int corio_stream_close(corio_stream *s)
@@ -261,10 +251,10 @@ int corio_stream_close(corio_stream *s)
 
 	if (!s)
 		return -EINVAL;
-	rc = s->wlen ? corio_stream_flush(s) : 0;
-	rc2 = corio__net_close(s->fd);
-	free(s->rbuf);
-	free(s->wbuf);
+	rc = s->wb.len ? corio_stream_flush(s) : 0;
+	rc2 = corio_close(s->fd);
+	corio__buf_free(&s->rb);
+	corio__buf_free(&s->wb);
 	free(s);
 	return rc ? rc : rc2;
 }
