@@ -215,6 +215,18 @@ static inline Suite *th_suite_one_(const char *name, int timeout, const TTest *c
 	return s;
 }
 
+/* A suite named name with one tcase per test, each named after its test. */
+#define TH_SUITE_EACH(name, timeout, ...)                                                    \
+	th_suite_each_((name), (timeout), (const TTest *const[]){ __VA_ARGS__, NULL })
+static inline Suite *th_suite_each_(const char *name, int timeout, const TTest *const *tests)
+{
+	Suite *s = suite_create(name);
+
+	for (; *tests; tests++)
+		th_tcase_(s, (*tests)->name, timeout, (const TTest *const[]){ *tests, NULL });
+	return s;
+}
+
 /* The common main(): skip (77) without io_uring, otherwise run the suite in CK_FORK mode.
  * CORIO_FAULTS is removed from the environment first: the suites assert exact results, and
  * the fault suite passes its specs through corio_config.faults (or sets the variable
