@@ -30,8 +30,9 @@ SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 COMPAT_DIR := build/compat
 TSAN_DIR := build/tsan
 # The suites where threads meet (ThreadSanitizer counts every coroutine as a thread and
-# stops at 8128, so the suites with 10 000+ live tasks cannot run under it).
-TSAN_SUITES := test_threads|test_blocking|test_xchan|test_sync
+# stops at 8128, so the suites with 10 000+ live tasks cannot run under it); test_sync_
+# matches every tests/runtime/test_sync_*.c.
+TSAN_SUITES := test_threads|test_blocking|test_xchan|test_sync_
 
 .PHONY: all test test-debug test-asan test-tsan test-compat test-stress debug-build bench release-build examples install \
         clean deps deps-bench

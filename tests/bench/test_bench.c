@@ -114,9 +114,19 @@ static bool j_number(jp *j)
 	return j->p > s;
 }
 
+/* After a member or an element: 1 on ',' (another follows), 0 on close (the end), -1 else. */
+static int j_after_value(jp *j, char close)
+{
+	j_ws(j);
+	if (*j->p == ',' || *j->p == close)
+		return *j->p++ == ',';
+	return -1;
+}
+
 static bool j_object(jp *j)
 {
 	bool top = j->depth == 1 && j->collect;
+	int r;
 
 	j->p++;
 	j_ws(j);
@@ -138,21 +148,16 @@ static bool j_object(jp *j)
 		j->p++;
 		if (!j_value(j))
 			return false;
-		j_ws(j);
-		if (*j->p == ',') {
-			j->p++;
-			continue;
-		}
-		if (*j->p == '}') {
-			j->p++;
-			return true;
-		}
-		return false;
+		r = j_after_value(j, '}');
+		if (r <= 0)
+			return r == 0;
 	}
 }
 
 static bool j_array(jp *j)
 {
+	int r;
+
 	j->p++;
 	j_ws(j);
 	if (*j->p == ']') {
@@ -162,16 +167,9 @@ static bool j_array(jp *j)
 	for (;;) {
 		if (!j_value(j))
 			return false;
-		j_ws(j);
-		if (*j->p == ',') {
-			j->p++;
-			continue;
-		}
-		if (*j->p == ']') {
-			j->p++;
-			return true;
-		}
-		return false;
+		r = j_after_value(j, ']');
+		if (r <= 0)
+			return r == 0;
 	}
 }
 

@@ -1,8 +1,11 @@
-/* tests/support/helpers.h: small helpers shared by the Check suites: running a function as the
+/* tests/support/helpers.h: what every Check program shares: running a function as the
  * first task of a loop and asserting corio_run's result, counting open descriptors and
- * mappings, skipping when io_uring is not permitted, and the common main().
+ * mappings, skipping when io_uring is not permitted, building a tcase from a list of tests,
+ * and the common main().
  *
- * Header-only (static inline), so each tests/test_*.c stays one self-contained program.
+ * Static inline, included by each tests/<area>/test_*.c (one program per feature); the
+ * helpers with state or processes behind them (loopback ports, child processes, nginx) are
+ * in the other tests/support/ files, built into corio_test_support and shared with bench/.
  */
 #ifndef CORIO_TESTS_HELPERS_H
 #define CORIO_TESTS_HELPERS_H
@@ -181,6 +184,47 @@ static inline corio_config th_config(void)
 
 	corio_config_init(&c);
 	return c;
+}
+
+/* Adds to s a tcase named name, with a per-test timeout in seconds, holding the tests in
+ * order (a NULL-terminated array; TH_TCASE takes them as a list). TH_ONLY=test (or NET_ONLY,
+ * its older name) keeps only that test, for debugging. Returns the tcase, for loop tests or
+ * a fixture. */
+static inline TCase *th_tcase_(Suite *s, const char *name, int timeout, const TTest *const *tests)
+{
+	TCase *tc = tcase_create(name);
+	const char *only = getenv("TH_ONLY") ? getenv("TH_ONLY") : getenv("NET_ONLY");
+
+	tcase_set_timeout(tc, timeout);
+	for (; *tests; tests++)
+		if (!only || strcmp(only, (*tests)->name) == 0)
+			tcase_add_test(tc, *tests);
+	suite_add_tcase(s, tc);
+	return tc;
+}
+#define TH_TCASE(s, name, timeout, ...)                                                      \
+	th_tcase_((s), (name), (timeout), (const TTest *const[]){ __VA_ARGS__, NULL })
+
+/* A suite of one tcase, both named name. */
+#define TH_SUITE(name, timeout, ...) th_suite_one_((name), (timeout), (const TTest *const[]){ __VA_ARGS__, NULL })
+static inline Suite *th_suite_one_(const char *name, int timeout, const TTest *const *tests)
+{
+	Suite *s = suite_create(name);
+
+	th_tcase_(s, name, timeout, tests);
+	return s;
+}
+
+/* A suite named name with one tcase per test, each named after its test. */
+#define TH_SUITE_EACH(name, timeout, ...)                                                    \
+	th_suite_each_((name), (timeout), (const TTest *const[]){ __VA_ARGS__, NULL })
+static inline Suite *th_suite_each_(const char *name, int timeout, const TTest *const *tests)
+{
+	Suite *s = suite_create(name);
+
+	for (; *tests; tests++)
+		th_tcase_(s, (*tests)->name, timeout, (const TTest *const[]){ *tests, NULL });
+	return s;
 }
 
 /* The common main(): skip (77) without io_uring, otherwise run the suite in CK_FORK mode.
