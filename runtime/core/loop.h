@@ -15,20 +15,12 @@
 
 #include <corio/runtime.h>
 
+#include "runtime/core/completion.h"
 #include "runtime/core/coro.h"
 #include "runtime/core/inject.h"
+#include "runtime/core/ktimer.h"
 #include "runtime/core/stack.h"
-
-/* Something that wants a CQE. user_data of an SQE is the address of one of these, or 0 for
- * a CQE nobody waits for (link timeouts, cancel requests, timer removals). */
-typedef struct corio__completion corio__completion;
-typedef void (*corio__complete_fn)(corio__completion *c, int32_t res, uint32_t flags);
-struct corio__completion {
-	corio__complete_fn fn;
-	corio__completion *fault_next; /* on the loop's queue of injected failures */
-	int32_t fault_res;
-	bool foreign; /* posted by another ring (IORING_OP_MSG_RING): not ours to count */
-};
+#include "runtime/util/list.h"
 
 typedef struct corio__taskq {
 	struct corio_task *head;
@@ -36,7 +28,6 @@ typedef struct corio__taskq {
 } corio__taskq;
 
 typedef struct corio__timer corio__timer;
-typedef struct corio__loop corio__loop;
 
 /* A message handed to a loop from another thread (mailbox.c): run() executes on the
  * target loop's thread, in its scheduler, and owns m from then on. */
@@ -96,8 +87,7 @@ struct corio__loop {
 	unsigned external;            /* blocking-pool jobs of ours still running */
 	struct {                      /* armed I/O deadlines (deadline.c) */
 		struct corio__deadline *head;
-		corio__completion c;  /* the one kernel timer, at `at` while armed */
-		struct __kernel_timespec ts;
+		corio__ktimer timer;        /* the one kernel timer, at `at` while armed */
 		uint64_t at;
 		uint64_t turn_now;    /* corio_now() of this turn, 0 until read (deadline.c) */
 		bool armed;

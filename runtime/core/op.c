@@ -6,11 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static void ts_from_ns(struct __kernel_timespec *ts, uint64_t ns)
-{
-	ts->tv_sec = (long long)(ns / 1000000000ull);
-	ts->tv_nsec = (long long)(ns % 1000000000ull);
-}
+#include "runtime/core/ktimer.h"
 
 static void op_complete(corio__completion *c, int32_t res, uint32_t flags)
 {
@@ -55,7 +51,7 @@ int corio__op_await(corio__op *op, unsigned opts)
 	op->done = false;
 	op->cancel_sent = (opts & CORIO__OP_CLEANUP) != 0; /* cleanup is never cancelled */
 	if (deadline != UINT64_MAX)
-		ts_from_ns(&ts, deadline);
+		ts = corio__ts_from_ns(deadline);
 	corio__submit(l, &op->sqe, &op->c, deadline != UINT64_MAX ? &ts : NULL,
 		      !(opts & CORIO__OP_NOFAULT));
 	t->op = op;
@@ -135,16 +131,15 @@ void corio__wait_wake(corio__wait *w, int res)
  * the loop, not by the parked task's stack. */
 
 struct corio__timer {
-	corio__completion c;
+	corio__ktimer k;
 	corio__loop *loop;
 	corio__wait *w; /* NULL once the wait ended */
 	corio__timer *next_free;
-	struct __kernel_timespec ts;
 };
 
 static void timer_complete(corio__completion *c, int32_t res, uint32_t flags)
 {
-	corio__timer *tm = (corio__timer *)c;
+	corio__timer *tm = CORIO__CONTAINER_OF(c, corio__timer, k.c);
 	corio__wait *w = tm->w;
 
 	if (w) {
@@ -162,7 +157,6 @@ static void timer_complete(corio__completion *c, int32_t res, uint32_t flags)
 int corio__timer_arm(corio__loop *l, corio__wait *w, uint64_t deadline)
 {
 	corio__timer *tm = l->free_timers;
-	struct io_uring_sqe sqe;
 
 	if (l->timer_alloc_fail) { /* test hook: this allocation fails */
 		l->timer_alloc_fail--;
@@ -172,13 +166,9 @@ int corio__timer_arm(corio__loop *l, corio__wait *w, uint64_t deadline)
 		l->free_timers = tm->next_free;
 	else if (!(tm = malloc(sizeof *tm)))
 		return -ENOMEM;
-	tm->c = (corio__completion){ .fn = timer_complete };
 	tm->loop = l;
 	tm->w = w;
-	ts_from_ns(&tm->ts, deadline);
-	memset(&sqe, 0, sizeof sqe);
-	io_uring_prep_timeout(&sqe, &tm->ts, 0, IORING_TIMEOUT_ABS);
-	corio__submit(l, &sqe, &tm->c, NULL, false);
+	corio__ktimer_at(l, &tm->k, deadline, timer_complete);
 	w->timer = tm;
 	return 0;
 }
@@ -186,15 +176,12 @@ int corio__timer_arm(corio__loop *l, corio__wait *w, uint64_t deadline)
 void corio__timer_disarm(corio__loop *l, corio__wait *w)
 {
 	corio__timer *tm = w->timer;
-	struct io_uring_sqe sqe;
 
 	if (!tm)
 		return;
 	w->timer = NULL;
 	tm->w = NULL;
-	memset(&sqe, 0, sizeof sqe);
-	io_uring_prep_timeout_remove(&sqe, (uint64_t)(uintptr_t)&tm->c, 0);
-	corio__submit(l, &sqe, NULL, NULL, false);
+	corio__ktimer_remove(l, &tm->k);
 }
 
 void corio__timers_free(corio__loop *l)

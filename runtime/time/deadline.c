@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "runtime/core/ktimer.h"
 #include "runtime/core/op.h"
 
 static void timer_arm(corio__loop *l, uint64_t at);
@@ -58,21 +59,12 @@ static void timer_fired(corio__completion *c, int32_t res, uint32_t flags)
 /* One timer in flight at most: an earlier deadline moves it (IORING_TIMEOUT_UPDATE, 5.11). */
 static void timer_arm(corio__loop *l, uint64_t at)
 {
-	struct io_uring_sqe sqe;
-
-	l->dl.ts.tv_sec = (long long)(at / 1000000000ull);
-	l->dl.ts.tv_nsec = (long long)(at % 1000000000ull);
 	l->dl.at = at;
-	memset(&sqe, 0, sizeof sqe);
 	if (l->dl.armed) {
-		io_uring_prep_timeout_update(&sqe, &l->dl.ts, (uint64_t)(uintptr_t)&l->dl.c,
-					     IORING_TIMEOUT_ABS);
-		corio__submit(l, &sqe, NULL, NULL, false);
+		corio__ktimer_move(l, &l->dl.timer, at);
 		return;
 	}
-	l->dl.c = (corio__completion){ .fn = timer_fired };
-	io_uring_prep_timeout(&sqe, &l->dl.ts, 0, IORING_TIMEOUT_ABS);
-	corio__submit(l, &sqe, &l->dl.c, NULL, false);
+	corio__ktimer_at(l, &l->dl.timer, at, timer_fired);
 	l->dl.armed = true;
 }
 

@@ -16,13 +16,13 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "runtime/core/ktimer.h"
 #include "runtime/core/op.h"
 
 typedef struct sleeper sleeper;
 
 struct corio__sleep_bucket {
-	corio__completion c;
-	struct __kernel_timespec ts;
+	corio__ktimer k;
 	uint64_t at;
 	sleeper *head, *tail;
 	corio__loop *loop;
@@ -80,7 +80,7 @@ static void member_unlink(corio__wait *w)
 
 static void bucket_fired(corio__completion *c, int32_t res, uint32_t flags)
 {
-	corio__sleep_bucket *b = (corio__sleep_bucket *)c;
+	corio__sleep_bucket *b = CORIO__CONTAINER_OF(c, corio__sleep_bucket, k.c);
 	corio__loop *l = b->loop;
 	unsigned k = slot_of(b->at);
 
@@ -103,7 +103,6 @@ static corio__sleep_bucket *bucket_for(corio__loop *l, uint64_t at)
 {
 	unsigned k = slot_of(at);
 	corio__sleep_bucket *b = l->sleep_slots[k];
-	struct io_uring_sqe sqe;
 
 	if (b && b->at == at)
 		return b;
@@ -111,12 +110,8 @@ static corio__sleep_bucket *bucket_for(corio__loop *l, uint64_t at)
 		l->free_buckets = b->next_free;
 	else if (!(b = malloc(sizeof *b)))
 		return NULL;
-	*b = (corio__sleep_bucket){ .c = { .fn = bucket_fired }, .at = at, .loop = l };
-	b->ts.tv_sec = (long long)(at / 1000000000ull);
-	b->ts.tv_nsec = (long long)(at % 1000000000ull);
-	memset(&sqe, 0, sizeof sqe);
-	io_uring_prep_timeout(&sqe, &b->ts, 0, IORING_TIMEOUT_ABS);
-	corio__submit(l, &sqe, &b->c, NULL, false);
+	*b = (corio__sleep_bucket){ .at = at, .loop = l };
+	corio__ktimer_at(l, &b->k, at, bucket_fired);
 	l->sleep_slots[k] = b; /* replaces an older bucket in the slot: that one still fires */
 	return b;
 }
@@ -149,9 +144,7 @@ static int sleep_own(struct corio_task *t, uint64_t when, uint64_t scope)
 	corio__op op;
 	int rc;
 
-	ts.tv_sec = (long long)(until / 1000000000ull);
-	ts.tv_nsec = (long long)(until % 1000000000ull);
-	io_uring_prep_timeout(corio__op_sqe(&op), &ts, 0, IORING_TIMEOUT_ABS);
+	corio__ktimer_prep(corio__op_sqe(&op), &ts, until);
 	rc = corio__op_await(&op, CORIO__OP_NOLINK);
 	if (rc == -ETIME) {
 		if (until < when) {
