@@ -57,8 +57,16 @@ typedef struct corio__mailbox {
 
 #define CORIO__SLEEP_SLOTS 16u
 typedef struct corio__sleep_bucket corio__sleep_bucket;
-/* Frees the loop's spare sleep buckets (loop teardown; runtime/time/sleep.c). */
-void corio__sleep_free(corio__loop *l);
+
+/* Something a layer above the core keeps per loop and frees at teardown (runtime/time/'s
+ * spare sleep buckets): registered once with corio__loop_on_fini, called by
+ * corio__loop_release, newest first. Lets the core free it without calling up. */
+typedef struct corio__loop_fini corio__loop_fini;
+struct corio__loop_fini {
+	corio__loop_fini *next;
+	void (*fn)(corio__loop *l);
+	bool registered;
+};
 
 struct corio__loop {
 	struct io_uring ring;
@@ -77,6 +85,8 @@ struct corio__loop {
 	unsigned timer_alloc_fail;    /* tests only: fail this many wait-timer allocations */
 	struct corio__sleep_bucket *sleep_slots[CORIO__SLEEP_SLOTS]; /* open buckets (sleep.c) */
 	struct corio__sleep_bucket *free_buckets;
+	corio__loop_fini sleep_fini;  /* frees free_buckets (sleep.c) */
+	corio__loop_fini *finis;      /* run by corio__loop_release */
 	corio__stack_pool stacks;
 	corio__faults faults;
 	corio_capabilities caps;
@@ -144,11 +154,26 @@ void corio__submit_cancel(corio__loop *l, corio__completion *c);
  * block but nothing at all could complete (the parked tasks can never wake). */
 bool corio__loop_poll(corio__loop *l, bool may_block);
 
+/* Registers f to call fn(l) at corio__loop_release (once; later calls do nothing). */
+static inline void corio__loop_on_fini(corio__loop *l, corio__loop_fini *f,
+				       void (*fn)(corio__loop *l))
+{
+	if (f->registered)
+		return;
+	f->registered = true;
+	f->fn = fn;
+	f->next = l->finis;
+	l->finis = f;
+}
+
+/* The ring, its probe and the stack pool (the mailbox is set up by runtime/core/run.c).
+ * 0 or a negative errno; nothing to release on failure. */
 int corio__loop_init(corio__loop *l, const corio_config *cfg);
-/* On the loop's thread, after its last task: closes the mailbox and waits for every CQE
+/* On the loop's thread, after its last task and the mailbox's close: waits for every CQE
  * still owed (the ring must not be entered from another thread: SINGLE_ISSUER). */
 void corio__loop_drain(corio__loop *l);
-/* Releases the ring and everything else; any thread, after corio__loop_drain. */
+/* Runs the teardown hooks, releases the stacks and the ring; any thread, after
+ * corio__loop_drain. */
 void corio__loop_release(corio__loop *l);
 
 /* Mailbox (mailbox.c). */

@@ -1,6 +1,6 @@
-/* runtime/core/op.c: parking a task on an io_uring operation or on a wait, with cancellation and
- * timeout scopes applied the same way everywhere; the kernel timers behind waits with a
- * deadline; corio_sleep and corio_nop. */
+/* runtime/core/op.c: parking a task on an io_uring operation or on a wait, with the
+ * cancellation and timeout checks of runtime/core/cancel.c applied the same way to both;
+ * the loop-owned kernel timers behind waits with a deadline; corio_nop. */
 #include "runtime/core/op.h"
 
 #include <errno.h>
@@ -24,26 +24,22 @@ static void op_complete(corio__completion *c, int32_t res, uint32_t flags)
 	corio__wake(op->task->loop, op->task);
 }
 
+static int timer_arm(corio__loop *l, corio__wait *w, uint64_t deadline);
+static void timer_disarm(corio__loop *l, corio__wait *w);
+
 int corio__op_await(corio__op *op, unsigned opts)
 {
 	corio__loop *l = corio__loop_get();
 	struct corio_task *t = l ? l->current : NULL;
 	struct __kernel_timespec ts;
-	uint64_t deadline = UINT64_MAX;
+	uint64_t deadline;
+	int rc;
 
 	if (!t)
 		return -EPERM;
-	/* Fast path: no cancellation, no scope, no expired I/O deadline. */
-	if (!(opts & CORIO__OP_CLEANUP) && (t->cancelled || t->scopes || t->interrupted)) {
-		if (corio__task_cancel_due(t) || t->interrupted)
-			return -ECANCELED;
-		if (!(opts & CORIO__OP_NOLINK))
-			deadline = corio__task_deadline(t);
-		if (deadline != UINT64_MAX && corio_now() >= deadline) {
-			corio__task_scopes_fired(t, deadline);
-			return -ETIMEDOUT;
-		}
-	}
+	rc = corio__cancel_check(t, opts, &deadline);
+	if (rc != 0)
+		return rc;
 	op->c = (corio__completion){ .fn = op_complete };
 	op->task = t;
 	op->res = 0;
@@ -58,23 +54,9 @@ int corio__op_await(corio__op *op, unsigned opts)
 	while (!op->done)
 		corio__park(l);
 	t->op = NULL;
-	if (op->res == -ECANCELED && !(opts & CORIO__OP_CLEANUP)) {
-		if (t->cancelled && op->cancel_sent)
-			return -ECANCELED;
-		if (deadline != UINT64_MAX && corio_now() >= deadline) {
-			corio__task_scopes_fired(t, deadline);
-			return -ETIMEDOUT;
-		}
-	}
+	if (op->res == -ECANCELED && !(opts & CORIO__OP_CLEANUP))
+		return corio__cancel_result(t, op->cancel_sent, deadline);
 	return op->res;
-}
-
-void corio__op_cancel(corio__loop *l, corio__op *op)
-{
-	if (op->done || op->cancel_sent)
-		return;
-	op->cancel_sent = true;
-	corio__submit_cancel(l, &op->c);
 }
 
 /* ---- waits ---- */
@@ -84,45 +66,28 @@ int corio__wait_park(corio__wait *w)
 	corio__loop *l = corio__loop_get();
 	struct corio_task *t = w->task;
 	uint64_t deadline;
+	int rc;
 
 	if (!l || !t)
 		return -EPERM;
-	if (corio__task_cancel_due(t) || t->interrupted) {
+	rc = corio__cancel_check(t, 0, &deadline);
+	/* No timer, no deadline: the wait fails (-ENOMEM) rather than park unbounded, and
+	 * the scope has not fired, so it is not marked. */
+	if (rc == 0 && deadline != UINT64_MAX)
+		rc = timer_arm(l, w, deadline);
+	if (rc != 0) {
 		if (w->unlink)
 			w->unlink(w);
-		return -ECANCELED;
-	}
-	deadline = corio__task_deadline(t);
-	if (deadline != UINT64_MAX) {
-		/* No timer, no deadline: the wait fails (-ENOMEM) rather than park unbounded,
-		 * and the scope has not fired, so it is not marked. */
-		int rc = corio_now() >= deadline ? -ETIMEDOUT : corio__timer_arm(l, w, deadline);
-
-		if (rc != 0) {
-			if (w->unlink)
-				w->unlink(w);
-			if (rc == -ETIMEDOUT)
-				corio__task_scopes_fired(t, deadline);
-			return rc;
-		}
+		return rc;
 	}
 	t->wait = w;
 	while (!w->woken)
 		corio__park(l);
 	t->wait = NULL;
-	corio__timer_disarm(l, w);
+	timer_disarm(l, w);
 	if (w->res == -ETIMEDOUT && deadline != UINT64_MAX)
-		corio__task_scopes_fired(t, deadline);
+		return corio__cancel_timed_out(t, deadline);
 	return w->res;
-}
-
-void corio__wait_wake(corio__wait *w, int res)
-{
-	if (w->woken)
-		return;
-	w->woken = true;
-	w->res = res;
-	corio__wake(w->task->loop, w->task);
 }
 
 /* ---- kernel timers for waits ----
@@ -154,7 +119,7 @@ static void timer_complete(corio__completion *c, int32_t res, uint32_t flags)
 	tm->loop->free_timers = tm;
 }
 
-int corio__timer_arm(corio__loop *l, corio__wait *w, uint64_t deadline)
+static int timer_arm(corio__loop *l, corio__wait *w, uint64_t deadline)
 {
 	corio__timer *tm = l->free_timers;
 
@@ -173,7 +138,7 @@ int corio__timer_arm(corio__loop *l, corio__wait *w, uint64_t deadline)
 	return 0;
 }
 
-void corio__timer_disarm(corio__loop *l, corio__wait *w)
+static void timer_disarm(corio__loop *l, corio__wait *w)
 {
 	corio__timer *tm = w->timer;
 

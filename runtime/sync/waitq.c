@@ -15,14 +15,9 @@ int corio__wait_check(void)
 
 	if (!t)
 		return -EPERM;
-	if (corio__task_cancel_due(t))
-		return -ECANCELED;
-	deadline = corio__task_deadline(t);
-	if (deadline != UINT64_MAX && corio_now() >= deadline) {
-		corio__task_scopes_fired(t, deadline);
-		return -ETIMEDOUT;
-	}
-	return 0;
+	/* NOINTR: a call that need not park still goes through after an I/O deadline
+	 * expired; if it parks, corio__wait_park fails it. */
+	return corio__cancel_check(t, CORIO__CHECK_NOINTR, &deadline);
 }
 
 static void waitq_remove(corio__waitq *q, struct corio__waiter *wt)

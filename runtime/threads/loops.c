@@ -7,12 +7,11 @@
 #include <stdlib.h>
 
 #include "runtime/core/op.h"
+#include "runtime/core/run.h"
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
 #endif
-
-int corio__loop_main(corio__loop *l, corio_fn fn, void *arg, void **result);
 
 struct corio__group {
 	unsigned n;
@@ -210,7 +209,7 @@ static void *member_main(void *p)
 	int go;
 
 	corio_config_init(&cfg);
-	m->rc = corio__loop_init(l, &cfg);
+	m->rc = corio__loop_open(l, &cfg);
 	m->ring = m->rc == 0;
 	/* Open for posts before the gate: a sibling may post before this thread reaches
 	 * its main task. */
@@ -267,7 +266,7 @@ static int join_members(struct corio__group *g, member *ms, unsigned started)
 
 		if (ms[i].ring) {
 			drop_leftover_posts(l);
-			corio__loop_release(l);
+			corio__loop_close(l);
 		} else {
 			corio__mailbox_fini(&l->mbox);
 		}

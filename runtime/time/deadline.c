@@ -22,14 +22,6 @@ static void unlink_dl(corio__loop *l, corio__deadline *d)
 	d->armed = false;
 }
 
-/* The task's current operation or wait ends with -ECANCELED (as for corio_cancel); so do
- * its later ones until corio__deadline_end. */
-static void interrupt(struct corio_task *t)
-{
-	t->interrupted = true;
-	corio__task_unpark(t);
-}
-
 static void timer_fired(corio__completion *c, int32_t res, uint32_t flags)
 {
 	corio__loop *l = corio__loop_get();
@@ -47,7 +39,9 @@ static void timer_fired(corio__completion *c, int32_t res, uint32_t flags)
 		if (d->at <= now) {
 			unlink_dl(l, d);
 			d->expired = true;
-			interrupt(d->task);
+			/* Its current call ends with -ECANCELED, and so do its later ones
+			 * until corio__deadline_end. */
+			corio__cancel_interrupt(d->task);
 		} else if (d->at < next) {
 			next = d->at;
 		}

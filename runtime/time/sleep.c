@@ -78,6 +78,8 @@ static void member_unlink(corio__wait *w)
 		member_remove(s);
 }
 
+static void sleep_free(corio__loop *l);
+
 static void bucket_fired(corio__completion *c, int32_t res, uint32_t flags)
 {
 	corio__sleep_bucket *b = CORIO__CONTAINER_OF(c, corio__sleep_bucket, k.c);
@@ -110,6 +112,8 @@ static corio__sleep_bucket *bucket_for(corio__loop *l, uint64_t at)
 		l->free_buckets = b->next_free;
 	else if (!(b = malloc(sizeof *b)))
 		return NULL;
+	else
+		corio__loop_on_fini(l, &l->sleep_fini, sleep_free); /* the spares are freed with the loop */
 	*b = (corio__sleep_bucket){ .at = at, .loop = l };
 	corio__ktimer_at(l, &b->k, at, bucket_fired);
 	l->sleep_slots[k] = b; /* replaces an older bucket in the slot: that one still fires */
@@ -146,13 +150,8 @@ static int sleep_own(struct corio_task *t, uint64_t when, uint64_t scope)
 
 	corio__ktimer_prep(corio__op_sqe(&op), &ts, until);
 	rc = corio__op_await(&op, CORIO__OP_NOLINK);
-	if (rc == -ETIME) {
-		if (until < when) {
-			corio__task_scopes_fired(t, until);
-			return -ETIMEDOUT;
-		}
-		return 0;
-	}
+	if (rc == -ETIME)
+		return until < when ? corio__cancel_timed_out(t, until) : 0;
 	return rc;
 }
 
@@ -170,13 +169,11 @@ static int sleep_at(uint64_t when, uint64_t now)
 
 	if (!t)
 		return -EPERM;
-	if (corio__task_cancel_due(t))
-		return -ECANCELED;
-	scope = corio__task_deadline(t);
-	if (scope != UINT64_MAX && now >= scope) {
-		corio__task_scopes_fired(t, scope);
-		return -ETIMEDOUT;
-	}
+	/* NOINTR: an interrupted task's sleep fails once it parks, not before (a sleep that
+	 * is due only yields). */
+	rc = corio__cancel_check(t, CORIO__CHECK_NOINTR, &scope);
+	if (rc != 0)
+		return rc;
 	if (when <= now) {
 		corio_yield();
 		return 0;
@@ -201,7 +198,8 @@ int corio_sleep(uint64_t ns)
 	return sleep_at(ns > UINT64_MAX - now ? UINT64_MAX : now + ns, now);
 }
 
-void corio__sleep_free(corio__loop *l)
+/* The loop's teardown hook (registered with the first bucket): frees the spares. */
+static void sleep_free(corio__loop *l)
 {
 	while (l->free_buckets) {
 		corio__sleep_bucket *b = l->free_buckets;
