@@ -79,7 +79,8 @@ struct corio__loop {
 	corio__completion *faulted;   /* failures injected without reaching the kernel */
 	corio__completion **faulted_tail;
 	unsigned inflight;            /* CQEs the kernel still owes us */
-	struct corio_task *all;       /* every task not yet freed (teardown, deadlock report) */
+	corio__list tasks;            /* every task not yet freed, newest first (task.c's
+				       * corio_task.all; teardown, deadlock report) */
 	unsigned attached_live;       /* unfinished tasks that somebody will join */
 	corio__timer *free_timers;
 	unsigned timer_alloc_fail;    /* tests only: fail this many wait-timer allocations */
@@ -96,7 +97,7 @@ struct corio__loop {
 	corio__mailbox mbox;
 	unsigned external;            /* blocking-pool jobs of ours still running */
 	struct {                      /* armed I/O deadlines (deadline.c) */
-		struct corio__deadline *head;
+		corio__list armed_list; /* corio__deadline, newest first */
 		corio__ktimer timer;        /* the one kernel timer, at `at` while armed */
 		uint64_t at;
 		uint64_t turn_now;    /* corio_now() of this turn, 0 until read (deadline.c) */

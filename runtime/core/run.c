@@ -22,20 +22,28 @@ static bool all_done(const corio__loop *l, const corio_task *main)
 	return l->stats.tasks_live == 0;
 }
 
+static corio_task *task_of(corio__lnode *all)
+{
+	return CORIO__CONTAINER_OF(all, corio_task, all);
+}
+
 /* Nothing is ready, nothing is in flight, yet tasks are parked: they wait for each other
  * and nothing can ever wake them. Cancel them so corio_run can return. */
 static void deadlock(corio__loop *l)
 {
 	unsigned n = 0;
 
-	for (corio_task *t = l->all; t; t = t->all_next)
-		n += t->state == TASK_PARKED;
+	for (corio__lnode *a = l->tasks.head; a; a = a->next)
+		n += task_of(a)->state == TASK_PARKED;
 	fprintf(stderr, "corio: deadlock: %u task(s) parked with nothing in flight; cancelling\n",
 		n);
 	l->deadlock = true;
-	for (corio_task *t = l->all; t; t = t->all_next)
+	for (corio__lnode *a = l->tasks.head; a; a = a->next) {
+		corio_task *t = task_of(a);
+
 		if (t->state == TASK_PARKED && t->wait)
 			corio__cancel_deadlocked(t);
+	}
 }
 
 /* Only blocking-pool jobs are outstanding: their results are usually microseconds away,
@@ -77,8 +85,8 @@ static int run_main(corio__loop *l, corio_fn fn, void *arg, void **result)
 	rc = l->deadlock ? -EDEADLK : main->cancelled ? -ECANCELED : 0;
 	/* Like asyncio.run: what is still running (detached tasks) is cancelled and awaited,
 	 * so every operation's final CQE arrives before the ring goes away. */
-	for (corio_task *t = l->all; t; t = t->all_next)
-		corio_cancel(t);
+	for (corio__lnode *a = l->tasks.head; a; a = a->next)
+		corio_cancel(task_of(a));
 	run_until(l, main, all_done);
 	return rc;
 }

@@ -164,12 +164,7 @@ static void task_main(void *p)
 
 static void task_free(corio__loop *l, struct corio_task *t)
 {
-	if (t->all_prev)
-		t->all_prev->all_next = t->all_next;
-	else
-		l->all = t->all_next;
-	if (t->all_next)
-		t->all_next->all_prev = t->all_prev;
+	corio__list_remove(&l->tasks, &t->all);
 	free(t);
 }
 
@@ -274,10 +269,7 @@ corio_task *corio_spawn(corio_fn fn, void *arg)
 	t->fn = fn;
 	t->arg = arg;
 	t->state = TASK_READY;
-	t->all_next = l->all;
-	if (l->all)
-		l->all->all_prev = t;
-	l->all = t;
+	corio__list_push_front(&l->tasks, &t->all);
 	l->attached_live++;
 	l->stats.tasks_spawned++;
 	l->stats.tasks_live++;
@@ -331,6 +323,6 @@ void corio__task_free(struct corio_task *t)
 
 void corio__tasks_free_all(corio__loop *l)
 {
-	while (l->all)
-		task_free(l, l->all);
+	while (l->tasks.head)
+		task_free(l, CORIO__CONTAINER_OF(l->tasks.head, struct corio_task, all));
 }

@@ -25,7 +25,7 @@ struct corio_task {
 	void *result;
 	corio__stack stack;
 	struct corio_task *next_ready;
-	struct corio_task *all_prev, *all_next;
+	corio__lnode all;         /* on the loop's list of tasks */
 	corio__list watchers;     /* corio__watcher: tasks waiting for this one to finish */
 	corio__op *op;            /* operation it is parked on */
 	corio__wait *wait;        /* or the wait it is parked on */

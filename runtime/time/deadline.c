@@ -12,13 +12,7 @@ static void timer_arm(corio__loop *l, uint64_t at);
 
 static void unlink_dl(corio__loop *l, corio__deadline *d)
 {
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		l->dl.head = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-	d->prev = d->next = NULL;
+	corio__list_remove(&l->dl.armed_list, &d->link);
 	d->armed = false;
 }
 
@@ -26,7 +20,7 @@ static void timer_fired(corio__completion *c, int32_t res, uint32_t flags)
 {
 	corio__loop *l = corio__loop_get();
 	uint64_t now, next = UINT64_MAX;
-	corio__deadline *d, *after;
+	corio__lnode *n, *after;
 
 	(void)c;
 	(void)flags;
@@ -34,8 +28,10 @@ static void timer_fired(corio__completion *c, int32_t res, uint32_t flags)
 	if (res == -ECANCELED)
 		return; /* the loop's drain */
 	now = corio_now();
-	for (d = l->dl.head; d; d = after) {
-		after = d->next;
+	for (n = l->dl.armed_list.head; n; n = after) {
+		corio__deadline *d = CORIO__CONTAINER_OF(n, corio__deadline, link);
+
+		after = n->next;
 		if (d->at <= now) {
 			unlink_dl(l, d);
 			d->expired = true;
@@ -84,11 +80,7 @@ void corio__deadline_begin(corio__deadline *d, uint64_t at)
 	d->armed = at != UINT64_MAX; /* no deadline: nothing to watch */
 	if (!d->armed)
 		return;
-	d->prev = NULL;
-	d->next = l->dl.head;
-	if (d->next)
-		d->next->prev = d;
-	l->dl.head = d;
+	corio__list_push_front(&l->dl.armed_list, &d->link);
 	if (!l->dl.armed || at < l->dl.at)
 		timer_arm(l, at);
 }

@@ -24,7 +24,7 @@ typedef struct sleeper sleeper;
 struct corio__sleep_bucket {
 	corio__ktimer k;
 	uint64_t at;
-	sleeper *head, *tail;
+	corio__list members;              /* sleeper, in arrival order */
 	corio__loop *loop;
 	bool fired;                       /* its CQE came: no new members */
 	struct corio__sleep_bucket *next_free;
@@ -32,8 +32,8 @@ struct corio__sleep_bucket {
 
 struct sleeper {
 	corio__wait w;
-	sleeper *prev, *next;
-	corio__sleep_bucket *b;
+	corio__lnode link;                /* on b->members */
+	corio__sleep_bucket *b;           /* NULL once off it */
 };
 
 #define MAX_GRID 65536u
@@ -55,17 +55,7 @@ static unsigned slot_of(uint64_t at)
 
 static void member_remove(sleeper *s)
 {
-	corio__sleep_bucket *b = s->b;
-
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		b->head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	else
-		b->tail = s->prev;
-	s->prev = s->next = NULL;
+	corio__list_remove(&s->b->members, &s->link);
 	s->b = NULL;
 }
 
@@ -90,8 +80,8 @@ static void bucket_fired(corio__completion *c, int32_t res, uint32_t flags)
 	b->fired = true;
 	if (l->sleep_slots[k] == b)
 		l->sleep_slots[k] = NULL;
-	while (b->head) {
-		sleeper *s = b->head;
+	while (b->members.head) {
+		sleeper *s = CORIO__CONTAINER_OF(b->members.head, sleeper, link);
 
 		member_remove(s);
 		corio__wait_wake(&s->w, res == -ETIME ? 0 : res);
@@ -131,12 +121,7 @@ static int sleep_shared(corio__loop *l, struct corio_task *t, uint64_t at)
 		return 1;
 	s.w.data = &s;
 	s.b = b;
-	s.prev = b->tail;
-	if (b->tail)
-		b->tail->next = &s;
-	else
-		b->head = &s;
-	b->tail = &s;
+	corio__list_push_back(&b->members, &s.link);
 	return corio__wait_park(&s.w);
 }
 
