@@ -227,7 +227,7 @@ bool corio__loop_poll(corio__loop *l, bool may_block)
 	if (may_block && !l->faulted) {
 		/* Nothing can ever complete: no SQE queued, nothing in flight but our own
 		 * mailbox read, no blocking job running, and no sibling loop that could post. */
-		if (!pending && l->inflight == l->mbox.armed && l->external == 0 && !l->group &&
+		if (!pending && l->inflight == l->mbox.armed && l->external == 0 && !l->loopset &&
 		    !l->exposed)
 			return false;
 		enter(l, true);

@@ -103,9 +103,9 @@ struct corio__loop {
 		uint64_t turn_now;    /* corio_now() of this turn, 0 until read (deadline.c) */
 		bool armed;
 	} dl;
-	struct corio__group *group;   /* set for loops of corio_run_threads */
+	struct corio__loopset *loopset; /* the loops of one corio_run_threads (threads/loops.c) */
 	bool exposed;                 /* corio_loop_current handed out: others may post */
-	unsigned index;               /* position in the group */
+	unsigned index;               /* position in the loopset */
 #if defined(__SANITIZE_ADDRESS__)
 	void *sched_fake;             /* ASan fake stack of the scheduler while a task runs */
 	const void *sched_bottom;     /* the thread stack, as ASan reported it */

@@ -98,8 +98,8 @@ int corio__loop_main(corio__loop *l, corio_fn fn, void *arg, void **result)
 
 	corio__tls_loop = l;
 	sig = corio__stack_signals_init();
-	/* A loop of a group must be able to sleep on its mailbox alone: siblings may post. */
-	rc = l->group ? corio__mailbox_arm(l) : 0;
+	/* A loop of a loopset must be able to sleep on its mailbox alone: siblings may post. */
+	rc = l->loopset ? corio__mailbox_arm(l) : 0;
 	if (rc == 0)
 		rc = run_main(l, fn, arg, result);
 	corio__tasks_free_all(l);
