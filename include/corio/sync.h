@@ -46,9 +46,9 @@ extern "C" {
 #endif
 
 /* Private: a FIFO of parked tasks, embedded in the primitives below. Never touch. */
-struct corio__waiter;
+struct corio__lnode;
 typedef struct corio__waitq {
-	struct corio__waiter *head, *tail;
+	struct corio__lnode *head, *tail;
 } corio__waitq;
 
 /* ---- channels ------------------------------------------------------------------------- */

@@ -1,9 +1,9 @@
 /* runtime/core/coro.h: the machine context of a coroutine and the switch between two of them.
  *
  * Owns nothing but the register save area; the stack a context runs on belongs to the
- * task (runtime/core/task.c) and comes from the pool (runtime/core/stack.c). The switch itself is in
- * runtime/core/arch/<cpu>/: inline asm in switch.h on x86-64, switch.S on AArch64 (whose layout
- * below must match the offsets documented there).
+ * task (runtime/core/task.c) and comes from the pool (runtime/core/stack.c). The context
+ * struct and the switch are in runtime/core/arch/<cpu>/switch.h: inline asm on x86-64,
+ * switch.S on AArch64 (whose header asserts the offsets the assembly uses).
  */
 #ifndef CORIO_CORO_H
 #define CORIO_CORO_H
@@ -14,18 +14,7 @@
 #if defined(__x86_64__)
 #include "runtime/core/arch/x86_64/switch.h" /* struct corio__ctx and the inline corio__ctx_switch */
 #elif defined(__aarch64__)
-typedef struct corio__ctx {
-	void *sp;
-	void *pc; /* x30 */
-	uint64_t x19_x28[10];
-	uint64_t x29;
-	uint64_t d8_d15[8];
-	uint64_t fpcr;
-} corio__ctx;
-
-/* Saves the running context into *from and resumes *to. Returns when something switches
- * back to *from. Defined in runtime/core/arch/aarch64/switch.S. */
-void corio__ctx_switch(corio__ctx *from, const corio__ctx *to);
+#include "runtime/core/arch/aarch64/switch.h" /* struct corio__ctx; corio__ctx_switch is in switch.S */
 #else
 #error "corio: no context switch for this CPU (runtime/core/arch/ has x86_64 and aarch64 only)"
 #endif

@@ -1,6 +1,8 @@
 /* runtime/core/loop.c: the ring (setup with flag fallback, feature probe), the submit choke
  * point, and the poll step: one io_uring_enter per loop turn for every queued SQE, then one
- * pass over every CQE, each delivered to its corio__completion. */
+ * pass over every CQE, each delivered to its corio__completion. The bottom layer of the
+ * runtime: it calls nothing above it (completions and teardown hooks are called through
+ * pointers); runtime/core/run.c sets a loop up, drives it and tears it down. */
 #include "runtime/core/loop.h"
 
 #include <errno.h>
@@ -9,8 +11,6 @@
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-
-#include "runtime/core/op.h"
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
@@ -110,7 +110,6 @@ int corio__loop_init(corio__loop *l, const corio_config *cfg)
 	l->faulted_tail = &l->faulted;
 	corio__stack_pool_init(&l->stacks, cfg);
 	l->caps.stack_guard_markers = l->stacks.markers;
-	corio__mailbox_init(&l->mbox);
 	return 0;
 }
 
@@ -228,13 +227,9 @@ bool corio__loop_poll(corio__loop *l, bool may_block)
 	if (may_block && !l->faulted) {
 		/* Nothing can ever complete: no SQE queued, nothing in flight but our own
 		 * mailbox read, no blocking job running, and no sibling loop that could post. */
-		if (!pending && l->inflight == l->mbox.armed && l->external == 0 && !l->group &&
+		if (!pending && l->inflight == l->mbox.armed && l->external == 0 && !l->loopset &&
 		    !l->exposed)
 			return false;
-		/* Only pool jobs outstanding: their results are usually microseconds away. */
-		if (!pending && l->inflight == l->mbox.armed && l->external > 0 &&
-		    corio__spin_ns() && corio__mailbox_spin(l, corio__spin_ns()))
-			return true;
 		enter(l, true);
 	} else if (pending || l->inflight > l->mbox.armed ||
 		   __atomic_load_n(&l->mbox.notified, __ATOMIC_ACQUIRE)) {
@@ -338,7 +333,6 @@ void corio__submit_cancel(corio__loop *l, corio__completion *c)
 
 void corio__loop_drain(corio__loop *l)
 {
-	corio__mailbox_close(l);
 	if (l->inflight > 0) {
 		/* Nothing should be left (every task waited for its own operations), but a
 		 * leftover multishot request would hold the drain forever: cancel them all
@@ -359,10 +353,15 @@ void corio__loop_drain(corio__loop *l)
 
 void corio__loop_release(corio__loop *l)
 {
-	corio__timers_free(l);
-	corio__sleep_free(l);
+	/* The layers above registered what they keep per loop (runtime/time/'s spare sleep
+	 * buckets): called through the list, the loop depends on none of them. */
+	while (l->finis) {
+		corio__loop_fini *f = l->finis;
+
+		l->finis = f->next;
+		f->fn(l);
+	}
 	corio__stack_pool_fini(&l->stacks);
 	io_uring_queue_exit(&l->ring);
-	corio__mailbox_fini(&l->mbox);
 }
 

@@ -15,20 +15,12 @@
 
 #include <corio/runtime.h>
 
+#include "runtime/core/completion.h"
 #include "runtime/core/coro.h"
 #include "runtime/core/inject.h"
+#include "runtime/core/ktimer.h"
 #include "runtime/core/stack.h"
-
-/* Something that wants a CQE. user_data of an SQE is the address of one of these, or 0 for
- * a CQE nobody waits for (link timeouts, cancel requests, timer removals). */
-typedef struct corio__completion corio__completion;
-typedef void (*corio__complete_fn)(corio__completion *c, int32_t res, uint32_t flags);
-struct corio__completion {
-	corio__complete_fn fn;
-	corio__completion *fault_next; /* on the loop's queue of injected failures */
-	int32_t fault_res;
-	bool foreign; /* posted by another ring (IORING_OP_MSG_RING): not ours to count */
-};
+#include "runtime/util/list.h"
 
 typedef struct corio__taskq {
 	struct corio_task *head;
@@ -36,7 +28,6 @@ typedef struct corio__taskq {
 } corio__taskq;
 
 typedef struct corio__timer corio__timer;
-typedef struct corio__loop corio__loop;
 
 /* A message handed to a loop from another thread (mailbox.c): run() executes on the
  * target loop's thread, in its scheduler, and owns m from then on. */
@@ -66,8 +57,16 @@ typedef struct corio__mailbox {
 
 #define CORIO__SLEEP_SLOTS 16u
 typedef struct corio__sleep_bucket corio__sleep_bucket;
-/* Frees the loop's spare sleep buckets (loop teardown; runtime/time/sleep.c). */
-void corio__sleep_free(corio__loop *l);
+
+/* Something a layer above the core keeps per loop and frees at teardown (runtime/time/'s
+ * spare sleep buckets): registered once with corio__loop_on_fini, called by
+ * corio__loop_release, newest first. Lets the core free it without calling up. */
+typedef struct corio__loop_fini corio__loop_fini;
+struct corio__loop_fini {
+	corio__loop_fini *next;
+	void (*fn)(corio__loop *l);
+	bool registered;
+};
 
 struct corio__loop {
 	struct io_uring ring;
@@ -80,12 +79,15 @@ struct corio__loop {
 	corio__completion *faulted;   /* failures injected without reaching the kernel */
 	corio__completion **faulted_tail;
 	unsigned inflight;            /* CQEs the kernel still owes us */
-	struct corio_task *all;       /* every task not yet freed (teardown, deadlock report) */
+	corio__list tasks;            /* every task not yet freed, newest first (task.c's
+				       * corio_task.all; teardown, deadlock report) */
 	unsigned attached_live;       /* unfinished tasks that somebody will join */
 	corio__timer *free_timers;
 	unsigned timer_alloc_fail;    /* tests only: fail this many wait-timer allocations */
 	struct corio__sleep_bucket *sleep_slots[CORIO__SLEEP_SLOTS]; /* open buckets (sleep.c) */
 	struct corio__sleep_bucket *free_buckets;
+	corio__loop_fini sleep_fini;  /* frees free_buckets (sleep.c) */
+	corio__loop_fini *finis;      /* run by corio__loop_release */
 	corio__stack_pool stacks;
 	corio__faults faults;
 	corio_capabilities caps;
@@ -95,16 +97,15 @@ struct corio__loop {
 	corio__mailbox mbox;
 	unsigned external;            /* blocking-pool jobs of ours still running */
 	struct {                      /* armed I/O deadlines (deadline.c) */
-		struct corio__deadline *head;
-		corio__completion c;  /* the one kernel timer, at `at` while armed */
-		struct __kernel_timespec ts;
+		corio__list armed_list; /* corio__deadline, newest first */
+		corio__ktimer timer;        /* the one kernel timer, at `at` while armed */
 		uint64_t at;
 		uint64_t turn_now;    /* corio_now() of this turn, 0 until read (deadline.c) */
 		bool armed;
 	} dl;
-	struct corio__group *group;   /* set for loops of corio_run_threads */
+	struct corio__loopset *loopset; /* the loops of one corio_run_threads (threads/loops.c) */
 	bool exposed;                 /* corio_loop_current handed out: others may post */
-	unsigned index;               /* position in the group */
+	unsigned index;               /* position in the loopset */
 #if defined(__SANITIZE_ADDRESS__)
 	void *sched_fake;             /* ASan fake stack of the scheduler while a task runs */
 	const void *sched_bottom;     /* the thread stack, as ASan reported it */
@@ -154,11 +155,26 @@ void corio__submit_cancel(corio__loop *l, corio__completion *c);
  * block but nothing at all could complete (the parked tasks can never wake). */
 bool corio__loop_poll(corio__loop *l, bool may_block);
 
+/* Registers f to call fn(l) at corio__loop_release (once; later calls do nothing). */
+static inline void corio__loop_on_fini(corio__loop *l, corio__loop_fini *f,
+				       void (*fn)(corio__loop *l))
+{
+	if (f->registered)
+		return;
+	f->registered = true;
+	f->fn = fn;
+	f->next = l->finis;
+	l->finis = f;
+}
+
+/* The ring, its probe and the stack pool (the mailbox is set up by runtime/core/run.c).
+ * 0 or a negative errno; nothing to release on failure. */
 int corio__loop_init(corio__loop *l, const corio_config *cfg);
-/* On the loop's thread, after its last task: closes the mailbox and waits for every CQE
+/* On the loop's thread, after its last task and the mailbox's close: waits for every CQE
  * still owed (the ring must not be entered from another thread: SINGLE_ISSUER). */
 void corio__loop_drain(corio__loop *l);
-/* Releases the ring and everything else; any thread, after corio__loop_drain. */
+/* Runs the teardown hooks, releases the stacks and the ring; any thread, after
+ * corio__loop_drain. */
 void corio__loop_release(corio__loop *l);
 
 /* Mailbox (mailbox.c). */

@@ -1,16 +1,12 @@
-/* runtime/core/op.c: parking a task on an io_uring operation or on a wait, with cancellation and
- * timeout scopes applied the same way everywhere; the kernel timers behind waits with a
- * deadline; corio_sleep and corio_nop. */
+/* runtime/core/op.c: parking a task on an io_uring operation or on a wait, with the
+ * cancellation and timeout checks of runtime/core/cancel.c applied the same way to both;
+ * the loop-owned kernel timers behind waits with a deadline; corio_nop. */
 #include "runtime/core/op.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-static void ts_from_ns(struct __kernel_timespec *ts, uint64_t ns)
-{
-	ts->tv_sec = (long long)(ns / 1000000000ull);
-	ts->tv_nsec = (long long)(ns % 1000000000ull);
-}
+#include "runtime/core/ktimer.h"
 
 static void op_complete(corio__completion *c, int32_t res, uint32_t flags)
 {
@@ -28,26 +24,22 @@ static void op_complete(corio__completion *c, int32_t res, uint32_t flags)
 	corio__wake(op->task->loop, op->task);
 }
 
+static int timer_arm(corio__loop *l, corio__wait *w, uint64_t deadline);
+static void timer_disarm(corio__loop *l, corio__wait *w);
+
 int corio__op_await(corio__op *op, unsigned opts)
 {
 	corio__loop *l = corio__loop_get();
 	struct corio_task *t = l ? l->current : NULL;
 	struct __kernel_timespec ts;
-	uint64_t deadline = UINT64_MAX;
+	uint64_t deadline;
+	int rc;
 
 	if (!t)
 		return -EPERM;
-	/* Fast path: no cancellation, no scope, no expired I/O deadline. */
-	if (!(opts & CORIO__OP_CLEANUP) && (t->cancelled || t->scopes || t->interrupted)) {
-		if (corio__task_cancel_due(t) || t->interrupted)
-			return -ECANCELED;
-		if (!(opts & CORIO__OP_NOLINK))
-			deadline = corio__task_deadline(t);
-		if (deadline != UINT64_MAX && corio_now() >= deadline) {
-			corio__task_scopes_fired(t, deadline);
-			return -ETIMEDOUT;
-		}
-	}
+	rc = corio__cancel_check(t, opts, &deadline);
+	if (rc != 0)
+		return rc;
 	op->c = (corio__completion){ .fn = op_complete };
 	op->task = t;
 	op->res = 0;
@@ -55,30 +47,16 @@ int corio__op_await(corio__op *op, unsigned opts)
 	op->done = false;
 	op->cancel_sent = (opts & CORIO__OP_CLEANUP) != 0; /* cleanup is never cancelled */
 	if (deadline != UINT64_MAX)
-		ts_from_ns(&ts, deadline);
+		ts = corio__ts_from_ns(deadline);
 	corio__submit(l, &op->sqe, &op->c, deadline != UINT64_MAX ? &ts : NULL,
 		      !(opts & CORIO__OP_NOFAULT));
 	t->op = op;
 	while (!op->done)
 		corio__park(l);
 	t->op = NULL;
-	if (op->res == -ECANCELED && !(opts & CORIO__OP_CLEANUP)) {
-		if (t->cancelled && op->cancel_sent)
-			return -ECANCELED;
-		if (deadline != UINT64_MAX && corio_now() >= deadline) {
-			corio__task_scopes_fired(t, deadline);
-			return -ETIMEDOUT;
-		}
-	}
+	if (op->res == -ECANCELED && !(opts & CORIO__OP_CLEANUP))
+		return corio__cancel_result(t, op->cancel_sent, deadline);
 	return op->res;
-}
-
-void corio__op_cancel(corio__loop *l, corio__op *op)
-{
-	if (op->done || op->cancel_sent)
-		return;
-	op->cancel_sent = true;
-	corio__submit_cancel(l, &op->c);
 }
 
 /* ---- waits ---- */
@@ -88,45 +66,28 @@ int corio__wait_park(corio__wait *w)
 	corio__loop *l = corio__loop_get();
 	struct corio_task *t = w->task;
 	uint64_t deadline;
+	int rc;
 
 	if (!l || !t)
 		return -EPERM;
-	if (corio__task_cancel_due(t) || t->interrupted) {
+	rc = corio__cancel_check(t, 0, &deadline);
+	/* No timer, no deadline: the wait fails (-ENOMEM) rather than park unbounded, and
+	 * the scope has not fired, so it is not marked. */
+	if (rc == 0 && deadline != UINT64_MAX)
+		rc = timer_arm(l, w, deadline);
+	if (rc != 0) {
 		if (w->unlink)
 			w->unlink(w);
-		return -ECANCELED;
-	}
-	deadline = corio__task_deadline(t);
-	if (deadline != UINT64_MAX) {
-		/* No timer, no deadline: the wait fails (-ENOMEM) rather than park unbounded,
-		 * and the scope has not fired, so it is not marked. */
-		int rc = corio_now() >= deadline ? -ETIMEDOUT : corio__timer_arm(l, w, deadline);
-
-		if (rc != 0) {
-			if (w->unlink)
-				w->unlink(w);
-			if (rc == -ETIMEDOUT)
-				corio__task_scopes_fired(t, deadline);
-			return rc;
-		}
+		return rc;
 	}
 	t->wait = w;
 	while (!w->woken)
 		corio__park(l);
 	t->wait = NULL;
-	corio__timer_disarm(l, w);
+	timer_disarm(l, w);
 	if (w->res == -ETIMEDOUT && deadline != UINT64_MAX)
-		corio__task_scopes_fired(t, deadline);
+		return corio__cancel_timed_out(t, deadline);
 	return w->res;
-}
-
-void corio__wait_wake(corio__wait *w, int res)
-{
-	if (w->woken)
-		return;
-	w->woken = true;
-	w->res = res;
-	corio__wake(w->task->loop, w->task);
 }
 
 /* ---- kernel timers for waits ----
@@ -135,16 +96,15 @@ void corio__wait_wake(corio__wait *w, int res)
  * the loop, not by the parked task's stack. */
 
 struct corio__timer {
-	corio__completion c;
+	corio__ktimer k;
 	corio__loop *loop;
 	corio__wait *w; /* NULL once the wait ended */
 	corio__timer *next_free;
-	struct __kernel_timespec ts;
 };
 
 static void timer_complete(corio__completion *c, int32_t res, uint32_t flags)
 {
-	corio__timer *tm = (corio__timer *)c;
+	corio__timer *tm = CORIO__CONTAINER_OF(c, corio__timer, k.c);
 	corio__wait *w = tm->w;
 
 	if (w) {
@@ -159,10 +119,9 @@ static void timer_complete(corio__completion *c, int32_t res, uint32_t flags)
 	tm->loop->free_timers = tm;
 }
 
-int corio__timer_arm(corio__loop *l, corio__wait *w, uint64_t deadline)
+static int timer_arm(corio__loop *l, corio__wait *w, uint64_t deadline)
 {
 	corio__timer *tm = l->free_timers;
-	struct io_uring_sqe sqe;
 
 	if (l->timer_alloc_fail) { /* test hook: this allocation fails */
 		l->timer_alloc_fail--;
@@ -172,29 +131,22 @@ int corio__timer_arm(corio__loop *l, corio__wait *w, uint64_t deadline)
 		l->free_timers = tm->next_free;
 	else if (!(tm = malloc(sizeof *tm)))
 		return -ENOMEM;
-	tm->c = (corio__completion){ .fn = timer_complete };
 	tm->loop = l;
 	tm->w = w;
-	ts_from_ns(&tm->ts, deadline);
-	memset(&sqe, 0, sizeof sqe);
-	io_uring_prep_timeout(&sqe, &tm->ts, 0, IORING_TIMEOUT_ABS);
-	corio__submit(l, &sqe, &tm->c, NULL, false);
+	corio__ktimer_at(l, &tm->k, deadline, timer_complete);
 	w->timer = tm;
 	return 0;
 }
 
-void corio__timer_disarm(corio__loop *l, corio__wait *w)
+static void timer_disarm(corio__loop *l, corio__wait *w)
 {
 	corio__timer *tm = w->timer;
-	struct io_uring_sqe sqe;
 
 	if (!tm)
 		return;
 	w->timer = NULL;
 	tm->w = NULL;
-	memset(&sqe, 0, sizeof sqe);
-	io_uring_prep_timeout_remove(&sqe, (uint64_t)(uintptr_t)&tm->c, 0);
-	corio__submit(l, &sqe, NULL, NULL, false);
+	corio__ktimer_remove(l, &tm->k);
 }
 
 void corio__timers_free(corio__loop *l)

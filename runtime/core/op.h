@@ -15,6 +15,7 @@
 
 #include <string.h>
 
+#include "runtime/core/cancel.h" /* every blocking call's checks; includes task.h */
 #include "runtime/core/task.h"
 
 struct corio__op {
@@ -53,14 +54,7 @@ static inline struct io_uring_sqe *corio__op_sqe(corio__op *op)
  * holds the CQE flags afterwards. */
 int corio__op_await(corio__op *op, unsigned opts);
 
-/* Called by corio_cancel for a task parked on op. */
-void corio__op_cancel(corio__loop *l, corio__op *op);
-
-/* Arms a kernel timer (IORING_OP_TIMEOUT) that ends w with -ETIMEDOUT at deadline. */
-int corio__timer_arm(corio__loop *l, corio__wait *w, uint64_t deadline);
-/* Disarms w's timer if it has one (its CQE arrives later and is ignored). */
-void corio__timer_disarm(corio__loop *l, corio__wait *w);
-/* Frees the loop's spare timers (loop teardown). */
+/* Frees the loop's spare wait timers (loop teardown, runtime/core/run.c). */
 void corio__timers_free(corio__loop *l);
 
 #endif

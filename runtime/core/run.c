@@ -1,13 +1,14 @@
-/* runtime/core/run.c: corio_run, the scheduler loop that alternates between running ready tasks
- * and polling the ring, deadlock detection, and the orderly teardown of a loop. */
+/* runtime/core/run.c: corio_run, and the life of a loop: its setup (ring, stacks, mailbox),
+ * the scheduler loop that alternates between running ready tasks and polling the ring
+ * (with the mailbox spin before an idle loop sleeps), deadlock detection, and the orderly
+ * teardown. The top of the core: it calls the layers below it (loop.c at the bottom). */
+#include "runtime/core/run.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "runtime/core/op.h"
-
-void corio__run_ready(corio__loop *l);
-void corio__tasks_free_all(corio__loop *l);
 
 typedef bool (*done_fn)(const corio__loop *l, const corio_task *main);
 
@@ -21,26 +22,40 @@ static bool all_done(const corio__loop *l, const corio_task *main)
 	return l->stats.tasks_live == 0;
 }
 
+static corio_task *task_of(corio__lnode *all)
+{
+	return CORIO__CONTAINER_OF(all, corio_task, all);
+}
+
 /* Nothing is ready, nothing is in flight, yet tasks are parked: they wait for each other
  * and nothing can ever wake them. Cancel them so corio_run can return. */
 static void deadlock(corio__loop *l)
 {
 	unsigned n = 0;
 
-	for (corio_task *t = l->all; t; t = t->all_next)
-		n += t->state == TASK_PARKED;
+	for (corio__lnode *a = l->tasks.head; a; a = a->next)
+		n += task_of(a)->state == TASK_PARKED;
 	fprintf(stderr, "corio: deadlock: %u task(s) parked with nothing in flight; cancelling\n",
 		n);
 	l->deadlock = true;
-	for (corio_task *t = l->all; t; t = t->all_next) {
-		if (t->state != TASK_PARKED || !t->wait)
-			continue;
-		/* Shielded tasks too: otherwise they would never end. */
-		t->cancelled = true;
-		if (t->wait->unlink)
-			t->wait->unlink(t->wait);
-		corio__wait_wake(t->wait, -ECANCELED);
+	for (corio__lnode *a = l->tasks.head; a; a = a->next) {
+		corio_task *t = task_of(a);
+
+		if (t->state == TASK_PARKED && t->wait)
+			corio__cancel_deadlocked(t);
 	}
+}
+
+/* Only blocking-pool jobs are outstanding: their results are usually microseconds away,
+ * so the mailbox is polled for a bounded time before the loop sleeps in the kernel. True
+ * when that ran posted messages (tasks may be ready: no poll step is needed). */
+static bool spin_for_pool(corio__loop *l, bool may_block)
+{
+	if (!may_block || l->faulted || l->external == 0 || io_uring_sq_ready(&l->ring) > 0 ||
+	    l->inflight != l->mbox.armed || !corio__spin_ns())
+		return false;
+	l->dl.turn_now = 0; /* a new turn, as corio__loop_poll would have started */
+	return corio__mailbox_spin(l, corio__spin_ns());
 }
 
 static void run_until(corio__loop *l, const corio_task *main, done_fn done)
@@ -49,7 +64,9 @@ static void run_until(corio__loop *l, const corio_task *main, done_fn done)
 		corio__run_ready(l);
 		if (done(l, main))
 			break;
-		if (!corio__loop_poll(l, !l->ready.head && !l->batch.head))
+		bool may_block = !l->ready.head && !l->batch.head;
+
+		if (!spin_for_pool(l, may_block) && !corio__loop_poll(l, may_block))
 			deadlock(l);
 	}
 }
@@ -68,13 +85,12 @@ static int run_main(corio__loop *l, corio_fn fn, void *arg, void **result)
 	rc = l->deadlock ? -EDEADLK : main->cancelled ? -ECANCELED : 0;
 	/* Like asyncio.run: what is still running (detached tasks) is cancelled and awaited,
 	 * so every operation's final CQE arrives before the ring goes away. */
-	for (corio_task *t = l->all; t; t = t->all_next)
-		corio_cancel(t);
+	for (corio__lnode *a = l->tasks.head; a; a = a->next)
+		corio_cancel(task_of(a));
 	run_until(l, main, all_done);
 	return rc;
 }
 
-/* Runs fn as the main task of the initialised loop l on this thread, then drains it. */
 int corio__loop_main(corio__loop *l, corio_fn fn, void *arg, void **result)
 {
 	void *sig;
@@ -82,15 +98,32 @@ int corio__loop_main(corio__loop *l, corio_fn fn, void *arg, void **result)
 
 	corio__tls_loop = l;
 	sig = corio__stack_signals_init();
-	/* A loop of a group must be able to sleep on its mailbox alone: siblings may post. */
-	rc = l->group ? corio__mailbox_arm(l) : 0;
+	/* A loop of a loopset must be able to sleep on its mailbox alone: siblings may post. */
+	rc = l->loopset ? corio__mailbox_arm(l) : 0;
 	if (rc == 0)
 		rc = run_main(l, fn, arg, result);
 	corio__tasks_free_all(l);
+	corio__mailbox_close(l);
 	corio__loop_drain(l);
 	corio__stack_signals_fini(sig);
 	corio__tls_loop = NULL;
 	return rc;
+}
+
+int corio__loop_open(corio__loop *l, const corio_config *cfg)
+{
+	int rc = corio__loop_init(l, cfg);
+
+	if (rc == 0)
+		corio__mailbox_init(&l->mbox);
+	return rc;
+}
+
+void corio__loop_close(corio__loop *l)
+{
+	corio__timers_free(l);
+	corio__loop_release(l);
+	corio__mailbox_fini(&l->mbox);
 }
 
 int corio__config_check(const corio_config *cfg)
@@ -117,10 +150,10 @@ int corio_run_config(const corio_config *cfg, corio_fn fn, void *arg, void **res
 	l = calloc(1, sizeof *l);
 	if (!l)
 		return -ENOMEM;
-	rc = corio__loop_init(l, cfg);
+	rc = corio__loop_open(l, cfg);
 	if (rc == 0) {
 		rc = corio__loop_main(l, fn, arg, result);
-		corio__loop_release(l);
+		corio__loop_close(l);
 	}
 	free(l);
 	return rc;

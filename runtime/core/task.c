@@ -1,13 +1,12 @@
 /* runtime/core/task.c: tasks and the scheduler: spawn, the switches between the scheduler and a
- * task (with the ASan fiber annotations), park/wake/yield, finishing and freeing, cancel,
- * and the ready queue. Every switch goes task -> scheduler -> task; the scheduler runs on
+ * task (with the ASan fiber annotations), park/wake/yield, finishing (waking the watchers
+ * that wait for the end: corio_join's) and freeing, and the ready queue. Cancellation is
+ * decided in runtime/core/cancel.c. Every switch goes task -> scheduler -> task; the scheduler runs on
  * the thread's own stack (runtime/core/run.c drives it). */
 #include "runtime/core/task.h"
 
 #include <errno.h>
 #include <stdlib.h>
-
-#include "runtime/core/op.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
@@ -113,13 +112,38 @@ static void to_scheduler(corio__loop *l, struct corio_task *t, bool final)
 	after_switch(l);
 }
 
+/* ---- watchers: the waits for a task's end (runtime/sync/join.c parks on them) ---- */
+
+void corio__task_watch(corio__watcher *ws, corio__wait *w, struct corio_task *t, int index)
+{
+	*ws = (corio__watcher){ .w = w, .target = t, .index = index };
+	corio__list_push_front(&t->watchers, &ws->link);
+}
+
+void corio__task_unwatch(corio__watcher *ws)
+{
+	corio__list_remove(&ws->target->watchers, &ws->link);
+}
+
+/* Wakes everything waiting for t to finish. */
+static void notify(struct corio_task *t)
+{
+	corio__lnode *n;
+
+	while ((n = corio__list_pop_front(&t->watchers))) {
+		corio__watcher *ws = CORIO__CONTAINER_OF(n, corio__watcher, link);
+
+		corio__wait_wake(ws->w, ws->index);
+	}
+}
+
 static void task_finished(corio__loop *l, struct corio_task *t)
 {
 	t->state = TASK_DONE;
 	l->stats.tasks_live--;
 	if (!t->detached)
 		l->attached_live--;
-	corio__task_notify(t);
+	notify(t);
 }
 
 /* First frame of every task (entered from corio__ctx_entry). Never returns. */
@@ -140,12 +164,7 @@ static void task_main(void *p)
 
 static void task_free(corio__loop *l, struct corio_task *t)
 {
-	if (t->all_prev)
-		t->all_prev->all_next = t->all_next;
-	else
-		l->all = t->all_next;
-	if (t->all_next)
-		t->all_next->all_prev = t->all_prev;
+	corio__list_remove(&l->tasks, &t->all);
 	free(t);
 }
 
@@ -250,10 +269,7 @@ corio_task *corio_spawn(corio_fn fn, void *arg)
 	t->fn = fn;
 	t->arg = arg;
 	t->state = TASK_READY;
-	t->all_next = l->all;
-	if (l->all)
-		l->all->all_prev = t;
-	l->all = t;
+	corio__list_push_front(&l->tasks, &t->all);
 	l->attached_live++;
 	l->stats.tasks_spawned++;
 	l->stats.tasks_live++;
@@ -288,34 +304,6 @@ corio_task *corio_current(void)
 	return l ? l->current : NULL;
 }
 
-bool corio_cancelled(void)
-{
-	corio_task *t = corio_current();
-
-	return t && t->cancelled;
-}
-
-void corio_cancel(corio_task *t)
-{
-	if (!t || t->state == TASK_DONE || t->cancelled)
-		return;
-	t->cancelled = true;
-	if (t->state != TASK_PARKED || !corio__task_cancel_due(t))
-		return; /* takes effect at its next blocking call, or when the shield ends */
-	corio__task_unpark(t);
-}
-
-void corio__task_unpark(corio_task *t)
-{
-	if (t->op) {
-		corio__op_cancel(t->loop, t->op);
-	} else if (t->wait && !t->wait->woken) {
-		if (t->wait->unlink)
-			t->wait->unlink(t->wait);
-		corio__wait_wake(t->wait, -ECANCELED);
-	}
-}
-
 void corio_detach(corio_task *t)
 {
 	if (!t || t->detached || t->is_main)
@@ -328,15 +316,13 @@ void corio_detach(corio_task *t)
 	t->loop->attached_live--;
 }
 
-/* Frees a finished task that was never detached (join, gather, loop teardown). */
 void corio__task_free(struct corio_task *t)
 {
 	task_free(t->loop, t);
 }
 
-/* Teardown: every task left in the loop's list is finished and not detached. */
 void corio__tasks_free_all(corio__loop *l)
 {
-	while (l->all)
-		task_free(l, l->all);
+	while (l->tasks.head)
+		task_free(l, CORIO__CONTAINER_OF(l->tasks.head, struct corio_task, all));
 }

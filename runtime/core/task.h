@@ -1,5 +1,5 @@
-/* runtime/core/task.h: the task (a coroutine plus its result and bookkeeping) and the waits a
- * task can park on.
+/* runtime/core/task.h: the task (a coroutine plus its result and bookkeeping), the waits a
+ * task can park on, and the watchers that wait for a task to finish (task.c wakes them).
  *
  * A task parks in exactly one of two ways: on an operation (corio__op, op.c: it resumes
  * when the operation's final CQE is delivered) or on a wait (corio__wait: it resumes when
@@ -25,8 +25,8 @@ struct corio_task {
 	void *result;
 	corio__stack stack;
 	struct corio_task *next_ready;
-	struct corio_task *all_prev, *all_next;
-	corio__watcher *watchers; /* tasks waiting for this one to finish */
+	corio__lnode all;         /* on the loop's list of tasks */
+	corio__list watchers;     /* corio__watcher: tasks waiting for this one to finish */
 	corio__op *op;            /* operation it is parked on */
 	corio__wait *wait;        /* or the wait it is parked on */
 	corio_timeout *scopes;    /* innermost timeout or shield scope */
@@ -74,17 +74,6 @@ static inline void corio__wake(corio__loop *l, struct corio_task *t)
 	corio__taskq_push(&l->ready, t);
 }
 
-/* The deadline that applies to the running task's blocking calls (UINT64_MAX: none); the
- * nearest enclosing timeout scope up to the first shield. */
-uint64_t corio__task_deadline(const struct corio_task *t);
-/* True when a blocking call of t must fail with -ECANCELED (cancelled and not shielded). */
-bool corio__task_cancel_due(const struct corio_task *t);
-/* Ends what parked task t waits for with -ECANCELED: its operation is cancelled (it
- * resumes at the final CQE), or its wait taken off its queue and woken. Never parks. */
-void corio__task_unpark(struct corio_task *t);
-/* Marks the scopes whose deadline passed as fired. */
-void corio__task_scopes_fired(struct corio_task *t, uint64_t now);
-
 /* A wait: the parked task, how it ended, and how to take it off whatever list it is on
  * when it ends by cancellation or timeout instead of a wake. */
 struct corio__wait {
@@ -102,10 +91,37 @@ struct corio__wait {
  * without parking. On all three, w->unlink runs first. Returns the res given to
  * corio__wait_wake. */
 int corio__wait_park(corio__wait *w);
-/* Ends the wait with res; no effect when it already ended. Never parks. */
-void corio__wait_wake(corio__wait *w, int res);
+/* Ends the wait with res; no effect when it already ended. Never parks. Inline, like
+ * corio__wake: it runs once per wakeup. */
+static inline void corio__wait_wake(corio__wait *w, int res)
+{
+	if (w->woken)
+		return;
+	w->woken = true;
+	w->res = res;
+	corio__wake(w->task->loop, w->task);
+}
 
-/* Wakes everything waiting for t to finish (task.c). */
-void corio__task_notify(struct corio_task *t);
+/* A wait for a task to finish (runtime/sync/join.c parks on w): on the target's watcher
+ * list until the target finishes (task.c ends w with index) or the watch is dropped. Lives
+ * on the waiter's stack, or on the heap for many targets. */
+struct corio__watcher {
+	corio__lnode link;
+	corio__wait *w;
+	struct corio_task *target;
+	int index;
+};
+
+/* Puts ws on t's watcher list: when t finishes, w is woken with index. Never parks. */
+void corio__task_watch(corio__watcher *ws, corio__wait *w, struct corio_task *t, int index);
+/* Takes ws off its target's list if it is still there. */
+void corio__task_unwatch(corio__watcher *ws);
+
+/* Frees a finished task that was never detached (join, gather, loop teardown). */
+void corio__task_free(struct corio_task *t);
+/* Loop teardown: frees every task left (all finished and not detached). */
+void corio__tasks_free_all(corio__loop *l);
+/* One scheduler turn: runs the tasks ready at its start, at most a budget of them. */
+void corio__run_ready(corio__loop *l);
 
 #endif

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "runtime/core/close.h"
+#include "runtime/core/ktimer.h"
 #include "runtime/net/net_internal.h"
 #include "runtime/sync/waitq.h"
 #include "runtime/util/deque.h"
@@ -39,7 +40,7 @@ typedef struct listener listener;
 
 struct listener {
 	corio__completion c;  /* the multishot accept */
-	corio__completion tc; /* the back-off timer */
+	corio__ktimer backoff; /* the back-off timer */
 	corio__loop *loop;
 	int fd;
 	bool armed, timer_armed, forgotten;
@@ -48,7 +49,6 @@ struct listener {
 	unsigned fails;       /* transient failures in a row (backs off past a few) */
 	corio__deque q;       /* accepted fds (int) nobody took yet, oldest first */
 	corio__waitq waiters; /* parked corio_accept callers, oldest first */
-	struct __kernel_timespec ts;
 };
 
 /* fd -> listener of this thread's loop. Freed when its last entry goes (threads of
@@ -105,17 +105,13 @@ static bool out_of_descriptors(int res)
 	return res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM;
 }
 
+static void timer_cqe(corio__completion *c, int32_t res, uint32_t flags);
+
 static void backoff(listener *ls)
 {
-	struct io_uring_sqe sqe;
-
 	if (ls->timer_armed)
 		return;
-	ls->ts.tv_sec = 0;
-	ls->ts.tv_nsec = (long long)BACKOFF_NS;
-	memset(&sqe, 0, sizeof sqe);
-	io_uring_prep_timeout(&sqe, &ls->ts, 0, 0);
-	corio__submit(ls->loop, &sqe, &ls->tc, NULL, false);
+	corio__ktimer_after(ls->loop, &ls->backoff, BACKOFF_NS, timer_cqe);
 	ls->timer_armed = true;
 }
 
@@ -173,7 +169,7 @@ static void accept_cqe(corio__completion *c, int32_t res, uint32_t flags)
 
 static void timer_cqe(corio__completion *c, int32_t res, uint32_t flags)
 {
-	listener *ls = (listener *)((char *)c - offsetof(listener, tc));
+	listener *ls = CORIO__CONTAINER_OF(c, listener, backoff.c);
 
 	ls->timer_armed = false;
 	if (finished(ls))
@@ -223,13 +219,8 @@ static void forget(listener *ls)
 	}
 	if (ls->armed)
 		corio__submit_cancel(l, &ls->c);
-	if (ls->timer_armed) {
-		struct io_uring_sqe sqe;
-
-		memset(&sqe, 0, sizeof sqe);
-		io_uring_prep_timeout_remove(&sqe, (uint64_t)(uintptr_t)&ls->tc, 0);
-		corio__submit(l, &sqe, NULL, NULL, false);
-	}
+	if (ls->timer_armed)
+		corio__ktimer_remove(l, &ls->backoff);
 	finished(ls);
 }
 
@@ -282,7 +273,6 @@ static listener *lookup(corio__loop *l, int fd)
 		return NULL;
 	}
 	ls->c.fn = accept_cqe;
-	ls->tc.fn = timer_cqe;
 	corio__deque_init(&ls->q, sizeof(int));
 	corio__waitq_init(&ls->waiters);
 	ls->loop = l;

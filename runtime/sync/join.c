@@ -1,52 +1,11 @@
 /* runtime/sync/join.c: waiting for tasks to finish: corio_join, corio_gather, corio_wait_any.
  * A waiting task hangs one watcher per awaited task on that task's watcher list (the
- * watchers live on the waiter's stack, or on the heap for many tasks). */
+ * watchers live on the waiter's stack, or on the heap for many tasks) and parks; the
+ * finishing task wakes them (runtime/core/task.c). Only waits: never wakes anybody. */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "runtime/core/op.h"
-
-struct corio__watcher {
-	corio__wait *w;
-	struct corio_task *target;
-	corio__watcher *prev, *next;
-	int index;
-	bool linked;
-};
-
-void corio__task_free(struct corio_task *t);
-
-static void watch(corio__watcher *ws, corio__wait *w, struct corio_task *t, int index)
-{
-	*ws = (corio__watcher){ .w = w, .target = t, .index = index, .linked = true };
-	ws->next = t->watchers;
-	if (t->watchers)
-		t->watchers->prev = ws;
-	t->watchers = ws;
-}
-
-static void unwatch(corio__watcher *ws)
-{
-	if (!ws->linked)
-		return;
-	if (ws->prev)
-		ws->prev->next = ws->next;
-	else
-		ws->target->watchers = ws->next;
-	if (ws->next)
-		ws->next->prev = ws->prev;
-	ws->linked = false;
-}
-
-void corio__task_notify(struct corio_task *t)
-{
-	while (t->watchers) {
-		corio__watcher *ws = t->watchers;
-
-		unwatch(ws);
-		corio__wait_wake(ws->w, ws->index);
-	}
-}
 
 /* Parks until one of tasks[0..n) finishes; its index, or -ECANCELED/-ETIMEDOUT/-ENOMEM. */
 static int wait_for(corio__loop *l, corio_task **tasks, size_t n)
@@ -58,10 +17,10 @@ static int wait_for(corio__loop *l, corio_task **tasks, size_t n)
 	if (!ws)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		watch(&ws[i], &w, tasks[i], (int)i);
+		corio__task_watch(&ws[i], &w, tasks[i], (int)i);
 	rc = corio__wait_park(&w);
 	for (size_t i = 0; i < n; i++)
-		unwatch(&ws[i]);
+		corio__task_unwatch(&ws[i]);
 	if (ws != small)
 		free(ws);
 	return rc;

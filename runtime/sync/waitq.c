@@ -15,27 +15,30 @@ int corio__wait_check(void)
 
 	if (!t)
 		return -EPERM;
-	if (corio__task_cancel_due(t))
-		return -ECANCELED;
-	deadline = corio__task_deadline(t);
-	if (deadline != UINT64_MAX && corio_now() >= deadline) {
-		corio__task_scopes_fired(t, deadline);
-		return -ETIMEDOUT;
-	}
-	return 0;
+	/* NOINTR: a call that need not park still goes through after an I/O deadline
+	 * expired; if it parks, corio__wait_park fails it. */
+	return corio__cancel_check(t, CORIO__CHECK_NOINTR, &deadline);
+}
+
+/* The queue is a runtime/util/list.h list; its public type (corio/sync.h) holds the same two
+ * pointers under its own name, so each change goes through a corio__list copy. */
+static corio__list list_of(const corio__waitq *q)
+{
+	return (corio__list){ q->head, q->tail };
+}
+
+static void list_store(corio__waitq *q, const corio__list *l)
+{
+	q->head = l->head;
+	q->tail = l->tail;
 }
 
 static void waitq_remove(corio__waitq *q, struct corio__waiter *wt)
 {
-	if (wt->prev)
-		wt->prev->next = wt->next;
-	else
-		q->head = wt->next;
-	if (wt->next)
-		wt->next->prev = wt->prev;
-	else
-		q->tail = wt->prev;
-	wt->prev = wt->next = NULL;
+	corio__list l = list_of(q);
+
+	corio__list_remove(&l, &wt->link);
+	list_store(q, &l);
 	wt->q = NULL;
 }
 
@@ -51,18 +54,14 @@ static void waiter_unlink(corio__wait *w)
 int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
 {
 	struct corio_task *t = corio_current();
+	corio__list l = list_of(q);
 
 	if (!t)
 		return -EPERM;
 	wt->w = (corio__wait){ .task = t, .unlink = waiter_unlink, .data = wt };
 	wt->q = q;
-	wt->next = NULL;
-	wt->prev = q->tail;
-	if (q->tail)
-		q->tail->next = wt;
-	else
-		q->head = wt;
-	q->tail = wt;
+	corio__list_push_back(&l, &wt->link);
+	list_store(q, &l);
 	/* If the task is already cancelled or past its deadline, corio__wait_park unlinks wt
 	 * and returns at once. */
 	return corio__wait_park(&wt->w);
@@ -70,10 +69,12 @@ int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
 
 struct corio__waiter *corio__waitq_pop(corio__waitq *q)
 {
-	struct corio__waiter *wt = q->head;
+	struct corio__waiter *wt;
 
-	if (wt)
-		waitq_remove(q, wt);
+	if (!q->head)
+		return NULL;
+	wt = CORIO__CONTAINER_OF(q->head, struct corio__waiter, link);
+	waitq_remove(q, wt);
 	return wt;
 }
 

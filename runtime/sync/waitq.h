@@ -14,11 +14,12 @@
 #include <corio/sync.h>
 
 #include "runtime/core/task.h"
+#include "runtime/util/list.h"
 
 struct corio__waiter {
 	corio__wait w;                    /* what the core parks on */
 	corio__waitq *q;                  /* the queue it is on, NULL once off it */
-	struct corio__waiter *prev, *next;
+	corio__lnode link;                /* on q (a runtime/util/list.h list, see waitq.c) */
 	void *buf;                        /* channels: element to send / buffer to fill */
 	void *value;                      /* futures: the value handed over at wake-up */
 };

@@ -1,20 +1,23 @@
-/* runtime/threads/loops.c: many loops, one per thread: corio_run_threads starts them, and
- * corio_loop_post hands a function to another loop, by IORING_OP_MSG_RING from a loop
- * thread (the kernel posts a CQE straight into the target's ring) or through the target's
- * eventfd mailbox otherwise. */
+/* runtime/threads/loops.c: many event loops, one per thread (not the blocking thread pool,
+ * which is runtime/threads/pool.c). corio_run_threads starts a loopset (struct
+ * corio__loopset: the set of loops it runs, unrelated to corio_group, a group of tasks),
+ * and corio_loop_post hands a function to another loop, by IORING_OP_MSG_RING from a loop
+ * thread (5.18: the kernel posts a CQE straight into the target's ring) or through the
+ * target's eventfd mailbox otherwise. A loop's own life (open, main, close) is
+ * runtime/core/run.c's. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "runtime/core/op.h"
+#include "runtime/core/run.h"
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
 #endif
 
-int corio__loop_main(corio__loop *l, corio_fn fn, void *arg, void **result);
-
-struct corio__group {
+/* The loops of one corio_run_threads call, and the start gate they pass together. */
+struct corio__loopset {
 	unsigned n;
 	corio__loop **loops;
 	pthread_mutex_t lock;    /* the start gate: every ring exists before any main runs */
@@ -27,7 +30,7 @@ struct corio__group {
 };
 
 typedef struct member {
-	struct corio__group *g;
+	struct corio__loopset *set;
 	unsigned index;
 	pthread_t th;
 	int rc;
@@ -124,11 +127,11 @@ int corio_loop_post(corio_loop *target, corio_fn fn, void *arg)
 	p->target = target;
 	p->msg.run = post_run;
 	p->msg.drop = post_drop;
-	/* MSG_RING only inside one corio_run_threads group, whose rings all stay open until
+	/* MSG_RING only inside one corio_run_threads loopset, whose rings all stay open until
 	 * every member has finished: the SQE leaves at the sender's next turn, and by then a
 	 * plain corio_run target may have ended and its ring fd number may belong to another
 	 * ring. Other targets get the mailbox, which checks under its lock. */
-	if (self && self->caps.post_msg_ring && self->group && self->group == target->group &&
+	if (self && self->caps.post_msg_ring && self->loopset && self->loopset == target->loopset &&
 	    !corio__post_force_mailbox) {
 		struct io_uring_sqe sqe;
 
@@ -176,24 +179,24 @@ corio_loop *corio_thread_loop(unsigned i)
 {
 	corio__loop *l = corio__loop_get();
 
-	if (!l || !l->group || i >= l->group->n)
+	if (!l || !l->loopset || i >= l->loopset->n)
 		return NULL;
-	return l->group->loops[i];
+	return l->loopset->loops[i];
 }
 
 static void drop_leftover_posts(corio__loop *l);
 
-/* Once every loop of the group has drained, nobody can post any more; a MSG_RING that
+/* Once every loop of the loopset has drained, nobody can post any more; a MSG_RING that
  * reached this ring after its loop stopped reading sits in the kernel's deferred work
  * (DEFER_TASKRUN) until this thread asks for it: ask, and drop those posts. */
-static void settle(struct corio__group *g, corio__loop *l)
+static void settle(struct corio__loopset *set, corio__loop *l)
 {
-	pthread_mutex_lock(&g->lock);
-	g->finished++;
-	pthread_cond_broadcast(&g->cond);
-	while (g->finished < g->n)
-		pthread_cond_wait(&g->cond, &g->lock);
-	pthread_mutex_unlock(&g->lock);
+	pthread_mutex_lock(&set->lock);
+	set->finished++;
+	pthread_cond_broadcast(&set->cond);
+	while (set->finished < set->n)
+		pthread_cond_wait(&set->cond, &set->lock);
+	pthread_mutex_unlock(&set->lock);
 	if (l) {
 		io_uring_get_events(&l->ring);
 		drop_leftover_posts(l);
@@ -203,14 +206,14 @@ static void settle(struct corio__group *g, corio__loop *l)
 static void *member_main(void *p)
 {
 	member *m = p;
-	corio__loop *l = m->g->loops[m->index];
+	corio__loop *l = m->set->loops[m->index];
 	corio_config cfg;
 
-	struct corio__group *g = m->g;
+	struct corio__loopset *set = m->set;
 	int go;
 
 	corio_config_init(&cfg);
-	m->rc = corio__loop_init(l, &cfg);
+	m->rc = corio__loop_open(l, &cfg);
 	m->ring = m->rc == 0;
 	/* Open for posts before the gate: a sibling may post before this thread reaches
 	 * its main task. */
@@ -223,18 +226,18 @@ static void *member_main(void *p)
 		corio__mailbox_init(&l->mbox);
 		l->mbox.closed = true;
 	}
-	l->group = g;
+	l->loopset = set;
 	l->index = m->index;
-	pthread_mutex_lock(&g->lock);
-	g->inited++;
-	pthread_cond_broadcast(&g->cond);
-	while (!(go = g->go))
-		pthread_cond_wait(&g->cond, &g->lock);
-	pthread_mutex_unlock(&g->lock);
+	pthread_mutex_lock(&set->lock);
+	set->inited++;
+	pthread_cond_broadcast(&set->cond);
+	while (!(go = set->go))
+		pthread_cond_wait(&set->cond, &set->lock);
+	pthread_mutex_unlock(&set->lock);
 	if (go > 0) {
 		if (m->rc == 0)
-			m->rc = corio__loop_main(l, g->fn, g->arg, NULL);
-		settle(g, m->ring ? l : NULL);
+			m->rc = corio__loop_main(l, set->fn, set->arg, NULL);
+		settle(set, m->ring ? l : NULL);
 	}
 	return NULL;
 }
@@ -253,7 +256,7 @@ static void drop_leftover_posts(corio__loop *l)
 	}
 }
 
-static int join_members(struct corio__group *g, member *ms, unsigned started)
+static int join_members(struct corio__loopset *set, member *ms, unsigned started)
 {
 	int rc = 0;
 
@@ -263,11 +266,11 @@ static int join_members(struct corio__group *g, member *ms, unsigned started)
 			rc = ms[i].rc;
 	}
 	for (unsigned i = 0; i < started; i++) {
-		corio__loop *l = g->loops[i];
+		corio__loop *l = set->loops[i];
 
 		if (ms[i].ring) {
 			drop_leftover_posts(l);
-			corio__loop_release(l);
+			corio__loop_close(l);
 		} else {
 			corio__mailbox_fini(&l->mbox);
 		}
@@ -277,7 +280,7 @@ static int join_members(struct corio__group *g, member *ms, unsigned started)
 
 int corio_run_threads(unsigned n, corio_fn fn, void *arg)
 {
-	struct corio__group g = { .n = n, .fn = fn, .arg = arg };
+	struct corio__loopset set = { .n = n, .fn = fn, .arg = arg };
 	member *ms;
 	unsigned started = 0;
 	int rc = 0;
@@ -285,37 +288,37 @@ int corio_run_threads(unsigned n, corio_fn fn, void *arg)
 	if (n == 0 || !fn)
 		return -EINVAL;
 	ms = calloc(n, sizeof *ms);
-	g.loops = calloc(n, sizeof *g.loops);
-	for (unsigned i = 0; g.loops && i < n; i++)
-		if (!(g.loops[i] = calloc(1, sizeof **g.loops)))
+	set.loops = calloc(n, sizeof *set.loops);
+	for (unsigned i = 0; set.loops && i < n; i++)
+		if (!(set.loops[i] = calloc(1, sizeof **set.loops)))
 			rc = -ENOMEM;
-	if (!ms || !g.loops || rc != 0) {
+	if (!ms || !set.loops || rc != 0) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	pthread_mutex_init(&g.lock, NULL);
-	pthread_cond_init(&g.cond, NULL);
+	pthread_mutex_init(&set.lock, NULL);
+	pthread_cond_init(&set.cond, NULL);
 	for (; started < n; started++) {
-		ms[started] = (member){ .g = &g, .index = started };
+		ms[started] = (member){ .set = &set, .index = started };
 		if (pthread_create(&ms[started].th, NULL, member_main, &ms[started]) != 0)
 			break;
 	}
-	pthread_mutex_lock(&g.lock);
-	while (g.inited < started)
-		pthread_cond_wait(&g.cond, &g.lock);
+	pthread_mutex_lock(&set.lock);
+	while (set.inited < started)
+		pthread_cond_wait(&set.cond, &set.lock);
 	/* A missing thread would leave its loop unserved: run nothing at all then. */
-	g.go = started == n ? 1 : -1;
-	pthread_cond_broadcast(&g.cond);
-	pthread_mutex_unlock(&g.lock);
-	rc = join_members(&g, ms, started);
+	set.go = started == n ? 1 : -1;
+	pthread_cond_broadcast(&set.cond);
+	pthread_mutex_unlock(&set.lock);
+	rc = join_members(&set, ms, started);
 	if (started < n)
 		rc = -EAGAIN;
-	pthread_cond_destroy(&g.cond);
-	pthread_mutex_destroy(&g.lock);
+	pthread_cond_destroy(&set.cond);
+	pthread_mutex_destroy(&set.lock);
 out:
-	for (unsigned i = 0; g.loops && i < n; i++)
-		free(g.loops[i]);
-	free(g.loops);
+	for (unsigned i = 0; set.loops && i < n; i++)
+		free(set.loops[i]);
+	free(set.loops);
 	free(ms);
 	return rc;
 }

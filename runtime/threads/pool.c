@@ -1,5 +1,6 @@
-/* runtime/threads/pool.c: corio_blocking, asyncio.to_thread: a thread pool shared by the
- * process runs blocking functions; the caller's task parks and its loop is woken through
+/* runtime/threads/pool.c: the blocking thread pool (not the many event loops of
+ * corio_run_threads, which are runtime/threads/loops.c). corio_blocking, like
+ * asyncio.to_thread: plain threads shared by the process run blocking functions; the caller's task parks and its loop is woken through
  * its mailbox (an eventfd read on the ring), never by polling. The job lives on the
  * caller's stack: the caller always waits until the function has finished, even when it
  * is cancelled, so nothing is left pointing into a dead frame.

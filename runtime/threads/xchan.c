@@ -18,16 +18,12 @@
 
 typedef struct xwaiter xwaiter;
 
-typedef struct xqueue {
-	xwaiter *head, *tail;
-} xqueue;
-
 struct corio_xchan {
 	pthread_mutex_t lock;
 	size_t cap, esize, head, len;
 	unsigned char *buf;
 	bool closed;
-	xqueue senders, receivers;
+	corio__list senders, receivers; /* xwaiter, in arrival order */
 };
 
 struct xwaiter {
@@ -35,39 +31,30 @@ struct xwaiter {
 	corio__msg msg;     /* the wake-up, when the waker runs on another loop */
 	corio__loop *loop;
 	corio_xchan *ch;
-	xqueue *q;          /* the queue it is on; NULL once off it (under ch->lock) */
-	xwaiter *prev, *next;
+	corio__list *q;     /* the queue it is on; NULL once off it (under ch->lock) */
+	corio__lnode link;  /* on q */
 	void *elem;         /* send: the element; receive: where it goes */
 	int result;         /* set by the waker: 0 or -EPIPE */
 	bool handed;        /* a waker took it off its queue: a wake-up is on its way */
 	bool arrived;       /* that wake-up reached the waiter's loop (loop thread only) */
 };
 
-static void q_push(xqueue *q, xwaiter *x)
+static void q_push(corio__list *q, xwaiter *x)
 {
 	x->q = q;
-	x->next = NULL;
-	x->prev = q->tail;
-	if (q->tail)
-		q->tail->next = x;
-	else
-		q->head = x;
-	q->tail = x;
+	corio__list_push_back(q, &x->link);
 }
 
 static void q_remove(xwaiter *x)
 {
-	xqueue *q = x->q;
-
-	if (x->prev)
-		x->prev->next = x->next;
-	else
-		q->head = x->next;
-	if (x->next)
-		x->next->prev = x->prev;
-	else
-		q->tail = x->prev;
+	corio__list_remove(x->q, &x->link);
 	x->q = NULL;
+}
+
+/* The oldest waiter of q, NULL when there is none. */
+static xwaiter *q_first(const corio__list *q)
+{
+	return q->head ? CORIO__CONTAINER_OF(q->head, xwaiter, link) : NULL;
 }
 
 /* Runs on the waiter's loop. */
@@ -85,9 +72,9 @@ static void drop(corio__msg *m)
 }
 
 /* With ch->lock held: takes the first waiter of q and hands it result. */
-static xwaiter *hand_first(xqueue *q, int result)
+static xwaiter *hand_first(corio__list *q, int result)
 {
-	xwaiter *x = q->head;
+	xwaiter *x = q_first(q);
 
 	if (!x)
 		return NULL;
@@ -124,7 +111,7 @@ static void *await_arrival(void *p)
 }
 
 /* Called with ch->lock held and x filled in; parks on q, returns with the lock released. */
-static int park(corio_xchan *ch, xqueue *q, xwaiter *x)
+static int park(corio_xchan *ch, corio__list *q, xwaiter *x)
 {
 	corio__loop *l = corio__loop_get();
 	int rc = corio__mailbox_arm(l);
@@ -193,7 +180,7 @@ static int put(corio_xchan *ch, const void *elem)
 
 	if (ch->closed)
 		return -EPIPE;
-	r = ch->receivers.head;
+	r = q_first(&ch->receivers);
 	if (r) {
 		memcpy(r->elem, elem, ch->esize);
 		hand_first(&ch->receivers, 0);
@@ -217,7 +204,7 @@ static int take(corio_xchan *ch, void *elem)
 	ch->head = (ch->head + 1) % ch->cap;
 	ch->len--;
 	/* Room again: the first parked sender's element moves in, in arrival order. */
-	s = ch->senders.head;
+	s = q_first(&ch->senders);
 	if (s) {
 		memcpy(slot(ch, ch->len), s->elem, ch->esize);
 		ch->len++;

@@ -5,35 +5,22 @@
 #include <errno.h>
 #include <string.h>
 
+#include "runtime/core/ktimer.h"
 #include "runtime/core/op.h"
 
 static void timer_arm(corio__loop *l, uint64_t at);
 
 static void unlink_dl(corio__loop *l, corio__deadline *d)
 {
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		l->dl.head = d->next;
-	if (d->next)
-		d->next->prev = d->prev;
-	d->prev = d->next = NULL;
+	corio__list_remove(&l->dl.armed_list, &d->link);
 	d->armed = false;
-}
-
-/* The task's current operation or wait ends with -ECANCELED (as for corio_cancel); so do
- * its later ones until corio__deadline_end. */
-static void interrupt(struct corio_task *t)
-{
-	t->interrupted = true;
-	corio__task_unpark(t);
 }
 
 static void timer_fired(corio__completion *c, int32_t res, uint32_t flags)
 {
 	corio__loop *l = corio__loop_get();
 	uint64_t now, next = UINT64_MAX;
-	corio__deadline *d, *after;
+	corio__lnode *n, *after;
 
 	(void)c;
 	(void)flags;
@@ -41,12 +28,16 @@ static void timer_fired(corio__completion *c, int32_t res, uint32_t flags)
 	if (res == -ECANCELED)
 		return; /* the loop's drain */
 	now = corio_now();
-	for (d = l->dl.head; d; d = after) {
-		after = d->next;
+	for (n = l->dl.armed_list.head; n; n = after) {
+		corio__deadline *d = CORIO__CONTAINER_OF(n, corio__deadline, link);
+
+		after = n->next;
 		if (d->at <= now) {
 			unlink_dl(l, d);
 			d->expired = true;
-			interrupt(d->task);
+			/* Its current call ends with -ECANCELED, and so do its later ones
+			 * until corio__deadline_end. */
+			corio__cancel_interrupt(d->task);
 		} else if (d->at < next) {
 			next = d->at;
 		}
@@ -58,21 +49,12 @@ static void timer_fired(corio__completion *c, int32_t res, uint32_t flags)
 /* One timer in flight at most: an earlier deadline moves it (IORING_TIMEOUT_UPDATE, 5.11). */
 static void timer_arm(corio__loop *l, uint64_t at)
 {
-	struct io_uring_sqe sqe;
-
-	l->dl.ts.tv_sec = (long long)(at / 1000000000ull);
-	l->dl.ts.tv_nsec = (long long)(at % 1000000000ull);
 	l->dl.at = at;
-	memset(&sqe, 0, sizeof sqe);
 	if (l->dl.armed) {
-		io_uring_prep_timeout_update(&sqe, &l->dl.ts, (uint64_t)(uintptr_t)&l->dl.c,
-					     IORING_TIMEOUT_ABS);
-		corio__submit(l, &sqe, NULL, NULL, false);
+		corio__ktimer_move(l, &l->dl.timer, at);
 		return;
 	}
-	l->dl.c = (corio__completion){ .fn = timer_fired };
-	io_uring_prep_timeout(&sqe, &l->dl.ts, 0, IORING_TIMEOUT_ABS);
-	corio__submit(l, &sqe, &l->dl.c, NULL, false);
+	corio__ktimer_at(l, &l->dl.timer, at, timer_fired);
 	l->dl.armed = true;
 }
 
@@ -98,11 +80,7 @@ void corio__deadline_begin(corio__deadline *d, uint64_t at)
 	d->armed = at != UINT64_MAX; /* no deadline: nothing to watch */
 	if (!d->armed)
 		return;
-	d->prev = NULL;
-	d->next = l->dl.head;
-	if (d->next)
-		d->next->prev = d;
-	l->dl.head = d;
+	corio__list_push_front(&l->dl.armed_list, &d->link);
 	if (!l->dl.armed || at < l->dl.at)
 		timer_arm(l, at);
 }

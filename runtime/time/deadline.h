@@ -31,10 +31,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "runtime/util/list.h"
+
 typedef struct corio__deadline {
 	uint64_t at;
 	struct corio_task *task;
-	struct corio__deadline *prev, *next; /* the loop's armed list */
+	corio__lnode link;       /* on the loop's armed list */
 	bool armed, expired;
 } corio__deadline;
 

@@ -16,15 +16,15 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "runtime/core/ktimer.h"
 #include "runtime/core/op.h"
 
 typedef struct sleeper sleeper;
 
 struct corio__sleep_bucket {
-	corio__completion c;
-	struct __kernel_timespec ts;
+	corio__ktimer k;
 	uint64_t at;
-	sleeper *head, *tail;
+	corio__list members;              /* sleeper, in arrival order */
 	corio__loop *loop;
 	bool fired;                       /* its CQE came: no new members */
 	struct corio__sleep_bucket *next_free;
@@ -32,8 +32,8 @@ struct corio__sleep_bucket {
 
 struct sleeper {
 	corio__wait w;
-	sleeper *prev, *next;
-	corio__sleep_bucket *b;
+	corio__lnode link;                /* on b->members */
+	corio__sleep_bucket *b;           /* NULL once off it */
 };
 
 #define MAX_GRID 65536u
@@ -55,17 +55,7 @@ static unsigned slot_of(uint64_t at)
 
 static void member_remove(sleeper *s)
 {
-	corio__sleep_bucket *b = s->b;
-
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		b->head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	else
-		b->tail = s->prev;
-	s->prev = s->next = NULL;
+	corio__list_remove(&s->b->members, &s->link);
 	s->b = NULL;
 }
 
@@ -78,9 +68,11 @@ static void member_unlink(corio__wait *w)
 		member_remove(s);
 }
 
+static void sleep_free(corio__loop *l);
+
 static void bucket_fired(corio__completion *c, int32_t res, uint32_t flags)
 {
-	corio__sleep_bucket *b = (corio__sleep_bucket *)c;
+	corio__sleep_bucket *b = CORIO__CONTAINER_OF(c, corio__sleep_bucket, k.c);
 	corio__loop *l = b->loop;
 	unsigned k = slot_of(b->at);
 
@@ -88,8 +80,8 @@ static void bucket_fired(corio__completion *c, int32_t res, uint32_t flags)
 	b->fired = true;
 	if (l->sleep_slots[k] == b)
 		l->sleep_slots[k] = NULL;
-	while (b->head) {
-		sleeper *s = b->head;
+	while (b->members.head) {
+		sleeper *s = CORIO__CONTAINER_OF(b->members.head, sleeper, link);
 
 		member_remove(s);
 		corio__wait_wake(&s->w, res == -ETIME ? 0 : res);
@@ -103,7 +95,6 @@ static corio__sleep_bucket *bucket_for(corio__loop *l, uint64_t at)
 {
 	unsigned k = slot_of(at);
 	corio__sleep_bucket *b = l->sleep_slots[k];
-	struct io_uring_sqe sqe;
 
 	if (b && b->at == at)
 		return b;
@@ -111,12 +102,10 @@ static corio__sleep_bucket *bucket_for(corio__loop *l, uint64_t at)
 		l->free_buckets = b->next_free;
 	else if (!(b = malloc(sizeof *b)))
 		return NULL;
-	*b = (corio__sleep_bucket){ .c = { .fn = bucket_fired }, .at = at, .loop = l };
-	b->ts.tv_sec = (long long)(at / 1000000000ull);
-	b->ts.tv_nsec = (long long)(at % 1000000000ull);
-	memset(&sqe, 0, sizeof sqe);
-	io_uring_prep_timeout(&sqe, &b->ts, 0, IORING_TIMEOUT_ABS);
-	corio__submit(l, &sqe, &b->c, NULL, false);
+	else
+		corio__loop_on_fini(l, &l->sleep_fini, sleep_free); /* the spares are freed with the loop */
+	*b = (corio__sleep_bucket){ .at = at, .loop = l };
+	corio__ktimer_at(l, &b->k, at, bucket_fired);
 	l->sleep_slots[k] = b; /* replaces an older bucket in the slot: that one still fires */
 	return b;
 }
@@ -132,12 +121,7 @@ static int sleep_shared(corio__loop *l, struct corio_task *t, uint64_t at)
 		return 1;
 	s.w.data = &s;
 	s.b = b;
-	s.prev = b->tail;
-	if (b->tail)
-		b->tail->next = &s;
-	else
-		b->head = &s;
-	b->tail = &s;
+	corio__list_push_back(&b->members, &s.link);
 	return corio__wait_park(&s.w);
 }
 
@@ -149,17 +133,10 @@ static int sleep_own(struct corio_task *t, uint64_t when, uint64_t scope)
 	corio__op op;
 	int rc;
 
-	ts.tv_sec = (long long)(until / 1000000000ull);
-	ts.tv_nsec = (long long)(until % 1000000000ull);
-	io_uring_prep_timeout(corio__op_sqe(&op), &ts, 0, IORING_TIMEOUT_ABS);
+	corio__ktimer_prep(corio__op_sqe(&op), &ts, until);
 	rc = corio__op_await(&op, CORIO__OP_NOLINK);
-	if (rc == -ETIME) {
-		if (until < when) {
-			corio__task_scopes_fired(t, until);
-			return -ETIMEDOUT;
-		}
-		return 0;
-	}
+	if (rc == -ETIME)
+		return until < when ? corio__cancel_timed_out(t, until) : 0;
 	return rc;
 }
 
@@ -177,13 +154,11 @@ static int sleep_at(uint64_t when, uint64_t now)
 
 	if (!t)
 		return -EPERM;
-	if (corio__task_cancel_due(t))
-		return -ECANCELED;
-	scope = corio__task_deadline(t);
-	if (scope != UINT64_MAX && now >= scope) {
-		corio__task_scopes_fired(t, scope);
-		return -ETIMEDOUT;
-	}
+	/* NOINTR: an interrupted task's sleep fails once it parks, not before (a sleep that
+	 * is due only yields). */
+	rc = corio__cancel_check(t, CORIO__CHECK_NOINTR, &scope);
+	if (rc != 0)
+		return rc;
 	if (when <= now) {
 		corio_yield();
 		return 0;
@@ -208,7 +183,8 @@ int corio_sleep(uint64_t ns)
 	return sleep_at(ns > UINT64_MAX - now ? UINT64_MAX : now + ns, now);
 }
 
-void corio__sleep_free(corio__loop *l)
+/* The loop's teardown hook (registered with the first bucket): frees the spares. */
+static void sleep_free(corio__loop *l)
 {
 	while (l->free_buckets) {
 		corio__sleep_bucket *b = l->free_buckets;

@@ -6,7 +6,8 @@
  *     address), sp, the low 64 bits of v8-v15 (d8-d15, callee-saved), and FPCR (rounding
  *     mode and trap enables, which the standard gives "global" status and which a coroutine
  *     must not leak to another).
- *   - the context (struct corio__ctx in runtime/core/coro.h) holds, at these byte offsets:
+ *   - the context (struct corio__ctx in switch.h beside this file, which asserts these
+ *     offsets) holds, at these byte offsets:
  *       0 sp   8 x30   16..88 x19-x28   96 x29   104..160 d8-d15   168 fpcr
  *   - alignment: sp is always a multiple of 16 (the architecture faults otherwise); a new
  *     context starts in corio__ctx_entry with sp 16-byte aligned.

@@ -23,6 +23,10 @@
  * predicts, and it resumes at the local label 1 of its own switch, with the return-stack
  * predictor exactly as its own calls left it.
  *
+ * Offsets: the asm takes every field's offset from offsetof() (the "i" operands), and
+ * switch.S reads no field, so the struct cannot drift from the code; unlike AArch64's
+ * switch.S there are no hand-written offsets to assert.
+ *
  * Red zone: the 128 bytes below a suspended rsp may hold the suspended function's data.
  * Nothing writes there while it is suspended: other contexts run on their own stacks and
  * signal handlers on the running one (or the alternate stack).
