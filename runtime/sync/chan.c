@@ -112,18 +112,25 @@ int corio_chan_try_send(corio_chan *ch, const void *elem)
 	return put(ch, elem);
 }
 
-int corio_chan_try_recv(corio_chan *ch, void *elem)
+/* A receive that needs no parking: 0, -EPIPE (closed and drained), or -EAGAIN. */
+static int get(corio_chan *ch, void *elem)
 {
-	if (!ch || !elem)
-		return -EINVAL;
 	if (take(ch, elem))
 		return 0;
 	return ch->closed ? -EPIPE : -EAGAIN;
 }
 
-/* After corio__waitq_park returns, ch is not touched again: corio_chan_free may have
- * woken us (-EPIPE) and freed it. */
-int corio_chan_send(corio_chan *ch, const void *elem)
+int corio_chan_try_recv(corio_chan *ch, void *elem)
+{
+	if (!ch || !elem)
+		return -EINVAL;
+	return get(ch, elem);
+}
+
+/* The blocking send and receive: try, else park on the side's queue. After
+ * corio__waitq_park returns, ch is not touched again: corio_chan_free may have woken us
+ * (-EPIPE) and freed it. */
+static int transfer(corio_chan *ch, void *elem, bool send)
 {
 	struct corio__waiter wt;
 	int rc;
@@ -132,27 +139,20 @@ int corio_chan_send(corio_chan *ch, const void *elem)
 		return -EINVAL;
 	if ((rc = corio__wait_check()) != 0)
 		return rc;
-	if ((rc = put(ch, elem)) != -EAGAIN)
+	if ((rc = send ? put(ch, elem) : get(ch, elem)) != -EAGAIN)
 		return rc;
-	wt.buf = (void *)elem;
-	return corio__waitq_park(&ch->senders, &wt);
+	wt.buf = elem;
+	return corio__waitq_park(send ? &ch->senders : &ch->receivers, &wt);
+}
+
+int corio_chan_send(corio_chan *ch, const void *elem)
+{
+	return transfer(ch, (void *)elem, true);
 }
 
 int corio_chan_recv(corio_chan *ch, void *elem)
 {
-	struct corio__waiter wt;
-	int rc;
-
-	if (!ch || !elem)
-		return -EINVAL;
-	if ((rc = corio__wait_check()) != 0)
-		return rc;
-	if (take(ch, elem))
-		return 0;
-	if (ch->closed)
-		return -EPIPE;
-	wt.buf = elem;
-	return corio__waitq_park(&ch->receivers, &wt);
+	return transfer(ch, elem, false);
 }
 
 void corio_chan_close(corio_chan *ch)

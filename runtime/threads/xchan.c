@@ -237,26 +237,9 @@ int corio_xchan_try_recv(corio_xchan *ch, void *elem)
 	return rc;
 }
 
-int corio_xchan_send(corio_xchan *ch, const void *elem)
-{
-	xwaiter x = { .elem = (void *)elem };
-	int rc;
-
-	if (!ch || !elem)
-		return -EINVAL;
-	rc = corio__wait_check();
-	if (rc != 0)
-		return rc;
-	pthread_mutex_lock(&ch->lock);
-	rc = put(ch, elem);
-	if (rc != -EAGAIN) {
-		pthread_mutex_unlock(&ch->lock);
-		return rc;
-	}
-	return park(ch, &ch->senders, &x);
-}
-
-int corio_xchan_recv(corio_xchan *ch, void *elem)
+/* The blocking send and receive: try under the lock, else park on the side's queue (park
+ * releases the lock). elem is read (send) or written (receive) by whoever hands over. */
+static int transfer(corio_xchan *ch, void *elem, bool send)
 {
 	xwaiter x = { .elem = elem };
 	int rc;
@@ -267,12 +250,22 @@ int corio_xchan_recv(corio_xchan *ch, void *elem)
 	if (rc != 0)
 		return rc;
 	pthread_mutex_lock(&ch->lock);
-	rc = take(ch, elem);
+	rc = send ? put(ch, elem) : take(ch, elem);
 	if (rc != -EAGAIN) {
 		pthread_mutex_unlock(&ch->lock);
 		return rc;
 	}
-	return park(ch, &ch->receivers, &x);
+	return park(ch, send ? &ch->senders : &ch->receivers, &x);
+}
+
+int corio_xchan_send(corio_xchan *ch, const void *elem)
+{
+	return transfer(ch, (void *)elem, true);
+}
+
+int corio_xchan_recv(corio_xchan *ch, void *elem)
+{
+	return transfer(ch, elem, false);
 }
 
 void corio_xchan_close(corio_xchan *ch)
