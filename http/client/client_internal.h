@@ -13,6 +13,7 @@
 
 #include "runtime/time/deadline.h" /* runtime/: I/O deadlines without linked timeouts */
 #include "http/common/coding.h"
+#include "http/common/token.h"
 #include "http/client/parser.h"
 
 #define CORIO__HC_BUFSIZE 16384
@@ -82,10 +83,6 @@ int corio__hc_acquire(corio_http_client *c, const char *host, bool ipv6, uint16_
  * closed otherwise. May park (closing). */
 void corio__hc_release(corio_http_client *c, corio__hc_conn *conn, bool keep);
 void corio__hc_client_unref(corio_http_client *c);
-/* Header checks (client_request.c): an RFC 9110 token of at most max bytes; a value with
- * no CR or LF. */
-bool corio__http_valid_token(const char *s, size_t max);
-bool corio__http_valid_value(const char *s);
 uint64_t corio__hc_deadline(uint64_t ns); /* now + ns, saturating */
 
 /* client_response.c */

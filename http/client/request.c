@@ -92,33 +92,6 @@ typedef struct job {
 	int max_redirects;
 } job;
 
-static bool is_token_char(int c)
-{
-	return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
-}
-
-/* RFC 9110 token of at most max bytes (methods, header names). Shared with client.c. */
-bool corio__http_valid_token(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	if (!s || !*s)
-		return false;
-	for (; *s; s++, n++)
-		if (!is_token_char((unsigned char)*s) || n >= max)
-			return false;
-	return true;
-}
-
-/* A header value: no CR or LF (no header injection). Shared with client.c. */
-bool corio__http_valid_value(const char *s)
-{
-	for (; s && *s; s++)
-		if (*s == '\r' || *s == '\n')
-			return false;
-	return true;
-}
-
 static bool same_origin(const corio_url *a, const corio_url *b)
 {
 	return strcmp(a->scheme, b->scheme) == 0 && strcmp(a->host, b->host) == 0 &&

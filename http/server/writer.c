@@ -16,6 +16,7 @@
 
 #include <corio/fs.h>
 
+#include "http/common/token.h"
 #include "http/server/server_internal.h"
 
 #define CORK_MAX (64u << 10)      /* corked pipelined responses are sent at this size */
@@ -399,19 +400,11 @@ int corio_http_out_status(corio_http_out *w, int status)
 	return 0;
 }
 
-static bool bad_chars(const char *s, bool name)
-{
-	for (; *s; s++)
-		if (*s == '\r' || *s == '\n' || (name && (*s == ':' || *s == ' ' || *s == '\t')))
-			return true;
-	return false;
-}
-
 int corio_http_out_header(corio_http_out *w, const char *name, const char *value)
 {
 	size_t nl, vl;
 
-	if (!name || !value || !*name || bad_chars(name, true) || bad_chars(value, false))
+	if (!value || !corio__http_framing_safe_name(name) || !corio__http_valid_value(value))
 		return -EINVAL;
 	if (w->started)
 		return -EALREADY;
