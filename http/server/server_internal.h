@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <corio/http_server.h>
 #include <corio/net.h>
@@ -127,11 +128,26 @@ int corio__h1_finish_headers(corio__hconn *c);
 /* The request's idea of keep-alive (HTTP version and Connection). */
 bool corio__h1_keep_alive(corio__hconn *c);
 
-/* server_out.c: the response writer. */
+/* io.c: the connection's socket. Opens the receiver unless receives are plain (the
+ * environment's CORIO_HTTP_RECV=plain, or a kernel without multishot receive). */
+void corio__hserver_rx_open(corio__hconn *c);
+/* Receives up to len bytes before deadline (absolute, the loop's clock): bytes, 0 at EOF,
+ * -ETIMEDOUT, -errno. Parks. */
+ssize_t corio__hserver_recv(corio__hconn *c, void *buf, size_t len, uint64_t deadline);
+/* now + the server's write timeout. */
+uint64_t corio__hserver_write_deadline(corio__hconn *c);
+/* A send failed: the connection is broken and not kept; err becomes the response's sticky
+ * error (unless it has one). Returns err. */
+int corio__hserver_broke(corio__hconn *c, int err);
+/* Sends every byte of iov[0..n) (modified in place) under the write deadline. 0 or -errno
+ * (the connection is then broken). Parks. */
+int corio__hserver_send_iov(corio__hconn *c, struct iovec *iov, int n);
+/* Sends whatever is corked in c->obuf. 0 or -errno. Parks. */
+int corio__out_flush(corio__hconn *c);
+
+/* writer.c: the response writer. */
 void corio__out_reset(corio__hconn *c);
 void corio__out_free(corio__hconn *c);
-/* Sends whatever is corked in c->obuf. 0 or -errno. */
-int corio__out_flush(corio__hconn *c);
 /* A complete response with a text body, Connection: close when close is true. */
 int corio__out_simple(corio__hconn *c, int status, bool close);
 /* After the handler: 500 (or the body error's status) when nothing was sent, the end of a

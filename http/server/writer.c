@@ -69,79 +69,6 @@ static void puts_(corio__hconn *c, const char *s)
 	put(c, s, strlen(s));
 }
 
-static uint64_t write_deadline(corio__hconn *c)
-{
-	return corio__deadline_after(c->hl->srv->o.write_timeout_ns);
-}
-
-static int broke(corio__hconn *c, int err)
-{
-	c->broken = true;
-	c->keep = false;
-	if (!c->resp.err)
-		c->resp.err = err;
-	return err;
-}
-
-/* Sends every byte of iov[0..n) (modified in place) under the write deadline. The first
- * attempt is MSG_DONTWAIT without a deadline: it nearly always fits in the socket buffer,
- * and then costs no linked timeout (a kernel timer armed and cancelled per send). Only
- * what does not fit waits, under the deadline. */
-static int send_iov(corio__hconn *c, struct iovec *iov, int n)
-{
-	corio_timeout t;
-	bool scoped = false;
-	int rc = 0;
-
-	if (c->broken)
-		return c->resp.err ? c->resp.err : -EPIPE;
-	while (n > 0) {
-		struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-		int flags = scoped ? 0 : MSG_DONTWAIT;
-		ssize_t k;
-
-		if (iov->iov_len == 0) {
-			iov++, n--;
-			continue;
-		}
-		k = n == 1 ? corio_send(c->fd, iov->iov_base, iov->iov_len, flags)
-			   : corio_sendmsg(c->fd, &m, flags);
-		if (!scoped && (k == -EAGAIN || (k > 0 && (size_t)k < iov->iov_len))) {
-			corio_timeout_enter_at(&t, write_deadline(c));
-			scoped = true;
-			if (k < 0)
-				continue;
-		}
-		if (k <= 0) {
-			rc = k < 0 ? (int)k : -EPIPE;
-			break;
-		}
-		while (n > 0 && (size_t)k >= iov->iov_len) {
-			k -= (ssize_t)iov->iov_len;
-			iov++, n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + k;
-			iov->iov_len -= (size_t)k;
-		}
-	}
-	if (scoped)
-		corio_timeout_exit(&t);
-	return rc < 0 ? broke(c, rc) : 0;
-}
-
-int corio__out_flush(corio__hconn *c)
-{
-	struct iovec iov = { c->obuf, c->olen };
-	int rc;
-
-	if (!c->olen)
-		return c->broken ? -EPIPE : 0;
-	rc = send_iov(c, &iov, 1);
-	c->olen = 0;
-	return rc;
-}
-
 /* Sends now, or leaves the bytes corked when another pipelined request is already
  * buffered behind this one (its response will join them). Only behind a complete request
  * are the buffered bytes the next request: before, they are this request's body, and an
@@ -368,7 +295,7 @@ static int start(corio_http_out *w, int mode, uint64_t len)
 			w->close_delimited = true, keep = false;
 	}
 	if (reserve(c, 256 + w->hlen + strlen(server) + strlen(reason)) != 0)
-		return broke(c, -ENOMEM);
+		return corio__hserver_broke(c, -ENOMEM);
 	put_head(c, w, server, reason);
 	put_framing(c, w, keep, version);
 	c->keep = keep;
@@ -469,7 +396,7 @@ int corio_http_out_send(corio_http_out *w, const void *body, size_t len)
 		struct iovec iov[2] = { { c->obuf, c->olen }, { (void *)body, len } };
 
 		c->olen = 0;
-		return send_iov(c, iov, 2);
+		return corio__hserver_send_iov(c, iov, 2);
 	}
 }
 
@@ -543,7 +470,7 @@ static void *splice_watchdog(void *arg)
 
 static int splice_body(corio__hconn *c, int fd, off_t off, uint64_t len)
 {
-	splice_watch w = { .fd = c->fd, .deadline = write_deadline(c) };
+	splice_watch w = { .fd = c->fd, .deadline = corio__hserver_write_deadline(c) };
 	corio_task *wd = NULL;
 	uint64_t done = 0;
 	int rc = make_pipe(c);
@@ -559,7 +486,7 @@ static int splice_body(corio__hconn *c, int fd, off_t off, uint64_t len)
 			rc = n < 0 ? (int)n : -EIO;
 			break;
 		}
-		w.deadline = write_deadline(c);
+		w.deadline = corio__hserver_write_deadline(c);
 		for (ssize_t k = 0; k < n;) {
 			ssize_t m = corio_splice(c->pipe[0], -1, c->fd, -1, (size_t)(n - k),
 						 SPLICE_F_MOVE);
@@ -630,7 +557,7 @@ static int read_send_body(corio__hconn *c, int fd, off_t off, uint64_t len)
 		if (n <= 0)
 			return n < 0 ? (int)n : -EIO;
 		iov = (struct iovec){ c->obuf, (size_t)n };
-		if ((rc = send_iov(c, &iov, 1)) < 0)
+		if ((rc = corio__hserver_send_iov(c, &iov, 1)) < 0)
 			return rc;
 		done += (uint64_t)n;
 	}
@@ -682,7 +609,7 @@ int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 		c->ocap = 0;
 	}
 	if (rc < 0)
-		return broke(c, rc); /* the body is cut short: the connection must go */
+		return corio__hserver_broke(c, rc); /* the body is cut short: the connection must go */
 	w->sent = len;
 	return 0;
 }
@@ -719,11 +646,11 @@ int corio_http_out_write(corio_http_out *w, const void *data, size_t len)
 		struct iovec iov[2] = { { c->obuf, c->olen }, { (void *)data, len } };
 
 		c->olen = 0;
-		return send_iov(c, iov, 2);
+		return corio__hserver_send_iov(c, iov, 2);
 	}
 	n = snprintf(size, sizeof size, "%zx\r\n", len);
 	if (reserve(c, (size_t)n + 2) != 0)
-		return broke(c, -ENOMEM);
+		return corio__hserver_broke(c, -ENOMEM);
 	put(c, size, (size_t)n);
 	{
 		struct iovec iov[3] = { { c->obuf, c->olen },
@@ -731,7 +658,7 @@ int corio_http_out_write(corio_http_out *w, const void *data, size_t len)
 					{ "\r\n", 2 } };
 
 		c->olen = 0;
-		return send_iov(c, iov, 3);
+		return corio__hserver_send_iov(c, iov, 3);
 	}
 }
 
@@ -749,11 +676,11 @@ int corio_http_out_finish(corio_http_out *w)
 	w->finished = true;
 	if (w->chunked && !w->head) {
 		if (reserve(c, 5) != 0)
-			return broke(c, -ENOMEM);
+			return corio__hserver_broke(c, -ENOMEM);
 		put(c, "0\r\n\r\n", 5);
 	}
 	if (w->has_length && w->sent != w->length && !w->head && !w->no_body)
-		return broke(c, -EIO);
+		return corio__hserver_broke(c, -EIO);
 	if (w->close_delimited)
 		c->keep = false;
 	return flush_or_cork(c);
