@@ -157,9 +157,4 @@ void corio__out_complete(corio__hconn *c);
 /* server_conn.c: a connection's coroutine (arg: the corio__hconn, which it frees). */
 void *corio__hconn_main(void *arg);
 
-/* server_out.c: HTTP dates. "Sun, 06 Nov 1994 08:49:37 GMT" for t (29 chars + NUL). */
-void corio__http_date(char out[32], int64_t t);
-/* Parses the three HTTP-date forms; -1 when invalid. */
-int64_t corio__http_parse_date(const char *s);
-
 #endif

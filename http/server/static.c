@@ -15,6 +15,7 @@
 
 #include <corio/fs.h>
 
+#include "http/common/date.h"
 #include "http/server/server_internal.h"
 
 #define PATH_MAX_BYTES 4096

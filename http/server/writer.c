@@ -2,7 +2,9 @@
  * (Server, Date, framing, Connection), bodies from memory, from a file (read behind the
  * headers for small bodies; read + send, or splice through a per-connection pipe, for large
  * ones) or streamed (chunked, announced length, or close-delimited for HTTP/1.0), corking of
- * pipelined responses, the 500 for handlers that answered nothing, and HTTP dates. */
+ * pipelined responses, the 500 for handlers that answered nothing, and after the handler
+ * the drain of an unread body (through body.c) that decides keep-alive. Sends park
+ * (through io.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,7 @@
 
 #include <corio/fs.h>
 
+#include "http/common/date.h"
 #include "http/common/token.h"
 #include "http/server/server_internal.h"
 
@@ -81,63 +84,6 @@ static int flush_or_cork(corio__hconn *c)
 	return corio__out_flush(c);
 }
 
-/* ---- dates ---------------------------------------------------------------------------- */
-
-static const char wdays[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
-static char *two(char *p, int v)
-{
-	*p++ = (char)('0' + v / 10 % 10);
-	*p++ = (char)('0' + v % 10);
-	return p;
-}
-
-void corio__http_date(char out[32], int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	char *p = out;
-
-	gmtime_r(&tt, &tm);
-	memcpy(p, wdays[tm.tm_wday], 3), p += 3;
-	*p++ = ',', *p++ = ' ';
-	p = two(p, tm.tm_mday);
-	*p++ = ' ';
-	memcpy(p, months[tm.tm_mon], 3), p += 3;
-	*p++ = ' ';
-	p = two(p, (tm.tm_year + 1900) / 100);
-	p = two(p, (tm.tm_year + 1900) % 100);
-	*p++ = ' ';
-	p = two(p, tm.tm_hour);
-	*p++ = ':';
-	p = two(p, tm.tm_min);
-	*p++ = ':';
-	p = two(p, tm.tm_sec);
-	memcpy(p, " GMT", 5);
-}
-
-int64_t corio__http_parse_date(const char *s)
-{
-	/* IMF-fixdate, RFC 850, asctime (RFC 9110 5.6.7). */
-	static const char *const fmts[] = { "%a, %d %b %Y %H:%M:%S GMT",
-					    "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y" };
-	struct tm tm;
-
-	if (!s)
-		return -1;
-	for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++) {
-		const char *end;
-
-		memset(&tm, 0, sizeof tm);
-		end = strptime(s, fmts[i], &tm);
-		if (end && *end == '\0')
-			return (int64_t)timegm(&tm);
-	}
-	return -1;
-}
-
 /* The Date header value, formatted once per second per thread. */
 static const char *date_now(void)
 {
@@ -154,48 +100,6 @@ static const char *date_now(void)
 }
 
 /* ---- starting a response ---------------------------------------------------------------- */
-
-const char *corio_http_reason(int status)
-{
-	switch (status) {
-	case 100: return "Continue";
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 206: return "Partial Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 304: return "Not Modified";
-	case 307: return "Temporary Redirect";
-	case 308: return "Permanent Redirect";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 412: return "Precondition Failed";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 416: return "Range Not Satisfiable";
-	case 417: return "Expectation Failed";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "";
-	}
-}
 
 static void put_u64(corio__hconn *c, uint64_t v)
 {
@@ -442,7 +346,6 @@ static void drop_pipe(corio__hconn *c)
 	c->pipe[0] = c->pipe[1] = -1;
 }
 
-/* file -> pipe -> socket. A pipe left holding bytes after a failure is dropped. */
 /* The write deadline of a spliced body. A splice into a full socket blocks in an io-wq
  * worker, where cancelling it (a timeout scope's linked timeout) does not interrupt it:
  * measured on 6.18, it waited until the client read again. Shutting the socket down does
@@ -468,6 +371,7 @@ static void *splice_watchdog(void *arg)
 	return NULL;
 }
 
+/* file -> pipe -> socket. A pipe left holding bytes after a failure is dropped. */
 static int splice_body(corio__hconn *c, int fd, off_t off, uint64_t len)
 {
 	splice_watch w = { .fd = c->fd, .deadline = corio__hserver_write_deadline(c) };

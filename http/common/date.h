@@ -1,0 +1,13 @@
+/* http/common/date.h: HTTP dates (date.c), for the server's Date and Last-Modified
+ * headers and conditional requests. Never park. */
+#ifndef CORIO_HTTP_COMMON_DATE_H
+#define CORIO_HTTP_COMMON_DATE_H
+
+#include <stdint.h>
+
+/* "Sun, 06 Nov 1994 08:49:37 GMT" for t (29 chars + NUL). */
+void corio__http_date(char out[32], int64_t t);
+/* Parses the three HTTP-date forms; -1 when invalid. */
+int64_t corio__http_parse_date(const char *s);
+
+#endif
