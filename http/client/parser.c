@@ -1,5 +1,5 @@
 /* http/client/parser.c: owns the llhttp callbacks of the client's response parser (see
- * h1_response.h for what it guards against). Never parks, never does I/O. */
+ * parser.h for what it guards against). Never parks, never does I/O. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -8,9 +8,9 @@
 
 #include "http/client/parser.h"
 
-#define H(p) ((corio__h1r *)(p)->data)
+#define H(p) ((corio__hclient_parser *)(p)->data)
 
-static int fail(corio__h1r *h, int err)
+static int fail(corio__hclient_parser *h, int err)
 {
 	if (!h->err)
 		h->err = err;
@@ -34,7 +34,7 @@ static int grow(char **buf, size_t *cap, size_t need)
 	return 0;
 }
 
-static int arena_put(corio__h1r_fields *fs, const char *p, size_t n)
+static int arena_put(corio__hclient_fields *fs, const char *p, size_t n)
 {
 	if (fs->len + n + 1 > fs->cap && grow(&fs->arena, &fs->cap, fs->len + n + 1) != 0)
 		return -ENOMEM;
@@ -43,15 +43,15 @@ static int arena_put(corio__h1r_fields *fs, const char *p, size_t n)
 	return 0;
 }
 
-static corio__h1r_fields *cur_fields(corio__h1r *h)
+static corio__hclient_fields *cur_fields(corio__hclient_parser *h)
 {
 	return h->headers_done ? &h->trl : &h->hdr;
 }
 
 /* Terminates what the last span callback was building. */
-static int close_span(corio__h1r *h)
+static int close_span(corio__hclient_parser *h)
 {
-	corio__h1r_fields *fs = cur_fields(h);
+	corio__hclient_fields *fs = cur_fields(h);
 
 	if (h->last == 1) { /* a field with no value callback: empty value */
 		if (arena_put(fs, "", 1) != 0)
@@ -72,7 +72,7 @@ static int close_span(corio__h1r *h)
 	return 0;
 }
 
-static int count_bytes(corio__h1r *h, size_t n)
+static int count_bytes(corio__hclient_parser *h, size_t n)
 {
 	h->header_bytes += n;
 	return h->header_bytes > h->max_header_bytes ? -EMSGSIZE : 0;
@@ -80,7 +80,7 @@ static int count_bytes(corio__h1r *h, size_t n)
 
 static int on_status(llhttp_t *p, const char *at, size_t n)
 {
-	corio__h1r *h = H(p);
+	corio__hclient_parser *h = H(p);
 
 	h->last = 3;
 	h->has_reason = true;
@@ -91,8 +91,8 @@ static int on_status(llhttp_t *p, const char *at, size_t n)
 
 static int on_field(llhttp_t *p, const char *at, size_t n)
 {
-	corio__h1r *h = H(p);
-	corio__h1r_fields *fs = cur_fields(h);
+	corio__hclient_parser *h = H(p);
+	corio__hclient_fields *fs = cur_fields(h);
 
 	if (count_bytes(h, n) != 0)
 		return fail(h, -EMSGSIZE);
@@ -103,7 +103,7 @@ static int on_field(llhttp_t *p, const char *at, size_t n)
 			return fail(h, -EMSGSIZE);
 		if (fs->n == fs->fcap) {
 			size_t nc = fs->fcap ? fs->fcap * 2 : 16;
-			corio__h1r_field *nf = realloc(fs->f, nc * sizeof *nf);
+			corio__hclient_field *nf = realloc(fs->f, nc * sizeof *nf);
 
 			if (!nf)
 				return fail(h, -ENOMEM);
@@ -121,8 +121,8 @@ static int on_field(llhttp_t *p, const char *at, size_t n)
 
 static int on_value(llhttp_t *p, const char *at, size_t n)
 {
-	corio__h1r *h = H(p);
-	corio__h1r_fields *fs = cur_fields(h);
+	corio__hclient_parser *h = H(p);
+	corio__hclient_fields *fs = cur_fields(h);
 	char before = at > h->feed_base ? at[-1] : h->prev;
 
 	if (n == 0) /* llhttp reports an empty value as an empty span after the line end */
@@ -144,7 +144,7 @@ static int on_value(llhttp_t *p, const char *at, size_t n)
 
 static int on_chunk_ext(llhttp_t *p, const char *at, size_t n)
 {
-	corio__h1r *h = H(p);
+	corio__hclient_parser *h = H(p);
 
 	h->chunk_ext += n;
 	return h->chunk_ext > h->max_chunk_ext ? fail(h, -EMSGSIZE) : 0;
@@ -158,7 +158,7 @@ static int on_chunk_complete(llhttp_t *p)
 
 static int on_headers_complete(llhttp_t *p)
 {
-	corio__h1r *h = H(p);
+	corio__hclient_parser *h = H(p);
 	int st = p->status_code;
 
 	if (close_span(h) != 0)
@@ -195,7 +195,7 @@ static int on_headers_complete(llhttp_t *p)
 
 static int on_body(llhttp_t *p, const char *at, size_t n)
 {
-	corio__h1r *h = H(p);
+	corio__hclient_parser *h = H(p);
 
 	if (h->sink && h->sink_len < h->sink_cap) {
 		size_t k = h->sink_cap - h->sink_len;
@@ -221,7 +221,7 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
 
 static int on_message_complete(llhttp_t *p)
 {
-	corio__h1r *h = H(p);
+	corio__hclient_parser *h = H(p);
 
 	if (!h->headers_done) { /* the end of a 1xx: forget it, parse the final response */
 		h->hdr.len = h->hdr.n = 0;
@@ -252,8 +252,8 @@ static const llhttp_settings_t settings = {
 	.on_message_complete = on_message_complete,
 };
 
-void corio__h1r_init(corio__h1r *h, bool head, size_t max_header_bytes, size_t max_headers,
-		     size_t max_chunk_ext)
+void corio__hclient_parser_init(corio__hclient_parser *h, bool head, size_t max_header_bytes,
+				size_t max_headers, size_t max_chunk_ext)
 {
 	memset(h, 0, sizeof *h);
 	llhttp_init(&h->p, HTTP_RESPONSE, &settings);
@@ -265,7 +265,7 @@ void corio__h1r_init(corio__h1r *h, bool head, size_t max_header_bytes, size_t m
 	h->content_length = -1;
 }
 
-void corio__h1r_free(corio__h1r *h)
+void corio__hclient_parser_free(corio__hclient_parser *h)
 {
 	free(h->hdr.arena);
 	free(h->hdr.f);
@@ -275,14 +275,14 @@ void corio__h1r_free(corio__h1r *h)
 	memset(h, 0, sizeof *h);
 }
 
-static int map_err(corio__h1r *h, llhttp_errno_t e)
+static int map_err(corio__hclient_parser *h, llhttp_errno_t e)
 {
 	if (h->err)
 		return h->err;
 	return e == HPE_INVALID_EOF_STATE ? -EPROTO : -EBADMSG;
 }
 
-ssize_t corio__h1r_feed(corio__h1r *h, const char *data, size_t len)
+ssize_t corio__hclient_parser_feed(corio__hclient_parser *h, const char *data, size_t len)
 {
 	llhttp_errno_t e;
 	size_t used = len;
@@ -323,7 +323,7 @@ ssize_t corio__h1r_feed(corio__h1r *h, const char *data, size_t len)
 	return (ssize_t)used;
 }
 
-int corio__h1r_eof(corio__h1r *h)
+int corio__hclient_parser_eof(corio__hclient_parser *h)
 {
 	llhttp_errno_t e;
 
@@ -341,9 +341,10 @@ int corio__h1r_eof(corio__h1r *h)
 	return h->err = map_err(h, e);
 }
 
-const char *corio__h1r_get(const corio__h1r *h, bool trl, const char *name, size_t i)
+const char *corio__hclient_parser_get(const corio__hclient_parser *h, bool trl, const char *name,
+				      size_t i)
 {
-	const corio__h1r_fields *fs = trl ? &h->trl : &h->hdr;
+	const corio__hclient_fields *fs = trl ? &h->trl : &h->hdr;
 
 	if (!trl && !h->headers_done)
 		return NULL;

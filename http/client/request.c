@@ -289,7 +289,7 @@ static int send_buf(corio_http_response *r, const void *p, size_t n)
 	corio__deadline d;
 	ssize_t rc;
 
-	corio__deadline_begin(&d, corio__hc_io_deadline(r));
+	corio__deadline_begin(&d, corio__hclient_io_deadline(r));
 	rc = corio__deadline_end(&d, corio_send_all(r->conn->fd, p, n));
 	return rc < 0 ? (int)rc : 0;
 }
@@ -392,7 +392,7 @@ static int attempt(job *j, corio_http_response *r)
 	if (rc < 0 || !has_body)
 		goto read;
 	if (expect) {
-		rc = corio__hc_read_head(r, true, corio__hc_deadline(j->c->o.continue_ns));
+		rc = corio__hclient_read_head(r, true, corio__hclient_deadline(j->c->o.continue_ns));
 		if (rc < 0)
 			goto out;
 		if (r->h.headers_done) { /* a final answer instead of 100: the body stays unsent */
@@ -405,7 +405,7 @@ static int attempt(job *j, corio_http_response *r)
 	if (rc == -EPIPE || rc == -ECONNRESET) {
 		/* The server may have answered early (413, 401...) and stopped reading: its
 		 * answer is worth more than the send error. */
-		if (corio__hc_read_head(r, false, UINT64_MAX) == 0) {
+		if (corio__hclient_read_head(r, false, UINT64_MAX) == 0) {
 			if (r->conn)
 				r->conn->broken = true;
 			rc = 0;
@@ -414,7 +414,7 @@ static int attempt(job *j, corio_http_response *r)
 	}
 read:
 	if (rc == 0)
-		rc = corio__hc_read_head(r, false, UINT64_MAX);
+		rc = corio__hclient_read_head(r, false, UINT64_MAX);
 out:
 	free(head.p);
 	return rc;
@@ -436,30 +436,30 @@ static bool retryable(const job *j, const corio_http_response *r, bool reused, i
  * a fresh connection when the retry rule allows. */
 static int hop(job *j, corio_http_response **out)
 {
-	uint64_t connect_dl = corio__hc_deadline(j->c->o.connect_ns);
+	uint64_t connect_dl = corio__hclient_deadline(j->c->o.connect_ns);
 
 	if (connect_dl > j->deadline)
 		connect_dl = j->deadline;
 	for (int i = 0;; i++) {
-		corio__hc_conn *k;
+		corio__hclient_conn *k;
 		corio_http_response *r;
 		bool reused;
-		int rc = corio__hc_acquire(j->c, j->url.host, j->url.ipv6, j->url.port, i > 0,
-					   connect_dl, &k);
+		int rc = corio__hclient_acquire(j->c, j->url.host, j->url.ipv6, j->url.port, i > 0,
+						connect_dl, &k);
 
 		if (rc < 0)
 			return rc;
 		reused = k->reused;
-		r = corio__hc_response_new(j->c, k, method_is(j, "HEAD"), j->deadline, j->max_body);
+		r = corio__hclient_response_new(j->c, k, method_is(j, "HEAD"), j->deadline, j->max_body);
 		if (!r) {
 			k->broken = true;
-			corio__hc_release(j->c, k, false);
+			corio__hclient_release(j->c, k, false);
 			return -ENOMEM;
 		}
 		rc = attempt(j, r);
 		if (rc == 0) {
-			corio__hc_response_ready(r, !(j->flags & CORIO_HTTP_NO_DECOMPRESS),
-						 j->c->o.max_decoded_size);
+			corio__hclient_response_ready(r, !(j->flags & CORIO_HTTP_NO_DECOMPRESS),
+						      j->c->o.max_decoded_size);
 			*out = r;
 			return 0;
 		}
@@ -580,7 +580,8 @@ static int job_init(job *j, corio_http_client *c, const struct corio_http_reques
 		return -EINVAL;
 	snprintf(j->method, sizeof j->method, "%s", m);
 	for (size_t i = 0; i < req->nheaders; i++)
-		if (!corio__http_valid_token(req->headers[i].name, 256) || !corio__http_valid_value(req->headers[i].value))
+		if (!corio__http_valid_token(req->headers[i].name, 256) ||
+		    !corio__http_valid_value(req->headers[i].value))
 			return -EINVAL;
 	rc = corio_url_parse(req->url, &j->url);
 	if (rc < 0)
@@ -593,7 +594,7 @@ static int job_init(job *j, corio_http_client *c, const struct corio_http_reques
 		return rc;
 	j->sensitive_ok = true;
 	j->flags = req->flags | c->o.flags;
-	j->deadline = corio__hc_deadline(req->total_ns ? req->total_ns : c->o.total_ns);
+	j->deadline = corio__hclient_deadline(req->total_ns ? req->total_ns : c->o.total_ns);
 	j->max_body = req->max_body_size ? req->max_body_size : c->o.max_body_size;
 	j->max_redirects = req->max_redirects ? req->max_redirects : (int)c->o.max_redirects;
 	if (j->flags & CORIO_HTTP_NO_REDIRECTS)
@@ -696,7 +697,7 @@ int corio_http_request(corio_http_client *c, const struct corio_http_request *re
 			}
 			break;
 		}
-		corio__hc_drain(r, 65536); /* a small 3xx body keeps the connection reusable */
+		corio__hclient_drain(r, 65536); /* a small 3xx body keeps the connection reusable */
 		corio_http_response_free(r);
 		r = NULL;
 		redirects++;
@@ -709,7 +710,7 @@ int corio_http_request(corio_http_client *c, const struct corio_http_request *re
 	}
 	visited_free(&vs);
 	job_free(&j);
-	corio__hc_client_unref(c);
+	corio__hclient_unref(c);
 	*resp = r;
 	return r ? 0 : (rc < 0 ? rc : -EIO);
 }

@@ -1,5 +1,8 @@
 /* http/common/date.h: HTTP dates (date.c), for the server's Date and Last-Modified
- * headers and conditional requests. Never park. */
+ * headers and conditional requests. Never park. *
+ * Names: internal names of http/common/ are corio__http_* (CORIO__HTTP_* constants); it
+ * includes nothing from http/client/ or http/server/, which use corio__hclient_* and
+ * corio__hserver_*. */
 #ifndef CORIO_HTTP_COMMON_DATE_H
 #define CORIO_HTTP_COMMON_DATE_H
 

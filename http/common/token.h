@@ -1,6 +1,9 @@
 /* http/common/token.h: the header checks client and server share: RFC 9110 tokens (methods,
  * header names), header values that cannot inject a line, and the looser header-name test
- * the server's writer applies to names a handler sets. Pure functions, never park. */
+ * the server's writer applies to names a handler sets. Pure functions, never park. *
+ * Names: internal names of http/common/ are corio__http_* (CORIO__HTTP_* constants); it
+ * includes nothing from http/client/ or http/server/, which use corio__hclient_* and
+ * corio__hserver_*. */
 #ifndef CORIO_HTTP_COMMON_TOKEN_H
 #define CORIO_HTTP_COMMON_TOKEN_H
 

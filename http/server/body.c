@@ -11,14 +11,14 @@
 
 #include "http/server/server_internal.h"
 
-static int send_continue(corio__hconn *c)
+static int send_continue(corio__hserver_conn *c)
 {
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 	corio_timeout t;
 	ssize_t n;
 
 	c->req.continue_sent = true;
-	if (corio__out_flush(c) != 0)
+	if (corio__hserver_flush(c) != 0)
 		return -EPIPE;
 	corio_timeout_enter_at(&t, corio__hserver_write_deadline(c));
 	n = corio_send_all(c->fd, cont, sizeof cont - 1);
@@ -26,7 +26,7 @@ static int send_continue(corio__hconn *c)
 	return n < 0 ? (int)n : 0;
 }
 
-static void body_failed(corio__hconn *c, int err)
+static void body_failed(corio__hserver_conn *c, int err)
 {
 	c->req.body_err = err;
 	c->keep = false;
@@ -37,13 +37,13 @@ static void body_failed(corio__hconn *c, int err)
 }
 
 /* One step of body input: parse what is buffered, or receive more. */
-static void body_more(corio__hconn *c)
+static void body_more(corio__hserver_conn *c)
 {
 	corio_http_in *r = &c->req;
 	ssize_t n;
 
 	if (c->rpos < c->wpos) {
-		llhttp_errno_t err = corio__h1_execute(c);
+		llhttp_errno_t err = corio__hserver_parser_execute(c);
 
 		if (err == HPE_OK || (err == HPE_PAUSED && r->msg_done))
 			return;
@@ -79,7 +79,7 @@ static void body_more(corio__hconn *c)
 
 ssize_t corio_http_in_read(corio_http_in *r, void *buf, size_t len)
 {
-	corio__hconn *c = r->c;
+	corio__hserver_conn *c = r->c;
 
 	if (!buf && len)
 		return -EINVAL;

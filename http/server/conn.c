@@ -25,7 +25,7 @@ static uint64_t deadline_after(uint64_t ns)
 
 /* The next request's head. 0: ready for the handler; > 0: the status to answer with before
  * closing; -1: close without a word (EOF, idle timeout, shutdown, network error). */
-static int read_head(corio__hconn *c)
+static int read_head(corio__hserver_conn *c)
 {
 	corio_http_server *srv = c->hl->srv;
 	corio_http_in *r = &c->req;
@@ -41,7 +41,7 @@ static int read_head(corio__hconn *c)
 
 			if (!head_deadline)
 				head_deadline = deadline_after(srv->o.header_timeout_ns);
-			err = corio__h1_execute(c);
+			err = corio__hserver_parser_execute(c);
 			if (err == HPE_PAUSED && r->headers_done)
 				break;
 			if (err != HPE_OK)
@@ -50,7 +50,7 @@ static int read_head(corio__hconn *c)
 				return r->url_len || r->alen == 0 ? 431 : 414;
 			continue;
 		}
-		if (corio__out_flush(c) != 0)
+		if (corio__hserver_flush(c) != 0)
 			return -1;
 		idle = r->hdr_raw == 0;
 		if (idle && c->hl->stopping)
@@ -67,18 +67,19 @@ static int read_head(corio__hconn *c)
 	}
 	if (r->hdr_raw > srv->o.max_header_bytes)
 		return 431;
-	st = corio__h1_finish_headers(c);
+	st = corio__hserver_parser_finish_headers(c);
 	/* Without a body the message is complete now, but llhttp only says so when it runs
 	 * again (it was paused at the end of the headers). This run reaches on_message_complete
 	 * and pauses there before consuming a byte of any pipelined request behind. */
-	if (st == 0 && r->content_length == 0 && !r->chunked && corio__h1_execute(c) != HPE_PAUSED)
+	if (st == 0 && r->content_length == 0 && !r->chunked &&
+	    corio__hserver_parser_execute(c) != HPE_PAUSED)
 		return 400;
 	return st;
 }
 
 /* Half-closes and reads what the client still sends, so that closing does not reset the
  * connection before the client has read our answer (RFC 9112 9.6). */
-static void linger(corio__hconn *c)
+static void linger(corio__hserver_conn *c)
 {
 	uint64_t deadline = deadline_after(LINGER_NS);
 	size_t total = 0;
@@ -94,47 +95,47 @@ static void linger(corio__hconn *c)
 	}
 }
 
-static void serve(corio__hconn *c)
+static void serve(corio__hserver_conn *c)
 {
 	corio_http_server *srv = c->hl->srv;
 
-	corio__h1_init(c);
+	corio__hserver_parser_init(c);
 	for (;;) {
 		int st;
 
-		corio__h1_next(c);
-		corio__out_reset(c);
+		corio__hserver_parser_next(c);
+		corio__hserver_out_reset(c);
 		st = read_head(c);
 		if (st < 0)
 			break;
 		if (st > 0) {
 			c->keep = false;
-			if (corio__out_simple(c, st, true) == 0)
+			if (corio__hserver_out_simple(c, st, true) == 0)
 				linger(c);
 			break;
 		}
 		c->nreq++;
-		c->keep = corio__h1_keep_alive(c) && !c->req.upgrade &&
+		c->keep = corio__hserver_parser_keep_alive(c) && !c->req.upgrade &&
 			  (!srv->o.max_requests || c->nreq < srv->o.max_requests);
 		srv->handler(&c->req, &c->resp, srv->ud);
-		corio__out_complete(c);
+		corio__hserver_out_complete(c);
 		if (c->broken)
 			break;
 		if (!c->keep) {
-			if (corio__out_flush(c) == 0 && (c->req.body_err || c->rpos < c->wpos))
+			if (corio__hserver_flush(c) == 0 && (c->req.body_err || c->rpos < c->wpos))
 				linger(c);
 			break;
 		}
 	}
-	corio__out_flush(c);
+	corio__hserver_flush(c);
 }
 
-static void conn_free(corio__hconn *c)
+static void conn_free(corio__hserver_conn *c)
 {
-	corio__h1_next(c); /* frees the body copy */
+	corio__hserver_parser_next(c); /* frees the body copy */
 	free(c->req.arena);
 	free(c->req.hdrs);
-	corio__out_free(c);
+	corio__hserver_out_free(c);
 	free(c->buf);
 	free(c->obuf);
 	for (int i = 0; i < 2; i++)
@@ -143,10 +144,10 @@ static void conn_free(corio__hconn *c)
 	free(c);
 }
 
-void *corio__hconn_main(void *arg)
+void *corio__hserver_conn_main(void *arg)
 {
-	corio__hconn *c = arg;
-	corio__hloop *hl = c->hl;
+	corio__hserver_conn *c = arg;
+	corio__hserver_loop *hl = c->hl;
 
 	c->started = true;
 	c->cap = hl->srv->o.read_buffer;

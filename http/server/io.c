@@ -29,7 +29,7 @@ static void recv_mode_init(void)
 	recv_plain = e && strcmp(e, "plain") == 0;
 }
 
-void corio__hserver_rx_open(corio__hconn *c)
+void corio__hserver_rx_open(corio__hserver_conn *c)
 {
 	pthread_once(&recv_mode_once, recv_mode_init);
 	if (!recv_plain)
@@ -38,7 +38,7 @@ void corio__hserver_rx_open(corio__hconn *c)
 
 /* The deadline is a loop-kept one (runtime/time/deadline.h), not a timeout scope: no linked
  * timeout per receive. It interrupts the receiver's wait as well as a plain receive. */
-ssize_t corio__hserver_recv(corio__hconn *c, void *buf, size_t len, uint64_t deadline)
+ssize_t corio__hserver_recv(corio__hserver_conn *c, void *buf, size_t len, uint64_t deadline)
 {
 	corio__deadline d;
 	ssize_t n;
@@ -49,12 +49,12 @@ ssize_t corio__hserver_recv(corio__hconn *c, void *buf, size_t len, uint64_t dea
 }
 
 
-uint64_t corio__hserver_write_deadline(corio__hconn *c)
+uint64_t corio__hserver_write_deadline(corio__hserver_conn *c)
 {
 	return corio__deadline_after(c->hl->srv->o.write_timeout_ns);
 }
 
-int corio__hserver_broke(corio__hconn *c, int err)
+int corio__hserver_broke(corio__hserver_conn *c, int err)
 {
 	c->broken = true;
 	c->keep = false;
@@ -67,7 +67,7 @@ int corio__hserver_broke(corio__hconn *c, int err)
  * attempt is MSG_DONTWAIT without a deadline: it nearly always fits in the socket buffer,
  * and then costs no linked timeout (a kernel timer armed and cancelled per send). Only
  * what does not fit waits, under the deadline. */
-int corio__hserver_send_iov(corio__hconn *c, struct iovec *iov, int n)
+int corio__hserver_send_iov(corio__hserver_conn *c, struct iovec *iov, int n)
 {
 	corio_timeout t;
 	bool scoped = false;
@@ -110,7 +110,7 @@ int corio__hserver_send_iov(corio__hconn *c, struct iovec *iov, int n)
 	return rc < 0 ? corio__hserver_broke(c, rc) : 0;
 }
 
-int corio__out_flush(corio__hconn *c)
+int corio__hserver_flush(corio__hserver_conn *c)
 {
 	struct iovec iov = { c->obuf, c->olen };
 	int rc;

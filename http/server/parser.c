@@ -18,9 +18,9 @@
 
 #define MAX_EXT_BYTES 16384 /* chunk extensions plus trailers, per request */
 
-static corio__hconn *conn_of(llhttp_t *p)
+static corio__hserver_conn *conn_of(llhttp_t *p)
 {
-	return (corio__hconn *)p->data;
+	return (corio__hserver_conn *)p->data;
 }
 
 static int fail(corio_http_in *r, int status)
@@ -64,7 +64,7 @@ static int arena_put(corio_http_in *r, const char *at, size_t len)
 
 /* Everything stored for the headers counts against max_header_bytes (the raw count is
  * checked by the caller after each run: this one bounds a single run). */
-static int put_limited(corio__hconn *c, const char *at, size_t len, int status)
+static int put_limited(corio__hserver_conn *c, const char *at, size_t len, int status)
 {
 	corio_http_in *r = &c->req;
 
@@ -86,17 +86,17 @@ static int on_url_complete(llhttp_t *p)
 	return arena_put(r, "", 1) == 0 ? 0 : fail(r, 500);
 }
 
-static int trailer_bytes(corio__hconn *c, size_t len)
+static int trailer_bytes(corio__hserver_conn *c, size_t len)
 {
 	c->req.ext_bytes += len;
 	return c->req.ext_bytes > MAX_EXT_BYTES ? fail(&c->req, 400) : 0;
 }
 
 /* Closes the value of the header being stored (an empty value may have no span at all). */
-static int end_value(corio__hconn *c)
+static int end_value(corio__hserver_conn *c)
 {
 	corio_http_in *r = &c->req;
-	corio__hhdr *h = &r->hdrs[r->nhdrs];
+	corio__hserver_field *h = &r->hdrs[r->nhdrs];
 	char *v;
 
 	if (r->hstate == 1)
@@ -133,7 +133,7 @@ static int end_value(corio__hconn *c)
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 	corio_http_in *r = &c->req;
 
 	if (r->in_trailers)
@@ -145,7 +145,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 			return fail(r, 431);
 		if (r->nhdrs == r->hcap) {
 			unsigned cap = r->hcap ? r->hcap * 2 : 16;
-			corio__hhdr *h = realloc(r->hdrs, cap * sizeof *h);
+			corio__hserver_field *h = realloc(r->hdrs, cap * sizeof *h);
 
 			if (!h)
 				return fail(r, 500);
@@ -161,9 +161,9 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 
 static int on_header_field_complete(llhttp_t *p)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 	corio_http_in *r = &c->req;
-	corio__hhdr *h;
+	corio__hserver_field *h;
 
 	if (r->in_trailers)
 		return 0;
@@ -177,7 +177,7 @@ static int on_header_field_complete(llhttp_t *p)
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 	corio_http_in *r = &c->req;
 
 	if (r->in_trailers)
@@ -197,14 +197,14 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 
 static int on_header_value_complete(llhttp_t *p)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 
 	return c->req.in_trailers ? 0 : end_value(c);
 }
 
 static int on_headers_complete(llhttp_t *p)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 	corio_http_in *r = &c->req;
 
 	if (end_value(c) != 0)
@@ -216,7 +216,7 @@ static int on_headers_complete(llhttp_t *p)
 
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 	corio_http_in *r = &c->req;
 
 	r->body_read += len;
@@ -238,7 +238,7 @@ static int on_chunk_ext(llhttp_t *p, const char *at, size_t len)
 
 static int on_message_complete(llhttp_t *p)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 
 	c->req.msg_done = true;
 	c->req.keep_msg = llhttp_should_keep_alive(p); /* asked once the message is complete */
@@ -264,14 +264,14 @@ static void settings_init(void)
 	settings.on_message_complete = on_message_complete;
 }
 
-void corio__h1_init(corio__hconn *c)
+void corio__hserver_parser_init(corio__hserver_conn *c)
 {
 	pthread_once(&settings_once, settings_init);
 	llhttp_init(&c->parser, HTTP_REQUEST, &settings);
 	c->parser.data = c;
 }
 
-void corio__h1_next(corio__hconn *c)
+void corio__hserver_parser_next(corio__hserver_conn *c)
 {
 	corio_http_in *r = &c->req;
 
@@ -282,7 +282,7 @@ void corio__h1_next(corio__hconn *c)
 			      .hcap = r->hcap, .te_idx = -1, .expect_idx = -1 };
 }
 
-llhttp_errno_t corio__h1_execute(corio__hconn *c)
+llhttp_errno_t corio__hserver_parser_execute(corio__hserver_conn *c)
 {
 	corio_http_in *r = &c->req;
 	char *start = c->buf + c->rpos;
@@ -294,7 +294,7 @@ llhttp_errno_t corio__h1_execute(corio__hconn *c)
 	r->xstart = start;
 	r->xend = start + n;
 	/* Paused at the end of the headers: the body follows. (A pause at the message's end
-	 * is lifted only by corio__h1_next, for the next request.) */
+	 * is lifted only by corio__hserver_parser_next, for the next request.) */
 	if (llhttp_get_errno(&c->parser) == HPE_PAUSED && !r->msg_done)
 		llhttp_resume(&c->parser);
 	err = llhttp_execute(&c->parser, start, n);
@@ -348,12 +348,12 @@ static int split_target(corio_http_in *r, uint32_t *path, uint32_t *query)
 	return 0;
 }
 
-bool corio__h1_keep_alive(corio__hconn *c)
+bool corio__hserver_parser_keep_alive(corio__hserver_conn *c)
 {
 	return llhttp_should_keep_alive(&c->parser) != 0;
 }
 
-int corio__h1_finish_headers(corio__hconn *c)
+int corio__hserver_parser_finish_headers(corio__hserver_conn *c)
 {
 	corio_http_in *r = &c->req;
 	const llhttp_t *p = &c->parser;

@@ -115,11 +115,11 @@ int corio_http_server_port(const corio_http_server *srv)
 
 static void *accept_main(void *arg)
 {
-	corio__hloop *hl = arg;
+	corio__hserver_loop *hl = arg;
 
 	for (;;) {
 		int fd = corio_accept(hl->lfd, NULL, NULL);
-		corio__hconn *c;
+		corio__hserver_conn *c;
 
 		if (fd < 0) {
 			/* corio_accept handles transient errors and running out of descriptors
@@ -135,7 +135,7 @@ static void *accept_main(void *arg)
 		c->hl = hl;
 		c->fd = fd;
 		c->pipe[0] = c->pipe[1] = -1;
-		if (!(c->task = corio_spawn(corio__hconn_main, c))) {
+		if (!(c->task = corio_spawn(corio__hserver_conn_main, c))) {
 			free(c);
 			corio_close(fd);
 			continue;
@@ -154,16 +154,16 @@ static void *accept_main(void *arg)
 
 /* Only started connections are cancelled: a task cancelled before it first ran would
  * never run, and never close its descriptor. Those not started see `stopping` and go. */
-static void cancel_conns(corio__hloop *hl, bool idle_only)
+static void cancel_conns(corio__hserver_loop *hl, bool idle_only)
 {
-	for (corio__hconn *c = hl->conns; c; c = c->next)
+	for (corio__hserver_conn *c = hl->conns; c; c = c->next)
 		if (c->started && (!idle_only || c->idle))
 			corio_cancel(c->task);
 }
 
 static void *stop_loop(void *arg)
 {
-	corio__hloop *hl = arg;
+	corio__hserver_loop *hl = arg;
 	corio_http_server *srv = hl->srv;
 	uint64_t deadline;
 
@@ -190,7 +190,7 @@ static void *stop_loop(void *arg)
 	return NULL;
 }
 
-static int serve_loop(corio__hloop *hl)
+static int serve_loop(corio__hserver_loop *hl)
 {
 	corio_http_server *srv = hl->srv;
 	corio_loop *loop = corio_loop_current(); /* posts may wake us from now on */
@@ -269,7 +269,7 @@ int corio_http_server_serve(corio_http_server *srv)
 
 static void *stop_post(void *arg)
 {
-	corio_event_set(&((corio__hloop *)arg)->stop);
+	corio_event_set(&((corio__hserver_loop *)arg)->stop);
 	return NULL;
 }
 
@@ -288,7 +288,7 @@ int corio_http_server_shutdown(corio_http_server *srv, uint64_t grace_ns)
 	srv->stop_requested = true;
 	srv->stop_deadline = grace_ns > UINT64_MAX - now ? UINT64_MAX : now + grace_ns;
 	for (unsigned i = 0; i < srv->nloops; i++) {
-		corio__hloop *hl = &srv->loops[i];
+		corio__hserver_loop *hl = &srv->loops[i];
 
 		if (!hl->loop)
 			continue; /* not serving (yet, or any more): it checks stop_requested */

@@ -225,7 +225,7 @@ static int send_file(corio_http_in *req, corio_http_out *resp, int fd, const str
 	}
 	r = corio_http_out_file(resp, fd, (off_t)start, len);
 	if (r < 0 && !corio_http_out_started(resp)) {
-		corio__out_reset(resp->c); /* the headers above described the file */
+		corio__hserver_out_reset(resp->c); /* the headers above described the file */
 		return corio_http_out_error(resp, 500);
 	}
 	return r;

@@ -43,7 +43,7 @@ static void file_mode_init(void)
 	file_mode = e && strcmp(e, "splice") == 0;
 }
 
-static int reserve(corio__hconn *c, size_t more)
+static int reserve(corio__hserver_conn *c, size_t more)
 {
 	if (c->olen + more > c->ocap) {
 		size_t cap = c->ocap ? c->ocap : 4096;
@@ -59,7 +59,7 @@ static int reserve(corio__hconn *c, size_t more)
 	return 0;
 }
 
-static void put(corio__hconn *c, const void *p, size_t n)
+static void put(corio__hserver_conn *c, const void *p, size_t n)
 {
 	if (n == 0)
 		return; /* p may be NULL (no user headers) */
@@ -67,7 +67,7 @@ static void put(corio__hconn *c, const void *p, size_t n)
 	c->olen += n;
 }
 
-static void puts_(corio__hconn *c, const char *s)
+static void puts_(corio__hserver_conn *c, const char *s)
 {
 	put(c, s, strlen(s));
 }
@@ -77,11 +77,11 @@ static void puts_(corio__hconn *c, const char *s)
  * are the buffered bytes the next request: before, they are this request's body, and an
  * answer corked behind the body's end would wait for a client that may be waiting for the
  * answer before it sends the rest (or sends it slowly): a body timeout of silence. */
-static int flush_or_cork(corio__hconn *c)
+static int flush_or_cork(corio__hserver_conn *c)
 {
 	if (c->keep && c->req.msg_done && c->rpos < c->wpos && c->olen < CORK_MAX)
 		return 0;
-	return corio__out_flush(c);
+	return corio__hserver_flush(c);
 }
 
 /* The Date header value, formatted once per second per thread. */
@@ -101,7 +101,7 @@ static const char *date_now(void)
 
 /* ---- starting a response ---------------------------------------------------------------- */
 
-static void put_u64(corio__hconn *c, uint64_t v)
+static void put_u64(corio__hserver_conn *c, uint64_t v)
 {
 	char tmp[24];
 	int i = sizeof tmp;
@@ -116,7 +116,7 @@ static void put_u64(corio__hconn *c, uint64_t v)
 enum { BODY_LEN, BODY_STREAM };
 
 /* Whether the connection can outlive this response, as far as the request is concerned. */
-static bool can_keep(corio__hconn *c)
+static bool can_keep(corio__hserver_conn *c)
 {
 	corio_http_in *r = &c->req;
 
@@ -134,7 +134,8 @@ static bool can_keep(corio__hconn *c)
 
 /* The status line, Server and Date (unless the handler set them) and the handler's
  * headers. The caller reserved the room. */
-static void put_head(corio__hconn *c, corio_http_out *w, const char *server, const char *reason)
+static void put_head(corio__hserver_conn *c, corio_http_out *w, const char *server,
+		     const char *reason)
 {
 	char st[4] = { (char)('0' + w->status / 100), (char)('0' + w->status / 10 % 10),
 		       (char)('0' + w->status % 10), ' ' };
@@ -157,7 +158,7 @@ static void put_head(corio__hconn *c, corio_http_out *w, const char *server, con
 }
 
 /* Content-Length or Transfer-Encoding, Connection, and the blank line. */
-static void put_framing(corio__hconn *c, corio_http_out *w, bool keep, int version)
+static void put_framing(corio__hserver_conn *c, corio_http_out *w, bool keep, int version)
 {
 	if (w->no_body) {
 		/* 1xx, 204 and 304 carry no framing headers */
@@ -178,7 +179,7 @@ static void put_framing(corio__hconn *c, corio_http_out *w, bool keep, int versi
 /* Queues the response head in c->obuf and settles the body's framing and keep-alive. */
 static int start(corio_http_out *w, int mode, uint64_t len)
 {
-	corio__hconn *c = w->c;
+	corio__hserver_conn *c = w->c;
 	corio_http_in *r = &c->req;
 	const char *server = c->hl->srv->o.server_name;
 	const char *reason = corio_http_reason(w->status);
@@ -208,14 +209,14 @@ static int start(corio_http_out *w, int mode, uint64_t len)
 
 /* ---- the public writer ------------------------------------------------------------------- */
 
-void corio__out_reset(corio__hconn *c)
+void corio__hserver_out_reset(corio__hserver_conn *c)
 {
 	corio_http_out *w = &c->resp;
 
 	*w = (corio_http_out){ .c = c, .status = 200, .hdr = w->hdr, .hcap = w->hcap };
 }
 
-void corio__out_free(corio__hconn *c)
+void corio__hserver_out_free(corio__hserver_conn *c)
 {
 	free(c->resp.hdr);
 	c->resp.hdr = NULL;
@@ -279,7 +280,7 @@ bool corio_http_out_started(const corio_http_out *w)
 
 int corio_http_out_send(corio_http_out *w, const void *body, size_t len)
 {
-	corio__hconn *c = w->c;
+	corio__hserver_conn *c = w->c;
 	int rc;
 
 	if (!body && len)
@@ -327,7 +328,7 @@ static int pick_file_mode(void)
 	return file_mode;
 }
 
-static int make_pipe(corio__hconn *c)
+static int make_pipe(corio__hserver_conn *c)
 {
 	if (c->pipe[0] >= 0)
 		return 0;
@@ -339,7 +340,7 @@ static int make_pipe(corio__hconn *c)
 	return 0;
 }
 
-static void drop_pipe(corio__hconn *c)
+static void drop_pipe(corio__hserver_conn *c)
 {
 	corio_close(c->pipe[0]);
 	corio_close(c->pipe[1]);
@@ -372,7 +373,7 @@ static void *splice_watchdog(void *arg)
 }
 
 /* file -> pipe -> socket. A pipe left holding bytes after a failure is dropped. */
-static int splice_body(corio__hconn *c, int fd, off_t off, uint64_t len)
+static int splice_body(corio__hserver_conn *c, int fd, off_t off, uint64_t len)
 {
 	splice_watch w = { .fd = c->fd, .deadline = corio__hserver_write_deadline(c) };
 	corio_task *wd = NULL;
@@ -446,7 +447,7 @@ static ssize_t file_read_full(int fd, char *buf, size_t len, off_t off)
 	return n;
 }
 
-static int read_send_body(corio__hconn *c, int fd, off_t off, uint64_t len)
+static int read_send_body(corio__hserver_conn *c, int fd, off_t off, uint64_t len)
 {
 	uint64_t done = 0;
 
@@ -470,7 +471,7 @@ static int read_send_body(corio__hconn *c, int fd, off_t off, uint64_t len)
 
 int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 {
-	corio__hconn *c = w->c;
+	corio__hserver_conn *c = w->c;
 	size_t mark = c->olen;
 	int rc;
 
@@ -499,7 +500,7 @@ int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 		w->sent = len;
 		return flush_or_cork(c);
 	}
-	if ((rc = corio__out_flush(c)) < 0)
+	if ((rc = corio__hserver_flush(c)) < 0)
 		return rc;
 	w->finished = true;
 	if (pick_file_mode())
@@ -531,7 +532,7 @@ int corio_http_out_length(corio_http_out *w, uint64_t len)
 
 int corio_http_out_write(corio_http_out *w, const void *data, size_t len)
 {
-	corio__hconn *c = w->c;
+	corio__hserver_conn *c = w->c;
 	char size[24];
 	int rc, n;
 
@@ -545,7 +546,7 @@ int corio_http_out_write(corio_http_out *w, const void *data, size_t len)
 		return -EMSGSIZE;
 	w->sent += len;
 	if (w->head || w->no_body || len == 0)
-		return corio__out_flush(c);
+		return corio__hserver_flush(c);
 	if (!w->chunked) {
 		struct iovec iov[2] = { { c->obuf, c->olen }, { (void *)data, len } };
 
@@ -568,7 +569,7 @@ int corio_http_out_write(corio_http_out *w, const void *data, size_t len)
 
 int corio_http_out_finish(corio_http_out *w)
 {
-	corio__hconn *c = w->c;
+	corio__hserver_conn *c = w->c;
 
 	if (w->finished)
 		return w->err;
@@ -590,15 +591,15 @@ int corio_http_out_finish(corio_http_out *w)
 	return flush_or_cork(c);
 }
 
-int corio__out_simple(corio__hconn *c, int status, bool close)
+int corio__hserver_out_simple(corio__hserver_conn *c, int status, bool close)
 {
 	if (close)
 		c->keep = false;
-	corio__out_reset(c);
+	corio__hserver_out_reset(c);
 	return corio_http_out_error(&c->resp, status);
 }
 
-void corio__out_complete(corio__hconn *c)
+void corio__hserver_out_complete(corio__hserver_conn *c)
 {
 	corio_http_out *w = &c->resp;
 	corio_http_in *r = &c->req;
@@ -614,7 +615,7 @@ void corio__out_complete(corio__hconn *c)
 		}
 		if (e)
 			c->keep = false;
-		corio__out_reset(c); /* the handler's headers were for another answer */
+		corio__hserver_out_reset(c); /* the handler's headers were for another answer */
 		corio_http_out_error(w, st);
 	} else if (w->started && !w->finished) {
 		corio_http_out_finish(w);
