@@ -53,13 +53,13 @@ static int close_span(corio__hclient_parser *h)
 {
 	corio__hclient_fields *fs = cur_fields(h);
 
-	if (h->last == 1) { /* a field with no value callback: empty value */
+	if (h->last == CORIO__HCLIENT_SPAN_NAME) { /* a field with no value callback: empty value */
 		if (arena_put(fs, "", 1) != 0)
 			return -ENOMEM;
 		fs->f[fs->n - 1].value = (uint32_t)fs->len;
 		return arena_put(fs, "", 1);
 	}
-	if (h->last == 2) {
+	if (h->last == CORIO__HCLIENT_SPAN_VALUE) {
 		/* llhttp leaves trailing whitespace in the value (OWS, RFC 9110 5.5) */
 		size_t start = fs->f[fs->n - 1].value;
 
@@ -67,7 +67,7 @@ static int close_span(corio__hclient_parser *h)
 					   fs->arena[fs->len - 1] == '\t'))
 			fs->len--;
 	}
-	if (h->last == 2 || h->last == 3)
+	if (h->last == CORIO__HCLIENT_SPAN_VALUE || h->last == CORIO__HCLIENT_SPAN_STATUS)
 		return arena_put(fs, "", 1);
 	return 0;
 }
@@ -82,7 +82,7 @@ static int on_status(llhttp_t *p, const char *at, size_t n)
 {
 	corio__hclient_parser *h = H(p);
 
-	h->last = 3;
+	h->last = CORIO__HCLIENT_SPAN_STATUS;
 	h->has_reason = true;
 	if (count_bytes(h, n) != 0)
 		return fail(h, -EMSGSIZE);
@@ -96,7 +96,7 @@ static int on_field(llhttp_t *p, const char *at, size_t n)
 
 	if (count_bytes(h, n) != 0)
 		return fail(h, -EMSGSIZE);
-	if (h->last != 1) {
+	if (h->last != CORIO__HCLIENT_SPAN_NAME) {
 		if (close_span(h) != 0)
 			return fail(h, -ENOMEM);
 		if (fs->n >= h->max_headers)
@@ -114,7 +114,7 @@ static int on_field(llhttp_t *p, const char *at, size_t n)
 		fs->f[fs->n].value = 0;
 		fs->n++;
 		h->header_bytes += 4; /* ": " and CRLF */
-		h->last = 1;
+		h->last = CORIO__HCLIENT_SPAN_NAME;
 	}
 	return arena_put(fs, at, n) == 0 ? 0 : fail(h, -ENOMEM);
 }
@@ -133,11 +133,11 @@ static int on_value(llhttp_t *p, const char *at, size_t n)
 		return fail(h, -EBADMSG);
 	if (count_bytes(h, n) != 0)
 		return fail(h, -EMSGSIZE);
-	if (h->last == 1) {
+	if (h->last == CORIO__HCLIENT_SPAN_NAME) {
 		if (arena_put(fs, "", 1) != 0)
 			return fail(h, -ENOMEM);
 		fs->f[fs->n - 1].value = (uint32_t)fs->len;
-		h->last = 2;
+		h->last = CORIO__HCLIENT_SPAN_VALUE;
 	}
 	return arena_put(fs, at, n) == 0 ? 0 : fail(h, -ENOMEM);
 }
@@ -163,7 +163,7 @@ static int on_headers_complete(llhttp_t *p)
 
 	if (close_span(h) != 0)
 		return fail(h, -ENOMEM);
-	h->last = 0;
+	h->last = CORIO__HCLIENT_SPAN_NONE;
 	h->chunk_ext = 0;
 	if (st == 101)
 		return fail(h, -EBADMSG); /* never asked for an upgrade */
@@ -183,7 +183,7 @@ static int on_headers_complete(llhttp_t *p)
 	h->version = p->http_major * 10 + p->http_minor;
 	h->chunked = (p->flags & F_CHUNKED) != 0;
 	h->content_length = (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1;
-	h->last = 0;
+	h->last = CORIO__HCLIENT_SPAN_NONE;
 	/* Pausing here stops the parser right after the head, so that body bytes are parsed
 	 * later straight into the reader's buffer. Returning 1 (no body) cannot be combined
 	 * with a pause, so the flag that 1 would set is set by hand: on resume llhttp 8.1.0
@@ -227,13 +227,13 @@ static int on_message_complete(llhttp_t *p)
 		h->hdr.len = h->hdr.n = 0;
 		h->header_bytes = 0;
 		h->has_reason = false;
-		h->last = 0;
+		h->last = CORIO__HCLIENT_SPAN_NONE;
 		h->interim_seen = true;
 		return 0;
 	}
 	if (close_span(h) != 0)
 		return fail(h, -ENOMEM);
-	h->last = 0;
+	h->last = CORIO__HCLIENT_SPAN_NONE;
 	h->message_done = true;
 	/* Must be asked here: llhttp clears the flags it depends on right after. */
 	h->keep_alive = llhttp_should_keep_alive(p) != 0;

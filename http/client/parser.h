@@ -25,6 +25,14 @@ typedef struct corio__hclient_fields {
 	size_t n, fcap;
 } corio__hclient_fields;
 
+/* What the last span callback was building (it is terminated when another kind begins). */
+typedef enum corio__hclient_span {
+	CORIO__HCLIENT_SPAN_NONE = 0,
+	CORIO__HCLIENT_SPAN_NAME,   /* a header (or trailer) field name */
+	CORIO__HCLIENT_SPAN_VALUE,  /* its value */
+	CORIO__HCLIENT_SPAN_STATUS, /* the reason phrase */
+} corio__hclient_span;
+
 typedef struct corio__hclient_parser {
 	llhttp_t p;
 	size_t max_header_bytes, max_headers, max_chunk_ext;
@@ -33,7 +41,7 @@ typedef struct corio__hclient_parser {
 	size_t header_bytes;     /* counted by hand: llhttp 8.1.0 has no limit */
 	size_t raw_before_headers;
 	size_t chunk_ext;
-	int last;                /* 0 nothing, 1 field, 2 value, 3 status */
+	corio__hclient_span last;
 	int status, version;
 	int64_t content_length;  /* as announced, -1 when absent */
 	bool head;               /* the request was HEAD: no body whatever the headers say */

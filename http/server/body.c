@@ -29,11 +29,11 @@ static int send_continue(corio__hserver_conn *c)
 static void body_failed(corio__hserver_conn *c, int err)
 {
 	c->req.body_err = err;
-	c->keep = false;
+	corio__hserver_set_keep(c, false);
 	if (err == -ETIMEDOUT && !c->req.err_status)
 		c->req.err_status = 408;
 	if (err != -EMSGSIZE && err != -ETIMEDOUT && err != -EBADMSG)
-		c->broken = true; /* the connection itself failed: nothing more can be sent */
+		c->fate = CORIO__HSERVER_BROKEN; /* the connection itself failed: nothing more can be sent */
 }
 
 /* One step of body input: parse what is buffered, or receive more. */

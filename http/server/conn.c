@@ -56,9 +56,9 @@ static int read_head(corio__hserver_conn *c)
 		if (idle && c->hl->stopping)
 			return -1;
 		c->rpos = c->wpos = 0; /* all parsed: the head so far is in the arena */
-		c->idle = idle;
+		c->phase = idle ? CORIO__HSERVER_IDLE : CORIO__HSERVER_BUSY;
 		n = corio__hserver_recv(c, c->buf, c->cap, idle ? idle_deadline : head_deadline);
-		c->idle = false;
+		c->phase = CORIO__HSERVER_BUSY;
 		if (n == -ETIMEDOUT && !idle)
 			return 408;
 		if (n <= 0)
@@ -109,19 +109,19 @@ static void serve(corio__hserver_conn *c)
 		if (st < 0)
 			break;
 		if (st > 0) {
-			c->keep = false;
+			corio__hserver_set_keep(c, false);
 			if (corio__hserver_out_simple(c, st, true) == 0)
 				linger(c);
 			break;
 		}
 		c->nreq++;
-		c->keep = corio__hserver_parser_keep_alive(c) && !c->req.upgrade &&
-			  (!srv->o.max_requests || c->nreq < srv->o.max_requests);
+		corio__hserver_set_keep(c, corio__hserver_parser_keep_alive(c) && !c->req.upgrade &&
+					   (!srv->o.max_requests || c->nreq < srv->o.max_requests));
 		srv->handler(&c->req, &c->resp, srv->ud);
 		corio__hserver_out_complete(c);
-		if (c->broken)
+		if (corio__hserver_broken(c))
 			break;
-		if (!c->keep) {
+		if (!corio__hserver_keeps(c)) {
 			if (corio__hserver_flush(c) == 0 && (c->req.body_err || c->rpos < c->wpos))
 				linger(c);
 			break;
@@ -149,7 +149,7 @@ void *corio__hserver_conn_main(void *arg)
 	corio__hserver_conn *c = arg;
 	corio__hserver_loop *hl = c->hl;
 
-	c->started = true;
+	c->phase = CORIO__HSERVER_BUSY;
 	c->cap = hl->srv->o.read_buffer;
 	if (!hl->stopping && (c->buf = malloc(c->cap))) {
 		corio__hserver_rx_open(c);

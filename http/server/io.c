@@ -56,8 +56,7 @@ uint64_t corio__hserver_write_deadline(corio__hserver_conn *c)
 
 int corio__hserver_broke(corio__hserver_conn *c, int err)
 {
-	c->broken = true;
-	c->keep = false;
+	c->fate = CORIO__HSERVER_BROKEN;
 	if (!c->resp.err)
 		c->resp.err = err;
 	return err;
@@ -73,7 +72,7 @@ int corio__hserver_send_iov(corio__hserver_conn *c, struct iovec *iov, int n)
 	bool scoped = false;
 	int rc = 0;
 
-	if (c->broken)
+	if (corio__hserver_broken(c))
 		return c->resp.err ? c->resp.err : -EPIPE;
 	while (n > 0) {
 		struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n };
@@ -116,7 +115,7 @@ int corio__hserver_flush(corio__hserver_conn *c)
 	int rc;
 
 	if (!c->olen)
-		return c->broken ? -EPIPE : 0;
+		return corio__hserver_broken(c) ? -EPIPE : 0;
 	rc = corio__hserver_send_iov(c, &iov, 1);
 	c->olen = 0;
 	return rc;

@@ -99,9 +99,9 @@ static int end_value(corio__hserver_conn *c)
 	corio__hserver_field *h = &r->hdrs[r->nhdrs];
 	char *v;
 
-	if (r->hstate == 1)
+	if (r->field_state == CORIO__HSERVER_IN_NAME)
 		return fail(r, 400);
-	if (r->hstate != 2)
+	if (r->field_state != CORIO__HSERVER_IN_VALUE)
 		return 0;
 	if (h->value == UINT32_MAX)
 		h->value = (uint32_t)r->alen;
@@ -127,7 +127,7 @@ static int end_value(corio__hserver_conn *c)
 			r->expect_idx = (int)r->nhdrs;
 	}
 	r->nhdrs++;
-	r->hstate = 0;
+	r->field_state = CORIO__HSERVER_BETWEEN_FIELDS;
 	return 0;
 }
 
@@ -138,9 +138,9 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 
 	if (r->in_trailers)
 		return trailer_bytes(c, len);
-	if (r->hstate == 2 && end_value(c) != 0)
+	if (r->field_state == CORIO__HSERVER_IN_VALUE && end_value(c) != 0)
 		return -1;
-	if (r->hstate == 0) {
+	if (r->field_state == CORIO__HSERVER_BETWEEN_FIELDS) {
 		if (r->nhdrs >= c->hl->srv->o.max_headers)
 			return fail(r, 431);
 		if (r->nhdrs == r->hcap) {
@@ -154,7 +154,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 		}
 		r->hdrs[r->nhdrs].name = (uint32_t)r->alen;
 		r->hdrs[r->nhdrs].value = UINT32_MAX;
-		r->hstate = 1;
+		r->field_state = CORIO__HSERVER_IN_NAME;
 	}
 	return put_limited(c, at, len, 431);
 }
@@ -171,7 +171,7 @@ static int on_header_field_complete(llhttp_t *p)
 	h->name_len = (uint32_t)(r->alen - h->name);
 	if (arena_put(r, "", 1) != 0)
 		return fail(r, 500);
-	r->hstate = 2;
+	r->field_state = CORIO__HSERVER_IN_VALUE;
 	return 0;
 }
 

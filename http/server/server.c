@@ -153,11 +153,13 @@ static void *accept_main(void *arg)
 }
 
 /* Only started connections are cancelled: a task cancelled before it first ran would
- * never run, and never close its descriptor. Those not started see `stopping` and go. */
+ * never run, and never close its descriptor. Those not started (CORIO__HSERVER_NEW) see
+ * `stopping` and go. */
 static void cancel_conns(corio__hserver_loop *hl, bool idle_only)
 {
 	for (corio__hserver_conn *c = hl->conns; c; c = c->next)
-		if (c->started && (!idle_only || c->idle))
+		if (c->phase != CORIO__HSERVER_NEW &&
+		    (!idle_only || c->phase == CORIO__HSERVER_IDLE))
 			corio_cancel(c->task);
 }
 

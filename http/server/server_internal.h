@@ -24,6 +24,35 @@
 
 typedef struct corio__hserver_conn corio__hserver_conn;
 
+/* Where a connection's coroutine is, which is what a shutdown looks at to decide whom to
+ * cancel. */
+typedef enum corio__hserver_phase {
+	CORIO__HSERVER_NEW = 0, /* spawned, not run yet: never cancelled (a task cancelled
+				 * before it first ran would never run, nor close its fd) */
+	CORIO__HSERVER_IDLE,    /* waiting for the first byte of the next request: a graceful
+				 * shutdown cancels it */
+	CORIO__HSERVER_BUSY,    /* reading a request, in the handler or writing the response:
+				 * a graceful shutdown lets it finish */
+} corio__hserver_phase;
+
+/* What becomes of the connection once the response in progress is out. Kept apart from
+ * the phase because the two change independently: a busy connection decides to close, or
+ * breaks, long before its coroutine leaves; an idle one is always KEEP. BROKEN is final
+ * (corio__hserver_set_keep leaves it). */
+typedef enum corio__hserver_fate {
+	CORIO__HSERVER_CLOSE = 0, /* close after this response (until a request asks for
+				   * keep-alive) */
+	CORIO__HSERVER_KEEP,      /* serve the next request */
+	CORIO__HSERVER_BROKEN,    /* the socket failed: nothing more can be sent */
+} corio__hserver_fate;
+
+/* Where the request parser is in the header block (it stores fields as they come). */
+typedef enum corio__hserver_field_state {
+	CORIO__HSERVER_BETWEEN_FIELDS = 0,
+	CORIO__HSERVER_IN_NAME,
+	CORIO__HSERVER_IN_VALUE,
+} corio__hserver_field_state;
+
 /* One loop's share of a server: its listener, its connections, its stop signal. Touched
  * only from that loop's thread (the loop pointer under srv->mu). */
 typedef struct corio__hserver_loop {
@@ -76,7 +105,7 @@ struct corio_http_in {
 	int err_status;              /* status a parse error asks for (431, 414, 413, ...) */
 	size_t hdr_raw;              /* raw bytes of request line and headers parsed so far */
 	bool keep_msg;               /* llhttp_should_keep_alive at the message's end */
-	int hstate;                  /* 0: between headers, 1: in a name, 2: in a value */
+	corio__hserver_field_state field_state;
 	bool vsplit;                 /* the value's last span ended with the input */
 	const char *xstart, *xend;   /* the input of the running llhttp_execute */
 	unsigned hosts, tes;         /* Host and Transfer-Encoding fields seen */
@@ -107,7 +136,8 @@ struct corio__hserver_conn {
 	corio_task *task;
 	int fd;
 	corio_receiver *rx;          /* multishot receiver, NULL: plain receives */
-	bool started, idle, keep, broken;
+	corio__hserver_phase phase;
+	corio__hserver_fate fate;
 	char *buf;                   /* input: [rpos, wpos) not parsed yet */
 	size_t cap, rpos, wpos;
 	char *obuf;                  /* output waiting to be sent (corked pipelined responses) */
@@ -118,6 +148,23 @@ struct corio__hserver_conn {
 	corio_http_in req;
 	corio_http_out resp;
 };
+
+static inline bool corio__hserver_keeps(const corio__hserver_conn *c)
+{
+	return c->fate == CORIO__HSERVER_KEEP;
+}
+
+static inline bool corio__hserver_broken(const corio__hserver_conn *c)
+{
+	return c->fate == CORIO__HSERVER_BROKEN;
+}
+
+/* Keep or close after this response; a broken connection stays broken. */
+static inline void corio__hserver_set_keep(corio__hserver_conn *c, bool keep)
+{
+	if (c->fate != CORIO__HSERVER_BROKEN)
+		c->fate = keep ? CORIO__HSERVER_KEEP : CORIO__HSERVER_CLOSE;
+}
 
 /* parser.c: the llhttp glue. */
 void corio__hserver_parser_init(corio__hserver_conn *c);
@@ -156,7 +203,7 @@ void corio__hserver_out_free(corio__hserver_conn *c);
 /* A complete response with a text body, Connection: close when close is true. */
 int corio__hserver_out_simple(corio__hserver_conn *c, int status, bool close);
 /* After the handler: 500 (or the body error's status) when nothing was sent, the end of a
- * chunked response. Decides c->keep. */
+ * chunked response. Decides c->fate. */
 void corio__hserver_out_complete(corio__hserver_conn *c);
 
 /* conn.c: a connection's coroutine (arg: the corio__hserver_conn, which it frees). */

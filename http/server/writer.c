@@ -79,7 +79,7 @@ static void puts_(corio__hserver_conn *c, const char *s)
  * answer before it sends the rest (or sends it slowly): a body timeout of silence. */
 static int flush_or_cork(corio__hserver_conn *c)
 {
-	if (c->keep && c->req.msg_done && c->rpos < c->wpos && c->olen < CORK_MAX)
+	if (corio__hserver_keeps(c) && c->req.msg_done && c->rpos < c->wpos && c->olen < CORK_MAX)
 		return 0;
 	return corio__hserver_flush(c);
 }
@@ -120,7 +120,7 @@ static bool can_keep(corio__hserver_conn *c)
 {
 	corio_http_in *r = &c->req;
 
-	if (!c->keep || c->resp.user_close || c->hl->stopping || r->body_err)
+	if (!corio__hserver_keeps(c) || c->resp.user_close || c->hl->stopping || r->body_err)
 		return false;
 	if (r->msg_done || !r->headers_done)
 		return r->msg_done ? r->keep_msg : false;
@@ -203,7 +203,7 @@ static int start(corio_http_out *w, int mode, uint64_t len)
 		return corio__hserver_broke(c, -ENOMEM);
 	put_head(c, w, server, reason);
 	put_framing(c, w, keep, version);
-	c->keep = keep;
+	corio__hserver_set_keep(c, keep);
 	return 0;
 }
 
@@ -587,14 +587,14 @@ int corio_http_out_finish(corio_http_out *w)
 	if (w->has_length && w->sent != w->length && !w->head && !w->no_body)
 		return corio__hserver_broke(c, -EIO);
 	if (w->close_delimited)
-		c->keep = false;
+		corio__hserver_set_keep(c, false);
 	return flush_or_cork(c);
 }
 
 int corio__hserver_out_simple(corio__hserver_conn *c, int status, bool close)
 {
 	if (close)
-		c->keep = false;
+		corio__hserver_set_keep(c, false);
 	corio__hserver_out_reset(c);
 	return corio_http_out_error(&c->resp, status);
 }
@@ -604,25 +604,25 @@ void corio__hserver_out_complete(corio__hserver_conn *c)
 	corio_http_out *w = &c->resp;
 	corio_http_in *r = &c->req;
 
-	if (!w->started && !c->broken) {
+	if (!w->started && !corio__hserver_broken(c)) {
 		int e = r->body_err;
 		int st = e == -EMSGSIZE || r->err_status == 413 ? 413
 			 : e == -ETIMEDOUT ? 408 : e == -EBADMSG ? 400 : 500;
 
 		if (e == -ECONNRESET) {
-			c->broken = true;
+			c->fate = CORIO__HSERVER_BROKEN;
 			return;
 		}
 		if (e)
-			c->keep = false;
+			corio__hserver_set_keep(c, false);
 		corio__hserver_out_reset(c); /* the handler's headers were for another answer */
 		corio_http_out_error(w, st);
 	} else if (w->started && !w->finished) {
 		corio_http_out_finish(w);
 	}
 	if (w->err)
-		c->broken = true;
-	if (c->broken || !c->keep)
+		c->fate = CORIO__HSERVER_BROKEN;
+	if (!corio__hserver_keeps(c))
 		return;
 	if (!r->msg_done) {
 		char scratch[2048];
@@ -637,5 +637,5 @@ void corio__hserver_out_complete(corio__hserver_conn *c)
 		}
 	}
 	if (!r->msg_done || !r->keep_msg)
-		c->keep = false;
+		corio__hserver_set_keep(c, false);
 }
