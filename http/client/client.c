@@ -79,6 +79,15 @@ static void free_client(corio_http_client *c)
 	free(c);
 }
 
+/* Defaults of the size limits a zero option leaves open. Response heads are allowed more
+ * than the server allows requests (servers send long Set-Cookie and CSP headers); a chunk
+ * extension is rare and short; a body held in memory (corio_http_response_text) should not
+ * exceed 1 GiB unless asked. */
+#define DEF_MAX_HEADER_BYTES 65536
+#define DEF_MAX_HEADERS 100
+#define DEF_MAX_CHUNK_EXT 4096
+#define DEF_MAX_BODY_SIZE ((uint64_t)1 << 30)
+
 #define DEF(field, v)                                                                        \
 	do {                                                                                 \
 		if (!c->o.field)                                                             \
@@ -104,10 +113,10 @@ corio_http_client *corio_http_client_new(const corio_http_client_opts *opts)
 	DEF(total_ns, CORIO_SEC(300));
 	DEF(read_ns, CORIO_SEC(30));
 	DEF(max_redirects, 10);
-	DEF(max_header_bytes, 65536);
-	DEF(max_headers, 100);
-	DEF(max_chunk_ext, 4096);
-	DEF(max_body_size, (uint64_t)1 << 30);
+	DEF(max_header_bytes, DEF_MAX_HEADER_BYTES);
+	DEF(max_headers, DEF_MAX_HEADERS);
+	DEF(max_chunk_ext, DEF_MAX_CHUNK_EXT);
+	DEF(max_body_size, DEF_MAX_BODY_SIZE);
 	DEF(max_decoded_size, c->o.max_body_size);
 	DEF(expect_continue_min, UINT64_MAX);
 	DEF(continue_ns, CORIO_SEC(1));

@@ -22,8 +22,10 @@
 #include "http/common/token.h"
 #include "http/client/parser.h"
 
+/* A connection's receive buffer, inside the connection: a response head of usual size
+ * arrives in one receive, and a large body read bypasses it (response.c read_direct). */
 #define CORIO__HCLIENT_BUFSIZE 16384
-#define CORIO__HCLIENT_UA "corio/0.1"
+#define CORIO__HCLIENT_UA "corio/0.1" /* User-Agent unless the options name another */
 
 typedef struct corio__hclient_origin corio__hclient_origin;
 

@@ -62,6 +62,14 @@ static void sb_header(sbuf *b, const char *name, const char *value)
 	sb_add(b, "\r\n", 2);
 }
 
+/* A body in memory up to this size is copied behind the head so that both leave in one
+ * send (one syscall, one segment train for a small POST); a bigger one is sent from where
+ * it lies, where copying would cost more than the second send saves. */
+#define INLINE_BODY_MAX 16384
+/* A redirect's own body is read and dropped up to this many bytes, so that its connection
+ * goes back to the pool; past it, closing the connection costs less than reading on. */
+#define REDIRECT_DRAIN_MAX 65536
+
 /* ---- what one request needs across attempts and redirects ------------------------------ */
 
 typedef struct body_desc {
@@ -308,12 +316,15 @@ static ssize_t body_next(body_desc *b, off_t *pos, char *buf, size_t len)
 	return b->fn(b->arg, buf, len);
 }
 
-#define PIECE 65536
+/* A descriptor or callback body goes out in pieces of this size: big enough that a send
+ * moves a good share of a socket buffer, small enough for the one heap block a request
+ * holds while it sends (never on the stack: coroutine stacks are small). */
+#define STREAM_PIECE 65536
 #define ROOM 16 /* before a piece: "%zx\r\n"; after it: "\r\n" */
 
 static int send_stream(corio_http_response *r, body_desc *b, bool chunked)
 {
-	char *buf = malloc(PIECE + 2 * ROOM);
+	char *buf = malloc(STREAM_PIECE + 2 * ROOM);
 	off_t pos = b->offset;
 	int64_t left = b->length;
 	int rc = 0;
@@ -321,7 +332,7 @@ static int send_stream(corio_http_response *r, body_desc *b, bool chunked)
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
-		size_t want = PIECE;
+		size_t want = STREAM_PIECE;
 		ssize_t n;
 
 		if (!chunked && left >= 0 && (int64_t)want > left)
@@ -380,7 +391,8 @@ static int attempt(job *j, corio_http_response *r)
 	if (rc < 0)
 		goto out;
 	/* A small body rides with the head in one send. */
-	if (has_body && !expect && j->body.kind == CORIO_HTTP_BODY_MEM && j->body.mem_len <= 16384) {
+	if (has_body && !expect && j->body.kind == CORIO_HTTP_BODY_MEM &&
+	    j->body.mem_len <= INLINE_BODY_MAX) {
 		sb_add(&head, j->body.mem, j->body.mem_len);
 		has_body = false;
 		if (head.oom) {
@@ -697,7 +709,7 @@ int corio_http_request(corio_http_client *c, const struct corio_http_request *re
 			}
 			break;
 		}
-		corio__hclient_drain(r, 65536); /* a small 3xx body keeps the connection reusable */
+		corio__hclient_drain(r, REDIRECT_DRAIN_MAX);
 		corio_http_response_free(r);
 		r = NULL;
 		redirects++;

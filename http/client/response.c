@@ -13,6 +13,19 @@
 
 #include "http/client/client_internal.h"
 
+/* A read at least this large with nothing buffered receives straight into the caller's
+ * buffer: below it, one receive into ours serves several small reads. */
+#define DIRECT_MIN 4096
+/* The block corio_http_response_read_to_fd reads and writes. */
+#define TO_FD_BLOCK 65536
+/* corio_http_response_text sizes its buffer from Content-Length, but a claimed length buys
+ * at most TEXT_CLAIM_MAX before the bytes arrive; without a length it starts at
+ * TEXT_FIRST. */
+#define TEXT_CLAIM_MAX ((size_t)16 << 20)
+#define TEXT_FIRST 16384
+/* The block a drain reads and drops. */
+#define DRAIN_BLOCK 4096
+
 corio_http_response *corio__hclient_response_new(corio_http_client *c, corio__hclient_conn *conn,
 						 bool head, uint64_t deadline, uint64_t max_body)
 {
@@ -148,7 +161,7 @@ static ssize_t read_direct(corio_http_response *r, char *buf, size_t len)
 	corio__deadline d;
 	ssize_t n;
 
-	if (!k || k->off != k->len || len < 4096 || r->h.chunked || r->h.content_length < 0 ||
+	if (!k || k->off != k->len || len < DIRECT_MIN || r->h.chunked || r->h.content_length < 0 ||
 	    !r->h.headers_done || r->h.message_done || left == 0)
 		return 0;
 	if (len > left)
@@ -254,7 +267,7 @@ ssize_t corio_http_response_read(corio_http_response *r, void *buf, size_t len)
 
 int64_t corio_http_response_read_to_fd(corio_http_response *r, int fd)
 {
-	const size_t cap = 65536;
+	const size_t cap = TO_FD_BLOCK;
 	char *buf;
 	int64_t total = 0;
 
@@ -292,12 +305,11 @@ int corio_http_response_text(corio_http_response *r, const char **body, size_t *
 		if (!r->decoding && r->h.content_length > 0 &&
 		    (uint64_t)r->h.content_length > r->max_body)
 			return fail(r, -EFBIG);
-		/* Sized from Content-Length, but a claimed length only buys up to 16 MiB
-		 * before the bytes actually arrive. */
 		cap = (!r->decoding && r->h.content_length > 0 && !r->h.head)
-			      ? (size_t)(r->h.content_length < (16 << 20) ? r->h.content_length
-									: (16 << 20)) + 1
-			      : 16384;
+			      ? (size_t)(r->h.content_length < (int64_t)TEXT_CLAIM_MAX
+						 ? r->h.content_length
+						 : (int64_t)TEXT_CLAIM_MAX) + 1
+			      : TEXT_FIRST;
 		t = malloc(cap);
 		if (!t)
 			return -ENOMEM;
@@ -309,7 +321,7 @@ int corio_http_response_text(corio_http_response *r, const char **body, size_t *
 				finish(r); /* exactly Content-Length bytes: no need to grow */
 				break;
 			}
-			if (cap - used < (cap > 16384 ? 2 : 4096)) {
+			if (cap - used < (cap > TEXT_FIRST ? 2 : 4096)) {
 				char *nt = realloc(t, cap * 2);
 
 				if (!nt) {
@@ -346,11 +358,11 @@ void corio__hclient_drain(corio_http_response *r, size_t max)
 	if (!r->conn || r->err)
 		return;
 	/* Only what is already buffered, plus up to max more bytes. */
-	buf = malloc(4096);
+	buf = malloc(DRAIN_BLOCK);
 	if (!buf)
 		return;
 	while (r->conn && !r->h.message_done && max > 0 && !r->err) {
-		ssize_t n = read_plain(r, buf, 4096); /* raw: drained bytes are not looked at */
+		ssize_t n = read_plain(r, buf, DRAIN_BLOCK); /* raw: drained bytes are not looked at */
 
 		if (n <= 0)
 			break;

@@ -20,16 +20,29 @@ void corio_http_server_opts_init(corio_http_server_opts *o)
 		memset(o, 0, sizeof *o);
 }
 
+/* Defaults for the limits a zero option leaves open.
+ * DEF_MAX_HEADER_BYTES: request line and headers; 16 KiB holds any ordinary request with
+ * its cookies, and bounds what a client that never ends its head can make us store.
+ * DEF_MAX_HEADERS: header fields per request, well above what browsers send.
+ * DEF_MAX_BODY_BYTES: a request body; forms and JSON fit, an upload must ask for more.
+ * DEF_READ_BUFFER: a connection's receive buffer; the head of a request arrives in one
+ * receive. MIN_READ_BUFFER: below it a request line and a few headers would not fit. */
+#define DEF_MAX_HEADER_BYTES 16384
+#define DEF_MAX_HEADERS 100
+#define DEF_MAX_BODY_BYTES (16u << 20)
+#define DEF_READ_BUFFER 16384
+#define MIN_READ_BUFFER 1024
+
 static void defaults(corio_http_server_opts *o)
 {
 	if (!o->threads)
 		o->threads = 1;
 	if (!o->max_header_bytes)
-		o->max_header_bytes = 16384;
+		o->max_header_bytes = DEF_MAX_HEADER_BYTES;
 	if (!o->max_headers)
-		o->max_headers = 100;
+		o->max_headers = DEF_MAX_HEADERS;
 	if (!o->max_body_bytes)
-		o->max_body_bytes = 16u << 20;
+		o->max_body_bytes = DEF_MAX_BODY_BYTES;
 	if (!o->header_timeout_ns)
 		o->header_timeout_ns = CORIO_SEC(10);
 	if (!o->body_timeout_ns)
@@ -41,9 +54,9 @@ static void defaults(corio_http_server_opts *o)
 	if (!o->server_name)
 		o->server_name = "corio";
 	if (!o->read_buffer)
-		o->read_buffer = 16384;
-	if (o->read_buffer < 1024)
-		o->read_buffer = 1024;
+		o->read_buffer = DEF_READ_BUFFER;
+	if (o->read_buffer < MIN_READ_BUFFER)
+		o->read_buffer = MIN_READ_BUFFER;
 }
 
 corio_http_server *corio_http_server_new(const corio_http_server_opts *o, corio_http_handler h,
