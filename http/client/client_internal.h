@@ -18,6 +18,7 @@
 #include <corio/sync.h>
 
 #include "runtime/time/deadline.h" /* runtime/: I/O deadlines without linked timeouts */
+#include "runtime/util/str.h"
 #include "http/common/coding.h"
 #include "http/common/token.h"
 #include "http/client/parser.h"

@@ -57,9 +57,9 @@ static void sb_str(sbuf *b, const char *s)
 static void sb_header(sbuf *b, const char *name, const char *value)
 {
 	sb_str(b, name);
-	sb_add(b, ": ", 2);
+	sb_add(b, CORIO__LIT(": "));
 	sb_str(b, value);
-	sb_add(b, "\r\n", 2);
+	sb_add(b, CORIO__LIT("\r\n"));
 }
 
 /* A body in memory up to this size is copied behind the head so that both leave in one
@@ -226,7 +226,7 @@ static void add_basic_auth(const job *j, sbuf *b)
 	out[o] = 0;
 	sb_str(b, "Authorization: Basic ");
 	sb_str(b, out);
-	sb_add(b, "\r\n", 2);
+	sb_add(b, CORIO__LIT("\r\n"));
 	free(out);
 	free(dec);
 }
@@ -244,10 +244,10 @@ static int build_head(const job *j, sbuf *b, bool *chunked, bool *expect)
 	memcpy(builtin, builtin_dec, sizeof builtin);
 	builtin[0].value = j->c->o.user_agent;
 	sb_str(b, j->method);
-	sb_add(b, " ", 1);
+	sb_add(b, CORIO__LIT(" "));
 	sb_str(b, u->path);
 	if (u->query) {
-		sb_add(b, "?", 1);
+		sb_add(b, CORIO__LIT("?"));
 		sb_str(b, u->query);
 	}
 	sb_str(b, " HTTP/1.1\r\n");
@@ -260,7 +260,7 @@ static int build_head(const job *j, sbuf *b, bool *chunked, bool *expect)
 			snprintf(num, sizeof num, ":%u", u->port);
 			sb_str(b, num);
 		}
-		sb_add(b, "\r\n", 2);
+		sb_add(b, CORIO__LIT("\r\n"));
 	}
 	add_level(j, b, 0, builtin, (j->flags & CORIO_HTTP_NO_DECOMPRESS) ? 2 : 3);
 	add_level(j, b, 1, j->c->o.headers, j->c->o.nheaders);
@@ -286,7 +286,7 @@ static int build_head(const job *j, sbuf *b, bool *chunked, bool *expect)
 					: j->c->o.expect_continue_min != UINT64_MAX));
 	if (*expect && !user_has(j, "Expect"))
 		sb_header(b, "Expect", "100-continue");
-	sb_add(b, "\r\n", 2);
+	sb_add(b, CORIO__LIT("\r\n"));
 	return b->oom ? -ENOMEM : 0;
 }
 
@@ -346,7 +346,7 @@ static int send_stream(corio_http_response *r, body_desc *b, bool chunked)
 		}
 		if (n == 0) {
 			/* A declared length the source did not fill: the request is broken. */
-			rc = chunked ? send_buf(r, "0\r\n\r\n", 5) : -EIO;
+			rc = chunked ? send_buf(r, CORIO__LIT("0\r\n\r\n")) : -EIO;
 			break;
 		}
 		if (chunked) {
@@ -354,7 +354,7 @@ static int send_stream(corio_http_response *r, body_desc *b, bool chunked)
 			int h = snprintf(hex, sizeof hex, "%zx\r\n", (size_t)n);
 
 			memcpy(buf + ROOM - h, hex, (size_t)h);
-			memcpy(buf + ROOM + n, "\r\n", 2);
+			memcpy(buf + ROOM + n, CORIO__LIT("\r\n"));
 			rc = send_buf(r, buf + ROOM - h, (size_t)n + (size_t)h + 2);
 		} else {
 			rc = send_buf(r, buf + ROOM, (size_t)n);

@@ -125,7 +125,8 @@ int corio__hclient_read_head(corio_http_response *r, bool until_interim, uint64_
 
 void corio__hclient_response_ready(corio_http_response *r, bool decompress, uint64_t max_decoded)
 {
-	int coding = corio__http_coding_of(corio__hclient_parser_get(&r->h, false, "Content-Encoding", 0));
+	const char *ce = corio__hclient_parser_get(&r->h, false, "Content-Encoding", 0);
+	int coding = corio__http_coding_of(ce);
 
 	if (decompress && coding > 0 && !r->h.head) {
 		corio__http_decoder_init(&r->dec, (corio__http_coding)coding, max_decoded);

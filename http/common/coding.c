@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "http/common/coding.h"
+#include "runtime/util/str.h"
 
 int corio__http_coding_of(const char *ce)
 {
@@ -21,12 +22,11 @@ int corio__http_coding_of(const char *ce)
 	n = strlen(ce);
 	while (n > 0 && (ce[n - 1] == ' ' || ce[n - 1] == '\t'))
 		n--;
-	if (n == 0 || (n == 8 && strncasecmp(ce, "identity", 8) == 0))
+	if (n == 0 || CORIO__IEQ_LIT(ce, n, "identity"))
 		return CORIO__HTTP_IDENTITY;
-	if ((n == 4 && strncasecmp(ce, "gzip", 4) == 0) ||
-	    (n == 6 && strncasecmp(ce, "x-gzip", 6) == 0))
+	if (CORIO__IEQ_LIT(ce, n, "gzip") || CORIO__IEQ_LIT(ce, n, "x-gzip"))
 		return CORIO__HTTP_GZIP;
-	if (n == 7 && strncasecmp(ce, "deflate", 7) == 0)
+	if (CORIO__IEQ_LIT(ce, n, "deflate"))
 		return CORIO__HTTP_DEFLATE;
 	return -1;
 }

@@ -38,7 +38,7 @@ void corio__http_date(char out[32], int64_t t)
 	p = two(p, tm.tm_min);
 	*p++ = ':';
 	p = two(p, tm.tm_sec);
-	memcpy(p, " GMT", 5);
+	memcpy(p, " GMT", sizeof " GMT"); /* with its NUL */
 }
 
 int64_t corio__http_parse_date(const char *s)

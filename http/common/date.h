@@ -8,7 +8,12 @@
 
 #include <stdint.h>
 
-/* "Sun, 06 Nov 1994 08:49:37 GMT" for t (29 chars + NUL). */
+#include "runtime/util/str.h"
+
+/* The length of every date corio__http_date writes. */
+#define CORIO__HTTP_DATE_LEN CORIO__SLEN("Sun, 06 Nov 1994 08:49:37 GMT")
+
+/* "Sun, 06 Nov 1994 08:49:37 GMT" for t (CORIO__HTTP_DATE_LEN chars + NUL). */
 void corio__http_date(char out[32], int64_t t);
 /* Parses the three HTTP-date forms; -1 when invalid. */
 int64_t corio__http_parse_date(const char *s);

@@ -116,13 +116,12 @@ static int end_value(corio__hserver_conn *c)
 	if (arena_put(r, "", 1) != 0)
 		return fail(r, 500);
 	/* The fields the server itself looks at, noted here rather than searched for later. */
-	if (h->name_len == 4 && strncasecmp(r->arena + h->name, "host", 4) == 0) {
+	if (CORIO__IEQ_LIT(r->arena + h->name, h->name_len, "host")) {
 		r->hosts++;
-	} else if (h->name_len == 17 &&
-		   strncasecmp(r->arena + h->name, "transfer-encoding", 17) == 0) {
+	} else if (CORIO__IEQ_LIT(r->arena + h->name, h->name_len, "transfer-encoding")) {
 		if (!r->tes++)
 			r->te_idx = (int)r->nhdrs;
-	} else if (h->name_len == 6 && strncasecmp(r->arena + h->name, "expect", 6) == 0) {
+	} else if (CORIO__IEQ_LIT(r->arena + h->name, h->name_len, "expect")) {
 		if (r->expect_idx < 0)
 			r->expect_idx = (int)r->nhdrs;
 	}
@@ -329,7 +328,8 @@ static int split_target(corio_http_in *r, uint32_t *path, uint32_t *query)
 	size_t plen;
 
 	/* origin-form ("/...", nearly every request) skips the absolute-form test */
-	if (*t != '/' && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
+	if (*t != '/' && (strncasecmp(t, CORIO__LIT("http://")) == 0 ||
+			  strncasecmp(t, CORIO__LIT("https://")) == 0)) {
 		s = strchr(strstr(t, "://") + 3, '/');
 		if (!s)
 			s = "/";

@@ -20,6 +20,7 @@
 #include <corio/sync.h>
 
 #include "runtime/time/deadline.h" /* runtime/: I/O deadlines without linked timeouts */
+#include "runtime/util/str.h"
 #include "llhttp.h"
 
 typedef struct corio__hserver_conn corio__hserver_conn;

@@ -137,9 +137,9 @@ static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *
 {
 	uint64_t a, b;
 
-	if (strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+	if (strncasecmp(h, CORIO__LIT("bytes=")) != 0 || strchr(h, ','))
 		return 0;
-	h += 6;
+	h += CORIO__SLEN("bytes=");
 	while (*h == ' ')
 		h++;
 	if (*h == '-') {

@@ -140,19 +140,19 @@ static void put_head(corio__hserver_conn *c, corio_http_out *w, const char *serv
 	char st[4] = { (char)('0' + w->status / 100), (char)('0' + w->status / 10 % 10),
 		       (char)('0' + w->status % 10), ' ' };
 
-	put(c, "HTTP/1.1 ", 9);
+	put(c, CORIO__LIT("HTTP/1.1 "));
 	put(c, st, 4);
 	puts_(c, reason);
-	put(c, "\r\n", 2);
+	put(c, CORIO__LIT("\r\n"));
 	if (*server && !w->user_server) {
-		put(c, "Server: ", 8);
+		put(c, CORIO__LIT("Server: "));
 		puts_(c, server);
-		put(c, "\r\n", 2);
+		put(c, CORIO__LIT("\r\n"));
 	}
 	if (!w->user_date) {
-		put(c, "Date: ", 6);
-		put(c, date_now(), 29);
-		put(c, "\r\n", 2);
+		put(c, CORIO__LIT("Date: "));
+		put(c, date_now(), CORIO__HTTP_DATE_LEN);
+		put(c, CORIO__LIT("\r\n"));
 	}
 	put(c, w->hdr, w->hlen);
 }
@@ -163,9 +163,9 @@ static void put_framing(corio__hserver_conn *c, corio_http_out *w, bool keep, in
 	if (w->no_body) {
 		/* 1xx, 204 and 304 carry no framing headers */
 	} else if (w->has_length) {
-		put(c, "Content-Length: ", 16);
+		put(c, CORIO__LIT("Content-Length: "));
 		put_u64(c, w->length);
-		put(c, "\r\n", 2);
+		put(c, CORIO__LIT("\r\n"));
 	} else if (w->chunked) {
 		puts_(c, "Transfer-Encoding: chunked\r\n");
 	}
@@ -173,7 +173,7 @@ static void put_framing(corio__hserver_conn *c, corio_http_out *w, bool keep, in
 		puts_(c, "Connection: close\r\n");
 	else if (version < 11)
 		puts_(c, "Connection: keep-alive\r\n");
-	put(c, "\r\n", 2);
+	put(c, CORIO__LIT("\r\n"));
 }
 
 /* Queues the response head in c->obuf and settles the body's framing and keep-alive. */
@@ -244,16 +244,16 @@ int corio_http_out_header(corio_http_out *w, const char *name, const char *value
 	vl = strlen(value);
 	/* The names the server writes itself, told apart by length first (no compare for
 	 * the usual Content-Type). */
-	if ((nl == 14 && !strcasecmp(name, "content-length")) ||
-	    (nl == 17 && !strcasecmp(name, "transfer-encoding")))
+	if (CORIO__IEQ_LIT(name, nl, "content-length") ||
+	    CORIO__IEQ_LIT(name, nl, "transfer-encoding"))
 		return -EINVAL;
-	if (nl == 10 && !strcasecmp(name, "connection")) {
+	if (CORIO__IEQ_LIT(name, nl, "connection")) {
 		if (strcasestr(value, "close"))
 			w->user_close = true;
 		return 0; /* the server writes Connection itself */
 	}
-	w->user_date |= nl == 4 && !strcasecmp(name, "date");
-	w->user_server |= nl == 6 && !strcasecmp(name, "server");
+	w->user_date |= CORIO__IEQ_LIT(name, nl, "date");
+	w->user_server |= CORIO__IEQ_LIT(name, nl, "server");
 	if (w->hlen + nl + vl + 4 > w->hcap) {
 		size_t cap = w->hcap ? w->hcap : 256;
 		char *h;
@@ -266,9 +266,9 @@ int corio_http_out_header(corio_http_out *w, const char *name, const char *value
 		w->hcap = cap;
 	}
 	memcpy(w->hdr + w->hlen, name, nl);
-	memcpy(w->hdr + w->hlen + nl, ": ", 2);
+	memcpy(w->hdr + w->hlen + nl, CORIO__LIT(": "));
 	memcpy(w->hdr + w->hlen + nl + 2, value, vl);
-	memcpy(w->hdr + w->hlen + nl + 2 + vl, "\r\n", 2);
+	memcpy(w->hdr + w->hlen + nl + 2 + vl, CORIO__LIT("\r\n"));
 	w->hlen += nl + vl + 4;
 	return 0;
 }
@@ -582,7 +582,7 @@ int corio_http_out_finish(corio_http_out *w)
 	if (w->chunked && !w->head) {
 		if (reserve(c, 5) != 0)
 			return corio__hserver_broke(c, -ENOMEM);
-		put(c, "0\r\n\r\n", 5);
+		put(c, CORIO__LIT("0\r\n\r\n"));
 	}
 	if (w->has_length && w->sent != w->length && !w->head && !w->no_body)
 		return corio__hserver_broke(c, -EIO);
