@@ -137,7 +137,7 @@ static void conn_free(corio__hserver_conn *c)
 	free(c->req.hdrs);
 	corio__hserver_out_free(c);
 	free(c->buf);
-	free(c->obuf);
+	corio__buf_free(&c->obuf);
 	for (int i = 0; i < 2; i++)
 		if (c->pipe[i] >= 0)
 			corio_close(c->pipe[i]);
@@ -157,12 +157,7 @@ void *corio__hserver_conn_main(void *arg)
 	}
 	corio_receiver_free(c->rx); /* its final CQE may come after the close */
 	corio_close(c->fd);
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		hl->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	corio__list_remove(&hl->conns, &c->link);
 	conn_free(c);
 	if (--hl->nconns == 0 && hl->stopping)
 		corio_event_set(&hl->drained);

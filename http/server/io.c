@@ -1,7 +1,7 @@
 /* http/server/io.c: a connection's socket I/O, the layer under the request body reader
  * (body.c), the response writer (writer.c) and the connection's coroutine (conn.c):
  * receiving under a deadline, through a multishot receiver or plain receives; sending
- * iovecs and the corked output c->obuf under the write deadline; and marking the
+ * iovecs and the corked output c->obuf.p under the write deadline; and marking the
  * connection broken when a send fails. Receives and sends park; nothing here calls up into
  * the files above it. */
 #define _GNU_SOURCE
@@ -111,13 +111,13 @@ int corio__hserver_send_iov(corio__hserver_conn *c, struct iovec *iov, int n)
 
 int corio__hserver_flush(corio__hserver_conn *c)
 {
-	struct iovec iov = { c->obuf, c->olen };
+	struct iovec iov = { c->obuf.p, c->obuf.len };
 	int rc;
 
-	if (!c->olen)
+	if (!c->obuf.len)
 		return corio__hserver_broken(c) ? -EPIPE : 0;
 	rc = corio__hserver_send_iov(c, &iov, 1);
-	c->olen = 0;
+	c->obuf.len = 0;
 	return rc;
 }
 

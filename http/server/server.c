@@ -156,10 +156,7 @@ static void *accept_main(void *arg)
 		/* Detached: the connection unlinks itself as the last thing it does, so a task in
 		 * the list is always alive and may be cancelled. */
 		corio_detach(c->task);
-		c->next = hl->conns;
-		if (hl->conns)
-			hl->conns->prev = c;
-		hl->conns = c;
+		corio__list_push_front(&hl->conns, &c->link);
 		hl->nconns++;
 	}
 	return NULL;
@@ -170,10 +167,13 @@ static void *accept_main(void *arg)
  * `stopping` and go. */
 static void cancel_conns(corio__hserver_loop *hl, bool idle_only)
 {
-	for (corio__hserver_conn *c = hl->conns; c; c = c->next)
+	for (corio__lnode *n = hl->conns.head; n; n = n->next) {
+		corio__hserver_conn *c = CORIO__CONTAINER_OF(n, corio__hserver_conn, link);
+
 		if (c->phase != CORIO__HSERVER_NEW &&
 		    (!idle_only || c->phase == CORIO__HSERVER_IDLE))
 			corio_cancel(c->task);
+	}
 }
 
 static void *stop_loop(void *arg)

@@ -20,6 +20,8 @@
 #include <corio/sync.h>
 
 #include "runtime/time/deadline.h" /* runtime/: I/O deadlines without linked timeouts */
+#include "runtime/util/buf.h"
+#include "runtime/util/list.h"
 #include "runtime/util/str.h"
 #include "llhttp.h"
 
@@ -64,7 +66,7 @@ typedef struct corio__hserver_loop {
 	corio_event drained;       /* set when the last connection left after stopping */
 	bool stopping;
 	unsigned nconns;
-	corio__hserver_conn *conns;       /* doubly linked */
+	corio__list conns;         /* of corio__hserver_conn, by link */
 	int result;
 } corio__hserver_loop;
 
@@ -122,8 +124,7 @@ struct corio_http_in {
 struct corio_http_out {
 	corio__hserver_conn *c;
 	int status;
-	char *hdr;                   /* user headers, "Name: value\r\n"... */
-	size_t hlen, hcap;
+	corio__buf hdr;              /* user headers, "Name: value\r\n"... */
 	bool user_date, user_server, user_close;
 	bool started, finished, chunked, head, no_body, close_delimited;
 	bool has_length;
@@ -133,7 +134,7 @@ struct corio_http_out {
 
 struct corio__hserver_conn {
 	corio__hserver_loop *hl;
-	corio__hserver_conn *prev, *next;
+	corio__lnode link;           /* on hl->conns while its task lives */
 	corio_task *task;
 	int fd;
 	corio_receiver *rx;          /* multishot receiver, NULL: plain receives */
@@ -141,8 +142,7 @@ struct corio__hserver_conn {
 	corio__hserver_fate fate;
 	char *buf;                   /* input: [rpos, wpos) not parsed yet */
 	size_t cap, rpos, wpos;
-	char *obuf;                  /* output waiting to be sent (corked pipelined responses) */
-	size_t olen, ocap;
+	corio__buf obuf;             /* output waiting to be sent (corked pipelined responses) */
 	int pipe[2];                 /* for splice, made on first use */
 	llhttp_t parser;
 	unsigned nreq;

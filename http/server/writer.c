@@ -43,28 +43,18 @@ static void file_mode_init(void)
 	file_mode = e && strcmp(e, "splice") == 0;
 }
 
+/* Room for more bytes of output; put() then copies them without a check. */
 static int reserve(corio__hserver_conn *c, size_t more)
 {
-	if (c->olen + more > c->ocap) {
-		size_t cap = c->ocap ? c->ocap : 4096;
-		char *b;
-
-		while (c->olen + more > cap)
-			cap *= 2;
-		if (!(b = realloc(c->obuf, cap)))
-			return -ENOMEM;
-		c->obuf = b;
-		c->ocap = cap;
-	}
-	return 0;
+	return corio__buf_reserve(&c->obuf, more);
 }
 
 static void put(corio__hserver_conn *c, const void *p, size_t n)
 {
 	if (n == 0)
 		return; /* p may be NULL (no user headers) */
-	memcpy(c->obuf + c->olen, p, n);
-	c->olen += n;
+	memcpy(c->obuf.p + c->obuf.len, p, n);
+	c->obuf.len += n;
 }
 
 static void puts_(corio__hserver_conn *c, const char *s)
@@ -79,7 +69,7 @@ static void puts_(corio__hserver_conn *c, const char *s)
  * answer before it sends the rest (or sends it slowly): a body timeout of silence. */
 static int flush_or_cork(corio__hserver_conn *c)
 {
-	if (corio__hserver_keeps(c) && c->req.msg_done && c->rpos < c->wpos && c->olen < CORK_MAX)
+	if (corio__hserver_keeps(c) && c->req.msg_done && c->rpos < c->wpos && c->obuf.len < CORK_MAX)
 		return 0;
 	return corio__hserver_flush(c);
 }
@@ -154,7 +144,7 @@ static void put_head(corio__hserver_conn *c, corio_http_out *w, const char *serv
 		put(c, date_now(), CORIO__HTTP_DATE_LEN);
 		put(c, CORIO__LIT("\r\n"));
 	}
-	put(c, w->hdr, w->hlen);
+	put(c, w->hdr.p, w->hdr.len);
 }
 
 /* Content-Length or Transfer-Encoding, Connection, and the blank line. */
@@ -176,7 +166,7 @@ static void put_framing(corio__hserver_conn *c, corio_http_out *w, bool keep, in
 	put(c, CORIO__LIT("\r\n"));
 }
 
-/* Queues the response head in c->obuf and settles the body's framing and keep-alive. */
+/* Queues the response head in c->obuf.p and settles the body's framing and keep-alive. */
 static int start(corio_http_out *w, int mode, uint64_t len)
 {
 	corio__hserver_conn *c = w->c;
@@ -199,7 +189,7 @@ static int start(corio_http_out *w, int mode, uint64_t len)
 		else
 			w->close_delimited = true, keep = false;
 	}
-	if (reserve(c, 256 + w->hlen + strlen(server) + strlen(reason)) != 0)
+	if (reserve(c, 256 + w->hdr.len + strlen(server) + strlen(reason)) != 0)
 		return corio__hserver_broke(c, -ENOMEM);
 	put_head(c, w, server, reason);
 	put_framing(c, w, keep, version);
@@ -213,13 +203,13 @@ void corio__hserver_out_reset(corio__hserver_conn *c)
 {
 	corio_http_out *w = &c->resp;
 
-	*w = (corio_http_out){ .c = c, .status = 200, .hdr = w->hdr, .hcap = w->hcap };
+	/* The header block's memory is kept for the next response. */
+	*w = (corio_http_out){ .c = c, .status = 200, .hdr = { w->hdr.p, 0, w->hdr.cap } };
 }
 
 void corio__hserver_out_free(corio__hserver_conn *c)
 {
-	free(c->resp.hdr);
-	c->resp.hdr = NULL;
+	corio__buf_free(&c->resp.hdr);
 }
 
 int corio_http_out_status(corio_http_out *w, int status)
@@ -254,22 +244,13 @@ int corio_http_out_header(corio_http_out *w, const char *name, const char *value
 	}
 	w->user_date |= CORIO__IEQ_LIT(name, nl, "date");
 	w->user_server |= CORIO__IEQ_LIT(name, nl, "server");
-	if (w->hlen + nl + vl + 4 > w->hcap) {
-		size_t cap = w->hcap ? w->hcap : 256;
-		char *h;
-
-		while (w->hlen + nl + vl + 4 > cap)
-			cap *= 2;
-		if (!(h = realloc(w->hdr, cap)))
-			return -ENOMEM;
-		w->hdr = h;
-		w->hcap = cap;
-	}
-	memcpy(w->hdr + w->hlen, name, nl);
-	memcpy(w->hdr + w->hlen + nl, CORIO__LIT(": "));
-	memcpy(w->hdr + w->hlen + nl + 2, value, vl);
-	memcpy(w->hdr + w->hlen + nl + 2 + vl, CORIO__LIT("\r\n"));
-	w->hlen += nl + vl + 4;
+	/* Reserved in one go: the appends below cannot fail, so no half header is left. */
+	if (corio__buf_reserve(&w->hdr, nl + CORIO__SLEN(": ") + vl + CORIO__SLEN("\r\n")) != 0)
+		return -ENOMEM;
+	(void)corio__buf_append(&w->hdr, name, nl);
+	(void)corio__buf_append(&w->hdr, CORIO__LIT(": "));
+	(void)corio__buf_append(&w->hdr, value, vl);
+	(void)corio__buf_append(&w->hdr, CORIO__LIT("\r\n"));
 	return 0;
 }
 
@@ -298,9 +279,9 @@ int corio_http_out_send(corio_http_out *w, const void *body, size_t len)
 		return flush_or_cork(c);
 	}
 	{
-		struct iovec iov[2] = { { c->obuf, c->olen }, { (void *)body, len } };
+		struct iovec iov[2] = { { c->obuf.p, c->obuf.len }, { (void *)body, len } };
 
-		c->olen = 0;
+		c->obuf.len = 0;
 		return corio__hserver_send_iov(c, iov, 2);
 	}
 }
@@ -455,13 +436,13 @@ static int read_send_body(corio__hserver_conn *c, int fd, off_t off, uint64_t le
 		return -ENOMEM;
 	while (done < len) {
 		size_t want = len - done < FILE_CHUNK ? (size_t)(len - done) : FILE_CHUNK;
-		ssize_t n = file_read(fd, c->obuf, want, off + (off_t)done);
+		ssize_t n = file_read(fd, c->obuf.p, want, off + (off_t)done);
 		struct iovec iov;
 		int rc;
 
 		if (n <= 0)
 			return n < 0 ? (int)n : -EIO;
-		iov = (struct iovec){ c->obuf, (size_t)n };
+		iov = (struct iovec){ c->obuf.p, (size_t)n };
 		if ((rc = corio__hserver_send_iov(c, &iov, 1)) < 0)
 			return rc;
 		done += (uint64_t)n;
@@ -472,7 +453,7 @@ static int read_send_body(corio__hserver_conn *c, int fd, off_t off, uint64_t le
 int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 {
 	corio__hserver_conn *c = w->c;
-	size_t mark = c->olen;
+	size_t mark = c->obuf.len;
 	int rc;
 
 	if (fd < 0 || offset < 0)
@@ -487,15 +468,15 @@ int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 	}
 	if (len <= INLINE_MAX) {
 		ssize_t n = reserve(c, (size_t)len) ? -ENOMEM
-			    : file_read_full(fd, c->obuf + c->olen, (size_t)len, offset);
+			    : file_read_full(fd, c->obuf.p + c->obuf.len, (size_t)len, offset);
 
 		if (n != (ssize_t)len) {
 			/* Nothing went out: take the headers back, the caller may still answer. */
-			c->olen = mark;
+			c->obuf.len = mark;
 			w->started = false;
 			return n < 0 ? (int)n : -EIO;
 		}
-		c->olen += (size_t)len;
+		c->obuf.len += (size_t)len;
 		w->finished = true;
 		w->sent = len;
 		return flush_or_cork(c);
@@ -507,12 +488,8 @@ int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 		clear_nonblock(fd); /* splice has no retry of its own; one fcntl per large file */
 	rc = pick_file_mode() ? splice_body(c, fd, offset, len)
 			      : read_send_body(c, fd, offset, len);
-	if (c->ocap > INLINE_MAX * 2) {
-		/* Idle keep-alive connections do not keep a file-sized buffer. */
-		free(c->obuf);
-		c->obuf = NULL;
-		c->ocap = 0;
-	}
+	if (c->obuf.cap > INLINE_MAX * 2)
+		corio__buf_free(&c->obuf); /* idle keep-alive connections keep no file-sized buffer */
 	if (rc < 0)
 		return corio__hserver_broke(c, rc); /* the body is cut short: the connection must go */
 	w->sent = len;
@@ -548,9 +525,9 @@ int corio_http_out_write(corio_http_out *w, const void *data, size_t len)
 	if (w->head || w->no_body || len == 0)
 		return corio__hserver_flush(c);
 	if (!w->chunked) {
-		struct iovec iov[2] = { { c->obuf, c->olen }, { (void *)data, len } };
+		struct iovec iov[2] = { { c->obuf.p, c->obuf.len }, { (void *)data, len } };
 
-		c->olen = 0;
+		c->obuf.len = 0;
 		return corio__hserver_send_iov(c, iov, 2);
 	}
 	n = snprintf(size, sizeof size, "%zx\r\n", len);
@@ -558,11 +535,11 @@ int corio_http_out_write(corio_http_out *w, const void *data, size_t len)
 		return corio__hserver_broke(c, -ENOMEM);
 	put(c, size, (size_t)n);
 	{
-		struct iovec iov[3] = { { c->obuf, c->olen },
+		struct iovec iov[3] = { { c->obuf.p, c->obuf.len },
 					{ (void *)data, len },
 					{ "\r\n", 2 } };
 
-		c->olen = 0;
+		c->obuf.len = 0;
 		return corio__hserver_send_iov(c, iov, 3);
 	}
 }
