@@ -116,46 +116,48 @@ static size_t body_next_cap(const corio_http_in *r, size_t cap)
 	return cap > want / 2 ? want : cap * 2;
 }
 
+/* Grows b to exactly body_next_cap's size (max = the new size: buf.h's doubling never
+ * goes past what the rule allows). 0 or -ENOMEM. */
+static int body_grow(const corio_http_in *r, corio__buf *b)
+{
+	size_t ncap = body_next_cap(r, b->cap);
+
+	return corio__buf_reserve_max(b, ncap - b->len, ncap) == 0 ? 0 : -ENOMEM;
+}
+
 int corio_http_in_body(corio_http_in *r, const char **body, size_t *len)
 {
-	size_t cap = body_next_cap(r, 0), n = 0;
-	char *b;
+	corio__buf b = CORIO__BUF_INIT;
 
 	if (r->whole) {
 		*body = r->whole;
 		*len = r->whole_len;
 		return 0;
 	}
-	if (!(b = malloc(cap)))
+	if (body_grow(r, &b) != 0)
 		return -ENOMEM;
 	for (;;) {
 		ssize_t k;
 
-		if (n + 1 == cap && body_next_cap(r, cap) > cap) {
-			size_t ncap = body_next_cap(r, cap);
-			char *nb = realloc(b, ncap);
-
-			if (!nb) {
-				free(b);
-				return -ENOMEM;
-			}
-			b = nb;
-			cap = ncap;
+		/* Full (one byte kept for the NUL): grow while the rule allows more. */
+		if (b.len + 1 == b.cap && body_next_cap(r, b.cap) > b.cap && body_grow(r, &b) != 0) {
+			corio__buf_free(&b);
+			return -ENOMEM;
 		}
-		k = corio_http_in_read(r, b + n, cap - 1 - n);
+		k = corio_http_in_read(r, b.p + b.len, b.cap - 1 - b.len);
 		if (k < 0) {
-			free(b);
+			corio__buf_free(&b);
 			return (int)k;
 		}
 		if (k == 0)
 			break;
-		n += (size_t)k;
+		b.len += (size_t)k;
 	}
-	b[n] = '\0';
-	r->whole = b;
-	r->whole_len = n;
-	*body = b;
-	*len = n;
+	b.p[b.len] = '\0';
+	r->whole = b.p; /* owned by the request from here (freed by parser_next) */
+	r->whole_len = b.len;
+	*body = b.p;
+	*len = b.len;
 	return 0;
 }
 

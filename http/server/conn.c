@@ -47,7 +47,7 @@ static int read_head(corio__hserver_conn *c)
 			if (err != HPE_OK)
 				return r->err_status ? r->err_status : 400;
 			if (r->hdr_raw > srv->o.max_header_bytes)
-				return r->url_len || r->alen == 0 ? 431 : 414;
+				return r->url_len || r->arena.len == 0 ? 431 : 414;
 			continue;
 		}
 		if (corio__hserver_flush(c) != 0)
@@ -133,7 +133,7 @@ static void serve(corio__hserver_conn *c)
 static void conn_free(corio__hserver_conn *c)
 {
 	corio__hserver_parser_next(c); /* frees the body copy */
-	free(c->req.arena);
+	corio__buf_free(&c->req.arena);
 	free(c->req.hdrs);
 	corio__hserver_out_free(c);
 	free(c->buf);

@@ -91,8 +91,7 @@ typedef struct corio__hserver_field {
 struct corio_http_in {
 	corio__hserver_conn *c;
 	/* arena: request-target, then header names and values, NUL-terminated */
-	char *arena;
-	size_t alen, acap;
+	corio__buf arena;            /* kept (emptied) from one request to the next */
 	corio__hserver_field *hdrs;
 	unsigned nhdrs, hcap;
 	uint32_t url_off, url_len;

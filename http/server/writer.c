@@ -43,10 +43,13 @@ static void file_mode_init(void)
 	file_mode = e && strcmp(e, "splice") == 0;
 }
 
+/* The output buffer's first size: a response head with a small body in one allocation. */
+#define OBUF_FIRST 4096
+
 /* Room for more bytes of output; put() then copies them without a check. */
 static int reserve(corio__hserver_conn *c, size_t more)
 {
-	return corio__buf_reserve(&c->obuf, more);
+	return corio__buf_reserve(&c->obuf, !c->obuf.cap && more < OBUF_FIRST ? OBUF_FIRST : more);
 }
 
 static void put(corio__hserver_conn *c, const void *p, size_t n)
