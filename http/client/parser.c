@@ -17,30 +17,9 @@ static int fail(corio__hclient_parser *h, int err)
 	return -1;
 }
 
-static int grow(char **buf, size_t *cap, size_t need)
-{
-	size_t c = *cap ? *cap : 256;
-	char *nb;
-
-	while (c < need)
-		c *= 2;
-	if (c == *cap)
-		return 0;
-	nb = realloc(*buf, c);
-	if (!nb)
-		return -ENOMEM;
-	*buf = nb;
-	*cap = c;
-	return 0;
-}
-
 static int arena_put(corio__hclient_fields *fs, const char *p, size_t n)
 {
-	if (fs->len + n + 1 > fs->cap && grow(&fs->arena, &fs->cap, fs->len + n + 1) != 0)
-		return -ENOMEM;
-	memcpy(fs->arena + fs->len, p, n);
-	fs->len += n;
-	return 0;
+	return corio__buf_append(&fs->arena, p, n) == 0 ? 0 : -ENOMEM;
 }
 
 static corio__hclient_fields *cur_fields(corio__hclient_parser *h)
@@ -56,16 +35,16 @@ static int close_span(corio__hclient_parser *h)
 	if (h->last == CORIO__HCLIENT_SPAN_NAME) { /* a field with no value callback: empty value */
 		if (arena_put(fs, "", 1) != 0)
 			return -ENOMEM;
-		fs->f[fs->n - 1].value = (uint32_t)fs->len;
+		fs->f[fs->n - 1].value = (uint32_t)fs->arena.len;
 		return arena_put(fs, "", 1);
 	}
 	if (h->last == CORIO__HCLIENT_SPAN_VALUE) {
 		/* llhttp leaves trailing whitespace in the value (OWS, RFC 9110 5.5) */
 		size_t start = fs->f[fs->n - 1].value;
 
-		while (fs->len > start && (fs->arena[fs->len - 1] == ' ' ||
-					   fs->arena[fs->len - 1] == '\t'))
-			fs->len--;
+		while (fs->arena.len > start && (fs->arena.p[fs->arena.len - 1] == ' ' ||
+					   fs->arena.p[fs->arena.len - 1] == '\t'))
+			fs->arena.len--;
 	}
 	if (h->last == CORIO__HCLIENT_SPAN_VALUE || h->last == CORIO__HCLIENT_SPAN_STATUS)
 		return arena_put(fs, "", 1);
@@ -110,7 +89,7 @@ static int on_field(llhttp_t *p, const char *at, size_t n)
 			fs->f = nf;
 			fs->fcap = nc;
 		}
-		fs->f[fs->n].name = (uint32_t)fs->len;
+		fs->f[fs->n].name = (uint32_t)fs->arena.len;
 		fs->f[fs->n].value = 0;
 		fs->n++;
 		h->header_bytes += 4; /* ": " and CRLF */
@@ -136,7 +115,7 @@ static int on_value(llhttp_t *p, const char *at, size_t n)
 	if (h->last == CORIO__HCLIENT_SPAN_NAME) {
 		if (arena_put(fs, "", 1) != 0)
 			return fail(h, -ENOMEM);
-		fs->f[fs->n - 1].value = (uint32_t)fs->len;
+		fs->f[fs->n - 1].value = (uint32_t)fs->arena.len;
 		h->last = CORIO__HCLIENT_SPAN_VALUE;
 	}
 	return arena_put(fs, at, n) == 0 ? 0 : fail(h, -ENOMEM);
@@ -210,13 +189,9 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
 	}
 	if (n == 0)
 		return 0;
-	if (h->pend_off == h->pend_len)
-		h->pend_off = h->pend_len = 0;
-	if (h->pend_len + n > h->pend_cap && grow(&h->pend, &h->pend_cap, h->pend_len + n) != 0)
-		return fail(h, -ENOMEM);
-	memcpy(h->pend + h->pend_len, at, n);
-	h->pend_len += n;
-	return 0;
+	if (h->pend_off == h->pend.len)
+		h->pend_off = h->pend.len = 0;
+	return corio__buf_append(&h->pend, at, n) == 0 ? 0 : fail(h, -ENOMEM);
 }
 
 static int on_message_complete(llhttp_t *p)
@@ -224,7 +199,7 @@ static int on_message_complete(llhttp_t *p)
 	corio__hclient_parser *h = H(p);
 
 	if (!h->headers_done) { /* the end of a 1xx: forget it, parse the final response */
-		h->hdr.len = h->hdr.n = 0;
+		h->hdr.arena.len = h->hdr.n = 0;
 		h->header_bytes = 0;
 		h->has_reason = false;
 		h->last = CORIO__HCLIENT_SPAN_NONE;
@@ -267,11 +242,11 @@ void corio__hclient_parser_init(corio__hclient_parser *h, bool head, size_t max_
 
 void corio__hclient_parser_free(corio__hclient_parser *h)
 {
-	free(h->hdr.arena);
+	corio__buf_free(&h->hdr.arena);
 	free(h->hdr.f);
-	free(h->trl.arena);
+	corio__buf_free(&h->trl.arena);
 	free(h->trl.f);
-	free(h->pend);
+	corio__buf_free(&h->pend);
 	memset(h, 0, sizeof *h);
 }
 
@@ -351,7 +326,7 @@ const char *corio__hclient_parser_get(const corio__hclient_parser *h, bool trl, 
 	if (trl && !h->message_done)
 		return NULL;
 	for (size_t k = 0; k < fs->n; k++)
-		if (strcasecmp(fs->arena + fs->f[k].name, name) == 0 && i-- == 0)
-			return fs->arena + fs->f[k].value;
+		if (strcasecmp(fs->arena.p + fs->f[k].name, name) == 0 && i-- == 0)
+			return fs->arena.p + fs->f[k].value;
 	return NULL;
 }

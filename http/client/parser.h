@@ -14,13 +14,14 @@
 
 #include <llhttp.h>
 
+#include "runtime/util/buf.h"
+
 typedef struct corio__hclient_field {
 	uint32_t name, value; /* offsets of NUL-terminated strings in the arena */
 } corio__hclient_field;
 
 typedef struct corio__hclient_fields {
-	char *arena;
-	size_t len, cap;
+	corio__buf arena;
 	corio__hclient_field *f;
 	size_t n, fcap;
 } corio__hclient_fields;
@@ -55,8 +56,8 @@ typedef struct corio__hclient_parser {
 	/* body sink: the caller's buffer (sink, when set) first, then the pending buffer */
 	char *sink;
 	size_t sink_cap, sink_len;
-	char *pend;
-	size_t pend_off, pend_len, pend_cap;
+	corio__buf pend;         /* body bytes not read yet: pend.p[pend_off..pend.len) */
+	size_t pend_off;
 } corio__hclient_parser;
 
 void corio__hclient_parser_init(corio__hclient_parser *h, bool head, size_t max_header_bytes,
@@ -73,7 +74,7 @@ const char *corio__hclient_parser_get(const corio__hclient_parser *h, bool trl, 
 				      size_t i);
 static inline size_t corio__hclient_parser_pending(const corio__hclient_parser *h)
 {
-	return h->pend_len - h->pend_off;
+	return h->pend.len - h->pend_off;
 }
 
 #endif

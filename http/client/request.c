@@ -17,36 +17,21 @@
 #include <corio/net.h>
 
 #include "http/client/client_internal.h"
+#include "runtime/util/buf.h"
 
-/* ---- a growable string ---------------------------------------------------------------- */
+/* ---- the request head as it is built ------------------------------------------------- */
 
+/* A corio__buf with a sticky out-of-memory flag, so that building the head is a plain
+ * sequence of appends checked once at the end. */
 typedef struct sbuf {
-	char *p;
-	size_t len, cap;
+	corio__buf b;
 	bool oom;
 } sbuf;
 
 static void sb_add(sbuf *b, const void *s, size_t n)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 512;
-		char *np;
-
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		np = realloc(b->p, nc);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
+	if (!b->oom && corio__buf_append(&b->b, s, n) != 0)
+		b->oom = true;
 }
 
 static void sb_str(sbuf *b, const char *s)
@@ -400,7 +385,7 @@ static int attempt(job *j, corio_http_response *r)
 			goto out;
 		}
 	}
-	rc = send_buf(r, head.p, head.len);
+	rc = send_buf(r, head.b.p, head.b.len);
 	if (rc < 0 || !has_body)
 		goto read;
 	if (expect) {
@@ -428,7 +413,7 @@ read:
 	if (rc == 0)
 		rc = corio__hclient_read_head(r, false, UINT64_MAX);
 out:
-	free(head.p);
+	corio__buf_free(&head.b);
 	return rc;
 }
 

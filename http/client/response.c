@@ -193,7 +193,7 @@ static ssize_t read_plain(corio_http_response *r, char *buf, size_t len)
 		if (have) {
 			if (have > len)
 				have = len;
-			memcpy(buf, r->h.pend + r->h.pend_off, have);
+			memcpy(buf, r->h.pend.p + r->h.pend_off, have);
 			r->h.pend_off += have;
 			return deliver(r, (ssize_t)have);
 		}
@@ -231,7 +231,7 @@ static ssize_t read_decoded(corio_http_response *r, char *buf, size_t len)
 		int rc;
 
 		if (have || (r->h.message_done && !corio__http_decoder_done(&r->dec))) {
-			n = corio__http_decode(&r->dec, r->h.pend + r->h.pend_off, have, &used, buf,
+			n = corio__http_decode(&r->dec, r->h.pend.p + r->h.pend_off, have, &used, buf,
 					       len);
 			if (n < 0)
 				return fail(r, (int)n);
@@ -293,57 +293,68 @@ int64_t corio_http_response_read_to_fd(corio_http_response *r, int fd)
 	}
 }
 
+/* corio_http_response_text's first size: Content-Length + 1 (up to TEXT_CLAIM_MAX), or
+ * TEXT_FIRST when the length is unknown or the body is decoded. */
+static size_t text_first_cap(const corio_http_response *r)
+{
+	if (r->decoding || r->h.content_length <= 0 || r->h.head)
+		return TEXT_FIRST;
+	return (size_t)(r->h.content_length < (int64_t)TEXT_CLAIM_MAX ? r->h.content_length
+								       : (int64_t)TEXT_CLAIM_MAX) + 1;
+}
+
+/* Reads the whole body into t (NUL-terminated). 0 or -errno (t is then the caller's to
+ * free). */
+static int read_text(corio_http_response *r, corio__buf *t)
+{
+	size_t first = text_first_cap(r);
+
+	/* max = first: the size is exactly the claimed length + 1, not buf.h's power of 2 */
+	if (corio__buf_reserve_max(t, first, first) != 0)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (t->cap - t->len < 2 && r->h.message_done && !r->decoding &&
+		    !corio__hclient_parser_pending(&r->h)) {
+			finish(r); /* exactly Content-Length bytes: no need to grow */
+			break;
+		}
+		/* Doubles (need = cap + 1); small buffers keep 4 KiB of room per read. */
+		if (t->cap - t->len < (t->cap > TEXT_FIRST ? 2 : 4096) &&
+		    corio__buf_reserve(t, t->cap - t->len + 1) != 0)
+			return -ENOMEM;
+		n = corio_http_response_read(r, t->p + t->len, t->cap - t->len - 1);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			break;
+		t->len += (size_t)n;
+	}
+	t->p[t->len] = 0;
+	return 0;
+}
+
 int corio_http_response_text(corio_http_response *r, const char **body, size_t *len)
 {
-	size_t cap, used = 0;
-	char *t;
-
 	if (!r)
 		return -EINVAL;
 	if (!r->text) {
+		corio__buf t = CORIO__BUF_INIT;
+		int rc;
+
 		if (r->err)
 			return r->err;
 		if (!r->decoding && r->h.content_length > 0 &&
 		    (uint64_t)r->h.content_length > r->max_body)
 			return fail(r, -EFBIG);
-		cap = (!r->decoding && r->h.content_length > 0 && !r->h.head)
-			      ? (size_t)(r->h.content_length < (int64_t)TEXT_CLAIM_MAX
-						 ? r->h.content_length
-						 : (int64_t)TEXT_CLAIM_MAX) + 1
-			      : TEXT_FIRST;
-		t = malloc(cap);
-		if (!t)
-			return -ENOMEM;
-		for (;;) {
-			ssize_t n;
-
-			if (cap - used < 2 && r->h.message_done && !r->decoding &&
-			    !corio__hclient_parser_pending(&r->h)) {
-				finish(r); /* exactly Content-Length bytes: no need to grow */
-				break;
-			}
-			if (cap - used < (cap > TEXT_FIRST ? 2 : 4096)) {
-				char *nt = realloc(t, cap * 2);
-
-				if (!nt) {
-					free(t);
-					return -ENOMEM;
-				}
-				t = nt;
-				cap *= 2;
-			}
-			n = corio_http_response_read(r, t + used, cap - used - 1);
-			if (n < 0) {
-				free(t);
-				return (int)n;
-			}
-			if (n == 0)
-				break;
-			used += (size_t)n;
+		rc = read_text(r, &t);
+		if (rc < 0) {
+			corio__buf_free(&t);
+			return rc;
 		}
-		t[used] = 0;
-		r->text = t;
-		r->text_len = used;
+		r->text = t.p;
+		r->text_len = t.len;
 	}
 	if (body)
 		*body = r->text;
@@ -384,7 +395,7 @@ static void finish_buffered(corio_http_response *r)
 		if (n < 0)
 			break;
 		k->off += (size_t)n;
-		r->h.pend_off = r->h.pend_len = 0; /* nobody will read it */
+		r->h.pend_off = r->h.pend.len = 0; /* nobody will read it */
 	}
 }
 
@@ -419,7 +430,7 @@ int corio_http_response_status(const corio_http_response *r)
 
 const char *corio_http_response_reason(const corio_http_response *r)
 {
-	return r && r->h.has_reason ? r->h.hdr.arena : "";
+	return r && r->h.has_reason ? r->h.hdr.arena.p : "";
 }
 
 int corio_http_response_version(const corio_http_response *r)
@@ -467,9 +478,9 @@ int corio_http_response_header_at(const corio_http_response *r, size_t i, const 
 	if (!r || !r->h.headers_done || i >= r->h.hdr.n)
 		return -ENOENT;
 	if (name)
-		*name = r->h.hdr.arena + r->h.hdr.f[i].name;
+		*name = r->h.hdr.arena.p + r->h.hdr.f[i].name;
 	if (value)
-		*value = r->h.hdr.arena + r->h.hdr.f[i].value;
+		*value = r->h.hdr.arena.p + r->h.hdr.f[i].value;
 	return 0;
 }
 
