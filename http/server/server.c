@@ -1,8 +1,9 @@
-/* http/server/server.c: the server object: options, listeners (one, or one SO_REUSEPORT listener per
- * loop), serving on the caller's loop or on N loops started through corio_blocking +
- * corio_run_threads, the accept loop that spawns one coroutine per connection, and the
- * graceful shutdown (listeners closed, idle connections cancelled, in-flight requests
- * finished, everything cancelled at the deadline). */
+/* http/server/server.c: the server object: options and their defaults, listeners (one, or
+ * one SO_REUSEPORT listener per loop), serving on the caller's loop or on N loops started
+ * through corio_blocking + corio_run_threads, the accept loop that spawns one coroutine per
+ * connection (conn.c) and keeps the loop's connection list, and the graceful shutdown
+ * (listeners closed, idle connections cancelled, in-flight requests finished, everything
+ * cancelled at the deadline). Serving and shutting down park. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
