@@ -18,7 +18,7 @@
 
 #include "http/client/client_internal.h"
 
-uint64_t corio__hc_deadline(uint64_t ns)
+uint64_t corio__hclient_deadline(uint64_t ns)
 {
 	uint64_t now = corio_now();
 
@@ -79,6 +79,15 @@ static void free_client(corio_http_client *c)
 	free(c);
 }
 
+/* Defaults of the size limits a zero option leaves open. Response heads are allowed more
+ * than the server allows requests (servers send long Set-Cookie and CSP headers); a chunk
+ * extension is rare and short; a body held in memory (corio_http_response_text) should not
+ * exceed 1 GiB unless asked. */
+#define DEF_MAX_HEADER_BYTES 65536
+#define DEF_MAX_HEADERS 100
+#define DEF_MAX_CHUNK_EXT 4096
+#define DEF_MAX_BODY_SIZE ((uint64_t)1 << 30)
+
 #define DEF(field, v)                                                                        \
 	do {                                                                                 \
 		if (!c->o.field)                                                             \
@@ -104,16 +113,16 @@ corio_http_client *corio_http_client_new(const corio_http_client_opts *opts)
 	DEF(total_ns, CORIO_SEC(300));
 	DEF(read_ns, CORIO_SEC(30));
 	DEF(max_redirects, 10);
-	DEF(max_header_bytes, 65536);
-	DEF(max_headers, 100);
-	DEF(max_chunk_ext, 4096);
-	DEF(max_body_size, (uint64_t)1 << 30);
+	DEF(max_header_bytes, DEF_MAX_HEADER_BYTES);
+	DEF(max_headers, DEF_MAX_HEADERS);
+	DEF(max_chunk_ext, DEF_MAX_CHUNK_EXT);
+	DEF(max_body_size, DEF_MAX_BODY_SIZE);
 	DEF(max_decoded_size, c->o.max_body_size);
 	DEF(expect_continue_min, UINT64_MAX);
 	DEF(continue_ns, CORIO_SEC(1));
 	rc = opts ? copy_headers(c, opts) : 0;
 	if (rc == 0) {
-		const char *ua = c->o.user_agent ? c->o.user_agent : CORIO__HC_UA;
+		const char *ua = c->o.user_agent ? c->o.user_agent : CORIO__HCLIENT_UA;
 
 		c->ua = corio__http_valid_value(ua) ? strdup(ua) : NULL;
 		rc = c->ua ? 0 : (corio__http_valid_value(ua) ? -ENOMEM : -EINVAL);
@@ -132,7 +141,7 @@ corio_http_client *corio_http_client_new(const corio_http_client_opts *opts)
 
 /* Takes conn out of the counts and puts it on *dead; bury() closes it later. Closing parks,
  * and nothing may park while a list of the pool is being walked. */
-static void drop_conn(corio_http_client *c, corio__hc_conn *conn, corio__hc_conn **dead)
+static void drop_conn(corio_http_client *c, corio__hclient_conn *conn, corio__hclient_conn **dead)
 {
 	conn->origin->nconns--;
 	c->nconns--;
@@ -141,10 +150,10 @@ static void drop_conn(corio_http_client *c, corio__hc_conn *conn, corio__hc_conn
 	corio_cond_broadcast(&c->cv);
 }
 
-static void bury(corio__hc_conn *dead)
+static void bury(corio__hclient_conn *dead)
 {
 	while (dead) {
-		corio__hc_conn *k = dead;
+		corio__hclient_conn *k = dead;
 
 		dead = k->next;
 		if (k->fd >= 0)
@@ -156,8 +165,8 @@ static void bury(corio__hc_conn *dead)
 /* Frees origins nobody uses any more. */
 static void prune_origins(corio_http_client *c)
 {
-	for (corio__hc_origin **pp = &c->origins; *pp;) {
-		corio__hc_origin *o = *pp;
+	for (corio__hclient_origin **pp = &c->origins; *pp;) {
+		corio__hclient_origin *o = *pp;
 
 		if (o->nconns == 0 && o->users == 0) {
 			*pp = o->next;
@@ -169,7 +178,7 @@ static void prune_origins(corio_http_client *c)
 	}
 }
 
-void corio__hc_client_unref(corio_http_client *c)
+void corio__hclient_unref(corio_http_client *c)
 {
 	if (--c->refs == 0) {
 		prune_origins(c);
@@ -177,13 +186,13 @@ void corio__hc_client_unref(corio_http_client *c)
 	}
 }
 
-static void close_idle(corio_http_client *c, bool expired_only, corio__hc_conn **dead)
+static void close_idle(corio_http_client *c, bool expired_only, corio__hclient_conn **dead)
 {
 	uint64_t now = corio_now();
 
-	for (corio__hc_origin *o = c->origins; o; o = o->next) {
-		for (corio__hc_conn **pp = &o->idle; *pp;) {
-			corio__hc_conn *k = *pp;
+	for (corio__hclient_origin *o = c->origins; o; o = o->next) {
+		for (corio__hclient_conn **pp = &o->idle; *pp;) {
+			corio__hclient_conn *k = *pp;
 
 			if (expired_only && now - k->idle_since < c->o.keepalive_ns) {
 				pp = &k->next;
@@ -200,13 +209,13 @@ void corio_http_client_free(corio_http_client *c)
 {
 	if (!c)
 		return;
-	corio__hc_conn *dead = NULL;
+	corio__hclient_conn *dead = NULL;
 
 	c->closing = true;
 	corio_cond_broadcast(&c->cv); /* waiters for a connection give up (-ESHUTDOWN) */
 	close_idle(c, false, &dead);
 	bury(dead);
-	corio__hc_client_unref(c);
+	corio__hclient_unref(c);
 }
 
 void corio_http_client_stats_get(const corio_http_client *c, corio_http_client_stats *out)
@@ -217,10 +226,10 @@ void corio_http_client_stats_get(const corio_http_client *c, corio_http_client_s
 	out->open = c->nconns;
 }
 
-static corio__hc_origin *find_origin(corio_http_client *c, const char *host, bool ipv6,
-				     uint16_t port)
+static corio__hclient_origin *find_origin(corio_http_client *c, const char *host, bool ipv6,
+					  uint16_t port)
 {
-	corio__hc_origin *o;
+	corio__hclient_origin *o;
 	char ps[8];
 
 	snprintf(ps, sizeof ps, "%u", port);
@@ -246,7 +255,7 @@ static corio__hc_origin *find_origin(corio_http_client *c, const char *host, boo
  * short the idle time: a non-blocking peek, one plain syscall that never waits (~1.3 us on
  * this project's 2-core VM measured alone; within the noise of the http_client bench). A
  * close that races it is still caught by the retry rule. */
-static bool conn_alive(corio__hc_conn *k)
+static bool conn_alive(corio__hclient_conn *k)
 {
 	char b;
 	ssize_t n = recv(k->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -255,13 +264,13 @@ static bool conn_alive(corio__hc_conn *k)
 }
 
 /* Takes a live idle connection of o, closing the dead and expired ones met on the way. */
-static corio__hc_conn *take_idle(corio_http_client *c, corio__hc_origin *o,
-				 corio__hc_conn **dead)
+static corio__hclient_conn *take_idle(corio_http_client *c, corio__hclient_origin *o,
+				      corio__hclient_conn **dead)
 {
 	uint64_t now = corio_now();
 
 	while (o->idle) {
-		corio__hc_conn *k = o->idle;
+		corio__hclient_conn *k = o->idle;
 
 		o->idle = k->next;
 		c->st.idle--;
@@ -275,12 +284,12 @@ static corio__hc_conn *take_idle(corio_http_client *c, corio__hc_origin *o,
 }
 
 /* Over the total limit: closes the least recently used idle connection of any origin. */
-static bool evict_one(corio_http_client *c, corio__hc_conn **dead)
+static bool evict_one(corio_http_client *c, corio__hclient_conn **dead)
 {
-	corio__hc_conn *victim = NULL, **vpp = NULL;
+	corio__hclient_conn *victim = NULL, **vpp = NULL;
 
-	for (corio__hc_origin *o = c->origins; o; o = o->next)
-		for (corio__hc_conn **pp = &o->idle; *pp; pp = &(*pp)->next)
+	for (corio__hclient_origin *o = c->origins; o; o = o->next)
+		for (corio__hclient_conn **pp = &o->idle; *pp; pp = &(*pp)->next)
 			if (!victim || (*pp)->idle_since < victim->idle_since) {
 				victim = *pp;
 				vpp = pp;
@@ -293,10 +302,10 @@ static bool evict_one(corio_http_client *c, corio__hc_conn **dead)
 	return true;
 }
 
-static int connect_new(corio_http_client *c, corio__hc_origin *o, uint64_t deadline,
-		       corio__hc_conn **out)
+static int connect_new(corio_http_client *c, corio__hclient_origin *o, uint64_t deadline,
+		       corio__hclient_conn **out)
 {
-	corio__hc_conn *k = malloc(sizeof *k);
+	corio__hclient_conn *k = malloc(sizeof *k);
 	corio_timeout t;
 	int fd;
 
@@ -306,14 +315,14 @@ static int connect_new(corio_http_client *c, corio__hc_origin *o, uint64_t deadl
 		corio_cond_broadcast(&c->cv);
 		return -ENOMEM;
 	}
-	memset(k, 0, offsetof(corio__hc_conn, buf));
+	memset(k, 0, offsetof(corio__hclient_conn, buf));
 	k->origin = o;
 	k->fd = -1;
 	corio_timeout_enter_at(&t, deadline);
 	fd = corio_tcp_connect(o->host, o->port);
 	corio_timeout_exit(&t);
 	if (fd < 0) {
-		corio__hc_conn *dead = NULL;
+		corio__hclient_conn *dead = NULL;
 
 		drop_conn(c, k, &dead);
 		bury(dead);
@@ -325,14 +334,15 @@ static int connect_new(corio_http_client *c, corio__hc_origin *o, uint64_t deadl
 	return 0;
 }
 
-/* Reserves room for one more connection of o, if there is any. Closes expired idle connections, then the least
- * recently used idle one of another origin, when only the total limit is in the way.
+/* Reserves room for one more connection of o, if there is any. Closes expired idle
+ * connections, then the least recently used idle one of another origin, when only the
+ * total limit is in the way.
  * Never parks: what it closes goes to *dead. */
-static bool make_room(corio_http_client *c, corio__hc_origin *o, bool fresh,
-		      corio__hc_conn **dead)
+static bool make_room(corio_http_client *c, corio__hclient_origin *o, bool fresh,
+		      corio__hclient_conn **dead)
 {
 	if (fresh && o->nconns >= c->o.limit_per_host && o->idle) {
-		corio__hc_conn *k = o->idle; /* a retry wants a new connection: drop an idle one */
+		corio__hclient_conn *k = o->idle; /* a retry wants a new connection: drop an idle one */
 
 		o->idle = k->next;
 		c->st.idle--;
@@ -351,11 +361,11 @@ static bool make_room(corio_http_client *c, corio__hc_origin *o, bool fresh,
 	return true;
 }
 
-int corio__hc_acquire(corio_http_client *c, const char *host, bool ipv6, uint16_t port,
-		      bool fresh, uint64_t deadline, corio__hc_conn **conn)
+int corio__hclient_acquire(corio_http_client *c, const char *host, bool ipv6, uint16_t port,
+			   bool fresh, uint64_t deadline, corio__hclient_conn **conn)
 {
-	corio__hc_origin *o = find_origin(c, host, ipv6, port);
-	corio__hc_conn *dead = NULL;
+	corio__hclient_origin *o = find_origin(c, host, ipv6, port);
+	corio__hclient_conn *dead = NULL;
 	corio_timeout t;
 	int rc;
 
@@ -370,7 +380,7 @@ int corio__hc_acquire(corio_http_client *c, const char *host, bool ipv6, uint16_
 	/* The lock is held from each check to the wait: no wakeup can slip in between
 	 * (releases broadcast without taking it, and nothing parks in between). */
 	for (;;) {
-		corio__hc_conn *k;
+		corio__hclient_conn *k;
 
 		if (c->closing) { /* corio_http_client_free ran while this task waited */
 			rc = -ESHUTDOWN;
@@ -405,10 +415,10 @@ out:
 	return rc;
 }
 
-void corio__hc_release(corio_http_client *c, corio__hc_conn *conn, bool keep)
+void corio__hclient_release(corio_http_client *c, corio__hclient_conn *conn, bool keep)
 {
-	corio__hc_origin *o = conn->origin;
-	corio__hc_conn *dead = NULL;
+	corio__hclient_origin *o = conn->origin;
+	corio__hclient_conn *dead = NULL;
 
 	/* Bytes already buffered beyond the response are nobody's answer: never pooled. */
 	if (keep && !conn->broken && !c->closing && conn->off == conn->len) {

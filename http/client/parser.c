@@ -1,5 +1,5 @@
 /* http/client/parser.c: owns the llhttp callbacks of the client's response parser (see
- * h1_response.h for what it guards against). Never parks, never does I/O. */
+ * parser.h for what it guards against). Never parks, never does I/O. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -8,71 +8,50 @@
 
 #include "http/client/parser.h"
 
-#define H(p) ((corio__h1r *)(p)->data)
+#define H(p) ((corio__hclient_parser *)(p)->data)
 
-static int fail(corio__h1r *h, int err)
+static int fail(corio__hclient_parser *h, int err)
 {
 	if (!h->err)
 		h->err = err;
 	return -1;
 }
 
-static int grow(char **buf, size_t *cap, size_t need)
+static int arena_put(corio__hclient_fields *fs, const char *p, size_t n)
 {
-	size_t c = *cap ? *cap : 256;
-	char *nb;
-
-	while (c < need)
-		c *= 2;
-	if (c == *cap)
-		return 0;
-	nb = realloc(*buf, c);
-	if (!nb)
-		return -ENOMEM;
-	*buf = nb;
-	*cap = c;
-	return 0;
+	return corio__buf_append(&fs->arena, p, n) == 0 ? 0 : -ENOMEM;
 }
 
-static int arena_put(corio__h1r_fields *fs, const char *p, size_t n)
-{
-	if (fs->len + n + 1 > fs->cap && grow(&fs->arena, &fs->cap, fs->len + n + 1) != 0)
-		return -ENOMEM;
-	memcpy(fs->arena + fs->len, p, n);
-	fs->len += n;
-	return 0;
-}
-
-static corio__h1r_fields *cur_fields(corio__h1r *h)
+static corio__hclient_fields *cur_fields(corio__hclient_parser *h)
 {
 	return h->headers_done ? &h->trl : &h->hdr;
 }
 
 /* Terminates what the last span callback was building. */
-static int close_span(corio__h1r *h)
+static int close_span(corio__hclient_parser *h)
 {
-	corio__h1r_fields *fs = cur_fields(h);
+	corio__hclient_fields *fs = cur_fields(h);
 
-	if (h->last == 1) { /* a field with no value callback: empty value */
+	if (h->last == CORIO__HCLIENT_SPAN_NAME) { /* a field with no value callback: empty value */
 		if (arena_put(fs, "", 1) != 0)
 			return -ENOMEM;
-		fs->f[fs->n - 1].value = (uint32_t)fs->len;
+		fs->f[fs->n - 1].value = (uint32_t)fs->arena.len;
 		return arena_put(fs, "", 1);
 	}
-	if (h->last == 2) {
+	if (h->last == CORIO__HCLIENT_SPAN_VALUE) {
 		/* llhttp leaves trailing whitespace in the value (OWS, RFC 9110 5.5) */
 		size_t start = fs->f[fs->n - 1].value;
 
-		while (fs->len > start && (fs->arena[fs->len - 1] == ' ' ||
-					   fs->arena[fs->len - 1] == '\t'))
-			fs->len--;
+		while (fs->arena.len > start && (fs->arena.p[fs->arena.len - 1] == ' ' ||
+					   fs->arena.p[fs->arena.len - 1] == '\t'))
+			fs->arena.len--;
 	}
-	if (h->last == 2 || h->last == 3)
+	if (h->last == CORIO__HCLIENT_SPAN_VALUE || h->last == CORIO__HCLIENT_SPAN_STATUS)
 		return arena_put(fs, "", 1);
 	return 0;
 }
 
-static int count_bytes(corio__h1r *h, size_t n)
+static int count_bytes(corio__hclient_parser *h, size_t n)
 {
 	h->header_bytes += n;
 	return h->header_bytes > h->max_header_bytes ? -EMSGSIZE : 0;
@@ -80,9 +59,9 @@ static int count_bytes(corio__h1r *h, size_t n)
 
 static int on_status(llhttp_t *p, const char *at, size_t n)
 {
-	corio__h1r *h = H(p);
+	corio__hclient_parser *h = H(p);
 
-	h->last = 3;
+	h->last = CORIO__HCLIENT_SPAN_STATUS;
 	h->has_reason = true;
 	if (count_bytes(h, n) != 0)
 		return fail(h, -EMSGSIZE);
@@ -91,38 +70,38 @@ static int on_status(llhttp_t *p, const char *at, size_t n)
 
 static int on_field(llhttp_t *p, const char *at, size_t n)
 {
-	corio__h1r *h = H(p);
-	corio__h1r_fields *fs = cur_fields(h);
+	corio__hclient_parser *h = H(p);
+	corio__hclient_fields *fs = cur_fields(h);
 
 	if (count_bytes(h, n) != 0)
 		return fail(h, -EMSGSIZE);
-	if (h->last != 1) {
+	if (h->last != CORIO__HCLIENT_SPAN_NAME) {
 		if (close_span(h) != 0)
 			return fail(h, -ENOMEM);
 		if (fs->n >= h->max_headers)
 			return fail(h, -EMSGSIZE);
 		if (fs->n == fs->fcap) {
 			size_t nc = fs->fcap ? fs->fcap * 2 : 16;
-			corio__h1r_field *nf = realloc(fs->f, nc * sizeof *nf);
+			corio__hclient_field *nf = realloc(fs->f, nc * sizeof *nf);
 
 			if (!nf)
 				return fail(h, -ENOMEM);
 			fs->f = nf;
 			fs->fcap = nc;
 		}
-		fs->f[fs->n].name = (uint32_t)fs->len;
+		fs->f[fs->n].name = (uint32_t)fs->arena.len;
 		fs->f[fs->n].value = 0;
 		fs->n++;
 		h->header_bytes += 4; /* ": " and CRLF */
-		h->last = 1;
+		h->last = CORIO__HCLIENT_SPAN_NAME;
 	}
 	return arena_put(fs, at, n) == 0 ? 0 : fail(h, -ENOMEM);
 }
 
 static int on_value(llhttp_t *p, const char *at, size_t n)
 {
-	corio__h1r *h = H(p);
-	corio__h1r_fields *fs = cur_fields(h);
+	corio__hclient_parser *h = H(p);
+	corio__hclient_fields *fs = cur_fields(h);
 	char before = at > h->feed_base ? at[-1] : h->prev;
 
 	if (n == 0) /* llhttp reports an empty value as an empty span after the line end */
@@ -133,18 +112,18 @@ static int on_value(llhttp_t *p, const char *at, size_t n)
 		return fail(h, -EBADMSG);
 	if (count_bytes(h, n) != 0)
 		return fail(h, -EMSGSIZE);
-	if (h->last == 1) {
+	if (h->last == CORIO__HCLIENT_SPAN_NAME) {
 		if (arena_put(fs, "", 1) != 0)
 			return fail(h, -ENOMEM);
-		fs->f[fs->n - 1].value = (uint32_t)fs->len;
-		h->last = 2;
+		fs->f[fs->n - 1].value = (uint32_t)fs->arena.len;
+		h->last = CORIO__HCLIENT_SPAN_VALUE;
 	}
 	return arena_put(fs, at, n) == 0 ? 0 : fail(h, -ENOMEM);
 }
 
 static int on_chunk_ext(llhttp_t *p, const char *at, size_t n)
 {
-	corio__h1r *h = H(p);
+	corio__hclient_parser *h = H(p);
 
 	h->chunk_ext += n;
 	return h->chunk_ext > h->max_chunk_ext ? fail(h, -EMSGSIZE) : 0;
@@ -158,12 +137,12 @@ static int on_chunk_complete(llhttp_t *p)
 
 static int on_headers_complete(llhttp_t *p)
 {
-	corio__h1r *h = H(p);
+	corio__hclient_parser *h = H(p);
 	int st = p->status_code;
 
 	if (close_span(h) != 0)
 		return fail(h, -ENOMEM);
-	h->last = 0;
+	h->last = CORIO__HCLIENT_SPAN_NONE;
 	h->chunk_ext = 0;
 	if (st == 101)
 		return fail(h, -EBADMSG); /* never asked for an upgrade */
@@ -183,7 +162,7 @@ static int on_headers_complete(llhttp_t *p)
 	h->version = p->http_major * 10 + p->http_minor;
 	h->chunked = (p->flags & F_CHUNKED) != 0;
 	h->content_length = (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1;
-	h->last = 0;
+	h->last = CORIO__HCLIENT_SPAN_NONE;
 	/* Pausing here stops the parser right after the head, so that body bytes are parsed
 	 * later straight into the reader's buffer. Returning 1 (no body) cannot be combined
 	 * with a pause, so the flag that 1 would set is set by hand: on resume llhttp 8.1.0
@@ -195,7 +174,7 @@ static int on_headers_complete(llhttp_t *p)
 
 static int on_body(llhttp_t *p, const char *at, size_t n)
 {
-	corio__h1r *h = H(p);
+	corio__hclient_parser *h = H(p);
 
 	if (h->sink && h->sink_len < h->sink_cap) {
 		size_t k = h->sink_cap - h->sink_len;
@@ -210,30 +189,26 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
 	}
 	if (n == 0)
 		return 0;
-	if (h->pend_off == h->pend_len)
-		h->pend_off = h->pend_len = 0;
-	if (h->pend_len + n > h->pend_cap && grow(&h->pend, &h->pend_cap, h->pend_len + n) != 0)
-		return fail(h, -ENOMEM);
-	memcpy(h->pend + h->pend_len, at, n);
-	h->pend_len += n;
-	return 0;
+	if (h->pend_off == h->pend.len)
+		h->pend_off = h->pend.len = 0;
+	return corio__buf_append(&h->pend, at, n) == 0 ? 0 : fail(h, -ENOMEM);
 }
 
 static int on_message_complete(llhttp_t *p)
 {
-	corio__h1r *h = H(p);
+	corio__hclient_parser *h = H(p);
 
 	if (!h->headers_done) { /* the end of a 1xx: forget it, parse the final response */
-		h->hdr.len = h->hdr.n = 0;
+		h->hdr.arena.len = h->hdr.n = 0;
 		h->header_bytes = 0;
 		h->has_reason = false;
-		h->last = 0;
+		h->last = CORIO__HCLIENT_SPAN_NONE;
 		h->interim_seen = true;
 		return 0;
 	}
 	if (close_span(h) != 0)
 		return fail(h, -ENOMEM);
-	h->last = 0;
+	h->last = CORIO__HCLIENT_SPAN_NONE;
 	h->message_done = true;
 	/* Must be asked here: llhttp clears the flags it depends on right after. */
 	h->keep_alive = llhttp_should_keep_alive(p) != 0;
@@ -252,8 +227,8 @@ static const llhttp_settings_t settings = {
 	.on_message_complete = on_message_complete,
 };
 
-void corio__h1r_init(corio__h1r *h, bool head, size_t max_header_bytes, size_t max_headers,
-		     size_t max_chunk_ext)
+void corio__hclient_parser_init(corio__hclient_parser *h, bool head, size_t max_header_bytes,
+				size_t max_headers, size_t max_chunk_ext)
 {
 	memset(h, 0, sizeof *h);
 	llhttp_init(&h->p, HTTP_RESPONSE, &settings);
@@ -265,24 +240,24 @@ void corio__h1r_init(corio__h1r *h, bool head, size_t max_header_bytes, size_t m
 	h->content_length = -1;
 }
 
-void corio__h1r_free(corio__h1r *h)
+void corio__hclient_parser_free(corio__hclient_parser *h)
 {
-	free(h->hdr.arena);
+	corio__buf_free(&h->hdr.arena);
 	free(h->hdr.f);
-	free(h->trl.arena);
+	corio__buf_free(&h->trl.arena);
 	free(h->trl.f);
-	free(h->pend);
+	corio__buf_free(&h->pend);
 	memset(h, 0, sizeof *h);
 }
 
-static int map_err(corio__h1r *h, llhttp_errno_t e)
+static int map_err(corio__hclient_parser *h, llhttp_errno_t e)
 {
 	if (h->err)
 		return h->err;
 	return e == HPE_INVALID_EOF_STATE ? -EPROTO : -EBADMSG;
 }
 
-ssize_t corio__h1r_feed(corio__h1r *h, const char *data, size_t len)
+ssize_t corio__hclient_parser_feed(corio__hclient_parser *h, const char *data, size_t len)
 {
 	llhttp_errno_t e;
 	size_t used = len;
@@ -323,7 +298,7 @@ ssize_t corio__h1r_feed(corio__h1r *h, const char *data, size_t len)
 	return (ssize_t)used;
 }
 
-int corio__h1r_eof(corio__h1r *h)
+int corio__hclient_parser_eof(corio__hclient_parser *h)
 {
 	llhttp_errno_t e;
 
@@ -341,16 +316,17 @@ int corio__h1r_eof(corio__h1r *h)
 	return h->err = map_err(h, e);
 }
 
-const char *corio__h1r_get(const corio__h1r *h, bool trl, const char *name, size_t i)
+const char *corio__hclient_parser_get(const corio__hclient_parser *h, bool trl, const char *name,
+				      size_t i)
 {
-	const corio__h1r_fields *fs = trl ? &h->trl : &h->hdr;
+	const corio__hclient_fields *fs = trl ? &h->trl : &h->hdr;
 
 	if (!trl && !h->headers_done)
 		return NULL;
 	if (trl && !h->message_done)
 		return NULL;
 	for (size_t k = 0; k < fs->n; k++)
-		if (strcasecmp(fs->arena + fs->f[k].name, name) == 0 && i-- == 0)
-			return fs->arena + fs->f[k].value;
+		if (strcasecmp(fs->arena.p + fs->f[k].name, name) == 0 && i-- == 0)
+			return fs->arena.p + fs->f[k].value;
 	return NULL;
 }

@@ -4,8 +4,8 @@
  * responses skipped, HEAD/204/304 without a body, pause at message completion so the bytes
  * after a response are known, keep-alive asked inside on_message_complete, EOF through
  * llhttp_finish). Body bytes go to the caller's sink or to a pending buffer. Never parks. */
-#ifndef CORIO_HTTP_H1_RESPONSE_H
-#define CORIO_HTTP_H1_RESPONSE_H
+#ifndef CORIO_HTTP_CLIENT_PARSER_H
+#define CORIO_HTTP_CLIENT_PARSER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,26 +14,35 @@
 
 #include <llhttp.h>
 
-typedef struct corio__h1r_field {
+#include "runtime/util/buf.h"
+
+typedef struct corio__hclient_field {
 	uint32_t name, value; /* offsets of NUL-terminated strings in the arena */
-} corio__h1r_field;
+} corio__hclient_field;
 
-typedef struct corio__h1r_fields {
-	char *arena;
-	size_t len, cap;
-	corio__h1r_field *f;
+typedef struct corio__hclient_fields {
+	corio__buf arena;
+	corio__hclient_field *f;
 	size_t n, fcap;
-} corio__h1r_fields;
+} corio__hclient_fields;
 
-typedef struct corio__h1r {
+/* What the last span callback was building (it is terminated when another kind begins). */
+typedef enum corio__hclient_span {
+	CORIO__HCLIENT_SPAN_NONE = 0,
+	CORIO__HCLIENT_SPAN_NAME,   /* a header (or trailer) field name */
+	CORIO__HCLIENT_SPAN_VALUE,  /* its value */
+	CORIO__HCLIENT_SPAN_STATUS, /* the reason phrase */
+} corio__hclient_span;
+
+typedef struct corio__hclient_parser {
 	llhttp_t p;
 	size_t max_header_bytes, max_headers, max_chunk_ext;
-	corio__h1r_fields hdr;   /* arena starts with the reason phrase */
-	corio__h1r_fields trl;   /* trailers (kept apart: header pointers stay valid) */
+	corio__hclient_fields hdr;   /* arena starts with the reason phrase */
+	corio__hclient_fields trl;   /* trailers (kept apart: header pointers stay valid) */
 	size_t header_bytes;     /* counted by hand: llhttp 8.1.0 has no limit */
 	size_t raw_before_headers;
 	size_t chunk_ext;
-	int last;                /* 0 nothing, 1 field, 2 value, 3 status */
+	corio__hclient_span last;
 	int status, version;
 	int64_t content_length;  /* as announced, -1 when absent */
 	bool head;               /* the request was HEAD: no body whatever the headers say */
@@ -47,24 +56,25 @@ typedef struct corio__h1r {
 	/* body sink: the caller's buffer (sink, when set) first, then the pending buffer */
 	char *sink;
 	size_t sink_cap, sink_len;
-	char *pend;
-	size_t pend_off, pend_len, pend_cap;
-} corio__h1r;
+	corio__buf pend;         /* body bytes not read yet: pend.p[pend_off..pend.len) */
+	size_t pend_off;
+} corio__hclient_parser;
 
-void corio__h1r_init(corio__h1r *h, bool head, size_t max_header_bytes, size_t max_headers,
-		     size_t max_chunk_ext);
-void corio__h1r_free(corio__h1r *h);
+void corio__hclient_parser_init(corio__hclient_parser *h, bool head, size_t max_header_bytes,
+				size_t max_headers, size_t max_chunk_ext);
+void corio__hclient_parser_free(corio__hclient_parser *h);
 /* Parses data[0..len): bytes consumed (less than len only when the message completed
  * inside), or a negative errno (sticky): -EBADMSG, -EMSGSIZE, -ENOMEM. */
-ssize_t corio__h1r_feed(corio__h1r *h, const char *data, size_t len);
+ssize_t corio__hclient_parser_feed(corio__hclient_parser *h, const char *data, size_t len);
 /* The connection ended. 0 when that completed the message (close-delimited body),
  * -ECONNRESET when no byte of a response came, -EPROTO when it was cut short. */
-int corio__h1r_eof(corio__h1r *h);
+int corio__hclient_parser_eof(corio__hclient_parser *h);
 /* The i-th value of name among fields (trailers when trl), NULL beyond. */
-const char *corio__h1r_get(const corio__h1r *h, bool trl, const char *name, size_t i);
-static inline size_t corio__h1r_pending(const corio__h1r *h)
+const char *corio__hclient_parser_get(const corio__hclient_parser *h, bool trl, const char *name,
+				      size_t i);
+static inline size_t corio__hclient_parser_pending(const corio__hclient_parser *h)
 {
-	return h->pend_len - h->pend_off;
+	return h->pend.len - h->pend_off;
 }
 
 #endif

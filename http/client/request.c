@@ -17,36 +17,21 @@
 #include <corio/net.h>
 
 #include "http/client/client_internal.h"
+#include "runtime/util/buf.h"
 
-/* ---- a growable string ---------------------------------------------------------------- */
+/* ---- the request head as it is built ------------------------------------------------- */
 
+/* A corio__buf with a sticky out-of-memory flag, so that building the head is a plain
+ * sequence of appends checked once at the end. */
 typedef struct sbuf {
-	char *p;
-	size_t len, cap;
+	corio__buf b;
 	bool oom;
 } sbuf;
 
 static void sb_add(sbuf *b, const void *s, size_t n)
 {
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 512;
-		char *np;
-
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		np = realloc(b->p, nc);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = 0;
+	if (!b->oom && corio__buf_append(&b->b, s, n) != 0)
+		b->oom = true;
 }
 
 static void sb_str(sbuf *b, const char *s)
@@ -57,10 +42,18 @@ static void sb_str(sbuf *b, const char *s)
 static void sb_header(sbuf *b, const char *name, const char *value)
 {
 	sb_str(b, name);
-	sb_add(b, ": ", 2);
+	sb_add(b, CORIO__LIT(": "));
 	sb_str(b, value);
-	sb_add(b, "\r\n", 2);
+	sb_add(b, CORIO__LIT("\r\n"));
 }
+
+/* A body in memory up to this size is copied behind the head so that both leave in one
+ * send (one syscall, one segment train for a small POST); a bigger one is sent from where
+ * it lies, where copying would cost more than the second send saves. */
+#define INLINE_BODY_MAX 16384
+/* A redirect's own body is read and dropped up to this many bytes, so that its connection
+ * goes back to the pool; past it, closing the connection costs less than reading on. */
+#define REDIRECT_DRAIN_MAX 65536
 
 /* ---- what one request needs across attempts and redirects ------------------------------ */
 
@@ -91,33 +84,6 @@ typedef struct job {
 	uint64_t max_body;
 	int max_redirects;
 } job;
-
-static bool is_token_char(int c)
-{
-	return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
-}
-
-/* RFC 9110 token of at most max bytes (methods, header names). Shared with client.c. */
-bool corio__http_valid_token(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	if (!s || !*s)
-		return false;
-	for (; *s; s++, n++)
-		if (!is_token_char((unsigned char)*s) || n >= max)
-			return false;
-	return true;
-}
-
-/* A header value: no CR or LF (no header injection). Shared with client.c. */
-bool corio__http_valid_value(const char *s)
-{
-	for (; s && *s; s++)
-		if (*s == '\r' || *s == '\n')
-			return false;
-	return true;
-}
 
 static bool same_origin(const corio_url *a, const corio_url *b)
 {
@@ -245,7 +211,7 @@ static void add_basic_auth(const job *j, sbuf *b)
 	out[o] = 0;
 	sb_str(b, "Authorization: Basic ");
 	sb_str(b, out);
-	sb_add(b, "\r\n", 2);
+	sb_add(b, CORIO__LIT("\r\n"));
 	free(out);
 	free(dec);
 }
@@ -263,10 +229,10 @@ static int build_head(const job *j, sbuf *b, bool *chunked, bool *expect)
 	memcpy(builtin, builtin_dec, sizeof builtin);
 	builtin[0].value = j->c->o.user_agent;
 	sb_str(b, j->method);
-	sb_add(b, " ", 1);
+	sb_add(b, CORIO__LIT(" "));
 	sb_str(b, u->path);
 	if (u->query) {
-		sb_add(b, "?", 1);
+		sb_add(b, CORIO__LIT("?"));
 		sb_str(b, u->query);
 	}
 	sb_str(b, " HTTP/1.1\r\n");
@@ -279,7 +245,7 @@ static int build_head(const job *j, sbuf *b, bool *chunked, bool *expect)
 			snprintf(num, sizeof num, ":%u", u->port);
 			sb_str(b, num);
 		}
-		sb_add(b, "\r\n", 2);
+		sb_add(b, CORIO__LIT("\r\n"));
 	}
 	add_level(j, b, 0, builtin, (j->flags & CORIO_HTTP_NO_DECOMPRESS) ? 2 : 3);
 	add_level(j, b, 1, j->c->o.headers, j->c->o.nheaders);
@@ -305,7 +271,7 @@ static int build_head(const job *j, sbuf *b, bool *chunked, bool *expect)
 					: j->c->o.expect_continue_min != UINT64_MAX));
 	if (*expect && !user_has(j, "Expect"))
 		sb_header(b, "Expect", "100-continue");
-	sb_add(b, "\r\n", 2);
+	sb_add(b, CORIO__LIT("\r\n"));
 	return b->oom ? -ENOMEM : 0;
 }
 
@@ -316,7 +282,7 @@ static int send_buf(corio_http_response *r, const void *p, size_t n)
 	corio__deadline d;
 	ssize_t rc;
 
-	corio__deadline_begin(&d, corio__hc_io_deadline(r));
+	corio__deadline_begin(&d, corio__hclient_io_deadline(r));
 	rc = corio__deadline_end(&d, corio_send_all(r->conn->fd, p, n));
 	return rc < 0 ? (int)rc : 0;
 }
@@ -335,12 +301,15 @@ static ssize_t body_next(body_desc *b, off_t *pos, char *buf, size_t len)
 	return b->fn(b->arg, buf, len);
 }
 
-#define PIECE 65536
+/* A descriptor or callback body goes out in pieces of this size: big enough that a send
+ * moves a good share of a socket buffer, small enough for the one heap block a request
+ * holds while it sends (never on the stack: coroutine stacks are small). */
+#define STREAM_PIECE 65536
 #define ROOM 16 /* before a piece: "%zx\r\n"; after it: "\r\n" */
 
 static int send_stream(corio_http_response *r, body_desc *b, bool chunked)
 {
-	char *buf = malloc(PIECE + 2 * ROOM);
+	char *buf = malloc(STREAM_PIECE + 2 * ROOM);
 	off_t pos = b->offset;
 	int64_t left = b->length;
 	int rc = 0;
@@ -348,7 +317,7 @@ static int send_stream(corio_http_response *r, body_desc *b, bool chunked)
 	if (!buf)
 		return -ENOMEM;
 	for (;;) {
-		size_t want = PIECE;
+		size_t want = STREAM_PIECE;
 		ssize_t n;
 
 		if (!chunked && left >= 0 && (int64_t)want > left)
@@ -362,7 +331,7 @@ static int send_stream(corio_http_response *r, body_desc *b, bool chunked)
 		}
 		if (n == 0) {
 			/* A declared length the source did not fill: the request is broken. */
-			rc = chunked ? send_buf(r, "0\r\n\r\n", 5) : -EIO;
+			rc = chunked ? send_buf(r, CORIO__LIT("0\r\n\r\n")) : -EIO;
 			break;
 		}
 		if (chunked) {
@@ -370,7 +339,7 @@ static int send_stream(corio_http_response *r, body_desc *b, bool chunked)
 			int h = snprintf(hex, sizeof hex, "%zx\r\n", (size_t)n);
 
 			memcpy(buf + ROOM - h, hex, (size_t)h);
-			memcpy(buf + ROOM + n, "\r\n", 2);
+			memcpy(buf + ROOM + n, CORIO__LIT("\r\n"));
 			rc = send_buf(r, buf + ROOM - h, (size_t)n + (size_t)h + 2);
 		} else {
 			rc = send_buf(r, buf + ROOM, (size_t)n);
@@ -407,7 +376,8 @@ static int attempt(job *j, corio_http_response *r)
 	if (rc < 0)
 		goto out;
 	/* A small body rides with the head in one send. */
-	if (has_body && !expect && j->body.kind == CORIO_HTTP_BODY_MEM && j->body.mem_len <= 16384) {
+	if (has_body && !expect && j->body.kind == CORIO_HTTP_BODY_MEM &&
+	    j->body.mem_len <= INLINE_BODY_MAX) {
 		sb_add(&head, j->body.mem, j->body.mem_len);
 		has_body = false;
 		if (head.oom) {
@@ -415,11 +385,11 @@ static int attempt(job *j, corio_http_response *r)
 			goto out;
 		}
 	}
-	rc = send_buf(r, head.p, head.len);
+	rc = send_buf(r, head.b.p, head.b.len);
 	if (rc < 0 || !has_body)
 		goto read;
 	if (expect) {
-		rc = corio__hc_read_head(r, true, corio__hc_deadline(j->c->o.continue_ns));
+		rc = corio__hclient_read_head(r, true, corio__hclient_deadline(j->c->o.continue_ns));
 		if (rc < 0)
 			goto out;
 		if (r->h.headers_done) { /* a final answer instead of 100: the body stays unsent */
@@ -432,7 +402,7 @@ static int attempt(job *j, corio_http_response *r)
 	if (rc == -EPIPE || rc == -ECONNRESET) {
 		/* The server may have answered early (413, 401...) and stopped reading: its
 		 * answer is worth more than the send error. */
-		if (corio__hc_read_head(r, false, UINT64_MAX) == 0) {
+		if (corio__hclient_read_head(r, false, UINT64_MAX) == 0) {
 			if (r->conn)
 				r->conn->broken = true;
 			rc = 0;
@@ -441,9 +411,9 @@ static int attempt(job *j, corio_http_response *r)
 	}
 read:
 	if (rc == 0)
-		rc = corio__hc_read_head(r, false, UINT64_MAX);
+		rc = corio__hclient_read_head(r, false, UINT64_MAX);
 out:
-	free(head.p);
+	corio__buf_free(&head.b);
 	return rc;
 }
 
@@ -463,30 +433,30 @@ static bool retryable(const job *j, const corio_http_response *r, bool reused, i
  * a fresh connection when the retry rule allows. */
 static int hop(job *j, corio_http_response **out)
 {
-	uint64_t connect_dl = corio__hc_deadline(j->c->o.connect_ns);
+	uint64_t connect_dl = corio__hclient_deadline(j->c->o.connect_ns);
 
 	if (connect_dl > j->deadline)
 		connect_dl = j->deadline;
 	for (int i = 0;; i++) {
-		corio__hc_conn *k;
+		corio__hclient_conn *k;
 		corio_http_response *r;
 		bool reused;
-		int rc = corio__hc_acquire(j->c, j->url.host, j->url.ipv6, j->url.port, i > 0,
-					   connect_dl, &k);
+		int rc = corio__hclient_acquire(j->c, j->url.host, j->url.ipv6, j->url.port, i > 0,
+						connect_dl, &k);
 
 		if (rc < 0)
 			return rc;
 		reused = k->reused;
-		r = corio__hc_response_new(j->c, k, method_is(j, "HEAD"), j->deadline, j->max_body);
+		r = corio__hclient_response_new(j->c, k, method_is(j, "HEAD"), j->deadline, j->max_body);
 		if (!r) {
 			k->broken = true;
-			corio__hc_release(j->c, k, false);
+			corio__hclient_release(j->c, k, false);
 			return -ENOMEM;
 		}
 		rc = attempt(j, r);
 		if (rc == 0) {
-			corio__hc_response_ready(r, !(j->flags & CORIO_HTTP_NO_DECOMPRESS),
-						 j->c->o.max_decoded_size);
+			corio__hclient_response_ready(r, !(j->flags & CORIO_HTTP_NO_DECOMPRESS),
+						      j->c->o.max_decoded_size);
 			*out = r;
 			return 0;
 		}
@@ -607,7 +577,8 @@ static int job_init(job *j, corio_http_client *c, const struct corio_http_reques
 		return -EINVAL;
 	snprintf(j->method, sizeof j->method, "%s", m);
 	for (size_t i = 0; i < req->nheaders; i++)
-		if (!corio__http_valid_token(req->headers[i].name, 256) || !corio__http_valid_value(req->headers[i].value))
+		if (!corio__http_valid_token(req->headers[i].name, 256) ||
+		    !corio__http_valid_value(req->headers[i].value))
 			return -EINVAL;
 	rc = corio_url_parse(req->url, &j->url);
 	if (rc < 0)
@@ -620,7 +591,7 @@ static int job_init(job *j, corio_http_client *c, const struct corio_http_reques
 		return rc;
 	j->sensitive_ok = true;
 	j->flags = req->flags | c->o.flags;
-	j->deadline = corio__hc_deadline(req->total_ns ? req->total_ns : c->o.total_ns);
+	j->deadline = corio__hclient_deadline(req->total_ns ? req->total_ns : c->o.total_ns);
 	j->max_body = req->max_body_size ? req->max_body_size : c->o.max_body_size;
 	j->max_redirects = req->max_redirects ? req->max_redirects : (int)c->o.max_redirects;
 	if (j->flags & CORIO_HTTP_NO_REDIRECTS)
@@ -723,7 +694,7 @@ int corio_http_request(corio_http_client *c, const struct corio_http_request *re
 			}
 			break;
 		}
-		corio__hc_drain(r, 65536); /* a small 3xx body keeps the connection reusable */
+		corio__hclient_drain(r, REDIRECT_DRAIN_MAX);
 		corio_http_response_free(r);
 		r = NULL;
 		redirects++;
@@ -736,7 +707,7 @@ int corio_http_request(corio_http_client *c, const struct corio_http_request *re
 	}
 	visited_free(&vs);
 	job_free(&j);
-	corio__hc_client_unref(c);
+	corio__hclient_unref(c);
 	*resp = r;
 	return r ? 0 : (rc < 0 ? rc : -EIO);
 }

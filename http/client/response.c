@@ -1,6 +1,6 @@
 /* http/client/response.c: owns the client's response: reading its head and body off the
- * connection through the llhttp glue (h1_response.c) under the request's deadlines,
- * decoding (decode.c), the body size cap, handing the connection back to the pool the
+ * connection through the llhttp glue (parser.c) under the request's deadlines,
+ * decoding (http/common/coding.c), the body size cap, handing the connection back to the pool the
  * moment the message is complete, and the accessors. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,8 +13,21 @@
 
 #include "http/client/client_internal.h"
 
-corio_http_response *corio__hc_response_new(corio_http_client *c, corio__hc_conn *conn,
-					    bool head, uint64_t deadline, uint64_t max_body)
+/* A read at least this large with nothing buffered receives straight into the caller's
+ * buffer: below it, one receive into ours serves several small reads. */
+#define DIRECT_MIN 4096
+/* The block corio_http_response_read_to_fd reads and writes. */
+#define TO_FD_BLOCK 65536
+/* corio_http_response_text sizes its buffer from Content-Length, but a claimed length buys
+ * at most TEXT_CLAIM_MAX before the bytes arrive; without a length it starts at
+ * TEXT_FIRST. */
+#define TEXT_CLAIM_MAX ((size_t)16 << 20)
+#define TEXT_FIRST 16384
+/* The block a drain reads and drops. */
+#define DRAIN_BLOCK 4096
+
+corio_http_response *corio__hclient_response_new(corio_http_client *c, corio__hclient_conn *conn,
+						 bool head, uint64_t deadline, uint64_t max_body)
 {
 	corio_http_response *r = calloc(1, sizeof *r);
 
@@ -24,15 +37,15 @@ corio_http_response *corio__hc_response_new(corio_http_client *c, corio__hc_conn
 	r->conn = conn;
 	r->deadline = deadline;
 	r->max_body = max_body;
-	corio__h1r_init(&r->h, head, c->o.max_header_bytes, c->o.max_headers,
-			c->o.max_chunk_ext);
+	corio__hclient_parser_init(&r->h, head, c->o.max_header_bytes, c->o.max_headers,
+				   c->o.max_chunk_ext);
 	c->refs++;
 	return r;
 }
 
-uint64_t corio__hc_io_deadline(const corio_http_response *r)
+uint64_t corio__hclient_io_deadline(const corio_http_response *r)
 {
-	uint64_t d = corio__hc_deadline(r->client->o.read_ns);
+	uint64_t d = corio__hclient_deadline(r->client->o.read_ns);
 
 	return d < r->deadline ? d : r->deadline;
 }
@@ -41,13 +54,13 @@ uint64_t corio__hc_io_deadline(const corio_http_response *r)
  * closed. */
 static void release_conn(corio_http_response *r)
 {
-	corio__hc_conn *k = r->conn;
+	corio__hclient_conn *k = r->conn;
 
 	if (!k)
 		return;
 	r->conn = NULL;
-	corio__hc_release(r->client, k,
-			  r->h.message_done && r->h.keep_alive && !r->h.err && !r->err);
+	corio__hclient_release(r->client, k,
+			       r->h.message_done && r->h.keep_alive && !r->h.err && !r->err);
 }
 
 static int fail(corio_http_response *r, int err)
@@ -65,13 +78,13 @@ static int fail(corio_http_response *r, int err)
  * soft (a deadline of the caller's, not an error), or -errno. May park. */
 static int pump(corio_http_response *r, size_t maxraw, uint64_t soft)
 {
-	corio__hc_conn *k = r->conn;
+	corio__hclient_conn *k = r->conn;
 	ssize_t n;
 
 	if (!k)
 		return r->err ? r->err : -EPIPE;
 	if (k->off == k->len) {
-		uint64_t d = corio__hc_io_deadline(r);
+		uint64_t d = corio__hclient_io_deadline(r);
 		corio__deadline dl;
 
 		if (soft < d)
@@ -84,20 +97,20 @@ static int pump(corio_http_response *r, size_t maxraw, uint64_t soft)
 		if (n < 0)
 			return n;
 		if (n == 0)
-			return corio__h1r_eof(&r->h);
+			return corio__hclient_parser_eof(&r->h);
 		k->len = (size_t)n;
 	}
 	n = (ssize_t)(k->len - k->off);
 	if ((size_t)n > maxraw)
 		n = (ssize_t)maxraw;
-	n = corio__h1r_feed(&r->h, k->buf + k->off, (size_t)n);
+	n = corio__hclient_parser_feed(&r->h, k->buf + k->off, (size_t)n);
 	if (n < 0)
 		return (int)n;
 	k->off += (size_t)n;
 	return 0;
 }
 
-int corio__hc_read_head(corio_http_response *r, bool until_interim, uint64_t soft)
+int corio__hclient_read_head(corio_http_response *r, bool until_interim, uint64_t soft)
 {
 	while (!r->h.headers_done && !(until_interim && r->h.interim_seen)) {
 		int rc = pump(r, SIZE_MAX, soft);
@@ -110,12 +123,13 @@ int corio__hc_read_head(corio_http_response *r, bool until_interim, uint64_t sof
 	return 0;
 }
 
-void corio__hc_response_ready(corio_http_response *r, bool decompress, uint64_t max_decoded)
+void corio__hclient_response_ready(corio_http_response *r, bool decompress, uint64_t max_decoded)
 {
-	int coding = corio__hc_coding_of(corio__h1r_get(&r->h, false, "Content-Encoding", 0));
+	const char *ce = corio__hclient_parser_get(&r->h, false, "Content-Encoding", 0);
+	int coding = corio__http_coding_of(ce);
 
 	if (decompress && coding > 0 && !r->h.head) {
-		corio__hc_decoder_init(&r->dec, (corio__hc_coding)coding, max_decoded);
+		corio__http_decoder_init(&r->dec, (corio__http_coding)coding, max_decoded);
 		r->decoding = true;
 	}
 }
@@ -131,7 +145,7 @@ static ssize_t deliver(corio_http_response *r, ssize_t n)
 /* The body ended: a compressed stream must have ended too. */
 static ssize_t finish(corio_http_response *r)
 {
-	if (r->decoding && !corio__hc_decoder_done(&r->dec) && r->dec.started)
+	if (r->decoding && !corio__http_decoder_done(&r->dec) && r->dec.started)
 		return fail(r, -EPROTO);
 	release_conn(r);
 	r->eof = true;
@@ -143,26 +157,26 @@ static ssize_t finish(corio_http_response *r)
  * > 0 bytes, 0 when not applicable, -errno. */
 static ssize_t read_direct(corio_http_response *r, char *buf, size_t len)
 {
-	corio__hc_conn *k = r->conn;
+	corio__hclient_conn *k = r->conn;
 	uint64_t left = r->h.p.content_length; /* llhttp counts the body down in it */
 	corio__deadline d;
 	ssize_t n;
 
-	if (!k || k->off != k->len || len < 4096 || r->h.chunked || r->h.content_length < 0 ||
+	if (!k || k->off != k->len || len < DIRECT_MIN || r->h.chunked || r->h.content_length < 0 ||
 	    !r->h.headers_done || r->h.message_done || left == 0)
 		return 0;
 	if (len > left)
 		len = (size_t)left;
-	corio__deadline_begin(&d, corio__hc_io_deadline(r));
+	corio__deadline_begin(&d, corio__hclient_io_deadline(r));
 	n = corio__deadline_end(&d, corio_recv(k->fd, buf, len, 0));
 	if (n == 0)
-		n = corio__h1r_eof(&r->h);
+		n = corio__hclient_parser_eof(&r->h);
 	if (n <= 0)
 		return n < 0 ? n : -EPROTO;
 	r->h.sink = buf;
 	r->h.sink_cap = (size_t)n;
 	r->h.sink_len = 0;
-	n = corio__h1r_feed(&r->h, buf, (size_t)n);
+	n = corio__hclient_parser_feed(&r->h, buf, (size_t)n);
 	r->h.sink = NULL;
 	if (n < 0)
 		return n;
@@ -172,14 +186,14 @@ static ssize_t read_direct(corio_http_response *r, char *buf, size_t len)
 static ssize_t read_plain(corio_http_response *r, char *buf, size_t len)
 {
 	for (;;) {
-		size_t have = corio__h1r_pending(&r->h);
+		size_t have = corio__hclient_parser_pending(&r->h);
 		ssize_t n;
 		int rc;
 
 		if (have) {
 			if (have > len)
 				have = len;
-			memcpy(buf, r->h.pend + r->h.pend_off, have);
+			memcpy(buf, r->h.pend.p + r->h.pend_off, have);
 			r->h.pend_off += have;
 			return deliver(r, (ssize_t)have);
 		}
@@ -212,19 +226,19 @@ static ssize_t read_plain(corio_http_response *r, char *buf, size_t len)
 static ssize_t read_decoded(corio_http_response *r, char *buf, size_t len)
 {
 	for (;;) {
-		size_t have = corio__h1r_pending(&r->h), used = 0;
+		size_t have = corio__hclient_parser_pending(&r->h), used = 0;
 		ssize_t n = 0;
 		int rc;
 
-		if (have || (r->h.message_done && !corio__hc_decoder_done(&r->dec))) {
-			n = corio__hc_decode(&r->dec, r->h.pend + r->h.pend_off, have, &used, buf,
-					     len);
+		if (have || (r->h.message_done && !corio__http_decoder_done(&r->dec))) {
+			n = corio__http_decode(&r->dec, r->h.pend.p + r->h.pend_off, have, &used, buf,
+					       len);
 			if (n < 0)
 				return fail(r, (int)n);
 			r->h.pend_off += used;
 			if (n > 0)
 				return deliver(r, n);
-			if (used && corio__h1r_pending(&r->h))
+			if (used && corio__hclient_parser_pending(&r->h))
 				continue;
 		}
 		if (r->h.message_done)
@@ -254,7 +268,7 @@ ssize_t corio_http_response_read(corio_http_response *r, void *buf, size_t len)
 
 int64_t corio_http_response_read_to_fd(corio_http_response *r, int fd)
 {
-	const size_t cap = 65536;
+	const size_t cap = TO_FD_BLOCK;
 	char *buf;
 	int64_t total = 0;
 
@@ -279,58 +293,68 @@ int64_t corio_http_response_read_to_fd(corio_http_response *r, int fd)
 	}
 }
 
+/* corio_http_response_text's first size: Content-Length + 1 (up to TEXT_CLAIM_MAX), or
+ * TEXT_FIRST when the length is unknown or the body is decoded. */
+static size_t text_first_cap(const corio_http_response *r)
+{
+	if (r->decoding || r->h.content_length <= 0 || r->h.head)
+		return TEXT_FIRST;
+	return (size_t)(r->h.content_length < (int64_t)TEXT_CLAIM_MAX ? r->h.content_length
+								       : (int64_t)TEXT_CLAIM_MAX) + 1;
+}
+
+/* Reads the whole body into t (NUL-terminated). 0 or -errno (t is then the caller's to
+ * free). */
+static int read_text(corio_http_response *r, corio__buf *t)
+{
+	size_t first = text_first_cap(r);
+
+	/* max = first: the size is exactly the claimed length + 1, not buf.h's power of 2 */
+	if (corio__buf_reserve_max(t, first, first) != 0)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (t->cap - t->len < 2 && r->h.message_done && !r->decoding &&
+		    !corio__hclient_parser_pending(&r->h)) {
+			finish(r); /* exactly Content-Length bytes: no need to grow */
+			break;
+		}
+		/* Doubles (need = cap + 1); small buffers keep 4 KiB of room per read. */
+		if (t->cap - t->len < (t->cap > TEXT_FIRST ? 2 : 4096) &&
+		    corio__buf_reserve(t, t->cap - t->len + 1) != 0)
+			return -ENOMEM;
+		n = corio_http_response_read(r, t->p + t->len, t->cap - t->len - 1);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			break;
+		t->len += (size_t)n;
+	}
+	t->p[t->len] = 0;
+	return 0;
+}
+
 int corio_http_response_text(corio_http_response *r, const char **body, size_t *len)
 {
-	size_t cap, used = 0;
-	char *t;
-
 	if (!r)
 		return -EINVAL;
 	if (!r->text) {
+		corio__buf t = CORIO__BUF_INIT;
+		int rc;
+
 		if (r->err)
 			return r->err;
 		if (!r->decoding && r->h.content_length > 0 &&
 		    (uint64_t)r->h.content_length > r->max_body)
 			return fail(r, -EFBIG);
-		/* Sized from Content-Length, but a claimed length only buys up to 16 MiB
-		 * before the bytes actually arrive. */
-		cap = (!r->decoding && r->h.content_length > 0 && !r->h.head)
-			      ? (size_t)(r->h.content_length < (16 << 20) ? r->h.content_length
-									: (16 << 20)) + 1
-			      : 16384;
-		t = malloc(cap);
-		if (!t)
-			return -ENOMEM;
-		for (;;) {
-			ssize_t n;
-
-			if (cap - used < 2 && r->h.message_done && !r->decoding &&
-			    !corio__h1r_pending(&r->h)) {
-				finish(r); /* exactly Content-Length bytes: no need to grow */
-				break;
-			}
-			if (cap - used < (cap > 16384 ? 2 : 4096)) {
-				char *nt = realloc(t, cap * 2);
-
-				if (!nt) {
-					free(t);
-					return -ENOMEM;
-				}
-				t = nt;
-				cap *= 2;
-			}
-			n = corio_http_response_read(r, t + used, cap - used - 1);
-			if (n < 0) {
-				free(t);
-				return (int)n;
-			}
-			if (n == 0)
-				break;
-			used += (size_t)n;
+		rc = read_text(r, &t);
+		if (rc < 0) {
+			corio__buf_free(&t);
+			return rc;
 		}
-		t[used] = 0;
-		r->text = t;
-		r->text_len = used;
+		r->text = t.p;
+		r->text_len = t.len;
 	}
 	if (body)
 		*body = r->text;
@@ -339,18 +363,18 @@ int corio_http_response_text(corio_http_response *r, const char **body, size_t *
 	return 0;
 }
 
-void corio__hc_drain(corio_http_response *r, size_t max)
+void corio__hclient_drain(corio_http_response *r, size_t max)
 {
 	char *buf;
 
 	if (!r->conn || r->err)
 		return;
 	/* Only what is already buffered, plus up to max more bytes. */
-	buf = malloc(4096);
+	buf = malloc(DRAIN_BLOCK);
 	if (!buf)
 		return;
 	while (r->conn && !r->h.message_done && max > 0 && !r->err) {
-		ssize_t n = read_plain(r, buf, 4096); /* raw: drained bytes are not looked at */
+		ssize_t n = read_plain(r, buf, DRAIN_BLOCK); /* raw: drained bytes are not looked at */
 
 		if (n <= 0)
 			break;
@@ -363,15 +387,15 @@ void corio__hc_drain(corio_http_response *r, size_t max)
  * response freed unread can still give its connection back. */
 static void finish_buffered(corio_http_response *r)
 {
-	corio__hc_conn *k = r->conn;
+	corio__hclient_conn *k = r->conn;
 
 	while (k && !r->h.message_done && !r->h.err && k->off < k->len) {
-		ssize_t n = corio__h1r_feed(&r->h, k->buf + k->off, k->len - k->off);
+		ssize_t n = corio__hclient_parser_feed(&r->h, k->buf + k->off, k->len - k->off);
 
 		if (n < 0)
 			break;
 		k->off += (size_t)n;
-		r->h.pend_off = r->h.pend_len = 0; /* nobody will read it */
+		r->h.pend_off = r->h.pend.len = 0; /* nobody will read it */
 	}
 }
 
@@ -388,13 +412,13 @@ void corio_http_response_free(corio_http_response *r)
 			r->conn->broken = true;
 	}
 	release_conn(r);
-	corio__hc_decoder_free(&r->dec);
-	corio__h1r_free(&r->h);
+	corio__http_decoder_free(&r->dec);
+	corio__hclient_parser_free(&r->h);
 	free(r->text);
 	free(r->url);
 	corio_url_free(&r->final);
 	free(r);
-	corio__hc_client_unref(c);
+	corio__hclient_unref(c);
 }
 
 /* ---- accessors ---------------------------------------------------------------------- */
@@ -406,7 +430,7 @@ int corio_http_response_status(const corio_http_response *r)
 
 const char *corio_http_response_reason(const corio_http_response *r)
 {
-	return r && r->h.has_reason ? r->h.hdr.arena : "";
+	return r && r->h.has_reason ? r->h.hdr.arena.p : "";
 }
 
 int corio_http_response_version(const corio_http_response *r)
@@ -434,13 +458,13 @@ unsigned corio_http_response_redirects(const corio_http_response *r)
 
 const char *corio_http_response_header(const corio_http_response *r, const char *name)
 {
-	return r && name ? corio__h1r_get(&r->h, false, name, 0) : NULL;
+	return r && name ? corio__hclient_parser_get(&r->h, false, name, 0) : NULL;
 }
 
 const char *corio_http_response_header_n(const corio_http_response *r, const char *name,
 					 size_t i)
 {
-	return r && name ? corio__h1r_get(&r->h, false, name, i) : NULL;
+	return r && name ? corio__hclient_parser_get(&r->h, false, name, i) : NULL;
 }
 
 size_t corio_http_response_header_count(const corio_http_response *r)
@@ -454,15 +478,15 @@ int corio_http_response_header_at(const corio_http_response *r, size_t i, const 
 	if (!r || !r->h.headers_done || i >= r->h.hdr.n)
 		return -ENOENT;
 	if (name)
-		*name = r->h.hdr.arena + r->h.hdr.f[i].name;
+		*name = r->h.hdr.arena.p + r->h.hdr.f[i].name;
 	if (value)
-		*value = r->h.hdr.arena + r->h.hdr.f[i].value;
+		*value = r->h.hdr.arena.p + r->h.hdr.f[i].value;
 	return 0;
 }
 
 const char *corio_http_response_trailer(const corio_http_response *r, const char *name)
 {
-	return r && name ? corio__h1r_get(&r->h, true, name, 0) : NULL;
+	return r && name ? corio__hclient_parser_get(&r->h, true, name, 0) : NULL;
 }
 
 int64_t corio_http_response_content_length(const corio_http_response *r)

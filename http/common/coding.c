@@ -1,4 +1,4 @@
-/* http/common/coding.c: owns Content-Encoding decoding for the client (see client_decode.h).
+/* http/common/coding.c: owns Content-Encoding decoding for the client (see coding.h).
  * gzip goes through inflateInit2(15 + 32) (zlib detects the gzip header); "deflate" is
  * meant to be zlib-wrapped (RFC 9110 8.4.1.2) but many servers send raw deflate, so the
  * first two bytes decide: a valid zlib header (CM 8, check bits) -> zlib, otherwise raw
@@ -9,40 +9,40 @@
 #include <strings.h>
 
 #include "http/common/coding.h"
+#include "runtime/util/str.h"
 
-int corio__hc_coding_of(const char *ce)
+int corio__http_coding_of(const char *ce)
 {
 	size_t n;
 
 	if (!ce)
-		return CORIO__HC_IDENTITY;
+		return CORIO__HTTP_IDENTITY;
 	while (*ce == ' ' || *ce == '\t')
 		ce++;
 	n = strlen(ce);
 	while (n > 0 && (ce[n - 1] == ' ' || ce[n - 1] == '\t'))
 		n--;
-	if (n == 0 || (n == 8 && strncasecmp(ce, "identity", 8) == 0))
-		return CORIO__HC_IDENTITY;
-	if ((n == 4 && strncasecmp(ce, "gzip", 4) == 0) ||
-	    (n == 6 && strncasecmp(ce, "x-gzip", 6) == 0))
-		return CORIO__HC_GZIP;
-	if (n == 7 && strncasecmp(ce, "deflate", 7) == 0)
-		return CORIO__HC_DEFLATE;
+	if (n == 0 || CORIO__IEQ_LIT(ce, n, "identity"))
+		return CORIO__HTTP_IDENTITY;
+	if (CORIO__IEQ_LIT(ce, n, "gzip") || CORIO__IEQ_LIT(ce, n, "x-gzip"))
+		return CORIO__HTTP_GZIP;
+	if (CORIO__IEQ_LIT(ce, n, "deflate"))
+		return CORIO__HTTP_DEFLATE;
 	return -1;
 }
 
-void corio__hc_decoder_init(corio__hc_decoder *d, corio__hc_coding coding, uint64_t cap)
+void corio__http_decoder_init(corio__http_decoder *d, corio__http_coding coding, uint64_t cap)
 {
 	memset(d, 0, sizeof *d);
 	d->coding = coding;
 	d->cap = cap;
 }
 
-static int start(corio__hc_decoder *d, const unsigned char *in, size_t inlen)
+static int start(corio__http_decoder *d, const unsigned char *in, size_t inlen)
 {
 	int wbits = 15 + 32;
 
-	if (d->coding == CORIO__HC_DEFLATE) {
+	if (d->coding == CORIO__HTTP_DEFLATE) {
 		if (inlen < 2)
 			return 1; /* wait for more */
 		wbits = ((in[0] & 0x0f) == 8 && (in[0] >> 4) <= 7 &&
@@ -56,8 +56,8 @@ static int start(corio__hc_decoder *d, const unsigned char *in, size_t inlen)
 	return 0;
 }
 
-ssize_t corio__hc_decode(corio__hc_decoder *d, const void *in, size_t inlen, size_t *used,
-			 void *out, size_t outlen)
+ssize_t corio__http_decode(corio__http_decoder *d, const void *in, size_t inlen, size_t *used,
+			   void *out, size_t outlen)
 {
 	const unsigned char *src = in;
 	int rc;
@@ -67,7 +67,7 @@ ssize_t corio__hc_decode(corio__hc_decoder *d, const void *in, size_t inlen, siz
 	if (d->ended) {
 		/* Another gzip member may follow; anything else is ignored, as zlib's gzip
 		 * tools and browsers do. */
-		if (d->coding != CORIO__HC_GZIP || inlen < 2 || src[0] != 0x1f || src[1] != 0x8b) {
+		if (d->coding != CORIO__HTTP_GZIP || inlen < 2 || src[0] != 0x1f || src[1] != 0x8b) {
 			*used = inlen;
 			return 0;
 		}
@@ -103,12 +103,12 @@ ssize_t corio__hc_decode(corio__hc_decoder *d, const void *in, size_t inlen, siz
 	return (ssize_t)produced;
 }
 
-bool corio__hc_decoder_done(const corio__hc_decoder *d)
+bool corio__http_decoder_done(const corio__http_decoder *d)
 {
 	return d->ended;
 }
 
-void corio__hc_decoder_free(corio__hc_decoder *d)
+void corio__http_decoder_free(corio__http_decoder *d)
 {
 	if (d->started)
 		inflateEnd(&d->z);

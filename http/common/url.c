@@ -11,6 +11,8 @@
 
 #include <corio/http.h>
 
+#include "runtime/util/str.h"
+
 /* A URI reference split into spans of the input; len -1 = component absent. */
 typedef struct span {
 	const char *p;
@@ -222,10 +224,8 @@ uint16_t corio_url_default_port(const char *scheme)
 
 static bool is_http_like(const char *scheme, size_t len)
 {
-	return (len == 4 && strncasecmp(scheme, "http", 4) == 0) ||
-	       (len == 5 && strncasecmp(scheme, "https", 5) == 0) ||
-	       (len == 2 && strncasecmp(scheme, "ws", 2) == 0) ||
-	       (len == 3 && strncasecmp(scheme, "wss", 3) == 0);
+	return CORIO__IEQ_LIT(scheme, len, "http") || CORIO__IEQ_LIT(scheme, len, "https") ||
+	       CORIO__IEQ_LIT(scheme, len, "ws") || CORIO__IEQ_LIT(scheme, len, "wss");
 }
 
 /* Copies a span into the storage cursor as a C string; NULL for an absent span. */
@@ -349,6 +349,10 @@ void corio_url_free(corio_url *u)
 	memset(u, 0, sizeof *u);
 }
 
+/* p[0..rem) starts with, or is exactly, the literal lit. */
+#define STARTS_LIT(p, rem, lit) ((rem) >= CORIO__SLEN(lit) && !memcmp((p), CORIO__LIT(lit)))
+#define IS_LIT(p, rem, lit) ((rem) == CORIO__SLEN(lit) && !memcmp((p), CORIO__LIT(lit)))
+
 /* RFC 3986 5.2.4: removes "." and ".." segments from in[0..len) into out (same size or
  * larger); returns the output length. */
 static size_t remove_dots(const char *in, size_t len, char *out)
@@ -359,25 +363,24 @@ static size_t remove_dots(const char *in, size_t len, char *out)
 		const char *p = in + i;
 		size_t rem = len - i;
 
-		if (rem >= 3 && !memcmp(p, "../", 3)) { /* A */
-			i += 3;
-		} else if (rem >= 2 && !memcmp(p, "./", 2)) {
-			i += 2;
-		} else if (rem >= 3 && !memcmp(p, "/./", 3)) { /* B */
-			i += 2;
-		} else if (rem == 2 && !memcmp(p, "/.", 2)) {
+		if (STARTS_LIT(p, rem, "../")) { /* A */
+			i += CORIO__SLEN("../");
+		} else if (STARTS_LIT(p, rem, "./")) {
+			i += CORIO__SLEN("./");
+		} else if (STARTS_LIT(p, rem, "/./")) { /* B: "/./" becomes "/" */
+			i += CORIO__SLEN("/.");
+		} else if (IS_LIT(p, rem, "/.")) {
 			out[o++] = '/';
-			i += 2;
-		} else if ((rem >= 4 && !memcmp(p, "/../", 4)) ||
-			   (rem == 3 && !memcmp(p, "/..", 3))) { /* C */
+			i += CORIO__SLEN("/.");
+		} else if (STARTS_LIT(p, rem, "/../") || IS_LIT(p, rem, "/..")) { /* C */
 			while (o > 0 && out[o - 1] != '/')
 				o--;
 			if (o > 0)
 				o--;
-			if (rem == 3)
+			if (IS_LIT(p, rem, "/.."))
 				out[o++] = '/';
-			i += 3;
-		} else if ((rem == 1 && p[0] == '.') || (rem == 2 && !memcmp(p, "..", 2))) { /* D */
+			i += CORIO__SLEN("/..");
+		} else if (IS_LIT(p, rem, ".") || IS_LIT(p, rem, "..")) { /* D */
 			i += rem;
 		} else { /* E: the first segment, with its leading '/' */
 			out[o++] = in[i++];
@@ -387,6 +390,9 @@ static size_t remove_dots(const char *in, size_t len, char *out)
 	}
 	return o;
 }
+
+#undef STARTS_LIT
+#undef IS_LIT
 
 static int build_dotless(const parts *pt, const char *path, size_t len, corio_url *out)
 {

@@ -18,9 +18,9 @@
 
 #define MAX_EXT_BYTES 16384 /* chunk extensions plus trailers, per request */
 
-static corio__hconn *conn_of(llhttp_t *p)
+static corio__hserver_conn *conn_of(llhttp_t *p)
 {
-	return (corio__hconn *)p->data;
+	return (corio__hserver_conn *)p->data;
 }
 
 static int fail(corio_http_in *r, int status)
@@ -34,41 +34,40 @@ static int fail(corio_http_in *r, int status)
  * input, a literal). Compared as integers: the pointers may belong to different objects. */
 static size_t arena_offset(const corio_http_in *r, const char *at)
 {
-	uintptr_t a = (uintptr_t)r->arena, p = (uintptr_t)at;
+	uintptr_t a = (uintptr_t)r->arena.p, p = (uintptr_t)at;
 
-	return r->arena && p >= a && p - a < r->acap ? (size_t)(p - a) : SIZE_MAX;
+	return r->arena.p && p >= a && p - a < r->arena.cap ? (size_t)(p - a) : SIZE_MAX;
 }
+
+/* The arena's first size: a typical request head fits without a second allocation. */
+#define ARENA_FIRST 1024
 
 /* Appends len bytes from at. at may point into the arena itself (split_target copies a part
  * of the stored target): growing moves the arena, so such a source is followed by its
  * offset, never read through the old pointer. */
 static int arena_put(corio_http_in *r, const char *at, size_t len)
 {
-	if (r->alen + len + 1 > r->acap) {
-		size_t cap = r->acap ? r->acap : 1024, off = arena_offset(r, at);
-		char *a;
+	size_t off = arena_offset(r, at);
+	size_t want = !r->arena.cap && len + 1 < ARENA_FIRST ? ARENA_FIRST : len + 1;
 
-		while (r->alen + len + 1 > cap)
-			cap *= 2;
-		if (!(a = realloc(r->arena, cap)))
-			return -1;
-		r->arena = a;
-		r->acap = cap;
-		if (off != SIZE_MAX)
-			at = a + off;
-	}
-	memcpy(r->arena + r->alen, at, len); /* a source inside the arena ends before alen */
-	r->alen += len;
+	if (corio__buf_reserve(&r->arena, want) != 0)
+		return -1;
+	if (off != SIZE_MAX)
+		at = r->arena.p + off;
+	/* Copied by hand, not corio__buf_append: the source may be inside the arena (it ends
+	 * before arena.len, so the copy never overlaps). */
+	memcpy(r->arena.p + r->arena.len, at, len);
+	r->arena.len += len;
 	return 0;
 }
 
 /* Everything stored for the headers counts against max_header_bytes (the raw count is
  * checked by the caller after each run: this one bounds a single run). */
-static int put_limited(corio__hconn *c, const char *at, size_t len, int status)
+static int put_limited(corio__hserver_conn *c, const char *at, size_t len, int status)
 {
 	corio_http_in *r = &c->req;
 
-	if (r->alen + len > c->hl->srv->o.max_header_bytes)
+	if (r->arena.len + len > c->hl->srv->o.max_header_bytes)
 		return fail(r, status);
 	return arena_put(r, at, len) == 0 ? 0 : fail(r, 500);
 }
@@ -82,108 +81,107 @@ static int on_url_complete(llhttp_t *p)
 {
 	corio_http_in *r = &conn_of(p)->req;
 
-	r->url_len = (uint32_t)(r->alen - r->url_off);
+	r->url_len = (uint32_t)(r->arena.len - r->url_off);
 	return arena_put(r, "", 1) == 0 ? 0 : fail(r, 500);
 }
 
-static int trailer_bytes(corio__hconn *c, size_t len)
+static int trailer_bytes(corio__hserver_conn *c, size_t len)
 {
 	c->req.ext_bytes += len;
 	return c->req.ext_bytes > MAX_EXT_BYTES ? fail(&c->req, 400) : 0;
 }
 
 /* Closes the value of the header being stored (an empty value may have no span at all). */
-static int end_value(corio__hconn *c)
+static int end_value(corio__hserver_conn *c)
 {
 	corio_http_in *r = &c->req;
-	corio__hhdr *h = &r->hdrs[r->nhdrs];
+	corio__hserver_field *h = &r->hdrs[r->nhdrs];
 	char *v;
 
-	if (r->hstate == 1)
+	if (r->field_state == CORIO__HSERVER_IN_NAME)
 		return fail(r, 400);
-	if (r->hstate != 2)
+	if (r->field_state != CORIO__HSERVER_IN_VALUE)
 		return 0;
 	if (h->value == UINT32_MAX)
-		h->value = (uint32_t)r->alen;
-	v = r->arena + h->value;
-	h->value_len = (uint32_t)(r->alen - h->value);
+		h->value = (uint32_t)r->arena.len;
+	v = r->arena.p + h->value;
+	h->value_len = (uint32_t)(r->arena.len - h->value);
 	while (h->value_len && (v[h->value_len - 1] == ' ' || v[h->value_len - 1] == '\t'))
 		h->value_len--;
 	/* Belt and braces: a CR or LF never belongs in a value. */
 	if (memchr(v, '\r', h->value_len) || memchr(v, '\n', h->value_len))
 		return fail(r, 400);
-	r->alen = h->value + h->value_len;
+	r->arena.len = h->value + h->value_len;
 	if (arena_put(r, "", 1) != 0)
 		return fail(r, 500);
 	/* The fields the server itself looks at, noted here rather than searched for later. */
-	if (h->name_len == 4 && strncasecmp(r->arena + h->name, "host", 4) == 0) {
+	if (CORIO__IEQ_LIT(r->arena.p + h->name, h->name_len, "host")) {
 		r->hosts++;
-	} else if (h->name_len == 17 &&
-		   strncasecmp(r->arena + h->name, "transfer-encoding", 17) == 0) {
+	} else if (CORIO__IEQ_LIT(r->arena.p + h->name, h->name_len, "transfer-encoding")) {
 		if (!r->tes++)
 			r->te_idx = (int)r->nhdrs;
-	} else if (h->name_len == 6 && strncasecmp(r->arena + h->name, "expect", 6) == 0) {
+	} else if (CORIO__IEQ_LIT(r->arena.p + h->name, h->name_len, "expect")) {
 		if (r->expect_idx < 0)
 			r->expect_idx = (int)r->nhdrs;
 	}
 	r->nhdrs++;
-	r->hstate = 0;
+	r->field_state = CORIO__HSERVER_BETWEEN_FIELDS;
 	return 0;
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 	corio_http_in *r = &c->req;
 
 	if (r->in_trailers)
 		return trailer_bytes(c, len);
-	if (r->hstate == 2 && end_value(c) != 0)
+	if (r->field_state == CORIO__HSERVER_IN_VALUE && end_value(c) != 0)
 		return -1;
-	if (r->hstate == 0) {
+	if (r->field_state == CORIO__HSERVER_BETWEEN_FIELDS) {
 		if (r->nhdrs >= c->hl->srv->o.max_headers)
 			return fail(r, 431);
 		if (r->nhdrs == r->hcap) {
 			unsigned cap = r->hcap ? r->hcap * 2 : 16;
-			corio__hhdr *h = realloc(r->hdrs, cap * sizeof *h);
+			corio__hserver_field *h = realloc(r->hdrs, cap * sizeof *h);
 
 			if (!h)
 				return fail(r, 500);
 			r->hdrs = h;
 			r->hcap = cap;
 		}
-		r->hdrs[r->nhdrs].name = (uint32_t)r->alen;
+		r->hdrs[r->nhdrs].name = (uint32_t)r->arena.len;
 		r->hdrs[r->nhdrs].value = UINT32_MAX;
-		r->hstate = 1;
+		r->field_state = CORIO__HSERVER_IN_NAME;
 	}
 	return put_limited(c, at, len, 431);
 }
 
 static int on_header_field_complete(llhttp_t *p)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 	corio_http_in *r = &c->req;
-	corio__hhdr *h;
+	corio__hserver_field *h;
 
 	if (r->in_trailers)
 		return 0;
 	h = &r->hdrs[r->nhdrs];
-	h->name_len = (uint32_t)(r->alen - h->name);
+	h->name_len = (uint32_t)(r->arena.len - h->name);
 	if (arena_put(r, "", 1) != 0)
 		return fail(r, 500);
-	r->hstate = 2;
+	r->field_state = CORIO__HSERVER_IN_VALUE;
 	return 0;
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t len)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 	corio_http_in *r = &c->req;
 
 	if (r->in_trailers)
 		return trailer_bytes(c, len);
 	if (r->hdrs[r->nhdrs].value == UINT32_MAX) {
-		r->hdrs[r->nhdrs].value = (uint32_t)r->alen;
+		r->hdrs[r->nhdrs].value = (uint32_t)r->arena.len;
 	} else if (!r->vsplit || at != r->xstart) {
 		/* llhttp 8.1.0 accepts obsolete line folding and hands the continuation line
 		 * over as another span of the same value (without the CRLF). A value continues
@@ -197,14 +195,14 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len)
 
 static int on_header_value_complete(llhttp_t *p)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 
 	return c->req.in_trailers ? 0 : end_value(c);
 }
 
 static int on_headers_complete(llhttp_t *p)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 	corio_http_in *r = &c->req;
 
 	if (end_value(c) != 0)
@@ -216,7 +214,7 @@ static int on_headers_complete(llhttp_t *p)
 
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 	corio_http_in *r = &c->req;
 
 	r->body_read += len;
@@ -238,7 +236,7 @@ static int on_chunk_ext(llhttp_t *p, const char *at, size_t len)
 
 static int on_message_complete(llhttp_t *p)
 {
-	corio__hconn *c = conn_of(p);
+	corio__hserver_conn *c = conn_of(p);
 
 	c->req.msg_done = true;
 	c->req.keep_msg = llhttp_should_keep_alive(p); /* asked once the message is complete */
@@ -264,25 +262,25 @@ static void settings_init(void)
 	settings.on_message_complete = on_message_complete;
 }
 
-void corio__h1_init(corio__hconn *c)
+void corio__hserver_parser_init(corio__hserver_conn *c)
 {
 	pthread_once(&settings_once, settings_init);
 	llhttp_init(&c->parser, HTTP_REQUEST, &settings);
 	c->parser.data = c;
 }
 
-void corio__h1_next(corio__hconn *c)
+void corio__hserver_parser_next(corio__hserver_conn *c)
 {
 	corio_http_in *r = &c->req;
 
 	if (llhttp_get_errno(&c->parser) == HPE_PAUSED)
 		llhttp_resume(&c->parser);
 	free(r->whole);
-	*r = (corio_http_in){ .c = c, .arena = r->arena, .acap = r->acap, .hdrs = r->hdrs,
+	*r = (corio_http_in){ .c = c, .arena = { r->arena.p, 0, r->arena.cap }, .hdrs = r->hdrs,
 			      .hcap = r->hcap, .te_idx = -1, .expect_idx = -1 };
 }
 
-llhttp_errno_t corio__h1_execute(corio__hconn *c)
+llhttp_errno_t corio__hserver_parser_execute(corio__hserver_conn *c)
 {
 	corio_http_in *r = &c->req;
 	char *start = c->buf + c->rpos;
@@ -294,7 +292,7 @@ llhttp_errno_t corio__h1_execute(corio__hconn *c)
 	r->xstart = start;
 	r->xend = start + n;
 	/* Paused at the end of the headers: the body follows. (A pause at the message's end
-	 * is lifted only by corio__h1_next, for the next request.) */
+	 * is lifted only by corio__hserver_parser_next, for the next request.) */
 	if (llhttp_get_errno(&c->parser) == HPE_PAUSED && !r->msg_done)
 		llhttp_resume(&c->parser);
 	err = llhttp_execute(&c->parser, start, n);
@@ -314,9 +312,9 @@ static const char *find(const corio_http_in *r, const char *name, unsigned *coun
 
 	*count = 0;
 	for (unsigned i = 0; i < r->nhdrs; i++)
-		if (strcasecmp(r->arena + r->hdrs[i].name, name) == 0) {
+		if (strcasecmp(r->arena.p + r->hdrs[i].name, name) == 0) {
 			if (!v)
-				v = r->arena + r->hdrs[i].value;
+				v = r->arena.p + r->hdrs[i].value;
 			++*count;
 		}
 	return v;
@@ -325,35 +323,36 @@ static const char *find(const corio_http_in *r, const char *name, unsigned *coun
 /* path and query as separate strings (absolute-form targets lose scheme and authority). */
 static int split_target(corio_http_in *r, uint32_t *path, uint32_t *query)
 {
-	const char *t = r->arena + r->url_off, *q, *s = t;
+	const char *t = r->arena.p + r->url_off, *q, *s = t;
 	size_t plen;
 
 	/* origin-form ("/...", nearly every request) skips the absolute-form test */
-	if (*t != '/' && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
+	if (*t != '/' && (strncasecmp(t, CORIO__LIT("http://")) == 0 ||
+			  strncasecmp(t, CORIO__LIT("https://")) == 0)) {
 		s = strchr(strstr(t, "://") + 3, '/');
 		if (!s)
 			s = "/";
 	}
 	q = strchr(s, '?');
 	plen = q ? (size_t)(q - s) : strlen(s);
-	*path = (uint32_t)r->alen;
+	*path = (uint32_t)r->arena.len;
 	if (arena_put(r, s, plen) || arena_put(r, "", 1)) /* s may point into the arena */
 		return -1;
-	*query = (uint32_t)r->alen;
+	*query = (uint32_t)r->arena.len;
 	/* t, s and q pointed into the arena, which arena_put may have moved. */
-	t = r->arena + r->url_off;
+	t = r->arena.p + r->url_off;
 	q = strchr(t, '?');
 	if (arena_put(r, q ? q + 1 : "", q ? strlen(q + 1) : 0) || arena_put(r, "", 1))
 		return -1;
 	return 0;
 }
 
-bool corio__h1_keep_alive(corio__hconn *c)
+bool corio__hserver_parser_keep_alive(corio__hserver_conn *c)
 {
 	return llhttp_should_keep_alive(&c->parser) != 0;
 }
 
-int corio__h1_finish_headers(corio__hconn *c)
+int corio__hserver_parser_finish_headers(corio__hserver_conn *c)
 {
 	corio_http_in *r = &c->req;
 	const llhttp_t *p = &c->parser;
@@ -362,9 +361,9 @@ int corio__h1_finish_headers(corio__hconn *c)
 
 	if (split_target(r, &path, &query) != 0)
 		return 500;
-	r->target = r->arena + r->url_off;
-	r->path = r->arena + path;
-	r->query = r->arena + query;
+	r->target = r->arena.p + r->url_off;
+	r->path = r->arena.p + path;
+	r->query = r->arena.p + query;
 	r->method = llhttp_method_name((llhttp_method_t)p->method);
 	r->version = p->http_major * 10 + p->http_minor;
 	r->chunked = (p->flags & F_CHUNKED) != 0;
@@ -382,12 +381,12 @@ int corio__h1_finish_headers(corio__hconn *c)
 	/* Transfer codings other than chunked alone are not implemented (RFC 9112 6.1). */
 	if (r->tes && r->version < 11)
 		return 400; /* RFC 9112 6.1: faulty framing from a 1.0 client */
-	if (r->tes && (r->tes > 1 || strcasecmp(r->arena + r->hdrs[r->te_idx].value, "chunked")))
+	if (r->tes && (r->tes > 1 || strcasecmp(r->arena.p + r->hdrs[r->te_idx].value, "chunked")))
 		return 501;
 	if (!r->chunked && (cl > INT64_MAX || cl > c->hl->srv->o.max_body_bytes))
 		return 413; /* even with max_body_bytes UINT64_MAX ("no limit") */
 	if (r->expect_idx >= 0) {
-		if (strcasecmp(r->arena + r->hdrs[r->expect_idx].value, "100-continue") != 0)
+		if (strcasecmp(r->arena.p + r->hdrs[r->expect_idx].value, "100-continue") != 0)
 			return 417;
 		r->expect_continue = r->version >= 11;
 	}
@@ -439,9 +438,9 @@ int corio_http_in_header_at(const corio_http_in *req, size_t i, const char **nam
 	if (i >= req->nhdrs)
 		return -ENOENT;
 	if (name)
-		*name = req->arena + req->hdrs[i].name;
+		*name = req->arena.p + req->hdrs[i].name;
 	if (value)
-		*value = req->arena + req->hdrs[i].value;
+		*value = req->arena.p + req->hdrs[i].value;
 	return 0;
 }
 

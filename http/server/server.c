@@ -1,8 +1,9 @@
-/* http/server/server.c: the server object: options, listeners (one, or one SO_REUSEPORT listener per
- * loop), serving on the caller's loop or on N loops started through corio_blocking +
- * corio_run_threads, the accept loop that spawns one coroutine per connection, and the
- * graceful shutdown (listeners closed, idle connections cancelled, in-flight requests
- * finished, everything cancelled at the deadline). */
+/* http/server/server.c: the server object: options and their defaults, listeners (one, or
+ * one SO_REUSEPORT listener per loop), serving on the caller's loop or on N loops started
+ * through corio_blocking + corio_run_threads, the accept loop that spawns one coroutine per
+ * connection (conn.c) and keeps the loop's connection list, and the graceful shutdown
+ * (listeners closed, idle connections cancelled, in-flight requests finished, everything
+ * cancelled at the deadline). Serving and shutting down park. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -20,16 +21,29 @@ void corio_http_server_opts_init(corio_http_server_opts *o)
 		memset(o, 0, sizeof *o);
 }
 
+/* Defaults for the limits a zero option leaves open.
+ * DEF_MAX_HEADER_BYTES: request line and headers; 16 KiB holds any ordinary request with
+ * its cookies, and bounds what a client that never ends its head can make us store.
+ * DEF_MAX_HEADERS: header fields per request, well above what browsers send.
+ * DEF_MAX_BODY_BYTES: a request body; forms and JSON fit, an upload must ask for more.
+ * DEF_READ_BUFFER: a connection's receive buffer; the head of a request arrives in one
+ * receive. MIN_READ_BUFFER: below it a request line and a few headers would not fit. */
+#define DEF_MAX_HEADER_BYTES 16384
+#define DEF_MAX_HEADERS 100
+#define DEF_MAX_BODY_BYTES (16u << 20)
+#define DEF_READ_BUFFER 16384
+#define MIN_READ_BUFFER 1024
+
 static void defaults(corio_http_server_opts *o)
 {
 	if (!o->threads)
 		o->threads = 1;
 	if (!o->max_header_bytes)
-		o->max_header_bytes = 16384;
+		o->max_header_bytes = DEF_MAX_HEADER_BYTES;
 	if (!o->max_headers)
-		o->max_headers = 100;
+		o->max_headers = DEF_MAX_HEADERS;
 	if (!o->max_body_bytes)
-		o->max_body_bytes = 16u << 20;
+		o->max_body_bytes = DEF_MAX_BODY_BYTES;
 	if (!o->header_timeout_ns)
 		o->header_timeout_ns = CORIO_SEC(10);
 	if (!o->body_timeout_ns)
@@ -41,9 +55,9 @@ static void defaults(corio_http_server_opts *o)
 	if (!o->server_name)
 		o->server_name = "corio";
 	if (!o->read_buffer)
-		o->read_buffer = 16384;
-	if (o->read_buffer < 1024)
-		o->read_buffer = 1024;
+		o->read_buffer = DEF_READ_BUFFER;
+	if (o->read_buffer < MIN_READ_BUFFER)
+		o->read_buffer = MIN_READ_BUFFER;
 }
 
 corio_http_server *corio_http_server_new(const corio_http_server_opts *o, corio_http_handler h,
@@ -115,11 +129,11 @@ int corio_http_server_port(const corio_http_server *srv)
 
 static void *accept_main(void *arg)
 {
-	corio__hloop *hl = arg;
+	corio__hserver_loop *hl = arg;
 
 	for (;;) {
 		int fd = corio_accept(hl->lfd, NULL, NULL);
-		corio__hconn *c;
+		corio__hserver_conn *c;
 
 		if (fd < 0) {
 			/* corio_accept handles transient errors and running out of descriptors
@@ -135,7 +149,7 @@ static void *accept_main(void *arg)
 		c->hl = hl;
 		c->fd = fd;
 		c->pipe[0] = c->pipe[1] = -1;
-		if (!(c->task = corio_spawn(corio__hconn_main, c))) {
+		if (!(c->task = corio_spawn(corio__hserver_conn_main, c))) {
 			free(c);
 			corio_close(fd);
 			continue;
@@ -143,27 +157,29 @@ static void *accept_main(void *arg)
 		/* Detached: the connection unlinks itself as the last thing it does, so a task in
 		 * the list is always alive and may be cancelled. */
 		corio_detach(c->task);
-		c->next = hl->conns;
-		if (hl->conns)
-			hl->conns->prev = c;
-		hl->conns = c;
+		corio__list_push_front(&hl->conns, &c->link);
 		hl->nconns++;
 	}
 	return NULL;
 }
 
 /* Only started connections are cancelled: a task cancelled before it first ran would
- * never run, and never close its descriptor. Those not started see `stopping` and go. */
-static void cancel_conns(corio__hloop *hl, bool idle_only)
+ * never run, and never close its descriptor. Those not started (CORIO__HSERVER_NEW) see
+ * `stopping` and go. */
+static void cancel_conns(corio__hserver_loop *hl, bool idle_only)
 {
-	for (corio__hconn *c = hl->conns; c; c = c->next)
-		if (c->started && (!idle_only || c->idle))
+	for (corio__lnode *n = hl->conns.head; n; n = n->next) {
+		corio__hserver_conn *c = CORIO__CONTAINER_OF(n, corio__hserver_conn, link);
+
+		if (c->phase != CORIO__HSERVER_NEW &&
+		    (!idle_only || c->phase == CORIO__HSERVER_IDLE))
 			corio_cancel(c->task);
+	}
 }
 
 static void *stop_loop(void *arg)
 {
-	corio__hloop *hl = arg;
+	corio__hserver_loop *hl = arg;
 	corio_http_server *srv = hl->srv;
 	uint64_t deadline;
 
@@ -190,7 +206,7 @@ static void *stop_loop(void *arg)
 	return NULL;
 }
 
-static int serve_loop(corio__hloop *hl)
+static int serve_loop(corio__hserver_loop *hl)
 {
 	corio_http_server *srv = hl->srv;
 	corio_loop *loop = corio_loop_current(); /* posts may wake us from now on */
@@ -269,7 +285,7 @@ int corio_http_server_serve(corio_http_server *srv)
 
 static void *stop_post(void *arg)
 {
-	corio_event_set(&((corio__hloop *)arg)->stop);
+	corio_event_set(&((corio__hserver_loop *)arg)->stop);
 	return NULL;
 }
 
@@ -288,7 +304,7 @@ int corio_http_server_shutdown(corio_http_server *srv, uint64_t grace_ns)
 	srv->stop_requested = true;
 	srv->stop_deadline = grace_ns > UINT64_MAX - now ? UINT64_MAX : now + grace_ns;
 	for (unsigned i = 0; i < srv->nloops; i++) {
-		corio__hloop *hl = &srv->loops[i];
+		corio__hserver_loop *hl = &srv->loops[i];
 
 		if (!hl->loop)
 			continue; /* not serving (yet, or any more): it checks stop_requested */

@@ -1,6 +1,11 @@
-/* http/server/server_internal.h: what the server's files share: the server, its per-loop state,
- * a connection with its input buffer, llhttp parser, request (corio_http_in) and response
- * writer (corio_http_out). Never installed. */
+/* http/server/server_internal.h: what the server's files share, private to http/server/: the
+ * server, its per-loop state, a connection with its input buffer, llhttp parser, request
+ * (corio_http_in) and response writer (corio_http_out). Never installed.
+ *
+ * Names: internal names of http/server/ are corio__hserver_* (types, functions) and
+ * CORIO__HSERVER_* (constants); http/client/ uses corio__hclient_*, http/common/
+ * corio__http_*. Calls go one way: server.c -> conn.c -> writer.c -> body.c -> io.c and
+ * parser.c (static.c -> writer.c); nothing calls back up. */
 #ifndef CORIO_HTTP_SERVER_INTERNAL_H
 #define CORIO_HTTP_SERVER_INTERNAL_H
 
@@ -8,19 +13,52 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <corio/http_server.h>
 #include <corio/net.h>
 #include <corio/sync.h>
 
 #include "runtime/time/deadline.h" /* runtime/: I/O deadlines without linked timeouts */
+#include "runtime/util/buf.h"
+#include "runtime/util/list.h"
+#include "runtime/util/str.h"
 #include "llhttp.h"
 
-typedef struct corio__hconn corio__hconn;
+typedef struct corio__hserver_conn corio__hserver_conn;
+
+/* Where a connection's coroutine is, which is what a shutdown looks at to decide whom to
+ * cancel. */
+typedef enum corio__hserver_phase {
+	CORIO__HSERVER_NEW = 0, /* spawned, not run yet: never cancelled (a task cancelled
+				 * before it first ran would never run, nor close its fd) */
+	CORIO__HSERVER_IDLE,    /* waiting for the first byte of the next request: a graceful
+				 * shutdown cancels it */
+	CORIO__HSERVER_BUSY,    /* reading a request, in the handler or writing the response:
+				 * a graceful shutdown lets it finish */
+} corio__hserver_phase;
+
+/* What becomes of the connection once the response in progress is out. Kept apart from
+ * the phase because the two change independently: a busy connection decides to close, or
+ * breaks, long before its coroutine leaves; an idle one is always KEEP. BROKEN is final
+ * (corio__hserver_set_keep leaves it). */
+typedef enum corio__hserver_fate {
+	CORIO__HSERVER_CLOSE = 0, /* close after this response (until a request asks for
+				   * keep-alive) */
+	CORIO__HSERVER_KEEP,      /* serve the next request */
+	CORIO__HSERVER_BROKEN,    /* the socket failed: nothing more can be sent */
+} corio__hserver_fate;
+
+/* Where the request parser is in the header block (it stores fields as they come). */
+typedef enum corio__hserver_field_state {
+	CORIO__HSERVER_BETWEEN_FIELDS = 0,
+	CORIO__HSERVER_IN_NAME,
+	CORIO__HSERVER_IN_VALUE,
+} corio__hserver_field_state;
 
 /* One loop's share of a server: its listener, its connections, its stop signal. Touched
  * only from that loop's thread (the loop pointer under srv->mu). */
-typedef struct corio__hloop {
+typedef struct corio__hserver_loop {
 	corio_http_server *srv;
 	int lfd;                   /* listener, -1 once closed */
 	corio_loop *loop;          /* while serving, under srv->mu */
@@ -28,16 +66,16 @@ typedef struct corio__hloop {
 	corio_event drained;       /* set when the last connection left after stopping */
 	bool stopping;
 	unsigned nconns;
-	corio__hconn *conns;       /* doubly linked */
+	corio__list conns;         /* of corio__hserver_conn, by link */
 	int result;
-} corio__hloop;
+} corio__hserver_loop;
 
 struct corio_http_server {
 	corio_http_server_opts o;
 	corio_http_handler handler;
 	void *ud;
 	unsigned nloops;
-	corio__hloop *loops;
+	corio__hserver_loop *loops;
 	int port;
 	bool listening, served;
 	pthread_mutex_t mu;        /* stop_requested, grace and every loops[i].loop */
@@ -46,16 +84,15 @@ struct corio_http_server {
 };
 
 /* A header as stored: offsets into the request's arena until the headers are complete. */
-typedef struct corio__hhdr {
+typedef struct corio__hserver_field {
 	uint32_t name, name_len, value, value_len;
-} corio__hhdr;
+} corio__hserver_field;
 
 struct corio_http_in {
-	corio__hconn *c;
+	corio__hserver_conn *c;
 	/* arena: request-target, then header names and values, NUL-terminated */
-	char *arena;
-	size_t alen, acap;
-	corio__hhdr *hdrs;
+	corio__buf arena;            /* kept (emptied) from one request to the next */
+	corio__hserver_field *hdrs;
 	unsigned nhdrs, hcap;
 	uint32_t url_off, url_len;
 	/* after the headers are complete */
@@ -70,7 +107,7 @@ struct corio_http_in {
 	int err_status;              /* status a parse error asks for (431, 414, 413, ...) */
 	size_t hdr_raw;              /* raw bytes of request line and headers parsed so far */
 	bool keep_msg;               /* llhttp_should_keep_alive at the message's end */
-	int hstate;                  /* 0: between headers, 1: in a name, 2: in a value */
+	corio__hserver_field_state field_state;
 	bool vsplit;                 /* the value's last span ended with the input */
 	const char *xstart, *xend;   /* the input of the running llhttp_execute */
 	unsigned hosts, tes;         /* Host and Transfer-Encoding fields seen */
@@ -84,10 +121,9 @@ struct corio_http_in {
 };
 
 struct corio_http_out {
-	corio__hconn *c;
+	corio__hserver_conn *c;
 	int status;
-	char *hdr;                   /* user headers, "Name: value\r\n"... */
-	size_t hlen, hcap;
+	corio__buf hdr;              /* user headers, "Name: value\r\n"... */
 	bool user_date, user_server, user_close;
 	bool started, finished, chunked, head, no_body, close_delimited;
 	bool has_length;
@@ -95,17 +131,17 @@ struct corio_http_out {
 	int err;                     /* sticky write error */
 };
 
-struct corio__hconn {
-	corio__hloop *hl;
-	corio__hconn *prev, *next;
+struct corio__hserver_conn {
+	corio__hserver_loop *hl;
+	corio__lnode link;           /* on hl->conns while its task lives */
 	corio_task *task;
 	int fd;
 	corio_receiver *rx;          /* multishot receiver, NULL: plain receives */
-	bool started, idle, keep, broken;
+	corio__hserver_phase phase;
+	corio__hserver_fate fate;
 	char *buf;                   /* input: [rpos, wpos) not parsed yet */
 	size_t cap, rpos, wpos;
-	char *obuf;                  /* output waiting to be sent (corked pipelined responses) */
-	size_t olen, ocap;
+	corio__buf obuf;             /* output waiting to be sent (corked pipelined responses) */
 	int pipe[2];                 /* for splice, made on first use */
 	llhttp_t parser;
 	unsigned nreq;
@@ -113,37 +149,64 @@ struct corio__hconn {
 	corio_http_out resp;
 };
 
-/* h1_request.c: the llhttp glue. */
-void corio__h1_init(corio__hconn *c);
+static inline bool corio__hserver_keeps(const corio__hserver_conn *c)
+{
+	return c->fate == CORIO__HSERVER_KEEP;
+}
+
+static inline bool corio__hserver_broken(const corio__hserver_conn *c)
+{
+	return c->fate == CORIO__HSERVER_BROKEN;
+}
+
+/* Keep or close after this response; a broken connection stays broken. */
+static inline void corio__hserver_set_keep(corio__hserver_conn *c, bool keep)
+{
+	if (c->fate != CORIO__HSERVER_BROKEN)
+		c->fate = keep ? CORIO__HSERVER_KEEP : CORIO__HSERVER_CLOSE;
+}
+
+/* parser.c: the llhttp glue. */
+void corio__hserver_parser_init(corio__hserver_conn *c);
 /* Starts the next request's parse (resumes a parser paused at the previous message end). */
-void corio__h1_next(corio__hconn *c);
+void corio__hserver_parser_next(corio__hserver_conn *c);
 /* Runs the parser over [rpos, wpos) and advances rpos. Returns HPE_OK (all consumed),
  * HPE_PAUSED (headers or message complete: see req.headers_done / req.msg_done), or the
  * llhttp error (sticky). */
-llhttp_errno_t corio__h1_execute(corio__hconn *c);
+llhttp_errno_t corio__hserver_parser_execute(corio__hserver_conn *c);
 /* After the headers: fills the request's pointers, checks Host, Transfer-Encoding and the
  * body limit. 0 or the status to answer with. */
-int corio__h1_finish_headers(corio__hconn *c);
+int corio__hserver_parser_finish_headers(corio__hserver_conn *c);
 /* The request's idea of keep-alive (HTTP version and Connection). */
-bool corio__h1_keep_alive(corio__hconn *c);
+bool corio__hserver_parser_keep_alive(corio__hserver_conn *c);
 
-/* server_out.c: the response writer. */
-void corio__out_reset(corio__hconn *c);
-void corio__out_free(corio__hconn *c);
-/* Sends whatever is corked in c->obuf. 0 or -errno. */
-int corio__out_flush(corio__hconn *c);
+/* io.c: the connection's socket. Opens the receiver unless receives are plain (the
+ * environment's CORIO_HTTP_RECV=plain, or a kernel without multishot receive). */
+void corio__hserver_rx_open(corio__hserver_conn *c);
+/* Receives up to len bytes before deadline (absolute, the loop's clock): bytes, 0 at EOF,
+ * -ETIMEDOUT, -errno. Parks. */
+ssize_t corio__hserver_recv(corio__hserver_conn *c, void *buf, size_t len, uint64_t deadline);
+/* now + the server's write timeout. */
+uint64_t corio__hserver_write_deadline(corio__hserver_conn *c);
+/* A send failed: the connection is broken and not kept; err becomes the response's sticky
+ * error (unless it has one). Returns err. */
+int corio__hserver_broke(corio__hserver_conn *c, int err);
+/* Sends every byte of iov[0..n) (modified in place) under the write deadline. 0 or -errno
+ * (the connection is then broken). Parks. */
+int corio__hserver_send_iov(corio__hserver_conn *c, struct iovec *iov, int n);
+/* Sends whatever is corked in c->obuf. 0 or -errno. Parks. */
+int corio__hserver_flush(corio__hserver_conn *c);
+
+/* writer.c: the response writer. */
+void corio__hserver_out_reset(corio__hserver_conn *c);
+void corio__hserver_out_free(corio__hserver_conn *c);
 /* A complete response with a text body, Connection: close when close is true. */
-int corio__out_simple(corio__hconn *c, int status, bool close);
+int corio__hserver_out_simple(corio__hserver_conn *c, int status, bool close);
 /* After the handler: 500 (or the body error's status) when nothing was sent, the end of a
- * chunked response. Decides c->keep. */
-void corio__out_complete(corio__hconn *c);
+ * chunked response. Decides c->fate. */
+void corio__hserver_out_complete(corio__hserver_conn *c);
 
-/* server_conn.c: a connection's coroutine (arg: the corio__hconn, which it frees). */
-void *corio__hconn_main(void *arg);
-
-/* server_out.c: HTTP dates. "Sun, 06 Nov 1994 08:49:37 GMT" for t (29 chars + NUL). */
-void corio__http_date(char out[32], int64_t t);
-/* Parses the three HTTP-date forms; -1 when invalid. */
-int64_t corio__http_parse_date(const char *s);
+/* conn.c: a connection's coroutine (arg: the corio__hserver_conn, which it frees). */
+void *corio__hserver_conn_main(void *arg);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include <corio/fs.h>
 
+#include "http/common/date.h"
 #include "http/server/server_internal.h"
 
 #define PATH_MAX_BYTES 4096
@@ -136,9 +137,9 @@ static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *
 {
 	uint64_t a, b;
 
-	if (strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+	if (strncasecmp(h, CORIO__LIT("bytes=")) != 0 || strchr(h, ','))
 		return 0;
-	h += 6;
+	h += CORIO__SLEN("bytes=");
 	while (*h == ' ')
 		h++;
 	if (*h == '-') {
@@ -224,7 +225,7 @@ static int send_file(corio_http_in *req, corio_http_out *resp, int fd, const str
 	}
 	r = corio_http_out_file(resp, fd, (off_t)start, len);
 	if (r < 0 && !corio_http_out_started(resp)) {
-		corio__out_reset(resp->c); /* the headers above described the file */
+		corio__hserver_out_reset(resp->c); /* the headers above described the file */
 		return corio_http_out_error(resp, 500);
 	}
 	return r;

@@ -2,7 +2,9 @@
  * (Server, Date, framing, Connection), bodies from memory, from a file (read behind the
  * headers for small bodies; read + send, or splice through a per-connection pipe, for large
  * ones) or streamed (chunked, announced length, or close-delimited for HTTP/1.0), corking of
- * pipelined responses, the 500 for handlers that answered nothing, and HTTP dates. */
+ * pipelined responses, the 500 for handlers that answered nothing, and after the handler
+ * the drain of an unread body (through body.c) that decides keep-alive. Sends park
+ * (through io.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +18,8 @@
 
 #include <corio/fs.h>
 
+#include "http/common/date.h"
+#include "http/common/token.h"
 #include "http/server/server_internal.h"
 
 #define CORK_MAX (64u << 10)      /* corked pipelined responses are sent at this size */
@@ -39,106 +43,26 @@ static void file_mode_init(void)
 	file_mode = e && strcmp(e, "splice") == 0;
 }
 
-static int reserve(corio__hconn *c, size_t more)
-{
-	if (c->olen + more > c->ocap) {
-		size_t cap = c->ocap ? c->ocap : 4096;
-		char *b;
+/* The output buffer's first size: a response head with a small body in one allocation. */
+#define OBUF_FIRST 4096
 
-		while (c->olen + more > cap)
-			cap *= 2;
-		if (!(b = realloc(c->obuf, cap)))
-			return -ENOMEM;
-		c->obuf = b;
-		c->ocap = cap;
-	}
-	return 0;
+/* Room for more bytes of output; put() then copies them without a check. */
+static int reserve(corio__hserver_conn *c, size_t more)
+{
+	return corio__buf_reserve(&c->obuf, !c->obuf.cap && more < OBUF_FIRST ? OBUF_FIRST : more);
 }
 
-static void put(corio__hconn *c, const void *p, size_t n)
+static void put(corio__hserver_conn *c, const void *p, size_t n)
 {
 	if (n == 0)
 		return; /* p may be NULL (no user headers) */
-	memcpy(c->obuf + c->olen, p, n);
-	c->olen += n;
+	memcpy(c->obuf.p + c->obuf.len, p, n);
+	c->obuf.len += n;
 }
 
-static void puts_(corio__hconn *c, const char *s)
+static void puts_(corio__hserver_conn *c, const char *s)
 {
 	put(c, s, strlen(s));
-}
-
-static uint64_t write_deadline(corio__hconn *c)
-{
-	return corio__deadline_after(c->hl->srv->o.write_timeout_ns);
-}
-
-static int broke(corio__hconn *c, int err)
-{
-	c->broken = true;
-	c->keep = false;
-	if (!c->resp.err)
-		c->resp.err = err;
-	return err;
-}
-
-/* Sends every byte of iov[0..n) (modified in place) under the write deadline. The first
- * attempt is MSG_DONTWAIT without a deadline: it nearly always fits in the socket buffer,
- * and then costs no linked timeout (a kernel timer armed and cancelled per send). Only
- * what does not fit waits, under the deadline. */
-static int send_iov(corio__hconn *c, struct iovec *iov, int n)
-{
-	corio_timeout t;
-	bool scoped = false;
-	int rc = 0;
-
-	if (c->broken)
-		return c->resp.err ? c->resp.err : -EPIPE;
-	while (n > 0) {
-		struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n };
-		int flags = scoped ? 0 : MSG_DONTWAIT;
-		ssize_t k;
-
-		if (iov->iov_len == 0) {
-			iov++, n--;
-			continue;
-		}
-		k = n == 1 ? corio_send(c->fd, iov->iov_base, iov->iov_len, flags)
-			   : corio_sendmsg(c->fd, &m, flags);
-		if (!scoped && (k == -EAGAIN || (k > 0 && (size_t)k < iov->iov_len))) {
-			corio_timeout_enter_at(&t, write_deadline(c));
-			scoped = true;
-			if (k < 0)
-				continue;
-		}
-		if (k <= 0) {
-			rc = k < 0 ? (int)k : -EPIPE;
-			break;
-		}
-		while (n > 0 && (size_t)k >= iov->iov_len) {
-			k -= (ssize_t)iov->iov_len;
-			iov++, n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + k;
-			iov->iov_len -= (size_t)k;
-		}
-	}
-	if (scoped)
-		corio_timeout_exit(&t);
-	return rc < 0 ? broke(c, rc) : 0;
-}
-
-int corio__out_flush(corio__hconn *c)
-{
-	struct iovec iov = { c->obuf, c->olen };
-	int rc;
-
-	if (!c->olen)
-		return c->broken ? -EPIPE : 0;
-	rc = send_iov(c, &iov, 1);
-	c->olen = 0;
-	return rc;
 }
 
 /* Sends now, or leaves the bytes corked when another pipelined request is already
@@ -146,68 +70,11 @@ int corio__out_flush(corio__hconn *c)
  * are the buffered bytes the next request: before, they are this request's body, and an
  * answer corked behind the body's end would wait for a client that may be waiting for the
  * answer before it sends the rest (or sends it slowly): a body timeout of silence. */
-static int flush_or_cork(corio__hconn *c)
+static int flush_or_cork(corio__hserver_conn *c)
 {
-	if (c->keep && c->req.msg_done && c->rpos < c->wpos && c->olen < CORK_MAX)
+	if (corio__hserver_keeps(c) && c->req.msg_done && c->rpos < c->wpos && c->obuf.len < CORK_MAX)
 		return 0;
-	return corio__out_flush(c);
-}
-
-/* ---- dates ---------------------------------------------------------------------------- */
-
-static const char wdays[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-
-static char *two(char *p, int v)
-{
-	*p++ = (char)('0' + v / 10 % 10);
-	*p++ = (char)('0' + v % 10);
-	return p;
-}
-
-void corio__http_date(char out[32], int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	char *p = out;
-
-	gmtime_r(&tt, &tm);
-	memcpy(p, wdays[tm.tm_wday], 3), p += 3;
-	*p++ = ',', *p++ = ' ';
-	p = two(p, tm.tm_mday);
-	*p++ = ' ';
-	memcpy(p, months[tm.tm_mon], 3), p += 3;
-	*p++ = ' ';
-	p = two(p, (tm.tm_year + 1900) / 100);
-	p = two(p, (tm.tm_year + 1900) % 100);
-	*p++ = ' ';
-	p = two(p, tm.tm_hour);
-	*p++ = ':';
-	p = two(p, tm.tm_min);
-	*p++ = ':';
-	p = two(p, tm.tm_sec);
-	memcpy(p, " GMT", 5);
-}
-
-int64_t corio__http_parse_date(const char *s)
-{
-	/* IMF-fixdate, RFC 850, asctime (RFC 9110 5.6.7). */
-	static const char *const fmts[] = { "%a, %d %b %Y %H:%M:%S GMT",
-					    "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y" };
-	struct tm tm;
-
-	if (!s)
-		return -1;
-	for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++) {
-		const char *end;
-
-		memset(&tm, 0, sizeof tm);
-		end = strptime(s, fmts[i], &tm);
-		if (end && *end == '\0')
-			return (int64_t)timegm(&tm);
-	}
-	return -1;
+	return corio__hserver_flush(c);
 }
 
 /* The Date header value, formatted once per second per thread. */
@@ -227,49 +94,7 @@ static const char *date_now(void)
 
 /* ---- starting a response ---------------------------------------------------------------- */
 
-const char *corio_http_reason(int status)
-{
-	switch (status) {
-	case 100: return "Continue";
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 206: return "Partial Content";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 304: return "Not Modified";
-	case 307: return "Temporary Redirect";
-	case 308: return "Permanent Redirect";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 412: return "Precondition Failed";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 416: return "Range Not Satisfiable";
-	case 417: return "Expectation Failed";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "";
-	}
-}
-
-static void put_u64(corio__hconn *c, uint64_t v)
+static void put_u64(corio__hserver_conn *c, uint64_t v)
 {
 	char tmp[24];
 	int i = sizeof tmp;
@@ -284,11 +109,11 @@ static void put_u64(corio__hconn *c, uint64_t v)
 enum { BODY_LEN, BODY_STREAM };
 
 /* Whether the connection can outlive this response, as far as the request is concerned. */
-static bool can_keep(corio__hconn *c)
+static bool can_keep(corio__hserver_conn *c)
 {
 	corio_http_in *r = &c->req;
 
-	if (!c->keep || c->resp.user_close || c->hl->stopping || r->body_err)
+	if (!corio__hserver_keeps(c) || c->resp.user_close || c->hl->stopping || r->body_err)
 		return false;
 	if (r->msg_done || !r->headers_done)
 		return r->msg_done ? r->keep_msg : false;
@@ -302,37 +127,38 @@ static bool can_keep(corio__hconn *c)
 
 /* The status line, Server and Date (unless the handler set them) and the handler's
  * headers. The caller reserved the room. */
-static void put_head(corio__hconn *c, corio_http_out *w, const char *server, const char *reason)
+static void put_head(corio__hserver_conn *c, corio_http_out *w, const char *server,
+		     const char *reason)
 {
 	char st[4] = { (char)('0' + w->status / 100), (char)('0' + w->status / 10 % 10),
 		       (char)('0' + w->status % 10), ' ' };
 
-	put(c, "HTTP/1.1 ", 9);
+	put(c, CORIO__LIT("HTTP/1.1 "));
 	put(c, st, 4);
 	puts_(c, reason);
-	put(c, "\r\n", 2);
+	put(c, CORIO__LIT("\r\n"));
 	if (*server && !w->user_server) {
-		put(c, "Server: ", 8);
+		put(c, CORIO__LIT("Server: "));
 		puts_(c, server);
-		put(c, "\r\n", 2);
+		put(c, CORIO__LIT("\r\n"));
 	}
 	if (!w->user_date) {
-		put(c, "Date: ", 6);
-		put(c, date_now(), 29);
-		put(c, "\r\n", 2);
+		put(c, CORIO__LIT("Date: "));
+		put(c, date_now(), CORIO__HTTP_DATE_LEN);
+		put(c, CORIO__LIT("\r\n"));
 	}
-	put(c, w->hdr, w->hlen);
+	put(c, w->hdr.p, w->hdr.len);
 }
 
 /* Content-Length or Transfer-Encoding, Connection, and the blank line. */
-static void put_framing(corio__hconn *c, corio_http_out *w, bool keep, int version)
+static void put_framing(corio__hserver_conn *c, corio_http_out *w, bool keep, int version)
 {
 	if (w->no_body) {
 		/* 1xx, 204 and 304 carry no framing headers */
 	} else if (w->has_length) {
-		put(c, "Content-Length: ", 16);
+		put(c, CORIO__LIT("Content-Length: "));
 		put_u64(c, w->length);
-		put(c, "\r\n", 2);
+		put(c, CORIO__LIT("\r\n"));
 	} else if (w->chunked) {
 		puts_(c, "Transfer-Encoding: chunked\r\n");
 	}
@@ -340,13 +166,13 @@ static void put_framing(corio__hconn *c, corio_http_out *w, bool keep, int versi
 		puts_(c, "Connection: close\r\n");
 	else if (version < 11)
 		puts_(c, "Connection: keep-alive\r\n");
-	put(c, "\r\n", 2);
+	put(c, CORIO__LIT("\r\n"));
 }
 
-/* Queues the response head in c->obuf and settles the body's framing and keep-alive. */
+/* Queues the response head in c->obuf.p and settles the body's framing and keep-alive. */
 static int start(corio_http_out *w, int mode, uint64_t len)
 {
-	corio__hconn *c = w->c;
+	corio__hserver_conn *c = w->c;
 	corio_http_in *r = &c->req;
 	const char *server = c->hl->srv->o.server_name;
 	const char *reason = corio_http_reason(w->status);
@@ -366,27 +192,27 @@ static int start(corio_http_out *w, int mode, uint64_t len)
 		else
 			w->close_delimited = true, keep = false;
 	}
-	if (reserve(c, 256 + w->hlen + strlen(server) + strlen(reason)) != 0)
-		return broke(c, -ENOMEM);
+	if (reserve(c, 256 + w->hdr.len + strlen(server) + strlen(reason)) != 0)
+		return corio__hserver_broke(c, -ENOMEM);
 	put_head(c, w, server, reason);
 	put_framing(c, w, keep, version);
-	c->keep = keep;
+	corio__hserver_set_keep(c, keep);
 	return 0;
 }
 
 /* ---- the public writer ------------------------------------------------------------------- */
 
-void corio__out_reset(corio__hconn *c)
+void corio__hserver_out_reset(corio__hserver_conn *c)
 {
 	corio_http_out *w = &c->resp;
 
-	*w = (corio_http_out){ .c = c, .status = 200, .hdr = w->hdr, .hcap = w->hcap };
+	/* The header block's memory is kept for the next response. */
+	*w = (corio_http_out){ .c = c, .status = 200, .hdr = { w->hdr.p, 0, w->hdr.cap } };
 }
 
-void corio__out_free(corio__hconn *c)
+void corio__hserver_out_free(corio__hserver_conn *c)
 {
-	free(c->resp.hdr);
-	c->resp.hdr = NULL;
+	corio__buf_free(&c->resp.hdr);
 }
 
 int corio_http_out_status(corio_http_out *w, int status)
@@ -399,19 +225,11 @@ int corio_http_out_status(corio_http_out *w, int status)
 	return 0;
 }
 
-static bool bad_chars(const char *s, bool name)
-{
-	for (; *s; s++)
-		if (*s == '\r' || *s == '\n' || (name && (*s == ':' || *s == ' ' || *s == '\t')))
-			return true;
-	return false;
-}
-
 int corio_http_out_header(corio_http_out *w, const char *name, const char *value)
 {
 	size_t nl, vl;
 
-	if (!name || !value || !*name || bad_chars(name, true) || bad_chars(value, false))
+	if (!value || !corio__http_framing_safe_name(name) || !corio__http_valid_value(value))
 		return -EINVAL;
 	if (w->started)
 		return -EALREADY;
@@ -419,32 +237,23 @@ int corio_http_out_header(corio_http_out *w, const char *name, const char *value
 	vl = strlen(value);
 	/* The names the server writes itself, told apart by length first (no compare for
 	 * the usual Content-Type). */
-	if ((nl == 14 && !strcasecmp(name, "content-length")) ||
-	    (nl == 17 && !strcasecmp(name, "transfer-encoding")))
+	if (CORIO__IEQ_LIT(name, nl, "content-length") ||
+	    CORIO__IEQ_LIT(name, nl, "transfer-encoding"))
 		return -EINVAL;
-	if (nl == 10 && !strcasecmp(name, "connection")) {
+	if (CORIO__IEQ_LIT(name, nl, "connection")) {
 		if (strcasestr(value, "close"))
 			w->user_close = true;
 		return 0; /* the server writes Connection itself */
 	}
-	w->user_date |= nl == 4 && !strcasecmp(name, "date");
-	w->user_server |= nl == 6 && !strcasecmp(name, "server");
-	if (w->hlen + nl + vl + 4 > w->hcap) {
-		size_t cap = w->hcap ? w->hcap : 256;
-		char *h;
-
-		while (w->hlen + nl + vl + 4 > cap)
-			cap *= 2;
-		if (!(h = realloc(w->hdr, cap)))
-			return -ENOMEM;
-		w->hdr = h;
-		w->hcap = cap;
-	}
-	memcpy(w->hdr + w->hlen, name, nl);
-	memcpy(w->hdr + w->hlen + nl, ": ", 2);
-	memcpy(w->hdr + w->hlen + nl + 2, value, vl);
-	memcpy(w->hdr + w->hlen + nl + 2 + vl, "\r\n", 2);
-	w->hlen += nl + vl + 4;
+	w->user_date |= CORIO__IEQ_LIT(name, nl, "date");
+	w->user_server |= CORIO__IEQ_LIT(name, nl, "server");
+	/* Reserved in one go: the appends below cannot fail, so no half header is left. */
+	if (corio__buf_reserve(&w->hdr, nl + CORIO__SLEN(": ") + vl + CORIO__SLEN("\r\n")) != 0)
+		return -ENOMEM;
+	(void)corio__buf_append(&w->hdr, name, nl);
+	(void)corio__buf_append(&w->hdr, CORIO__LIT(": "));
+	(void)corio__buf_append(&w->hdr, value, vl);
+	(void)corio__buf_append(&w->hdr, CORIO__LIT("\r\n"));
 	return 0;
 }
 
@@ -455,7 +264,7 @@ bool corio_http_out_started(const corio_http_out *w)
 
 int corio_http_out_send(corio_http_out *w, const void *body, size_t len)
 {
-	corio__hconn *c = w->c;
+	corio__hserver_conn *c = w->c;
 	int rc;
 
 	if (!body && len)
@@ -473,10 +282,10 @@ int corio_http_out_send(corio_http_out *w, const void *body, size_t len)
 		return flush_or_cork(c);
 	}
 	{
-		struct iovec iov[2] = { { c->obuf, c->olen }, { (void *)body, len } };
+		struct iovec iov[2] = { { c->obuf.p, c->obuf.len }, { (void *)body, len } };
 
-		c->olen = 0;
-		return send_iov(c, iov, 2);
+		c->obuf.len = 0;
+		return corio__hserver_send_iov(c, iov, 2);
 	}
 }
 
@@ -503,7 +312,7 @@ static int pick_file_mode(void)
 	return file_mode;
 }
 
-static int make_pipe(corio__hconn *c)
+static int make_pipe(corio__hserver_conn *c)
 {
 	if (c->pipe[0] >= 0)
 		return 0;
@@ -515,14 +324,13 @@ static int make_pipe(corio__hconn *c)
 	return 0;
 }
 
-static void drop_pipe(corio__hconn *c)
+static void drop_pipe(corio__hserver_conn *c)
 {
 	corio_close(c->pipe[0]);
 	corio_close(c->pipe[1]);
 	c->pipe[0] = c->pipe[1] = -1;
 }
 
-/* file -> pipe -> socket. A pipe left holding bytes after a failure is dropped. */
 /* The write deadline of a spliced body. A splice into a full socket blocks in an io-wq
  * worker, where cancelling it (a timeout scope's linked timeout) does not interrupt it:
  * measured on 6.18, it waited until the client read again. Shutting the socket down does
@@ -548,9 +356,10 @@ static void *splice_watchdog(void *arg)
 	return NULL;
 }
 
-static int splice_body(corio__hconn *c, int fd, off_t off, uint64_t len)
+/* file -> pipe -> socket. A pipe left holding bytes after a failure is dropped. */
+static int splice_body(corio__hserver_conn *c, int fd, off_t off, uint64_t len)
 {
-	splice_watch w = { .fd = c->fd, .deadline = write_deadline(c) };
+	splice_watch w = { .fd = c->fd, .deadline = corio__hserver_write_deadline(c) };
 	corio_task *wd = NULL;
 	uint64_t done = 0;
 	int rc = make_pipe(c);
@@ -566,7 +375,7 @@ static int splice_body(corio__hconn *c, int fd, off_t off, uint64_t len)
 			rc = n < 0 ? (int)n : -EIO;
 			break;
 		}
-		w.deadline = write_deadline(c);
+		w.deadline = corio__hserver_write_deadline(c);
 		for (ssize_t k = 0; k < n;) {
 			ssize_t m = corio_splice(c->pipe[0], -1, c->fd, -1, (size_t)(n - k),
 						 SPLICE_F_MOVE);
@@ -622,7 +431,7 @@ static ssize_t file_read_full(int fd, char *buf, size_t len, off_t off)
 	return n;
 }
 
-static int read_send_body(corio__hconn *c, int fd, off_t off, uint64_t len)
+static int read_send_body(corio__hserver_conn *c, int fd, off_t off, uint64_t len)
 {
 	uint64_t done = 0;
 
@@ -630,14 +439,14 @@ static int read_send_body(corio__hconn *c, int fd, off_t off, uint64_t len)
 		return -ENOMEM;
 	while (done < len) {
 		size_t want = len - done < FILE_CHUNK ? (size_t)(len - done) : FILE_CHUNK;
-		ssize_t n = file_read(fd, c->obuf, want, off + (off_t)done);
+		ssize_t n = file_read(fd, c->obuf.p, want, off + (off_t)done);
 		struct iovec iov;
 		int rc;
 
 		if (n <= 0)
 			return n < 0 ? (int)n : -EIO;
-		iov = (struct iovec){ c->obuf, (size_t)n };
-		if ((rc = send_iov(c, &iov, 1)) < 0)
+		iov = (struct iovec){ c->obuf.p, (size_t)n };
+		if ((rc = corio__hserver_send_iov(c, &iov, 1)) < 0)
 			return rc;
 		done += (uint64_t)n;
 	}
@@ -646,8 +455,8 @@ static int read_send_body(corio__hconn *c, int fd, off_t off, uint64_t len)
 
 int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 {
-	corio__hconn *c = w->c;
-	size_t mark = c->olen;
+	corio__hserver_conn *c = w->c;
+	size_t mark = c->obuf.len;
 	int rc;
 
 	if (fd < 0 || offset < 0)
@@ -662,34 +471,30 @@ int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 	}
 	if (len <= INLINE_MAX) {
 		ssize_t n = reserve(c, (size_t)len) ? -ENOMEM
-			    : file_read_full(fd, c->obuf + c->olen, (size_t)len, offset);
+			    : file_read_full(fd, c->obuf.p + c->obuf.len, (size_t)len, offset);
 
 		if (n != (ssize_t)len) {
 			/* Nothing went out: take the headers back, the caller may still answer. */
-			c->olen = mark;
+			c->obuf.len = mark;
 			w->started = false;
 			return n < 0 ? (int)n : -EIO;
 		}
-		c->olen += (size_t)len;
+		c->obuf.len += (size_t)len;
 		w->finished = true;
 		w->sent = len;
 		return flush_or_cork(c);
 	}
-	if ((rc = corio__out_flush(c)) < 0)
+	if ((rc = corio__hserver_flush(c)) < 0)
 		return rc;
 	w->finished = true;
 	if (pick_file_mode())
 		clear_nonblock(fd); /* splice has no retry of its own; one fcntl per large file */
 	rc = pick_file_mode() ? splice_body(c, fd, offset, len)
 			      : read_send_body(c, fd, offset, len);
-	if (c->ocap > INLINE_MAX * 2) {
-		/* Idle keep-alive connections do not keep a file-sized buffer. */
-		free(c->obuf);
-		c->obuf = NULL;
-		c->ocap = 0;
-	}
+	if (c->obuf.cap > INLINE_MAX * 2)
+		corio__buf_free(&c->obuf); /* idle keep-alive connections keep no file-sized buffer */
 	if (rc < 0)
-		return broke(c, rc); /* the body is cut short: the connection must go */
+		return corio__hserver_broke(c, rc); /* the body is cut short: the connection must go */
 	w->sent = len;
 	return 0;
 }
@@ -707,7 +512,7 @@ int corio_http_out_length(corio_http_out *w, uint64_t len)
 
 int corio_http_out_write(corio_http_out *w, const void *data, size_t len)
 {
-	corio__hconn *c = w->c;
+	corio__hserver_conn *c = w->c;
 	char size[24];
 	int rc, n;
 
@@ -721,30 +526,30 @@ int corio_http_out_write(corio_http_out *w, const void *data, size_t len)
 		return -EMSGSIZE;
 	w->sent += len;
 	if (w->head || w->no_body || len == 0)
-		return corio__out_flush(c);
+		return corio__hserver_flush(c);
 	if (!w->chunked) {
-		struct iovec iov[2] = { { c->obuf, c->olen }, { (void *)data, len } };
+		struct iovec iov[2] = { { c->obuf.p, c->obuf.len }, { (void *)data, len } };
 
-		c->olen = 0;
-		return send_iov(c, iov, 2);
+		c->obuf.len = 0;
+		return corio__hserver_send_iov(c, iov, 2);
 	}
 	n = snprintf(size, sizeof size, "%zx\r\n", len);
 	if (reserve(c, (size_t)n + 2) != 0)
-		return broke(c, -ENOMEM);
+		return corio__hserver_broke(c, -ENOMEM);
 	put(c, size, (size_t)n);
 	{
-		struct iovec iov[3] = { { c->obuf, c->olen },
+		struct iovec iov[3] = { { c->obuf.p, c->obuf.len },
 					{ (void *)data, len },
 					{ "\r\n", 2 } };
 
-		c->olen = 0;
-		return send_iov(c, iov, 3);
+		c->obuf.len = 0;
+		return corio__hserver_send_iov(c, iov, 3);
 	}
 }
 
 int corio_http_out_finish(corio_http_out *w)
 {
-	corio__hconn *c = w->c;
+	corio__hserver_conn *c = w->c;
 
 	if (w->finished)
 		return w->err;
@@ -756,48 +561,48 @@ int corio_http_out_finish(corio_http_out *w)
 	w->finished = true;
 	if (w->chunked && !w->head) {
 		if (reserve(c, 5) != 0)
-			return broke(c, -ENOMEM);
-		put(c, "0\r\n\r\n", 5);
+			return corio__hserver_broke(c, -ENOMEM);
+		put(c, CORIO__LIT("0\r\n\r\n"));
 	}
 	if (w->has_length && w->sent != w->length && !w->head && !w->no_body)
-		return broke(c, -EIO);
+		return corio__hserver_broke(c, -EIO);
 	if (w->close_delimited)
-		c->keep = false;
+		corio__hserver_set_keep(c, false);
 	return flush_or_cork(c);
 }
 
-int corio__out_simple(corio__hconn *c, int status, bool close)
+int corio__hserver_out_simple(corio__hserver_conn *c, int status, bool close)
 {
 	if (close)
-		c->keep = false;
-	corio__out_reset(c);
+		corio__hserver_set_keep(c, false);
+	corio__hserver_out_reset(c);
 	return corio_http_out_error(&c->resp, status);
 }
 
-void corio__out_complete(corio__hconn *c)
+void corio__hserver_out_complete(corio__hserver_conn *c)
 {
 	corio_http_out *w = &c->resp;
 	corio_http_in *r = &c->req;
 
-	if (!w->started && !c->broken) {
+	if (!w->started && !corio__hserver_broken(c)) {
 		int e = r->body_err;
 		int st = e == -EMSGSIZE || r->err_status == 413 ? 413
 			 : e == -ETIMEDOUT ? 408 : e == -EBADMSG ? 400 : 500;
 
 		if (e == -ECONNRESET) {
-			c->broken = true;
+			c->fate = CORIO__HSERVER_BROKEN;
 			return;
 		}
 		if (e)
-			c->keep = false;
-		corio__out_reset(c); /* the handler's headers were for another answer */
+			corio__hserver_set_keep(c, false);
+		corio__hserver_out_reset(c); /* the handler's headers were for another answer */
 		corio_http_out_error(w, st);
 	} else if (w->started && !w->finished) {
 		corio_http_out_finish(w);
 	}
 	if (w->err)
-		c->broken = true;
-	if (c->broken || !c->keep)
+		c->fate = CORIO__HSERVER_BROKEN;
+	if (!corio__hserver_keeps(c))
 		return;
 	if (!r->msg_done) {
 		char scratch[2048];
@@ -812,5 +617,5 @@ void corio__out_complete(corio__hconn *c)
 		}
 	}
 	if (!r->msg_done || !r->keep_msg)
-		c->keep = false;
+		corio__hserver_set_keep(c, false);
 }

@@ -1,0 +1,123 @@
+/* http/server/io.c: a connection's socket I/O, the layer under the request body reader
+ * (body.c), the response writer (writer.c) and the connection's coroutine (conn.c):
+ * receiving under a deadline, through a multishot receiver or plain receives; sending
+ * iovecs and the corked output c->obuf.p under the write deadline; and marking the
+ * connection broken when a send fails. Receives and sends park; nothing here calls up into
+ * the files above it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "http/server/server_internal.h"
+
+/* Receiving: through a multishot receiver per connection (corio_receiver, net.h: one
+ * request stays armed for the connection's life, so no receive is submitted and no poll
+ * armed per request, and a connection holds at most ~64 KiB of the loop's buffer pool),
+ * or a plain corio_recv per read with CORIO_HTTP_RECV=plain and where the kernel has no
+ * provided-buffer rings (5.19) or multishot receive (6.0). Measured in the README. */
+static bool recv_plain;
+static pthread_once_t recv_mode_once = PTHREAD_ONCE_INIT;
+
+static void recv_mode_init(void)
+{
+	const char *e = getenv("CORIO_HTTP_RECV");
+
+	recv_plain = e && strcmp(e, "plain") == 0;
+}
+
+void corio__hserver_rx_open(corio__hserver_conn *c)
+{
+	pthread_once(&recv_mode_once, recv_mode_init);
+	if (!recv_plain)
+		c->rx = corio_receiver_new(c->fd); /* NULL: plain receives */
+}
+
+/* The deadline is a loop-kept one (runtime/time/deadline.h), not a timeout scope: no linked
+ * timeout per receive. It interrupts the receiver's wait as well as a plain receive. */
+ssize_t corio__hserver_recv(corio__hserver_conn *c, void *buf, size_t len, uint64_t deadline)
+{
+	corio__deadline d;
+	ssize_t n;
+
+	corio__deadline_begin(&d, deadline);
+	n = c->rx ? corio_receiver_recv(c->rx, buf, len) : corio_recv(c->fd, buf, len, 0);
+	return corio__deadline_end(&d, n);
+}
+
+
+uint64_t corio__hserver_write_deadline(corio__hserver_conn *c)
+{
+	return corio__deadline_after(c->hl->srv->o.write_timeout_ns);
+}
+
+int corio__hserver_broke(corio__hserver_conn *c, int err)
+{
+	c->fate = CORIO__HSERVER_BROKEN;
+	if (!c->resp.err)
+		c->resp.err = err;
+	return err;
+}
+
+/* Sends every byte of iov[0..n) (modified in place) under the write deadline. The first
+ * attempt is MSG_DONTWAIT without a deadline: it nearly always fits in the socket buffer,
+ * and then costs no linked timeout (a kernel timer armed and cancelled per send). Only
+ * what does not fit waits, under the deadline. */
+int corio__hserver_send_iov(corio__hserver_conn *c, struct iovec *iov, int n)
+{
+	corio_timeout t;
+	bool scoped = false;
+	int rc = 0;
+
+	if (corio__hserver_broken(c))
+		return c->resp.err ? c->resp.err : -EPIPE;
+	while (n > 0) {
+		struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		int flags = scoped ? 0 : MSG_DONTWAIT;
+		ssize_t k;
+
+		if (iov->iov_len == 0) {
+			iov++, n--;
+			continue;
+		}
+		k = n == 1 ? corio_send(c->fd, iov->iov_base, iov->iov_len, flags)
+			   : corio_sendmsg(c->fd, &m, flags);
+		if (!scoped && (k == -EAGAIN || (k > 0 && (size_t)k < iov->iov_len))) {
+			corio_timeout_enter_at(&t, corio__hserver_write_deadline(c));
+			scoped = true;
+			if (k < 0)
+				continue;
+		}
+		if (k <= 0) {
+			rc = k < 0 ? (int)k : -EPIPE;
+			break;
+		}
+		while (n > 0 && (size_t)k >= iov->iov_len) {
+			k -= (ssize_t)iov->iov_len;
+			iov++, n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + k;
+			iov->iov_len -= (size_t)k;
+		}
+	}
+	if (scoped)
+		corio_timeout_exit(&t);
+	return rc < 0 ? corio__hserver_broke(c, rc) : 0;
+}
+
+int corio__hserver_flush(corio__hserver_conn *c)
+{
+	struct iovec iov = { c->obuf.p, c->obuf.len };
+	int rc;
+
+	if (!c->obuf.len)
+		return corio__hserver_broken(c) ? -EPIPE : 0;
+	rc = corio__hserver_send_iov(c, &iov, 1);
+	c->obuf.len = 0;
+	return rc;
+}
+
