@@ -406,6 +406,11 @@ def main():
         ap.error("--objects %s: no such folder (build corio_objects first)" % args.objects)
 
     files = list_files(root)
+    if args.objects:
+        # A build tree inside the sources that git does not ignore is no part of the layout.
+        build = os.path.relpath(os.path.abspath(os.path.join(args.objects, "..", "..")), root)
+        if not build.startswith(".."):
+            files = [p for p in files if not p.startswith(build + "/")]
     texts = {rel: read_lines(root, rel) for rel in files if is_text(rel)}
     rep = Report()
     rep.add("a", "top-level folders", check_top(files))
