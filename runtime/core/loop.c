@@ -152,8 +152,9 @@ static void reap(corio__loop *l)
 			corio__completion *c = io_uring_cqe_get_data(cqe);
 
 #if defined(__SANITIZE_THREAD__)
-			/* Any completion may be another loop's post (threads.c released it); it
-			 * cannot be told before reading it, so every one is acquired. */
+			/* Any completion may be another loop's post (released by
+			 * runtime/threads/loops.c); it cannot be told before reading it, so every
+			 * one is acquired. */
 			if (c)
 				__tsan_acquire(c);
 #endif
