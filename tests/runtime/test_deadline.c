@@ -316,26 +316,10 @@ START_TEST(test_many_each_on_time)
 }
 END_TEST
 
-static Suite *deadline_suite(void)
-{
-	Suite *s = suite_create("deadline");
-	TCase *tc = tcase_create("deadline");
-
-	tcase_set_timeout(tc, TH_TIMEOUT);
-	tcase_add_test(tc, test_expires_not_early);
-	tcase_add_test(tc, test_in_time_and_loop_ends);
-	tcase_add_test(tc, test_earlier_deadline_moves_timer);
-	tcase_add_test(tc, test_cancel_wins);
-	tcase_add_test(tc, test_passed_between_calls);
-	tcase_add_test(tc, test_receiver_wait_interrupted);
-	tcase_add_test(tc, test_chan_wait_interrupted);
-	tcase_add_test(tc, test_no_deadline_arms_nothing);
-	tcase_add_test(tc, test_many_each_on_time);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return th_main(deadline_suite());
+	return th_main(TH_SUITE("deadline", TH_TIMEOUT, test_expires_not_early, test_in_time_and_loop_ends,
+				test_earlier_deadline_moves_timer, test_cancel_wins, test_passed_between_calls,
+				test_receiver_wait_interrupted, test_chan_wait_interrupted,
+				test_no_deadline_arms_nothing, test_many_each_on_time));
 }

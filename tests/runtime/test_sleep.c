@@ -266,24 +266,10 @@ START_TEST(test_scope_shorter_than_sleep)
 }
 END_TEST
 
-static Suite *sleep_suite(void)
-{
-	Suite *s = suite_create("sleep");
-	TCase *tc = tcase_create("buckets");
-
-	tcase_set_timeout(tc, TH_TIMEOUT);
-	tcase_add_test(tc, test_burst_shares_timers);
-	tcase_add_test(tc, test_wakeups_in_deadline_order);
-	tcase_add_test(tc, test_cancelled_members_leave_the_rest);
-	tcase_add_test(tc, test_emptied_bucket_does_not_hold_the_loop);
-	tcase_add_test(tc, test_interleaved_durations);
-	tcase_add_test(tc, test_short_sleeps_keep_own_timer);
-	tcase_add_test(tc, test_scope_shorter_than_sleep);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return th_main(sleep_suite());
+	return th_main(TH_SUITE("sleep", TH_TIMEOUT, test_burst_shares_timers, test_wakeups_in_deadline_order,
+				test_cancelled_members_leave_the_rest,
+				test_emptied_bucket_does_not_hold_the_loop, test_interleaved_durations,
+				test_short_sleeps_keep_own_timer, test_scope_shorter_than_sleep));
 }
