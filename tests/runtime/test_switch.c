@@ -66,12 +66,9 @@ static void *locals_task(void *arg)
 
 static void *locals_main(void *arg)
 {
-	static corio_task *t[LOC_TASKS];
 	static void *res[LOC_TASKS];
 
-	for (uintptr_t i = 0; i < LOC_TASKS; i++)
-		TH_CHECK((t[i] = corio_spawn(locals_task, (void *)i)) != NULL);
-	TH_CHECK(corio_gather(t, LOC_TASKS, res) == 0);
+	TH_CHECK(spawn_gather(locals_task, LOC_TASKS, res) == 0);
 	for (int i = 0; i < LOC_TASKS; i++) {
 		if (res[i])
 			return res[i];
@@ -103,11 +100,7 @@ static void *fifo_task(void *arg)
 
 static void *fifo_main(void *arg)
 {
-	corio_task *t[FIFO_TASKS];
-
-	for (uintptr_t i = 0; i < FIFO_TASKS; i++)
-		TH_CHECK((t[i] = corio_spawn(fifo_task, (void *)i)) != NULL);
-	TH_CHECK(corio_gather(t, FIFO_TASKS, NULL) == 0);
+	TH_CHECK(spawn_gather(fifo_task, FIFO_TASKS, NULL) == 0);
 	TH_CHECK(fifo_n == FIFO_TASKS * FIFO_ROUNDS);
 	for (int k = 0; k < fifo_n; k++)
 		TH_CHECK(fifo_log[k] == k % FIFO_TASKS);
@@ -219,12 +212,9 @@ static void *regs_task(void *arg)
 
 static void *regs_main(void *arg)
 {
-	corio_task *t[REG_TASKS];
 	void *res[REG_TASKS];
 
-	for (uintptr_t i = 0; i < REG_TASKS; i++)
-		TH_CHECK((t[i] = corio_spawn(regs_task, (void *)i)) != NULL);
-	TH_CHECK(corio_gather(t, REG_TASKS, res) == 0);
+	TH_CHECK(spawn_gather(regs_task, REG_TASKS, res) == 0);
 	for (int i = 0; i < REG_TASKS; i++) {
 		if (res[i])
 			return res[i];
@@ -269,11 +259,7 @@ static void *dbl_task(void *arg)
 
 static void *dbl_main(void *arg)
 {
-	corio_task *t[DBL_TASKS];
-
-	for (uintptr_t i = 0; i < DBL_TASKS; i++)
-		TH_CHECK((t[i] = corio_spawn(dbl_task, (void *)i)) != NULL);
-	TH_CHECK(corio_gather(t, DBL_TASKS, NULL) == 0);
+	TH_CHECK(spawn_gather(dbl_task, DBL_TASKS, NULL) == 0);
 	for (int i = 0; i < DBL_TASKS; i++) {
 		double want = dbl_compute((double)i + 0.125, false);
 
@@ -377,18 +363,19 @@ static void *fp_default_task(void *arg)
 	return TH_OK;
 }
 
+/* Task i: the odd ones round upward, so the four interleave default, up, default, up. */
+static void *fp_task(void *arg)
+{
+	return (uintptr_t)arg % 2 ? fp_up_task(arg) : fp_default_task(arg);
+}
+
 static void *fp_main(void *arg)
 {
-	corio_task *t[4];
-	void *res[4];
+	void *res[4], *failed;
 
-	/* Interleaved: default, up, default, up. */
-	for (int i = 0; i < 4; i++)
-		TH_CHECK((t[i] = corio_spawn(i % 2 ? fp_up_task : fp_default_task, NULL)) != NULL);
-	TH_CHECK(corio_gather(t, 4, res) == 0);
-	for (int i = 0; i < 4; i++)
-		if (res[i])
-			return res[i];
+	TH_CHECK(spawn_gather(fp_task, 4, res) == 0);
+	if ((failed = first_failure(res, 4)))
+		return failed;
 	/* The main task never changed its own state. */
 	TH_CHECK(nearbyint(fp_two_and_half) == 2.0);
 	return TH_OK;
@@ -452,16 +439,10 @@ static void *deep_task(void *arg)
 
 static void *deep_main(void *arg)
 {
-	corio_task *t[4];
 	void *res[4];
 
-	for (int i = 0; i < 4; i++)
-		TH_CHECK((t[i] = corio_spawn(deep_task, NULL)) != NULL);
-	TH_CHECK(corio_gather(t, 4, res) == 0);
-	for (int i = 0; i < 4; i++)
-		if (res[i])
-			return res[i];
-	return TH_OK;
+	TH_CHECK(spawn_gather(deep_task, 4, res) == 0);
+	return first_failure(res, 4);
 }
 
 START_TEST(test_deep_recursion_guarded_and_packed)
