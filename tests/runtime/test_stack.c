@@ -459,25 +459,9 @@ END_TEST
 static Suite *stack_suite(void)
 {
 	Suite *s = suite_create("stack");
-	TCase *tc;
 
-	tc = tcase_create("overflow");
-	tcase_set_timeout(tc, TH_TIMEOUT);
-	tcase_add_test(tc, test_guarded_overflow_aborts_with_message);
-	tcase_add_test(tc, test_guarded_overflow_mprotect);
-	tcase_add_test(tc, test_auto_overflow_aborts_with_message);
-	tcase_add_test(tc, test_packed_canary_smash_aborts_at_next_switch);
-	tcase_add_test(tc, test_packed_deep_but_within_limits);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("pool");
-	tcase_set_timeout(tc, TH_TIMEOUT);
-	tcase_add_test(tc, test_stack_reuse_100k_sequential);
-	tcase_add_test(tc, test_stacks_unmapped_after_run);
-	tcase_add_test(tc, test_auto_guarded_max);
-	tcase_add_test(tc, test_auto_falls_back_when_mappings_run_out);
-	tcase_add_test(tc, test_auto_falls_back_mprotect);
-	suite_add_tcase(s, tc);
+	TH_TCASE(s, "overflow", TH_TIMEOUT, test_guarded_overflow_aborts_with_message, test_guarded_overflow_mprotect, test_auto_overflow_aborts_with_message, test_packed_canary_smash_aborts_at_next_switch, test_packed_deep_but_within_limits);
+	TH_TCASE(s, "pool", TH_TIMEOUT, test_stack_reuse_100k_sequential, test_stacks_unmapped_after_run, test_auto_guarded_max, test_auto_falls_back_when_mappings_run_out, test_auto_falls_back_mprotect);
 	return s;
 }
 
