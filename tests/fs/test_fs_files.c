@@ -558,6 +558,20 @@ END_TEST
 
 #define SHORT_LEN ((3u << 20) + 12345)
 
+/* SHORT_LEN random bytes from seed, handed to fn, which runs under the fault spec faults
+ * (reads and writes shortened). Returns the bytes for the caller's checks of the files. */
+static unsigned char *run_shortened(corio_fn fn, const char *faults, uint64_t seed)
+{
+	unsigned char *data = malloc(SHORT_LEN);
+	corio_config cfg = th_config();
+
+	ck_assert_ptr_nonnull(data);
+	fill_rand(data, SHORT_LEN, seed);
+	cfg.faults = faults;
+	run_ok(&cfg, fn, data);
+	return data;
+}
+
 static void *t_short(void *arg)
 {
 	const unsigned char *data = arg;
@@ -593,12 +607,8 @@ static void *t_short(void *arg)
 
 START_TEST(short_reads_and_writes_injected_byte_exact)
 {
-	unsigned char *data = malloc(SHORT_LEN);
-	corio_config cfg = th_config();
+	unsigned char *data = run_shortened(t_short, "11:short@0.7", 11);
 
-	fill_rand(data, SHORT_LEN, 11);
-	cfg.faults = "11:short@0.7";
-	run_ok(&cfg, t_short, data);
 	put_file(P("ref"), data, SHORT_LEN);
 	assert_same_sha(P("s"), P("ref"));
 	assert_same_sha(P("w"), P("ref"));
@@ -640,12 +650,8 @@ static void *t_short_buffered(void *arg)
 
 START_TEST(short_everything_through_reader_and_writer)
 {
-	unsigned char *data = malloc(SHORT_LEN);
-	corio_config cfg = th_config();
+	unsigned char *data = run_shortened(t_short_buffered, "12:short@1", 12);
 
-	fill_rand(data, SHORT_LEN, 12);
-	cfg.faults = "12:short@1";
-	run_ok(&cfg, t_short_buffered, data);
 	assert_contents(P("b"), data, SHORT_LEN);
 	free(data);
 }

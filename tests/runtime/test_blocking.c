@@ -801,40 +801,11 @@ END_TEST
 static Suite *blocking_suite(void)
 {
 	Suite *s = suite_create("blocking");
-	TCase *tc;
 
-	tc = tcase_create("calls");
-	tcase_set_timeout(tc, TEST_TIMEOUT);
-	tcase_add_test(tc, test_many_calls);
-	tcase_add_test(tc, test_null_result_and_fn);
-	tcase_add_test(tc, test_two_loops);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("cancel");
-	tcase_set_timeout(tc, TEST_TIMEOUT);
-	tcase_add_test(tc, test_cancel_during_call);
-	tcase_add_test(tc, test_cancel_twice_during_call);
-	tcase_add_test(tc, test_timeout_during_call);
-	tcase_add_test(tc, test_timeout_not_reached);
-	tcase_add_test(tc, test_cancelled_before_call);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("loop");
-	tcase_set_timeout(tc, TEST_TIMEOUT);
-	tcase_add_test(tc, test_loop_does_not_spin);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("pool");
-	tcase_set_timeout(tc, TEST_TIMEOUT);
-	tcase_add_test(tc, test_outside_loop);
-	tcase_add_test(tc, test_threads_einval);
-	tcase_add_test(tc, test_pool_limited);
-	tcase_add_test(tc, test_pool_runs_base_calls_at_once);
-	tcase_add_test(tc, test_pool_grows_when_jobs_starve);
-	tcase_add_test(tc, test_handoff_short_polling);
-	tcase_add_test(tc, test_handoff_no_polling);
-	tcase_add_test(tc, test_pool_in_forked_child);
-	suite_add_tcase(s, tc);
+	TH_TCASE(s, "calls", TEST_TIMEOUT, test_many_calls, test_null_result_and_fn, test_two_loops);
+	TH_TCASE(s, "cancel", TEST_TIMEOUT, test_cancel_during_call, test_cancel_twice_during_call, test_timeout_during_call, test_timeout_not_reached, test_cancelled_before_call);
+	TH_TCASE(s, "loop", TEST_TIMEOUT, test_loop_does_not_spin);
+	TH_TCASE(s, "pool", TEST_TIMEOUT, test_outside_loop, test_threads_einval, test_pool_limited, test_pool_runs_base_calls_at_once, test_pool_grows_when_jobs_starve, test_handoff_short_polling, test_handoff_no_polling, test_pool_in_forked_child);
 	return s;
 }
 

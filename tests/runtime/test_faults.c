@@ -498,25 +498,9 @@ END_TEST
 static Suite *faults_suite(void)
 {
 	Suite *s = suite_create("faults");
-	TCase *tc;
 
-	tc = tcase_create("spec");
-	tcase_set_timeout(tc, TH_TIMEOUT);
-	tcase_add_test(tc, test_bad_specs_are_einval);
-	tcase_add_test(tc, test_empty_op_list_is_einval);
-	tcase_add_test(tc, test_good_specs_are_accepted);
-	tcase_add_test(tc, test_env_variable);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("inject");
-	tcase_set_timeout(tc, TH_TIMEOUT);
-	tcase_add_test(tc, test_eio_rate_and_replay);
-	tcase_add_test(tc, test_probability_bounds);
-	tcase_add_test(tc, test_rules_restricted_to_ops);
-	tcase_add_test(tc, test_short_transfers);
-	tcase_add_test(tc, test_runtime_requests_never_faulted);
-	tcase_add_test(tc, test_cancel_injected_failure);
-	suite_add_tcase(s, tc);
+	TH_TCASE(s, "spec", TH_TIMEOUT, test_bad_specs_are_einval, test_empty_op_list_is_einval, test_good_specs_are_accepted, test_env_variable);
+	TH_TCASE(s, "inject", TH_TIMEOUT, test_eio_rate_and_replay, test_probability_bounds, test_rules_restricted_to_ops, test_short_transfers, test_runtime_requests_never_faulted, test_cancel_injected_failure);
 	return s;
 }
 

@@ -51,11 +51,8 @@ static void *td_main(void *arg)
 
 START_TEST(test_teardown_with_pending_sleeps)
 {
-	uint64_t t0 = th_now();
-
-	TH_RUN_EXPECT_OK(NULL, td_main, NULL);
 	/* The detached sleepers were cancelled and awaited, not left for their 10 s. */
-	ck_assert_uint_lt(th_now() - t0, CORIO_SEC(5));
+	ck_assert_uint_lt(th_run_ok_ns(NULL, td_main, NULL), CORIO_SEC(5));
 	ck_assert_int_eq(td_resumed, TD_SLEEPERS);
 	ck_assert_int_eq(td_rc_ok, TD_SLEEPERS);
 	ck_assert_int_eq(td_never_ran, 1);
@@ -87,6 +84,20 @@ static void *dl_sleeper(void *arg)
 	return NULL;
 }
 
+/* Runs fn(arg), which leaves tasks waiting for each other: corio_run cancels them and
+ * reports the deadlock (-EDEADLK), and each of the n rcs of the cycle holds -ECANCELED.
+ * Returns how long the run took (ns). */
+static uint64_t run_deadlocked(corio_fn fn, void *arg, int *const *rcs, int n)
+{
+	uint64_t t0 = th_now();
+
+	TH_RUN_CFG_RC(NULL, fn, arg, -EDEADLK);
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(*rcs[i] == -ECANCELED, "task %d of the cycle got %d, want -ECANCELED",
+			      i, *rcs[i]);
+	return th_now() - t0;
+}
+
 static void *dl_pair_main(void *arg)
 {
 	corio_task *s = arg ? corio_spawn(dl_sleeper, NULL) : NULL;
@@ -103,23 +114,17 @@ static void *dl_pair_main(void *arg)
 
 START_TEST(test_deadlock_two_tasks_joining_each_other)
 {
-	TH_RUN_CFG_RC(NULL, dl_pair_main, NULL, -EDEADLK);
-	ck_assert_int_eq(dl_rc_a, -ECANCELED);
-	ck_assert_int_eq(dl_rc_b, -ECANCELED);
-	ck_assert_int_eq(dl_rc_main, -ECANCELED);
+	run_deadlocked(dl_pair_main, NULL, (int *const[]){ &dl_rc_a, &dl_rc_b, &dl_rc_main }, 3);
 }
 END_TEST
 
 /* Not reported while a sleeper could still wake somebody; reported after it finished. */
 START_TEST(test_deadlock_not_before_timers_done)
 {
-	uint64_t t0 = th_now();
+	uint64_t ns = run_deadlocked(dl_pair_main, (void *)1, (int *const[]){ &dl_rc_a, &dl_rc_b }, 2);
 
-	TH_RUN_CFG_RC(NULL, dl_pair_main, (void *)1, -EDEADLK);
 	ck_assert_int_eq(dl_sleep_rc, 0);
-	ck_assert_uint_ge(th_now() - t0, CORIO_MS(20));
-	ck_assert_int_eq(dl_rc_a, -ECANCELED);
-	ck_assert_int_eq(dl_rc_b, -ECANCELED);
+	ck_assert_uint_ge(ns, CORIO_MS(20));
 }
 END_TEST
 
@@ -160,10 +165,7 @@ static void *dlt_main(void *arg)
 
 START_TEST(test_no_deadlock_while_a_scope_can_expire)
 {
-	uint64_t t0 = th_now();
-
-	TH_RUN_EXPECT_OK(NULL, dlt_main, NULL);
-	ck_assert_uint_ge(th_now() - t0, CORIO_MS(20));
+	ck_assert_uint_ge(th_run_ok_ns(NULL, dlt_main, NULL), CORIO_MS(20));
 }
 END_TEST
 
@@ -207,10 +209,7 @@ static void *dl_cycle_main(void *arg)
 
 START_TEST(test_deadlock_cycle_with_shield)
 {
-	TH_RUN_CFG_RC(NULL, dl_cycle_main, NULL, -EDEADLK);
-	ck_assert_int_eq(dl_rc_a, -ECANCELED);
-	ck_assert_int_eq(dl_rc_b, -ECANCELED);
-	ck_assert_int_eq(dl_rc_c, -ECANCELED);
+	run_deadlocked(dl_cycle_main, NULL, (int *const[]){ &dl_rc_a, &dl_rc_b, &dl_rc_c }, 3);
 }
 END_TEST
 

@@ -24,16 +24,13 @@ static void *sq_sleeper(void *arg)
 
 static void *sq_small_main(void *arg)
 {
-	static corio_task *t[SQ_SLEEPERS];
 	static void *res[SQ_SLEEPERS];
 	corio_statistics st;
 	corio_capabilities caps;
 
 	TH_CHECK(corio_caps(&caps) == 0);
 	TH_CHECK(caps.sq_entries == 8);
-	for (uintptr_t i = 0; i < SQ_SLEEPERS; i++)
-		TH_CHECK((t[i] = corio_spawn(sq_sleeper, (void *)i)) != NULL);
-	TH_CHECK(corio_gather(t, SQ_SLEEPERS, res) == 0);
+	TH_CHECK(spawn_gather(sq_sleeper, SQ_SLEEPERS, res) == 0);
 	for (uintptr_t i = 0; i < SQ_SLEEPERS; i++) {
 		TH_CHECK(sq_rc[i] == 1);
 		TH_CHECK(res[i] == (void *)i);

@@ -134,13 +134,19 @@ static void child_overflow(void *arg)
 	corio_run_config(&cfg, overflow_main, NULL, NULL);
 }
 
-START_TEST(test_guarded_overflow_aborts_with_message)
+/* A child whose loop gives its tasks stacks of this kind recurses without end in a task,
+ * and dies of it the way the runtime promises. */
+static void assert_overflow_kills_child(corio_stack_kind kind)
 {
-	corio_stack_kind kind = CORIO_STACK_GUARDED;
 	struct child c;
 
 	run_child(child_overflow, &kind, &c, 30);
 	assert_overflow_death(&c);
+}
+
+START_TEST(test_guarded_overflow_aborts_with_message)
+{
+	assert_overflow_kills_child(CORIO_STACK_GUARDED);
 }
 END_TEST
 
@@ -148,23 +154,15 @@ END_TEST
  * before 6.13 get. */
 START_TEST(test_guarded_overflow_mprotect)
 {
-	corio_stack_kind kind = CORIO_STACK_GUARDED;
-	struct child c;
-
 	ck_assert_int_eq(setenv("CORIO_STACK_GUARD", "mprotect", 1), 0);
-	run_child(child_overflow, &kind, &c, 30);
-	assert_overflow_death(&c);
+	assert_overflow_kills_child(CORIO_STACK_GUARDED);
 }
 END_TEST
 
 /* The default (AUTO) gives the first tasks guarded stacks: same behaviour. */
 START_TEST(test_auto_overflow_aborts_with_message)
 {
-	corio_stack_kind kind = CORIO_STACK_AUTO;
-	struct child c;
-
-	run_child(child_overflow, &kind, &c, 30);
-	assert_overflow_death(&c);
+	assert_overflow_kills_child(CORIO_STACK_AUTO);
 }
 END_TEST
 
@@ -461,25 +459,9 @@ END_TEST
 static Suite *stack_suite(void)
 {
 	Suite *s = suite_create("stack");
-	TCase *tc;
 
-	tc = tcase_create("overflow");
-	tcase_set_timeout(tc, TH_TIMEOUT);
-	tcase_add_test(tc, test_guarded_overflow_aborts_with_message);
-	tcase_add_test(tc, test_guarded_overflow_mprotect);
-	tcase_add_test(tc, test_auto_overflow_aborts_with_message);
-	tcase_add_test(tc, test_packed_canary_smash_aborts_at_next_switch);
-	tcase_add_test(tc, test_packed_deep_but_within_limits);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("pool");
-	tcase_set_timeout(tc, TH_TIMEOUT);
-	tcase_add_test(tc, test_stack_reuse_100k_sequential);
-	tcase_add_test(tc, test_stacks_unmapped_after_run);
-	tcase_add_test(tc, test_auto_guarded_max);
-	tcase_add_test(tc, test_auto_falls_back_when_mappings_run_out);
-	tcase_add_test(tc, test_auto_falls_back_mprotect);
-	suite_add_tcase(s, tc);
+	TH_TCASE(s, "overflow", TH_TIMEOUT, test_guarded_overflow_aborts_with_message, test_guarded_overflow_mprotect, test_auto_overflow_aborts_with_message, test_packed_canary_smash_aborts_at_next_switch, test_packed_deep_but_within_limits);
+	TH_TCASE(s, "pool", TH_TIMEOUT, test_stack_reuse_100k_sequential, test_stacks_unmapped_after_run, test_auto_guarded_max, test_auto_falls_back_when_mappings_run_out, test_auto_falls_back_mprotect);
 	return s;
 }
 

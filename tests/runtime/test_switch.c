@@ -18,8 +18,6 @@
 #define LOC_ROUNDS 40
 #define LOC_WORDS 24
 
-static uint64_t loc_out[LOC_TASKS];
-
 static uint64_t loc_step(uint64_t x, uint64_t id)
 {
 	x ^= x >> 29;
@@ -60,29 +58,13 @@ static void *locals_task(void *arg)
 		c = c * 31 + a;
 		d -= b;
 	}
-	loc_out[id] = acc ^ a ^ (b << 1) ^ (c << 2) ^ (d << 3);
-	return TH_OK;
-}
-
-static void *locals_main(void *arg)
-{
-	static corio_task *t[LOC_TASKS];
-	static void *res[LOC_TASKS];
-
-	for (uintptr_t i = 0; i < LOC_TASKS; i++)
-		TH_CHECK((t[i] = corio_spawn(locals_task, (void *)i)) != NULL);
-	TH_CHECK(corio_gather(t, LOC_TASKS, res) == 0);
-	for (int i = 0; i < LOC_TASKS; i++) {
-		if (res[i])
-			return res[i];
-		TH_CHECK(loc_out[i] == loc_ref((uint64_t)i));
-	}
+	TH_CHECK((acc ^ a ^ (b << 1) ^ (c << 2) ^ (d << 3)) == loc_ref(id));
 	return TH_OK;
 }
 
 START_TEST(test_switch_locals_1000_tasks)
 {
-	TH_RUN_EXPECT_OK(NULL, locals_main, NULL);
+	run_batch_ok(NULL, locals_task, LOC_TASKS);
 }
 END_TEST
 
@@ -103,11 +85,7 @@ static void *fifo_task(void *arg)
 
 static void *fifo_main(void *arg)
 {
-	corio_task *t[FIFO_TASKS];
-
-	for (uintptr_t i = 0; i < FIFO_TASKS; i++)
-		TH_CHECK((t[i] = corio_spawn(fifo_task, (void *)i)) != NULL);
-	TH_CHECK(corio_gather(t, FIFO_TASKS, NULL) == 0);
+	TH_CHECK(spawn_gather(fifo_task, FIFO_TASKS, NULL) == 0);
 	TH_CHECK(fifo_n == FIFO_TASKS * FIFO_ROUNDS);
 	for (int k = 0; k < fifo_n; k++)
 		TH_CHECK(fifo_log[k] == k % FIFO_TASKS);
@@ -200,8 +178,6 @@ static uint64_t heavy(uint64_t seed, bool yield)
 	return a ^ b ^ c ^ d ^ e ^ f ^ g ^ h ^ i ^ j ^ k ^ m;
 }
 
-static uint64_t heavy_out[REG_TASKS];
-
 static void *regs_task(void *arg)
 {
 	uint64_t id = (uintptr_t)arg;
@@ -213,29 +189,13 @@ static void *regs_task(void *arg)
 		TH_CHECK(bad == 0);
 	}
 #endif
-	heavy_out[id] = heavy(id + 1, true);
-	return TH_OK;
-}
-
-static void *regs_main(void *arg)
-{
-	corio_task *t[REG_TASKS];
-	void *res[REG_TASKS];
-
-	for (uintptr_t i = 0; i < REG_TASKS; i++)
-		TH_CHECK((t[i] = corio_spawn(regs_task, (void *)i)) != NULL);
-	TH_CHECK(corio_gather(t, REG_TASKS, res) == 0);
-	for (int i = 0; i < REG_TASKS; i++) {
-		if (res[i])
-			return res[i];
-		TH_CHECK(heavy_out[i] == heavy((uint64_t)i + 1, false));
-	}
+	TH_CHECK(heavy(id + 1, true) == heavy(id + 1, false));
 	return TH_OK;
 }
 
 START_TEST(test_switch_callee_saved_registers)
 {
-	TH_RUN_EXPECT_OK(NULL, regs_main, NULL);
+	run_batch_ok(NULL, regs_task, REG_TASKS);
 }
 END_TEST
 
@@ -243,7 +203,6 @@ END_TEST
 
 #define DBL_TASKS 16
 #define DBL_ROUNDS 300
-static double dbl_out[DBL_TASKS];
 
 static __attribute__((noinline)) double dbl_compute(double seed, bool yield)
 {
@@ -262,29 +221,16 @@ static __attribute__((noinline)) double dbl_compute(double seed, bool yield)
 static void *dbl_task(void *arg)
 {
 	uintptr_t id = (uintptr_t)arg;
+	double got = dbl_compute((double)id + 0.125, true);
+	double want = dbl_compute((double)id + 0.125, false);
 
-	dbl_out[id] = dbl_compute((double)id + 0.125, true);
-	return NULL;
-}
-
-static void *dbl_main(void *arg)
-{
-	corio_task *t[DBL_TASKS];
-
-	for (uintptr_t i = 0; i < DBL_TASKS; i++)
-		TH_CHECK((t[i] = corio_spawn(dbl_task, (void *)i)) != NULL);
-	TH_CHECK(corio_gather(t, DBL_TASKS, NULL) == 0);
-	for (int i = 0; i < DBL_TASKS; i++) {
-		double want = dbl_compute((double)i + 0.125, false);
-
-		TH_CHECK(memcmp(&dbl_out[i], &want, sizeof want) == 0);
-	}
+	TH_CHECK(memcmp(&got, &want, sizeof want) == 0);
 	return TH_OK;
 }
 
 START_TEST(test_switch_doubles_across_yields)
 {
-	TH_RUN_EXPECT_OK(NULL, dbl_main, NULL);
+	run_batch_ok(NULL, dbl_task, DBL_TASKS);
 }
 END_TEST
 
@@ -377,18 +323,19 @@ static void *fp_default_task(void *arg)
 	return TH_OK;
 }
 
+/* Task i: the odd ones round upward, so the four interleave default, up, default, up. */
+static void *fp_task(void *arg)
+{
+	return (uintptr_t)arg % 2 ? fp_up_task(arg) : fp_default_task(arg);
+}
+
 static void *fp_main(void *arg)
 {
-	corio_task *t[4];
-	void *res[4];
+	void *res[4], *failed;
 
-	/* Interleaved: default, up, default, up. */
-	for (int i = 0; i < 4; i++)
-		TH_CHECK((t[i] = corio_spawn(i % 2 ? fp_up_task : fp_default_task, NULL)) != NULL);
-	TH_CHECK(corio_gather(t, 4, res) == 0);
-	for (int i = 0; i < 4; i++)
-		if (res[i])
-			return res[i];
+	TH_CHECK(spawn_gather(fp_task, 4, res) == 0);
+	if ((failed = first_failure(res, 4)))
+		return failed;
 	/* The main task never changed its own state. */
 	TH_CHECK(nearbyint(fp_two_and_half) == 2.0);
 	return TH_OK;
@@ -450,20 +397,6 @@ static void *deep_task(void *arg)
 	return TH_OK;
 }
 
-static void *deep_main(void *arg)
-{
-	corio_task *t[4];
-	void *res[4];
-
-	for (int i = 0; i < 4; i++)
-		TH_CHECK((t[i] = corio_spawn(deep_task, NULL)) != NULL);
-	TH_CHECK(corio_gather(t, 4, res) == 0);
-	for (int i = 0; i < 4; i++)
-		if (res[i])
-			return res[i];
-	return TH_OK;
-}
-
 START_TEST(test_deep_recursion_guarded_and_packed)
 {
 	static const corio_stack_kind kinds[] = { CORIO_STACK_GUARDED, CORIO_STACK_PACKED };
@@ -473,7 +406,7 @@ START_TEST(test_deep_recursion_guarded_and_packed)
 
 		cfg.stack_size = 64 * 1024;
 		cfg.stack_kind = kinds[k];
-		TH_RUN_EXPECT_OK(&cfg, deep_main, NULL);
+		run_batch_ok(&cfg, deep_task, 4);
 	}
 }
 END_TEST

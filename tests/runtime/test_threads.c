@@ -886,34 +886,14 @@ static Suite *threads_suite(void)
 	Suite *s = suite_create("threads");
 	TCase *tc;
 
-	tc = tcase_create("run_threads");
-	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tc = TH_TCASE(s, "run_threads", TEST_TIMEOUT, test_plain_run_has_no_group, test_caps_post_msg_ring, test_einval);
 	tcase_add_loop_test(tc, test_run_threads_indexes, 0,
 			    (int)(sizeof loop_counts / sizeof loop_counts[0]));
-	tcase_add_test(tc, test_plain_run_has_no_group);
-	tcase_add_test(tc, test_caps_post_msg_ring);
-	tcase_add_test(tc, test_einval);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("post");
-	tcase_set_timeout(tc, TEST_TIMEOUT);
-	tcase_add_test(tc, test_ping_pong);
-	tcase_add_test(tc, test_burst_one_sender);
-	tcase_add_test(tc, test_burst_three_senders);
-	tcase_add_test(tc, test_post_from_plain_threads);
-	tcase_add_test(tc, test_post_from_plain_threads_to_corio_run);
-	tcase_add_test(tc, test_post_to_ended_loop);
-	tcase_add_test(tc, test_post_to_self);
-	tcase_add_test(tc, test_post_to_self_in_group);
-	tcase_add_test(tc, test_posted_fn_parks);
-	tcase_add_test(tc, test_post_then_corio_run_target_ends);
-	tcase_add_test(tc, test_post_then_corio_run_target_ends_fd_reused);
-	tcase_add_test(tc, test_mailbox_post_racing_loop_end_writes_no_recycled_fd);
+	tc = TH_TCASE(s, "post", TEST_TIMEOUT, test_ping_pong, test_burst_one_sender, test_burst_three_senders, test_post_from_plain_threads, test_post_from_plain_threads_to_corio_run, test_post_to_ended_loop, test_post_to_self, test_post_to_self_in_group, test_posted_fn_parks, test_post_then_corio_run_target_ends, test_post_then_corio_run_target_ends_fd_reused, test_mailbox_post_racing_loop_end_writes_no_recycled_fd);
 	if (getenv("CORIO_TEST_FLOOD")) {
 		tcase_add_test(tc, test_flood_does_not_starve_target);
 		tcase_add_test(tc, test_flood_does_not_starve_target_no_defer_taskrun);
 	}
-	suite_add_tcase(s, tc);
 	return s;
 }
 

@@ -128,14 +128,5 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("util");
-	TCase *tc = tcase_create("util");
-
-	tcase_set_timeout(tc, TH_TIMEOUT);
-	tcase_add_test(tc, test_list);
-	tcase_add_test(tc, test_deque);
-	tcase_add_test(tc, test_buf);
-	tcase_add_test(tc, test_str);
-	suite_add_tcase(s, tc);
-	return th_main(s);
+	return th_main(TH_SUITE("util", TH_TIMEOUT, test_list, test_deque, test_buf, test_str));
 }

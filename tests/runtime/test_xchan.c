@@ -225,16 +225,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("xchan");
-	TCase *tc = tcase_create("xchan");
-
-	tcase_set_timeout(tc, TH_TIMEOUT);
-	tcase_add_test(tc, test_two_loops_cap1);
-	tcase_add_test(tc, test_two_loops_cap64);
-	tcase_add_test(tc, test_three_producers);
-	tcase_add_test(tc, test_close_cancel_timeout);
-	tcase_add_test(tc, test_plain_thread_sender);
-	tcase_add_test(tc, test_bad_arguments);
-	suite_add_tcase(s, tc);
-	return th_main(s);
+	return th_main(TH_SUITE("xchan", TH_TIMEOUT, test_two_loops_cap1, test_two_loops_cap64,
+				test_three_producers, test_close_cancel_timeout, test_plain_thread_sender,
+				test_bad_arguments));
 }

@@ -1,7 +1,7 @@
 /* tests/support/helpers.h: what every Check program shares: running a function as the
  * first task of a loop and asserting corio_run's result, counting open descriptors and
- * mappings, skipping when io_uring is not permitted, building a tcase from a list of tests,
- * and the common main().
+ * mappings, skipping when io_uring is not permitted, timing a run, building a tcase from a
+ * list of tests, and the common main().
  *
  * Static inline, included by each tests/<area>/test_*.c (one program per feature); the
  * helpers with state or processes behind them (loopback ports, child processes, nginx) are
@@ -175,6 +175,17 @@ static inline int th_count_maps(void)
 		const char *th_msg_ = TH_RUN_CFG(cfg, fn, arg);                              \
 		ck_assert_msg(th_msg_ == NULL, "task failed: %s", th_msg_);                  \
 	} while (0)
+
+/* TH_RUN_EXPECT_OK that returns how long the run took (ns, th_now's clock): for the tests
+ * that bound a run's length (a loop that must cancel a timer still armed rather than wait
+ * for it, a sleep that must not end early). */
+static inline uint64_t th_run_ok_ns(const corio_config *cfg, corio_fn fn, void *arg)
+{
+	uint64_t t0 = th_now();
+
+	TH_RUN_EXPECT_OK(cfg, fn, arg);
+	return th_now() - t0;
+}
 
 /* A config with the defaults. Suites run with CORIO_FAULTS removed from the environment
  * (see th_main), so a config with faults == NULL injects nothing. */
