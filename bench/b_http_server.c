@@ -18,6 +18,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 
 #include "bench/bench.h"
 #include "bench/http_common.h"
+#include "tests/support/net.h"
 
 /* ---- the corio server (child process) ------------------------------------------------- */
 
@@ -167,15 +169,16 @@ static int run(const bench_opts *o)
 	}
 
 	/* corio's server. */
-	sv[CORIO].port = hc_free_port();
+	sv[CORIO].port = th_free_port();
 	snprintf(portarg, sizeof portarg, "%d", sv[CORIO].port);
 	snprintf(root, sizeof root, "%s/root", ng.dir);
 	sv[CORIO].pid = hc_spawn(cpus.pinned ? &srv1 : NULL,
 				 (char *const[]){ (char *)bench_self_exe(), "__child",
 						  "http_server", portarg, root, NULL });
-	if (sv[CORIO].pid < 0 || !hc_wait_port(sv[CORIO].port, &sv[CORIO].pid, 5)) {
+	if (sv[CORIO].pid < 0 ||
+	    !th_wait_port(sv[CORIO].port, &sv[CORIO].pid, 5, bench_child_reaped)) {
 		bench_log("http_server: corio's server did not start\n");
-		hc_stop(&sv[CORIO].pid);
+		th_stop(&sv[CORIO].pid, SIGTERM, bench_child_reaped);
 		hc_nginx_stop(&ng);
 		return 1;
 	}
@@ -256,7 +259,7 @@ static int run(const bench_opts *o)
 		bench_result_report(&rps, o);
 		bench_result_report(&eff, o);
 	}
-	hc_stop(&sv[CORIO].pid);
+	th_stop(&sv[CORIO].pid, SIGTERM, bench_child_reaped);
 	hc_nginx_stop(&ng);
 	return rc;
 }

@@ -19,6 +19,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "tests/support/proc.h"
+
 /* The registry, in the order `run` with no names runs them. */
 #define CORIO_BENCHMARKS(X) \
 	X(switch)           \
@@ -146,6 +148,10 @@ const char *bench_peers_dir(void);
 
 /* Debian's interpreter, the only one used: NULL when /usr/bin/python3 is missing. */
 const char *bench_python(void);
+
+/* tests/support/proc.h's th_child for argv with bench_fork and bench_child_reaped as its
+ * hooks: what every child of corio-bench is started as (th_spawn, th_run). */
+th_child bench_child(char *const argv[]);
 
 /* Like bench_run_child with stderr captured too (into the same buffer) and the child killed
  * by SIGALRM after timeout_s seconds (0: no limit). For `nginx -v` and friends. */
