@@ -369,12 +369,8 @@ static int run(const bench_opts *o)
 			if (conns[ci] >= 64)
 				snprintf(mps.note, sizeof mps.note, "target: corio >= 1.0x epoll");
 			for (int k = 0; k < NSERVERS; k++) {
-				pm[k] = bench_result_peer(&mps, sv[k].name);
-				pl[k] = bench_result_peer(&lat, sv[k].name);
-				if (sv[k].skipped) {
-					bench_result_skip(&mps, pm[k], sv[k].skipped);
-					bench_result_skip(&lat, pl[k], sv[k].skipped);
-				}
+				pm[k] = bench_result_peer_skipped(&mps, sv[k].name, sv[k].skipped);
+				pl[k] = bench_result_peer_skipped(&lat, sv[k].name, sv[k].skipped);
 			}
 			for (int r = 0; r < o->runs; r++) {
 				/* Alternate the order so that neither side always runs first. */

@@ -196,12 +196,8 @@ static int run(const bench_opts *o)
 				  "%s, %s -t1 -c64 -d%s, server CPU%s", paths[pi].label,
 				  use_wrk ? "wrk" : "corio-load", dur, cpus.pinned ? ", pinned" : "");
 		for (int k = 0; k < NSRV; k++) {
-			pr[k] = bench_result_peer(&rps, sv[k].name);
-			pe[k] = bench_result_peer(&eff, sv[k].name);
-			if (sv[k].skipped) {
-				bench_result_skip(&rps, pr[k], sv[k].skipped);
-				bench_result_skip(&eff, pe[k], sv[k].skipped);
-			}
+			pr[k] = bench_result_peer_skipped(&rps, sv[k].name, sv[k].skipped);
+			pe[k] = bench_result_peer_skipped(&eff, sv[k].name, sv[k].skipped);
 		}
 		for (int r = 0; r < o->runs; r++) {
 			for (int j = 0; j < NSRV; j++) {
@@ -248,10 +244,7 @@ static int run(const bench_opts *o)
 			}
 		}
 		for (int k = 0; k < NSRV; k++)
-			if (!sv[k].skipped && rps.peers[pr[k]].n == 0) {
-				bench_result_skip(&rps, pr[k], "every run failed");
-				bench_result_skip(&eff, pe[k], "every run failed");
-			}
+			bench_result_pair_failed(&rps, pr[k], &eff, pe[k]);
 		if (rps.peers[pr[CORIO]].n == 0)
 			rc = 1;
 		note_targets(&rps, 1.0, pr[NGINX]);

@@ -94,6 +94,12 @@ void bench_result_init(bench_result *r, const char *bench, const char *unit,
 int bench_result_peer(bench_result *r, const char *name);
 void bench_result_add(bench_result *r, int peer, double value);
 void bench_result_skip(bench_result *r, int peer, const char *reason);
+/* bench_result_peer, then bench_result_skip with skipped when it is not NULL (a peer found
+ * missing before the runs). */
+int bench_result_peer_skipped(bench_result *r, const char *name, const char *skipped);
+/* Two results measured together (req/s and req/CPU-s): when peer pa of a was not skipped and
+ * has no sample, both are skipped with "every run failed". */
+void bench_result_pair_failed(bench_result *a, int pa, bench_result *b, int pb);
 double bench_median(const bench_peer *p);
 /* Median of peer 0 (corio) against the median of peer i: > 1 when corio is ahead, whichever
  * direction is better; 0 when either is missing. */

@@ -230,36 +230,36 @@ static bool is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* dir = the directory of path + suffix; true when that is a directory. */
+static bool beside(char *dir, size_t len, const char *path, const char *suffix)
+{
+	char *slash;
+
+	snprintf(dir, len, "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return false;
+	snprintf(slash, len - (size_t)(slash - dir), "%s", suffix);
+	return is_dir(dir);
+}
+
 const char *bench_peers_dir(void)
 {
 	static char dir[PATH_MAX];
 	const char *env = getenv("CORIO_BENCH_PEERS");
 	const char *self;
-	char *slash;
 
 	if (env && *env)
 		return is_dir(env) ? env : NULL;
 	if (dir[0])
 		return dir;
 	/* CMake compiles with absolute source paths: bench/peers is beside this file. */
-	snprintf(dir, sizeof dir, "%s", __FILE__);
-	slash = strrchr(dir, '/');
-	if (slash) {
-		snprintf(slash, sizeof dir - (size_t)(slash - dir), "/peers");
-		if (is_dir(dir))
-			return dir;
-	}
+	if (beside(dir, sizeof dir, __FILE__, "/peers"))
+		return dir;
 	/* A build directory two levels below the source tree (build/release/corio-bench). */
 	self = bench_self_exe();
-	if (self) {
-		snprintf(dir, sizeof dir, "%s", self);
-		slash = strrchr(dir, '/');
-		if (slash) {
-			snprintf(slash, sizeof dir - (size_t)(slash - dir), "/../../bench/peers");
-			if (is_dir(dir))
-				return dir;
-		}
-	}
+	if (self && beside(dir, sizeof dir, self, "/../../bench/peers"))
+		return dir;
 	dir[0] = 0;
 	return NULL;
 }
