@@ -332,16 +332,7 @@ static char load_bin[PATH_MAX];
 
 static bool find_load_bin(void)
 {
-	const char *env = getenv("CORIO_LOAD_BIN");
-	char dir[PATH_MAX - 16];
-
-	if (env && *env)
-		snprintf(load_bin, sizeof load_bin, "%s", env);
-	else if (th_exe_dir(dir, sizeof dir))
-		snprintf(load_bin, sizeof load_bin, "%s/corio-load", dir);
-	else
-		return false;
-	return access(load_bin, X_OK) == 0;
+	return th_find_program("CORIO_LOAD_BIN", "corio-load", load_bin, sizeof load_bin);
 }
 
 #define OUTMAX 65536
@@ -427,28 +418,45 @@ static void assert_sane_latency(const char *out)
 			  (uint64_t)jnum(out, "requests"));
 }
 
+/* corio-load --json on s (stopped first when stop is true, so that its count is final), then
+ * the checks every clean run passes. */
+static void load_clean(char *out, server *s, bool stop, const char *path, const char *dur,
+		       const char *const *extra)
+{
+	ck_assert_int_eq(load_json(out, s->port, path, dur, extra), 0);
+	if (stop)
+		server_stop(s);
+	assert_clean(out);
+	assert_sane_latency(out);
+}
+
+/* The test server answered every response corio-load counted, and at most in_flight more
+ * (requests in flight when the run stopped: served, not counted). Returns the count. */
+static double assert_served(const char *out, int in_flight)
+{
+	double req = jnum(out, "requests");
+	unsigned long served = atomic_load(&sh->requests);
+
+	ck_assert_msg(served >= req && served <= req + in_flight, "served %lu, counted %.0f",
+		      served, req);
+	return req;
+}
+
 START_TEST(load_get)
 {
 	static char out[OUTMAX];
 	server s;
 	double req;
-	unsigned long served;
 
 	skip_without_load();
 	s = server_start();
-	ck_assert_int_eq(load_json(out, s.port, "/", "1s", NULL), 0);
-	server_stop(&s);
-	assert_clean(out);
-	assert_sane_latency(out);
+	load_clean(out, &s, true, "/", "1s", NULL);
 	ck_assert_int_eq((int)jnum(out, "connections"), 4);
 	ck_assert_int_eq((int)jnum(out, "connects"), 4);
 	ck_assert(jnum(out, "duration_s") >= 0.99 && jnum(out, "duration_s") < 1.5);
 	/* Every counted response was served; at most one per connection was in flight when
 	 * the run stopped (served, not counted). */
-	req = jnum(out, "requests");
-	served = atomic_load(&sh->requests);
-	ck_assert_msg(served >= req && served <= req + 4, "served %lu, counted %.0f", served,
-		      req);
+	req = assert_served(out, 4);
 	ck_assert(jnum(out, "bytes") >= req * 12);
 }
 END_TEST
@@ -462,29 +470,16 @@ START_TEST(load_pipeline)
 	static const char *const extra_plain[] = { "--pipeline", "4", "--send", "wait", "--recv",
 						   "ring", "--rbuf", "512", NULL };
 	server s;
-	double req;
-	unsigned long served;
 
 	skip_without_load();
 	s = server_start();
-	ck_assert_int_eq(load_json(out, s.port, "/", "1s", extra), 0);
-	assert_clean(out);
-	assert_sane_latency(out);
+	load_clean(out, &s, false, "/", "1s", extra);
 	ck_assert_int_eq((int)jnum(out, "pipeline"), 4);
-	req = jnum(out, "requests");
-	served = atomic_load(&sh->requests);
-	ck_assert_msg(served >= req && served <= req + 16, "served %lu, counted %.0f", served,
-		      req);
+	assert_served(out, 16);
 	server_stop(&s);
 	s = server_start(); /* a fresh count: the old server may still be answering */
-	ck_assert_int_eq(load_json(out, s.port, "/", "1s", extra_plain), 0);
-	server_stop(&s);
-	assert_clean(out);
-	assert_sane_latency(out);
-	req = jnum(out, "requests");
-	served = atomic_load(&sh->requests);
-	ck_assert_msg(served >= req && served <= req + 16, "served %lu, counted %.0f", served,
-		      req);
+	load_clean(out, &s, true, "/", "1s", extra_plain);
+	assert_served(out, 16);
 }
 END_TEST
 
@@ -499,9 +494,7 @@ START_TEST(load_head)
 	s = server_start();
 	/* A HEAD response announces Content-Length: 12 and sends no body: a parser that waited
 	 * for it would time out or see the next response as a body. */
-	ck_assert_int_eq(load_json(out, s.port, "/", "1s", extra), 0);
-	assert_clean(out);
-	assert_sane_latency(out);
+	load_clean(out, &s, false, "/", "1s", extra);
 	ck_assert_int_eq((int)jnum(out, "connects"), 4);
 	ck_assert_int_eq(load_json(out, s.port, "/", "1s", extra_p), 0);
 	assert_clean(out);
@@ -518,9 +511,7 @@ START_TEST(load_204_and_chunked)
 
 	skip_without_load();
 	s = server_start();
-	ck_assert_int_eq(load_json(out, s.port, "/nocontent", "1s", extra), 0);
-	assert_clean(out);
-	assert_sane_latency(out);
+	load_clean(out, &s, false, "/nocontent", "1s", extra);
 	ck_assert_int_eq((int)jnum(out, "connects"), 4);
 	ck_assert_int_eq(load_json(out, s.port, "/chunked", "1s", extra_p), 0);
 	assert_clean(out);
@@ -595,22 +586,14 @@ START_TEST(load_threads)
 	static char out[OUTMAX];
 	static const char *const extra[] = { "-t", "2", "-c", "6", "--recv", "ring", NULL };
 	server s;
-	double req;
-	unsigned long served;
 
 	skip_without_load();
 	s = server_start();
 	/* Later options win: 2 threads, 6 connections (3 each). */
-	ck_assert_int_eq(load_json(out, s.port, "/", "1s", extra), 0);
-	server_stop(&s);
-	assert_clean(out);
-	assert_sane_latency(out);
+	load_clean(out, &s, true, "/", "1s", extra);
 	ck_assert_int_eq((int)jnum(out, "threads"), 2);
 	ck_assert_int_eq((int)jnum(out, "connects"), 6);
-	req = jnum(out, "requests");
-	served = atomic_load(&sh->requests);
-	ck_assert_msg(served >= req && served <= req + 6, "served %lu, counted %.0f", served,
-		      req);
+	assert_served(out, 6);
 }
 END_TEST
 

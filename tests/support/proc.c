@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -242,4 +244,18 @@ bool th_exe_dir(char *buf, size_t len)
 		return false;
 	*slash = 0;
 	return true;
+}
+
+bool th_find_program(const char *env, const char *name, char *buf, size_t len)
+{
+	const char *set = getenv(env);
+	char dir[PATH_MAX];
+
+	if (set && *set)
+		snprintf(buf, len, "%s", set);
+	else if (th_exe_dir(dir, sizeof dir))
+		snprintf(buf, len, "%s/%s", dir, name);
+	else
+		return false;
+	return access(buf, X_OK) == 0;
 }

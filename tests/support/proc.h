@@ -14,6 +14,10 @@
 
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+/* A program the test runs: $env when set, else name beside this executable, into buf.
+ * True when that is executable. */
+bool th_find_program(const char *env, const char *name, char *buf, size_t len);
+
 #endif
 #include <sched.h>
 #include <stdbool.h>
@@ -77,5 +81,9 @@ int th_remove_tree(const char *dir);
 /* The directory of this program's executable into buf (false when unknown): test programs
  * find the programs they run (corio-load, the examples) built beside them. */
 bool th_exe_dir(char *buf, size_t len);
+
+/* A program the test runs: $env when set, else name beside this executable, into buf.
+ * True when that is executable. */
+bool th_find_program(const char *env, const char *name, char *buf, size_t len);
 
 #endif
