@@ -29,6 +29,7 @@
 #include <corio/corio.h>
 
 #include "bench/bench.h"
+#include "tests/support/net.h"
 
 #define HBUCKETS 200000 /* 1 µs buckets up to 200 ms */
 #define MAXSIZE 4096
@@ -116,20 +117,6 @@ typedef struct server {
 	const char *skipped;
 } server;
 
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
 static int connect_port(int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
@@ -149,41 +136,25 @@ static int connect_port(int port)
 /* Starts argv (argv[0] a path) and waits until port accepts. */
 static void server_start(server *s, char *const argv[])
 {
-	uint64_t until = bench_now() + 5000000000ull;
+	th_child c = bench_child(argv); /* registered: stopped by the runner on Ctrl-C */
 
 	if (access(argv[0], X_OK) != 0) {
 		s->skipped = "peer-echo_epoll not built";
 		return;
 	}
-	s->pid = bench_fork(); /* registered: stopped by the runner on Ctrl-C */
-	if (s->pid == 0) {
-		execv(argv[0], argv);
-		_exit(127);
-	}
+	s->pid = th_spawn(&c);
 	if (s->pid < 0) {
+		s->pid = 0;
 		s->skipped = "fork failed";
 		return;
 	}
-	while (bench_now() < until) {
-		int fd = connect_port(s->port);
-
-		if (fd >= 0) {
-			close(fd);
-			return;
-		}
-		usleep(10000);
-	}
-	s->skipped = "server did not start";
+	if (!th_wait_port(s->port, &s->pid, 5, bench_child_reaped))
+		s->skipped = "server did not start";
 }
 
 static void server_stop(server *s)
 {
-	if (s->pid > 0) {
-		kill(s->pid, SIGTERM);
-		waitpid(s->pid, NULL, 0);
-		bench_child_reaped(s->pid);
-		s->pid = 0;
-	}
+	th_stop(&s->pid, SIGTERM, bench_child_reaped);
 }
 
 /* ---- the client ------------------------------------------------------------------- */
@@ -372,7 +343,7 @@ static int run(const bench_opts *o)
 	snprintf(peer, sizeof peer, "%s/peer-echo_epoll", dirname(exe));
 	snprintf(threads, sizeof threads, "%d", half);
 	for (int i = 0; i < NSERVERS; i++) {
-		sv[i].port = free_port();
+		sv[i].port = th_free_port();
 		snprintf(ports[i], sizeof ports[i], "%d", sv[i].port);
 	}
 	server_start(&sv[0], (char *[]){ (char *)bench_self_exe(), "__child", "echo", ports[0],
@@ -398,12 +369,8 @@ static int run(const bench_opts *o)
 			if (conns[ci] >= 64)
 				snprintf(mps.note, sizeof mps.note, "target: corio >= 1.0x epoll");
 			for (int k = 0; k < NSERVERS; k++) {
-				pm[k] = bench_result_peer(&mps, sv[k].name);
-				pl[k] = bench_result_peer(&lat, sv[k].name);
-				if (sv[k].skipped) {
-					bench_result_skip(&mps, pm[k], sv[k].skipped);
-					bench_result_skip(&lat, pl[k], sv[k].skipped);
-				}
+				pm[k] = bench_result_peer_skipped(&mps, sv[k].name, sv[k].skipped);
+				pl[k] = bench_result_peer_skipped(&lat, sv[k].name, sv[k].skipped);
 			}
 			for (int r = 0; r < o->runs; r++) {
 				/* Alternate the order so that neither side always runs first. */

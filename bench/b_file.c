@@ -495,12 +495,10 @@ static int collect(const fb_file *f, const bench_opts *o, bool direct, bool seq,
 static void add_peer(bench_result *r, int p, const double v[][BENCH_MAX_RUNS],
 		     const char **skip, int runs)
 {
-	int k = bench_result_peer(r, peer_names[p]);
+	int k = bench_result_peer_skipped(r, peer_names[p], skip[p]);
 
-	if (skip[p]) {
-		bench_result_skip(r, k, skip[p]);
+	if (skip[p])
 		return;
-	}
 	for (int i = 0; i < runs; i++)
 		bench_result_add(r, k, v[p][i]);
 }

@@ -148,12 +148,8 @@ static void measure_config(setup *s, gen *gs, int conns, const bench_opts *o)
 	snprintf(rps.note, sizeof rps.note, "target: corio-load >= 1.0x wrk");
 	snprintf(eff.note, sizeof eff.note, "target: corio-load >= 1.1x wrk");
 	for (int g = 0; g < NGEN; g++) {
-		pr[g] = bench_result_peer(&rps, gs[g].name);
-		pe[g] = bench_result_peer(&eff, gs[g].name);
-		if (gs[g].skipped) {
-			bench_result_skip(&rps, pr[g], gs[g].skipped);
-			bench_result_skip(&eff, pe[g], gs[g].skipped);
-		}
+		pr[g] = bench_result_peer_skipped(&rps, gs[g].name, gs[g].skipped);
+		pe[g] = bench_result_peer_skipped(&eff, gs[g].name, gs[g].skipped);
 	}
 	for (int run = 0; run < o->runs; run++) {
 		for (int g = 0; g < NGEN; g++) {
@@ -175,10 +171,7 @@ static void measure_config(setup *s, gen *gs, int conns, const bench_opts *o)
 		}
 	}
 	for (int g = 0; g < NGEN; g++)
-		if (!gs[g].skipped && rps.peers[pr[g]].n == 0) {
-			bench_result_skip(&rps, pr[g], "every run failed");
-			bench_result_skip(&eff, pe[g], "every run failed");
-		}
+		bench_result_pair_failed(&rps, pr[g], &eff, pe[g]);
 	bench_result_report(&rps, o);
 	bench_result_report(&eff, o);
 }

@@ -219,12 +219,8 @@ static int run(const bench_opts *o)
 			  "GET hello world from nginx (1 worker), %d conns, %d s, client CPU%s",
 			  CONNS, secs, cpus.pinned ? ", pinned" : "");
 	for (int k = 0; k < NP; k++) {
-		pr[k] = bench_result_peer(&rps, p[k].name);
-		pe[k] = bench_result_peer(&eff, p[k].name);
-		if (p[k].skipped) {
-			bench_result_skip(&rps, pr[k], p[k].skipped);
-			bench_result_skip(&eff, pe[k], p[k].skipped);
-		}
+		pr[k] = bench_result_peer_skipped(&rps, p[k].name, p[k].skipped);
+		pe[k] = bench_result_peer_skipped(&eff, p[k].name, p[k].skipped);
 	}
 	for (int r = 0; r < o->runs; r++) {
 		for (int j = 0; j < NP; j++) {
@@ -279,17 +275,14 @@ static int run(const bench_opts *o)
 				bench_result_add(&eff, pe[k], req / cpu);
 		}
 	}
+	hc_nginx_stop(&ng); /* the runs are over: the report needs no server */
 	for (int k = 0; k < NP; k++)
-		if (!p[k].skipped && rps.peers[pr[k]].n == 0) {
-			bench_result_skip(&rps, pr[k], "every run failed");
-			bench_result_skip(&eff, pe[k], "every run failed");
-		}
+		bench_result_pair_failed(&rps, pr[k], &eff, pe[k]);
 	if (rps.peers[pr[P_CORIO]].n == 0)
 		rc = 1;
 	notes(&rps, pr);
 	bench_result_report(&rps, o);
 	bench_result_report(&eff, o);
-	hc_nginx_stop(&ng);
 	return rc;
 }
 

@@ -18,6 +18,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 
 #include "bench/bench.h"
 #include "bench/http_common.h"
+#include "tests/support/net.h"
 
 /* ---- the corio server (child process) ------------------------------------------------- */
 
@@ -167,15 +169,16 @@ static int run(const bench_opts *o)
 	}
 
 	/* corio's server. */
-	sv[CORIO].port = hc_free_port();
+	sv[CORIO].port = th_free_port();
 	snprintf(portarg, sizeof portarg, "%d", sv[CORIO].port);
 	snprintf(root, sizeof root, "%s/root", ng.dir);
 	sv[CORIO].pid = hc_spawn(cpus.pinned ? &srv1 : NULL,
 				 (char *const[]){ (char *)bench_self_exe(), "__child",
 						  "http_server", portarg, root, NULL });
-	if (sv[CORIO].pid < 0 || !hc_wait_port(sv[CORIO].port, &sv[CORIO].pid, 5)) {
+	if (sv[CORIO].pid < 0 ||
+	    !th_wait_port(sv[CORIO].port, &sv[CORIO].pid, 5, bench_child_reaped)) {
 		bench_log("http_server: corio's server did not start\n");
-		hc_stop(&sv[CORIO].pid);
+		th_stop(&sv[CORIO].pid, SIGTERM, bench_child_reaped);
 		hc_nginx_stop(&ng);
 		return 1;
 	}
@@ -193,12 +196,8 @@ static int run(const bench_opts *o)
 				  "%s, %s -t1 -c64 -d%s, server CPU%s", paths[pi].label,
 				  use_wrk ? "wrk" : "corio-load", dur, cpus.pinned ? ", pinned" : "");
 		for (int k = 0; k < NSRV; k++) {
-			pr[k] = bench_result_peer(&rps, sv[k].name);
-			pe[k] = bench_result_peer(&eff, sv[k].name);
-			if (sv[k].skipped) {
-				bench_result_skip(&rps, pr[k], sv[k].skipped);
-				bench_result_skip(&eff, pe[k], sv[k].skipped);
-			}
+			pr[k] = bench_result_peer_skipped(&rps, sv[k].name, sv[k].skipped);
+			pe[k] = bench_result_peer_skipped(&eff, sv[k].name, sv[k].skipped);
 		}
 		for (int r = 0; r < o->runs; r++) {
 			for (int j = 0; j < NSRV; j++) {
@@ -245,10 +244,7 @@ static int run(const bench_opts *o)
 			}
 		}
 		for (int k = 0; k < NSRV; k++)
-			if (!sv[k].skipped && rps.peers[pr[k]].n == 0) {
-				bench_result_skip(&rps, pr[k], "every run failed");
-				bench_result_skip(&eff, pe[k], "every run failed");
-			}
+			bench_result_pair_failed(&rps, pr[k], &eff, pe[k]);
 		if (rps.peers[pr[CORIO]].n == 0)
 			rc = 1;
 		note_targets(&rps, 1.0, pr[NGINX]);
@@ -256,7 +252,7 @@ static int run(const bench_opts *o)
 		bench_result_report(&rps, o);
 		bench_result_report(&eff, o);
 	}
-	hc_stop(&sv[CORIO].pid);
+	th_stop(&sv[CORIO].pid, SIGTERM, bench_child_reaped);
 	hc_nginx_stop(&ng);
 	return rc;
 }

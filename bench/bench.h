@@ -19,6 +19,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "tests/support/proc.h"
+
 /* The registry, in the order `run` with no names runs them. */
 #define CORIO_BENCHMARKS(X) \
 	X(switch)           \
@@ -92,6 +94,12 @@ void bench_result_init(bench_result *r, const char *bench, const char *unit,
 int bench_result_peer(bench_result *r, const char *name);
 void bench_result_add(bench_result *r, int peer, double value);
 void bench_result_skip(bench_result *r, int peer, const char *reason);
+/* bench_result_peer, then bench_result_skip with skipped when it is not NULL (a peer found
+ * missing before the runs). */
+int bench_result_peer_skipped(bench_result *r, const char *name, const char *skipped);
+/* Two results measured together (req/s and req/CPU-s): when peer pa of a was not skipped and
+ * has no sample, both are skipped with "every run failed". */
+void bench_result_pair_failed(bench_result *a, int pa, bench_result *b, int pb);
 double bench_median(const bench_peer *p);
 /* Median of peer 0 (corio) against the median of peer i: > 1 when corio is ahead, whichever
  * direction is better; 0 when either is missing. */
@@ -146,6 +154,10 @@ const char *bench_peers_dir(void);
 
 /* Debian's interpreter, the only one used: NULL when /usr/bin/python3 is missing. */
 const char *bench_python(void);
+
+/* tests/support/proc.h's th_child for argv with bench_fork and bench_child_reaped as its
+ * hooks: what every child of corio-bench is started as (th_spawn, th_run). */
+th_child bench_child(char *const argv[]);
 
 /* Like bench_run_child with stderr captured too (into the same buffer) and the child killed
  * by SIGALRM after timeout_s seconds (0: no limit). For `nginx -v` and friends. */

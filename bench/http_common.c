@@ -54,55 +54,6 @@ void hc_first_cpu(const cpu_set_t *set, cpu_set_t *one)
 		}
 }
 
-/* ---- ports ----------------------------------------------------------------------------- */
-
-int hc_free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
-
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
-
-bool hc_port_open(int port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-	close(fd);
-	return ok;
-}
-
-bool hc_wait_port(int port, pid_t *pid, double secs)
-{
-	uint64_t until = bench_now() + (uint64_t)(secs * 1e9);
-
-	while (bench_now() < until) {
-		int st;
-
-		if (hc_port_open(port))
-			return true;
-		if (pid && *pid > 0 && waitpid(*pid, &st, WNOHANG) == *pid) {
-			bench_child_reaped(*pid);
-			*pid = 0;
-			return false;
-		}
-		usleep(10000);
-	}
-	return false;
-}
-
 /* ---- the document root ------------------------------------------------------------------ */
 
 int hc_write_file(const char *path, const void *data, size_t len)
@@ -147,206 +98,63 @@ int hc_make_root(const char *dir)
 	return hc_write_file(path, page, HC_FILE_SIZE);
 }
 
-void hc_remove_root(const char *dir)
-{
-	char p[PATH_MAX];
-
-	snprintf(p, sizeof p, "%s/root/index.html", dir);
-	unlink(p);
-	snprintf(p, sizeof p, "%s/root%s", dir, HC_FILE_PATH);
-	unlink(p);
-	snprintf(p, sizeof p, "%s/root", dir);
-	rmdir(p);
-}
-
 /* ---- nginx ------------------------------------------------------------------------------ */
-
-static int nginx_config(hc_nginx *s)
-{
-	static const char *const temps[] = { "proxy", "fastcgi", "uwsgi", "scgi" };
-	char path[PATH_MAX], conf[4096], v[4096];
-	char *const vargv[] = { s->nginx, "-V", NULL };
-	size_t k;
-
-	if (hc_make_root(s->dir) != 0)
-		return -1;
-	/* Temporary paths of modules that are compiled in (nginx-light lacks some). */
-	if (bench_capture(vargv, v, sizeof v, 10) < 0)
-		v[0] = 0;
-	k = (size_t)snprintf(conf, sizeof conf,
-			     "worker_processes %d;\n"
-			     "daemon off;\n"
-			     "master_process on;\n"
-			     "pid %s/nginx.pid;\n"
-			     "error_log %s/error.log error;\n"
-			     "events { worker_connections 8192; }\n"
-			     "http {\n"
-			     "  access_log off;\n"
-			     "  keepalive_requests 100000000;\n"
-			     "  keepalive_timeout 300s;\n"
-			     "  client_body_temp_path %s/tmp_body;\n",
-			     s->workers > 0 ? s->workers : 1, s->dir, s->dir, s->dir);
-	for (size_t i = 0; i < sizeof temps / sizeof temps[0]; i++) {
-		char without[64];
-
-		snprintf(without, sizeof without, "without-http_%s_module", temps[i]);
-		if (!strstr(v, without))
-			k += (size_t)snprintf(conf + k, sizeof conf - k,
-					      "  %s_temp_path %s/tmp_%s;\n", temps[i], s->dir,
-					      temps[i]);
-	}
-	snprintf(conf + k, sizeof conf - k,
-		 "  server {\n"
-		 "    listen 127.0.0.1:%d;\n"
-		 "    root %s/root;\n"
-		 "    location = " HC_HELLO_PATH " {\n"
-		 "      default_type text/plain;\n"
-		 "      return 200 \"hello world\\n\";\n"
-		 "    }\n"
-		 "  }\n"
-		 "}\n",
-		 s->port, s->dir);
-	snprintf(path, sizeof path, "%s/nginx.conf", s->dir);
-	return hc_write_file(path, conf, strlen(conf));
-}
 
 const char *hc_nginx_start(hc_nginx *s)
 {
-	char conf[PATH_MAX], elog[PATH_MAX];
+	const char *why;
 
 	s->dir[0] = 0;
 	s->pid = 0;
-	if (!bench_which("nginx", s->nginx, sizeof s->nginx))
+	s->connections = 8192;
+	s->fork = bench_fork; /* registered: stopped by the runner on Ctrl-C */
+	s->reaped = bench_child_reaped;
+	if ((why = th_nginx_dir(s, "corio-bench-http")))
+		return why;
+	if (hc_make_root(s->dir) != 0)
+		return "cannot write the document root";
+	if (!bench_which("nginx", s->bin, sizeof s->bin))
 		return "nginx not installed";
-	snprintf(s->dir, sizeof s->dir, "/tmp/corio-bench-http-XXXXXX");
-	if (!mkdtemp(s->dir)) {
-		s->dir[0] = 0;
-		return "mkdtemp failed";
-	}
-	chmod(s->dir, 0755); /* nginx's workers may run as another user */
-	s->port = hc_free_port();
-	if (s->port < 0 || nginx_config(s) != 0)
-		return "cannot write the nginx config";
-	snprintf(conf, sizeof conf, "%s/nginx.conf", s->dir);
-	snprintf(elog, sizeof elog, "%s/error.log", s->dir);
-	s->pid = hc_spawn(s->pinned ? &s->cpus : NULL,
-			  (char *const[]){ s->nginx, "-e", elog, "-p", s->dir, "-c", conf, NULL });
-	if (s->pid < 0) {
-		s->pid = 0;
-		return "fork failed";
-	}
-	if (hc_wait_port(s->port, &s->pid, 5))
-		return NULL;
-	return s->pid ? "nginx did not start listening" : "nginx exited at start (see its error.log)";
+	return th_nginx_start(s,
+			      "  keepalive_requests 100000000;\n"
+			      "  keepalive_timeout 300s;\n",
+			      "    root root;\n" /* relative to the prefix (-p), the directory */
+			      "    location = " HC_HELLO_PATH " {\n"
+			      "      default_type text/plain;\n"
+			      "      return 200 \"hello world\\n\";\n"
+			      "    }");
 }
 
 void hc_nginx_stop(hc_nginx *s)
 {
-	static const char *const files[] = { "nginx.conf", "error.log", "nginx.pid" };
-	static const char *const dirs[] = { "tmp_body", "tmp_proxy", "tmp_fastcgi", "tmp_uwsgi",
-					    "tmp_scgi" };
-	char p[PATH_MAX];
-
-	hc_stop(&s->pid);
-	if (!s->dir[0])
-		return;
-	hc_remove_root(s->dir);
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-		snprintf(p, sizeof p, "%s/%s", s->dir, files[i]);
-		unlink(p);
-	}
-	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-		snprintf(p, sizeof p, "%s/%s", s->dir, dirs[i]);
-		rmdir(p);
-	}
-	rmdir(s->dir);
-	s->dir[0] = 0;
+	th_nginx_stop(s);
 }
 
 /* ---- processes -------------------------------------------------------------------------- */
 
 pid_t hc_spawn(const cpu_set_t *cpus, char *const argv[])
 {
-	pid_t pid = bench_fork(); /* registered: stopped by the runner on Ctrl-C */
+	th_child c = bench_child(argv);
 
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		if (cpus)
-			sched_setaffinity(0, sizeof *cpus, cpus);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	return pid < 0 ? -1 : pid;
-}
-
-void hc_stop(pid_t *pid)
-{
-	if (*pid > 0) {
-		kill(*pid, SIGTERM);
-		while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		bench_child_reaped(*pid);
-		*pid = 0;
-	}
+	c.cpus = cpus;
+	c.std[0] = c.std[1] = TH_FD_NULL;
+	return th_spawn(&c);
 }
 
 int hc_run_gen(const cpu_set_t *cpus, char *const argv[], char *out, size_t outlen,
 	       double *cpu_s)
 {
+	th_child c = bench_child(argv);
 	struct rusage ru;
-	size_t used = 0;
-	int fds[2], st;
-	pid_t pid;
+	int rc;
 
-	out[0] = 0;
-	if (pipe2(fds, O_CLOEXEC) != 0)
+	c.cpus = cpus;
+	rc = th_run(&c, out, outlen, &ru);
+	if (rc < 0)
 		return -1;
-	pid = bench_fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		if (cpus)
-			sched_setaffinity(0, sizeof *cpus, cpus);
-		dup2(fds[1], STDOUT_FILENO);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	for (;;) {
-		ssize_t n = read(fds[0], out + used, outlen - 1 - used);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-		if (used + 1 >= outlen) {
-			char sink[512];
-
-			while (read(fds[0], sink, sizeof sink) > 0)
-				;
-			break;
-		}
-	}
-	out[used] = 0;
-	close(fds[0]);
-	while (wait4(pid, &st, 0, &ru) < 0)
-		if (errno != EINTR) {
-			bench_child_reaped(pid);
-			return -1;
-		}
-	bench_child_reaped(pid);
 	*cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 		 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return rc;
 }
 
 /* utime + stime of one process (all its threads), in clock ticks; -1 when gone. */

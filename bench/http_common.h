@@ -1,8 +1,7 @@
 /* bench/http_common.h: what the HTTP benchmarks (b_http.c, b_http_server.c,
  * b_http_client.c) share: planning which CPUs the load generator and the server get, a
- * throw-away nginx (Debian's /usr/sbin/nginx, a config generated in a temporary directory,
- * 127.0.0.1 only, a free port, access log off, unlimited keep-alive), starting a server
- * process pinned to its CPUs, running a generator pinned to its CPUs with its CPU time from
+ * throw-away nginx (tests/support/nginx.h's, with unlimited keep-alive and the document root
+ * below), starting a server process pinned to its CPUs, running a generator pinned to its CPUs with its CPU time from
  * wait4, and the CPU time of a running process tree from /proc.
  *
  * The nginx document root holds:
@@ -22,6 +21,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "tests/support/nginx.h"
+
 #define HC_HELLO_PATH "/hello"
 #define HC_HELLO_BODY "hello world\n"
 #define HC_FILE_PATH "/4k.html"
@@ -39,32 +40,17 @@ void hc_plan_cpus(hc_cpus *c);
 /* The first CPU of set, alone, into one (for a single-threaded server or generator). */
 void hc_first_cpu(const cpu_set_t *set, cpu_set_t *one);
 
-/* A free TCP port on 127.0.0.1 (-1 if none), and whether something accepts on it. */
-int hc_free_port(void);
-bool hc_port_open(int port);
-/* Waits up to secs for port to accept; false when it did not, or when pid (> 0) exited
- * first (then reaped, *pid set to 0). */
-bool hc_wait_port(int port, pid_t *pid, double secs);
-
 /* Writes a file of the document root: 0 or -1. */
 int hc_write_file(const char *path, const void *data, size_t len);
 /* Creates DIR/root with the files above. 0 or -1. */
 int hc_make_root(const char *dir);
-/* Removes what hc_make_root made (and the root itself). */
-void hc_remove_root(const char *dir);
 
-typedef struct hc_nginx {
-	char dir[64];           /* the temporary directory: config, root, logs */
-	char nginx[PATH_MAX];
-	int port;
-	pid_t pid;              /* the master process */
-	int workers;            /* worker_processes (set before start; 0: 1) */
-	bool pinned;            /* pin nginx to cpus (set before start) */
-	cpu_set_t cpus;
-} hc_nginx;
+/* tests/support/nginx.h's nginx, set up for the benchmarks (hc_nginx_start). */
+typedef th_nginx hc_nginx;
 
-/* Starts nginx (NULL) or says why not (a reason for bench_result_skip). Call hc_nginx_stop
- * in both cases. */
+/* Starts nginx (NULL) or says why not (a reason for bench_result_skip): the directory with
+ * the document root above, nginx from PATH, forked with bench_fork. Call hc_nginx_stop in
+ * both cases. */
 const char *hc_nginx_start(hc_nginx *s);
 /* Stops nginx (SIGTERM by pid, waited for) and removes its directory. */
 void hc_nginx_stop(hc_nginx *s);
@@ -72,8 +58,6 @@ void hc_nginx_stop(hc_nginx *s);
 /* Starts argv (argv[0] a path) as a registered child pinned to cpus (NULL: not pinned),
  * stdin and stdout on /dev/null. Returns the pid or -1. */
 pid_t hc_spawn(const cpu_set_t *cpus, char *const argv[]);
-/* SIGTERM to pid, waited for and reaped; *pid set to 0. No-op when *pid <= 0. */
-void hc_stop(pid_t *pid);
 
 /* Runs argv pinned to cpus (NULL: not pinned), stdout into out (NUL-terminated); *cpu_s
  * gets its user + system CPU time (wait4). Returns the exit status, 128 + signal, or -1

@@ -1,6 +1,7 @@
 /* bench/proc.c: child processes for the benchmarks that measure a fresh process (peak RSS
  * comes from wait4, so each measured program must be its own process), and finding the
- * programs they run: this executable, the Python peers, Debian's python3. */
+ * programs they run: this executable, the Python peers, Debian's python3. Starting,
+ * capturing and reaping are tests/support/proc.c's, with bench_fork as its fork. */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "tests/support/proc.h"
 
 /* ---- the registry of child processes ------------------------------------------------- */
 
@@ -175,81 +177,36 @@ void bench_signals_install(void)
 
 /* ---- running a child ------------------------------------------------------------------ */
 
-static int run_child(char *const argv[], char *out, size_t outlen, long *maxrss_kib,
-		     bool merge_stderr, unsigned timeout_s);
+th_child bench_child(char *const argv[])
+{
+	th_child c = th_child_of(argv);
 
+	c.fork = bench_fork;
+	c.reaped = bench_child_reaped;
+	return c;
+}
+
+/* fork, not vfork/posix_spawn (th_spawn forks): exec folds the old mm's peak RSS into the
+ * child's ru_maxrss, and a forked child's mm starts its peak from our (small) current RSS,
+ * while a vfork child would inherit our lifetime peak. */
 int bench_run_child(char *const argv[], char *out, size_t outlen, long *maxrss_kib)
 {
-	return run_child(argv, out, outlen, maxrss_kib, false, 0);
+	th_child c = bench_child(argv);
+	struct rusage ru;
+	int rc = th_run(&c, out, outlen, &ru);
+
+	if (rc >= 0 && maxrss_kib)
+		*maxrss_kib = ru.ru_maxrss; /* KiB on Linux */
+	return rc;
 }
 
 int bench_capture(char *const argv[], char *out, size_t outlen, unsigned timeout_s)
 {
-	return run_child(argv, out, outlen, NULL, true, timeout_s);
-}
+	th_child c = bench_child(argv);
 
-static int run_child(char *const argv[], char *out, size_t outlen, long *maxrss_kib,
-		     bool merge_stderr, unsigned timeout_s)
-{
-	struct rusage ru;
-	size_t used = 0;
-	int fds[2], status;
-	pid_t pid;
-
-	if (pipe2(fds, O_CLOEXEC) != 0)
-		return -errno;
-	/* fork, not vfork/posix_spawn: exec folds the old mm's peak RSS into the child's
-	 * ru_maxrss, and a forked child's mm starts its peak from our (small) current RSS,
-	 * while a vfork child would inherit our lifetime peak. */
-	pid = bench_fork();
-	if (pid < 0) {
-		int e = errno;
-
-		close(fds[0]);
-		close(fds[1]);
-		return -e;
-	}
-	if (pid == 0) {
-		if (dup2(fds[1], STDOUT_FILENO) < 0)
-			_exit(127);
-		if (merge_stderr && dup2(fds[1], STDERR_FILENO) < 0)
-			_exit(127);
-		if (timeout_s)
-			alarm(timeout_s); /* survives exec: a hung program is killed */
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	for (;;) {
-		char sink[256];
-		char *dst = used + 1 < outlen ? out + used : sink;
-		size_t room = used + 1 < outlen ? outlen - 1 - used : sizeof sink;
-		ssize_t n = read(fds[0], dst, room);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (dst == out + used)
-			used += (size_t)n;
-	}
-	close(fds[0]);
-	if (outlen)
-		out[used] = 0;
-	while (wait4(pid, &status, 0, &ru) < 0) {
-		if (errno != EINTR) {
-			int e = errno;
-
-			bench_child_reaped(pid);
-			return -e;
-		}
-	}
-	bench_child_reaped(pid);
-	if (maxrss_kib)
-		*maxrss_kib = ru.ru_maxrss; /* KiB on Linux */
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	c.std[2] = TH_FD_STDOUT;
+	c.alarm_s = timeout_s; /* survives exec: a hung program is killed */
+	return th_run(&c, out, outlen, NULL);
 }
 
 const char *bench_self_exe(void)
@@ -273,36 +230,36 @@ static bool is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* dir = the directory of path + suffix; true when that is a directory. */
+static bool beside(char *dir, size_t len, const char *path, const char *suffix)
+{
+	char *slash;
+
+	snprintf(dir, len, "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return false;
+	snprintf(slash, len - (size_t)(slash - dir), "%s", suffix);
+	return is_dir(dir);
+}
+
 const char *bench_peers_dir(void)
 {
 	static char dir[PATH_MAX];
 	const char *env = getenv("CORIO_BENCH_PEERS");
 	const char *self;
-	char *slash;
 
 	if (env && *env)
 		return is_dir(env) ? env : NULL;
 	if (dir[0])
 		return dir;
 	/* CMake compiles with absolute source paths: bench/peers is beside this file. */
-	snprintf(dir, sizeof dir, "%s", __FILE__);
-	slash = strrchr(dir, '/');
-	if (slash) {
-		snprintf(slash, sizeof dir - (size_t)(slash - dir), "/peers");
-		if (is_dir(dir))
-			return dir;
-	}
+	if (beside(dir, sizeof dir, __FILE__, "/peers"))
+		return dir;
 	/* A build directory two levels below the source tree (build/release/corio-bench). */
 	self = bench_self_exe();
-	if (self) {
-		snprintf(dir, sizeof dir, "%s", self);
-		slash = strrchr(dir, '/');
-		if (slash) {
-			snprintf(slash, sizeof dir - (size_t)(slash - dir), "/../../bench/peers");
-			if (is_dir(dir))
-				return dir;
-		}
-	}
+	if (self && beside(dir, sizeof dir, self, "/../../bench/peers"))
+		return dir;
 	dir[0] = 0;
 	return NULL;
 }

@@ -104,6 +104,23 @@ int bench_result_peer(bench_result *r, const char *name)
 	return r->npeers++;
 }
 
+int bench_result_peer_skipped(bench_result *r, const char *name, const char *skipped)
+{
+	int k = bench_result_peer(r, name);
+
+	if (skipped)
+		bench_result_skip(r, k, skipped);
+	return k;
+}
+
+void bench_result_pair_failed(bench_result *a, int pa, bench_result *b, int pb)
+{
+	if (!a->peers[pa].skipped && a->peers[pa].n == 0) {
+		bench_result_skip(a, pa, "every run failed");
+		bench_result_skip(b, pb, "every run failed");
+	}
+}
+
 void bench_result_add(bench_result *r, int peer, double value)
 {
 	bench_peer *p = &r->peers[peer];

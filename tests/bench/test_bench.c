@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "tests/support/helpers.h"
+#include "tests/support/proc.h"
+#include "tests/support/suite.h"
 
 static char bench_bin[PATH_MAX];
 
@@ -579,28 +581,13 @@ END_TEST
 
 static bool find_bench(void)
 {
-	const char *env = getenv("CORIO_BENCH_BIN");
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(bench_bin, sizeof bench_bin, "%s", env);
-		return access(bench_bin, X_OK) == 0;
-	}
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
-		return false;
-	self[n] = 0;
-	snprintf(bench_bin, sizeof bench_bin, "%s/corio-bench", dirname(self));
-	return access(bench_bin, X_OK) == 0;
+	return th_find_program("CORIO_BENCH_BIN", "corio-bench", bench_bin, sizeof bench_bin);
 }
 
 int main(void)
 {
 	Suite *s;
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	if (!find_bench()) {
 		fprintf(stderr, "corio-bench not found (%s; set CORIO_BENCH_BIN): skipping\n",
@@ -625,9 +612,5 @@ int main(void)
 		tcase_add_test(all, quick_all_json);
 		suite_add_tcase(s, all);
 	}
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return th_run_suite(s);
 }

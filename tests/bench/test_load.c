@@ -15,7 +15,6 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
@@ -26,6 +25,8 @@
 #include <corio/http_server.h>
 
 #include "tests/support/helpers.h"
+#include "tests/support/nginx.h"
+#include "tests/support/proc.h"
 
 #include "bench/load/hist.h"
 
@@ -331,20 +332,7 @@ static char load_bin[PATH_MAX];
 
 static bool find_load_bin(void)
 {
-	const char *env = getenv("CORIO_LOAD_BIN");
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(load_bin, sizeof load_bin, "%s", env);
-		return access(load_bin, X_OK) == 0;
-	}
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0)
-		return false;
-	self[n] = 0;
-	snprintf(load_bin, sizeof load_bin, "%s/corio-load", dirname(self));
-	return access(load_bin, X_OK) == 0;
+	return th_find_program("CORIO_LOAD_BIN", "corio-load", load_bin, sizeof load_bin);
 }
 
 #define OUTMAX 65536
@@ -353,34 +341,16 @@ static bool find_load_bin(void)
  * the exit status. */
 static int run_load(char *out, const char *const *args)
 {
-	char *argv[32];
-	posix_spawn_file_actions_t fa;
-	int fds[2], status, i = 0;
-	size_t used = 0;
-	pid_t pid;
+	char *argv[32] = { load_bin };
+	th_child c = th_child_of(argv);
+	int i = 1, rc;
 
-	argv[i++] = load_bin;
 	for (; *args && i < 31; args++)
 		argv[i++] = (char *)*args;
 	argv[i] = NULL;
-	ck_assert_int_eq(pipe(fds), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_addclose(&fa, fds[0]);
-	ck_assert_int_eq(posix_spawn(&pid, load_bin, &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	for (;;) {
-		ssize_t n = read(fds[0], out + used, OUTMAX - 1 - used);
-
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-	}
-	out[used] = 0;
-	close(fds[0]);
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	rc = th_run(&c, out, OUTMAX, NULL);
+	ck_assert_msg(rc >= 0, "%s: %s", load_bin, strerror(-rc));
+	return rc;
 }
 
 /* The number after "key": (the first occurrence; nested keys are unique enough here). */
@@ -448,28 +418,45 @@ static void assert_sane_latency(const char *out)
 			  (uint64_t)jnum(out, "requests"));
 }
 
+/* corio-load --json on s (stopped first when stop is true, so that its count is final), then
+ * the checks every clean run passes. */
+static void load_clean(char *out, server *s, bool stop, const char *path, const char *dur,
+		       const char *const *extra)
+{
+	ck_assert_int_eq(load_json(out, s->port, path, dur, extra), 0);
+	if (stop)
+		server_stop(s);
+	assert_clean(out);
+	assert_sane_latency(out);
+}
+
+/* The test server answered every response corio-load counted, and at most in_flight more
+ * (requests in flight when the run stopped: served, not counted). Returns the count. */
+static double assert_served(const char *out, int in_flight)
+{
+	double req = jnum(out, "requests");
+	unsigned long served = atomic_load(&sh->requests);
+
+	ck_assert_msg(served >= req && served <= req + in_flight, "served %lu, counted %.0f",
+		      served, req);
+	return req;
+}
+
 START_TEST(load_get)
 {
 	static char out[OUTMAX];
 	server s;
 	double req;
-	unsigned long served;
 
 	skip_without_load();
 	s = server_start();
-	ck_assert_int_eq(load_json(out, s.port, "/", "1s", NULL), 0);
-	server_stop(&s);
-	assert_clean(out);
-	assert_sane_latency(out);
+	load_clean(out, &s, true, "/", "1s", NULL);
 	ck_assert_int_eq((int)jnum(out, "connections"), 4);
 	ck_assert_int_eq((int)jnum(out, "connects"), 4);
 	ck_assert(jnum(out, "duration_s") >= 0.99 && jnum(out, "duration_s") < 1.5);
 	/* Every counted response was served; at most one per connection was in flight when
 	 * the run stopped (served, not counted). */
-	req = jnum(out, "requests");
-	served = atomic_load(&sh->requests);
-	ck_assert_msg(served >= req && served <= req + 4, "served %lu, counted %.0f", served,
-		      req);
+	req = assert_served(out, 4);
 	ck_assert(jnum(out, "bytes") >= req * 12);
 }
 END_TEST
@@ -483,29 +470,16 @@ START_TEST(load_pipeline)
 	static const char *const extra_plain[] = { "--pipeline", "4", "--send", "wait", "--recv",
 						   "ring", "--rbuf", "512", NULL };
 	server s;
-	double req;
-	unsigned long served;
 
 	skip_without_load();
 	s = server_start();
-	ck_assert_int_eq(load_json(out, s.port, "/", "1s", extra), 0);
-	assert_clean(out);
-	assert_sane_latency(out);
+	load_clean(out, &s, false, "/", "1s", extra);
 	ck_assert_int_eq((int)jnum(out, "pipeline"), 4);
-	req = jnum(out, "requests");
-	served = atomic_load(&sh->requests);
-	ck_assert_msg(served >= req && served <= req + 16, "served %lu, counted %.0f", served,
-		      req);
+	assert_served(out, 16);
 	server_stop(&s);
 	s = server_start(); /* a fresh count: the old server may still be answering */
-	ck_assert_int_eq(load_json(out, s.port, "/", "1s", extra_plain), 0);
-	server_stop(&s);
-	assert_clean(out);
-	assert_sane_latency(out);
-	req = jnum(out, "requests");
-	served = atomic_load(&sh->requests);
-	ck_assert_msg(served >= req && served <= req + 16, "served %lu, counted %.0f", served,
-		      req);
+	load_clean(out, &s, true, "/", "1s", extra_plain);
+	assert_served(out, 16);
 }
 END_TEST
 
@@ -520,9 +494,7 @@ START_TEST(load_head)
 	s = server_start();
 	/* A HEAD response announces Content-Length: 12 and sends no body: a parser that waited
 	 * for it would time out or see the next response as a body. */
-	ck_assert_int_eq(load_json(out, s.port, "/", "1s", extra), 0);
-	assert_clean(out);
-	assert_sane_latency(out);
+	load_clean(out, &s, false, "/", "1s", extra);
 	ck_assert_int_eq((int)jnum(out, "connects"), 4);
 	ck_assert_int_eq(load_json(out, s.port, "/", "1s", extra_p), 0);
 	assert_clean(out);
@@ -539,9 +511,7 @@ START_TEST(load_204_and_chunked)
 
 	skip_without_load();
 	s = server_start();
-	ck_assert_int_eq(load_json(out, s.port, "/nocontent", "1s", extra), 0);
-	assert_clean(out);
-	assert_sane_latency(out);
+	load_clean(out, &s, false, "/nocontent", "1s", extra);
 	ck_assert_int_eq((int)jnum(out, "connects"), 4);
 	ck_assert_int_eq(load_json(out, s.port, "/chunked", "1s", extra_p), 0);
 	assert_clean(out);
@@ -616,22 +586,14 @@ START_TEST(load_threads)
 	static char out[OUTMAX];
 	static const char *const extra[] = { "-t", "2", "-c", "6", "--recv", "ring", NULL };
 	server s;
-	double req;
-	unsigned long served;
 
 	skip_without_load();
 	s = server_start();
 	/* Later options win: 2 threads, 6 connections (3 each). */
-	ck_assert_int_eq(load_json(out, s.port, "/", "1s", extra), 0);
-	server_stop(&s);
-	assert_clean(out);
-	assert_sane_latency(out);
+	load_clean(out, &s, true, "/", "1s", extra);
 	ck_assert_int_eq((int)jnum(out, "threads"), 2);
 	ck_assert_int_eq((int)jnum(out, "connects"), 6);
-	req = jnum(out, "requests");
-	served = atomic_load(&sh->requests);
-	ck_assert_msg(served >= req && served <= req + 6, "served %lu, counted %.0f", served,
-		      req);
+	assert_served(out, 6);
 }
 END_TEST
 
@@ -724,125 +686,35 @@ END_TEST
 
 /* ---- nginx (Debian's), when installed: its own request count ----------------------------- */
 
-typedef struct nginx {
-	pid_t pid;
-	int port;
-	char dir[64];
-} nginx;
-
-/* GET path with HTTP/1.0 over a blocking socket; the response into out. -1 when refused. */
-static int http_get(int port, const char *path, char *out, size_t len)
+/* nginx serving index.html from its directory, with stub_status on /status. False when it
+ * did not start, or answers /status without a 200 (built without stub_status). */
+static bool nginx_start(th_nginx *ng)
 {
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	char req[128];
-	size_t used = 0;
-	ssize_t n;
-
-	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
-	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
-	while (used + 1 < len && (n = read(fd, out + used, len - 1 - used)) > 0)
-		used += (size_t)n;
-	out[used] = 0;
-	close(fd);
-	return 0;
-}
-
-static bool nginx_start(nginx *ng)
-{
-	static const char conf_fmt[] =
-		"worker_processes 1;\ndaemon off;\nmaster_process on;\npid %s/nginx.pid;\n"
-		"error_log %s/error.log error;\nevents { worker_connections 1024; }\n"
-		"http {\n  access_log off;\n  keepalive_requests 100000000;\n"
-		"  client_body_temp_path %s/body;\n"
-		"  server {\n    listen 127.0.0.1:%d;\n    root %s;\n"
-		"    location = /status { stub_status; }\n  }\n}\n";
-	char path[256], elog[256], out[1024];
+	char path[PATH_MAX], out[1024];
 	FILE *f;
-	int lfd;
-	char inherit[32], *envp[] = { inherit, NULL };
 
-	if (access("/usr/sbin/nginx", X_OK) != 0)
-		return false;
-	snprintf(ng->dir, sizeof ng->dir, "/tmp/test_load_nginx_XXXXXX");
-	ck_assert(mkdtemp(ng->dir) != NULL);
-	chmod(ng->dir, 0755);
+	ck_assert_ptr_null(th_nginx_dir(ng, "test_load_nginx"));
 	snprintf(path, sizeof path, "%s/index.html", ng->dir);
 	f = fopen(path, "w");
 	ck_assert(f != NULL);
 	fputs("hello from nginx\n", f);
 	fclose(f);
-	/* nginx takes over a socket this test bound (the NGINX variable is its way to inherit
-	 * listening sockets; only with a master process: 1.22 crashes on inherited sockets with
-	 * master_process off): the port is never free for somebody else to take. */
-	lfd = th_loopback_socket(&ng->port, true);
-	ck_assert_int_ge(lfd, 0);
-	snprintf(path, sizeof path, "%s/nginx.conf", ng->dir);
-	f = fopen(path, "w");
-	ck_assert(f != NULL);
-	fprintf(f, conf_fmt, ng->dir, ng->dir, ng->dir, ng->port, ng->dir);
-	fclose(f);
-	snprintf(elog, sizeof elog, "%s/error.log", ng->dir);
-	snprintf(inherit, sizeof inherit, "NGINX=%d;", lfd);
-	ng->pid = fork();
-	ck_assert_int_ge(ng->pid, 0);
-	if (ng->pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		th_keep_across_exec(lfd);
-		dup2(null, 1);
-		dup2(null, 2);
-		execle("/usr/sbin/nginx", "nginx", "-e", elog, "-p", ng->dir, "-c", path,
-		       (char *)NULL, envp);
-		_exit(127);
-	}
-	close(lfd);
-	for (int i = 0; i < 500; i++) {
-		if (http_get(ng->port, "/status", out, sizeof out) == 0)
-			return strstr(out, "200 OK") != NULL; /* no stub_status: not usable */
-		if (waitpid(ng->pid, NULL, WNOHANG) == ng->pid) {
-			ng->pid = 0;
-			return false;
-		}
-		usleep(10000);
-	}
-	return false;
-}
-
-static void nginx_stop(nginx *ng)
-{
-	static const char *const files[] = { "index.html", "nginx.conf", "nginx.pid",
-					     "error.log" };
-	char p[256];
-
-	if (ng->pid > 0) {
-		kill(ng->pid, SIGTERM);
-		waitpid(ng->pid, NULL, 0);
-		ng->pid = 0;
-	}
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-		snprintf(p, sizeof p, "%s/%s", ng->dir, files[i]);
-		unlink(p);
-	}
-	snprintf(p, sizeof p, "%s/body", ng->dir);
-	rmdir(p);
-	rmdir(ng->dir);
+	if (th_nginx_start(ng, "  keepalive_requests 100000000;\n",
+			   "    root .;\n" /* the prefix: the directory */
+			   "    location = /status { stub_status; }"))
+		return false;
+	return th_http_get(ng->port, "/status", out, sizeof out, 30) == 0 &&
+	       strstr(out, "200 OK") != NULL;
 }
 
 /* stub_status's request counter (it counts the status request itself too). */
-static double nginx_requests(const nginx *ng)
+static double nginx_requests(const th_nginx *ng)
 {
 	char out[1024];
 	const char *p;
 	double acc, handled, req;
 
-	ck_assert_int_eq(http_get(ng->port, "/status", out, sizeof out), 0);
+	ck_assert_int_eq(th_http_get(ng->port, "/status", out, sizeof out, 30), 0);
 	p = strstr(out, "requests\n");
 	ck_assert_msg(p != NULL, "%s", out);
 	ck_assert_int_eq(sscanf(p + 9, "%lf %lf %lf", &acc, &handled, &req), 3);
@@ -854,15 +726,15 @@ START_TEST(load_nginx_count)
 	static char out[OUTMAX];
 	static const char *const extra_p[] = { "--pipeline", "3", NULL };
 	const char *const *extras[] = { NULL, extra_p };
-	nginx ng = { 0 };
+	th_nginx ng = { 0 };
 
 	skip_without_load();
-	if (access("/usr/sbin/nginx", X_OK) != 0) {
+	if (access(TH_NGINX, X_OK) != 0) {
 		fprintf(stderr, "test_load: nginx not installed: not tested\n");
 		return;
 	}
 	if (!nginx_start(&ng)) {
-		nginx_stop(&ng);
+		th_nginx_stop(&ng);
 		ck_abort_msg("nginx is installed but did not start with stub_status");
 	}
 	for (int i = 0; i < 2; i++) {
@@ -883,7 +755,7 @@ START_TEST(load_nginx_count)
 		ck_assert_msg(served >= req && served <= req + in_flight,
 			      "nginx served %.0f, corio-load counted %.0f", served, req);
 	}
-	nginx_stop(&ng);
+	th_nginx_stop(&ng);
 }
 END_TEST
 

@@ -27,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -36,6 +35,7 @@
 #include <unistd.h>
 
 #include "tests/support/helpers.h"
+#include "tests/support/proc.h"
 
 #define OUT_MAX 65536
 #define MAX_ARGS 15
@@ -74,25 +74,10 @@ static char tmpdir[PATH_MAX]; /* a temporary directory of the running test, or "
 
 static void remove_tmpdir(void)
 {
-	DIR *d;
-	struct dirent *e;
-
 	if (!tmpdir[0])
 		return;
-	if ((d = opendir(tmpdir))) {
-		while ((e = readdir(d)))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-				unlinkat(dirfd(d), e->d_name, 0);
-		closedir(d);
-	}
-	rmdir(tmpdir);
+	th_remove_tree(tmpdir);
 	tmpdir[0] = 0;
-}
-
-static void reap_blocking(pid_t pid, int *st)
-{
-	while (waitpid(pid, st, 0) < 0 && errno == EINTR)
-		;
 }
 
 /* Kills (SIGKILL) and reaps every live server, removes the temporary directory. */
@@ -100,16 +85,11 @@ static void cleanup(void)
 {
 	for (int i = 0; i < MAX_LIVE; i++) {
 		struct proc *p = live[i];
-		int st;
 
 		if (!p)
 			continue;
 		live[i] = NULL;
-		if (p->pid > 0) {
-			kill(p->pid, SIGKILL);
-			reap_blocking(p->pid, &st);
-			p->pid = 0;
-		}
+		th_stop(&p->pid, SIGKILL, NULL);
 	}
 	remove_tmpdir();
 }
@@ -166,20 +146,10 @@ static bool find_examples(void)
 {
 	const char *env = getenv("CORIO_EXAMPLES_DIR");
 
-	if (env && *env) {
+	if (env && *env)
 		snprintf(examples_dir, sizeof examples_dir, "%s", env);
-	} else {
-		ssize_t n = readlink("/proc/self/exe", examples_dir, sizeof examples_dir - 1);
-		char *slash;
-
-		if (n <= 0)
-			return false;
-		examples_dir[n] = 0;
-		slash = strrchr(examples_dir, '/');
-		if (!slash)
-			return false;
-		*slash = 0;
-	}
+	else if (!th_exe_dir(examples_dir, sizeof examples_dir))
+		return false;
 	return is_program(examples_dir, "hello");
 }
 
@@ -210,13 +180,13 @@ static void sleep_ms(long ms)
 }
 
 /* Starts examples_dir/name with the given arguments (NULL-terminated, may be NULL); its
- * stdin is `in` (a string) or /dev/null. */
+ * stdin is `in` (a string) or /dev/null. It dies with the test process, whatever ends it. */
 static void spawn(const char *name, const char *const *args, const char *in, struct proc *p)
 {
 	char path[PATH_MAX + 64];
-	const char *argv[MAX_ARGS + 2] = { path };
+	char *argv[MAX_ARGS + 2] = { path };
+	th_child c = th_child_of(argv);
 	int infd = -1;
-	pid_t parent = getpid();
 
 	memset(p, 0, sizeof *p);
 	snprintf(p->name, sizeof p->name, "%s", name);
@@ -224,7 +194,7 @@ static void spawn(const char *name, const char *const *args, const char *in, str
 	T_ASSERT(access(path, X_OK) == 0, "%s: not built", path);
 	for (size_t i = 0; args && args[i]; i++) {
 		T_ASSERT(i < MAX_ARGS, "%s: too many arguments", name);
-		argv[i + 1] = args[i];
+		argv[i + 1] = (char *)args[i];
 	}
 	p->out = memfd_create("stdout", MFD_CLOEXEC);
 	p->err = memfd_create("stderr", MFD_CLOEXEC);
@@ -240,26 +210,12 @@ static void spawn(const char *name, const char *const *args, const char *in, str
 		infd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		T_ASSERT(infd >= 0, "/dev/null: %s", strerror(errno));
 	}
+	c.std[0] = infd;
+	c.std[1] = p->out;
+	c.std[2] = p->err;
 	p->t0 = th_now();
-	p->pid = fork();
+	p->pid = th_spawn(&c);
 	T_ASSERT(p->pid >= 0, "fork: %s", strerror(errno));
-	if (p->pid == 0) {
-		sigset_t none;
-
-		/* Dies with the test process, whatever ends it. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-			_exit(126);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(infd, STDIN_FILENO) < 0 || dup2(p->out, STDOUT_FILENO) < 0 ||
-		    dup2(p->err, STDERR_FILENO) < 0)
-			_exit(126);
-		execv(path, (char *const *)argv);
-		_exit(127);
-	}
 	close(infd);
 }
 
@@ -267,26 +223,9 @@ static void spawn(const char *name, const char *const *args, const char *in, str
  * every case and fills r. False when it had to be killed. */
 static bool finish(struct proc *p, int deadline, struct result *r)
 {
-	uint64_t until = th_now() + (uint64_t)deadline * 1000000000ull;
-	bool exited = false;
-	pid_t w;
 	int st = 0;
+	bool exited = th_wait_exit(p->pid, deadline, &st);
 
-	for (;;) {
-		w = waitpid(p->pid, &st, WNOHANG);
-		if (w == p->pid) {
-			exited = true;
-			break;
-		}
-		if (w < 0 && errno != EINTR) /* cannot happen for our own child */
-			break;
-		if (th_now() >= until) {
-			kill(p->pid, SIGKILL);
-			reap_blocking(p->pid, &st);
-			break;
-		}
-		sleep_ms(5);
-	}
 	p->pid = 0;
 	untrack(p);
 	r->seconds = (double)(th_now() - p->t0) / 1e9;
@@ -326,21 +265,6 @@ static void expect_output(const char *name, const char *const *args, const char 
 
 /* ---- servers ------------------------------------------------------------------------ */
 
-/* A TCP connection to 127.0.0.1:port succeeds. */
-static bool accepts(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
-	close(fd);
-	return ok;
-}
-
 /* Starts a server asked to listen on port 0 (the kernel picks a free one, so no other
  * program can take it between a probe and the server's bind), waits until it has printed
  * `prefix` followed by the port on stdout (`on_stderr`: stderr), then until the port
@@ -375,7 +299,7 @@ static int start_server(const char *name, const char *const *args, const char *p
 		sleep_ms(10);
 	}
 	T_ASSERT(port > 0 && port < 65536, "%s: port %d", name, port);
-	while (!accepts(port)) {
+	while (!th_port_accepts(port)) {
 		T_ASSERT(th_now() < until, "%s: port %d accepts nothing after %d s", name, port,
 			 START_DEADLINE);
 		sleep_ms(10);
@@ -395,16 +319,11 @@ static void stop_server(struct proc *p, int sig, struct result *r)
  * (kept open in *fd so that nothing else can take the port). */
 static int refusing_port(int *fd)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t len = sizeof sa;
+	int port = 0;
 
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	*fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	T_ASSERT(*fd >= 0, "socket: %s", strerror(errno));
-	T_ASSERT(bind(*fd, (struct sockaddr *)&sa, sizeof sa) == 0, "bind: %s", strerror(errno));
-	T_ASSERT(getsockname(*fd, (struct sockaddr *)&sa, &len) == 0, "getsockname: %s",
-		 strerror(errno));
-	return ntohs(sa.sin_port);
+	*fd = th_loopback_socket(&port, false);
+	T_ASSERT(*fd >= 0, "socket, bind or getsockname: %s", strerror(errno));
+	return port;
 }
 
 /* ---- files -------------------------------------------------------------------------- */

@@ -12,6 +12,8 @@
 
 #include <corio/http.h>
 
+#include "tests/support/suite.h"
+
 #define NONE ((const char *)1) /* component absent (NULL) */
 
 typedef struct good_case {
@@ -349,8 +351,6 @@ int main(void)
 {
 	Suite *s = suite_create("url");
 	TCase *tc = tcase_create("url");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, parse_good, 0, (int)(sizeof good / sizeof good[0]));
 	tcase_add_loop_test(tc, parse_bad, 0, (int)(sizeof bad / sizeof bad[0]));
@@ -361,9 +361,5 @@ int main(void)
 	tcase_add_test(tc, string_round_trip);
 	tcase_add_test(tc, encode_decode);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return th_run_suite(s);
 }

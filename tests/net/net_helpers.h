@@ -28,6 +28,37 @@ static inline void port_str(int lfd, char *buf)
 	snprintf(buf, PORTLEN, "%d", corio_sock_port(lfd));
 }
 
+/* A listener on 127.0.0.1, a task serving it, and a client connected to it: where most of
+ * the socket tests start. */
+typedef struct served {
+	int lfd, cfd;
+	corio_task *srv;
+} served;
+
+/* Listens (backlog), spawns server(lfd) and connects to it. NULL, or what failed. */
+static inline const char *serve_connect(served *p, int backlog, void *(*server)(void *))
+{
+	char port[PORTLEN];
+
+	p->srv = NULL;
+	p->cfd = -1;
+	if ((p->lfd = listen_local(backlog)) < 0)
+		return "listen";
+	port_str(p->lfd, port);
+	p->srv = corio_spawn(server, (void *)(intptr_t)p->lfd);
+	p->cfd = corio_tcp_connect("127.0.0.1", port);
+	return p->cfd < 0 ? "connect" : NULL;
+}
+
+/* Waits for the server task (its result into *res, may be NULL), then closes the client
+ * and the listener. */
+static inline void served_close(served *p, void **res)
+{
+	corio_join(p->srv, res);
+	corio_close(p->cfd);
+	corio_listen_close(p->lfd);
+}
+
 /* Echoes one connection until EOF or error; closes it. Returns bytes echoed. */
 static inline void *echo_conn(void *arg)
 {

@@ -195,23 +195,16 @@ static void *t_rx_misc(void *arg)
 	corio_close(sv[0]);
 	corio_close(sv[1]);
 	/* A reset peer: -ECONNRESET, reported once. */
-	int lfd = listen_local(4), cfd;
-	char port[PORTLEN];
-	TH_CHECK(lfd >= 0);
-	port_str(lfd, port);
-	corio_task *srv = corio_spawn(rst_server, (void *)(intptr_t)lfd);
-	cfd = corio_tcp_connect("127.0.0.1", port);
-	TH_CHECK(cfd >= 0);
-	r = corio_receiver_new(cfd);
+	served p;
+	TH_CHECK(serve_connect(&p, 4, rst_server) == NULL);
+	r = corio_receiver_new(p.cfd);
 	TH_CHECK(r);
 	char zero[1000] = { 0 };
-	TH_CHECK(corio_send_all(cfd, zero, sizeof zero) == sizeof zero);
+	TH_CHECK(corio_send_all(p.cfd, zero, sizeof zero) == sizeof zero);
 	ssize_t n = corio_receiver_recv(r, buf, sizeof buf);
 	TH_CHECK(n == -ECONNRESET || n == 0);
 	corio_receiver_free(r);
-	corio_join(srv, NULL);
-	corio_close(cfd);
-	corio_listen_close(lfd);
+	served_close(&p, NULL);
 	return TH_OK;
 }
 

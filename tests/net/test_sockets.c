@@ -231,18 +231,15 @@ END_TEST
 
 static void *t_reset(void *arg)
 {
-	int lfd = listen_local(4), cfd;
-	char port[PORTLEN];
+	served p;
 	size_t len = 64 << 20;
 	unsigned char *big = calloc(1, len);
 	ssize_t rc;
-	corio_task *srv;
+	int cfd;
 
-	TH_CHECK(lfd >= 0 && big);
-	port_str(lfd, port);
-	srv = corio_spawn(rst_server, (void *)(intptr_t)lfd);
-	cfd = corio_tcp_connect("127.0.0.1", port);
-	TH_CHECK(cfd >= 0);
+	TH_CHECK(big);
+	TH_CHECK(serve_connect(&p, 4, rst_server) == NULL);
+	cfd = p.cfd;
 	/* 64 MiB cannot fit in the socket buffers: the reset arrives mid-transfer. */
 	rc = corio_send_all(cfd, big, len);
 	TH_CHECK(rc == -ECONNRESET || rc == -EPIPE);
@@ -251,9 +248,7 @@ static void *t_reset(void *arg)
 	TH_CHECK(rc == -EPIPE || rc == -ECONNRESET);
 	rc = corio_recv(cfd, big, 100, 0);
 	TH_CHECK(rc == 0 || rc == -ECONNRESET);
-	corio_join(srv, NULL);
-	corio_close(cfd);
-	corio_listen_close(lfd);
+	served_close(&p, NULL);
 	free(big);
 	return TH_OK;
 }
@@ -266,23 +261,16 @@ END_TEST
 
 static void *t_reset_recv(void *arg)
 {
-	int lfd = listen_local(4), cfd;
-	char port[PORTLEN], buf[1000] = { 0 };
-	corio_task *srv;
+	served p;
+	char buf[1000] = { 0 };
 	ssize_t rc;
 
-	TH_CHECK(lfd >= 0);
-	port_str(lfd, port);
-	srv = corio_spawn(rst_server, (void *)(intptr_t)lfd);
-	cfd = corio_tcp_connect("127.0.0.1", port);
-	TH_CHECK(cfd >= 0);
-	TH_CHECK(corio_send_all(cfd, buf, sizeof buf) == sizeof buf);
+	TH_CHECK(serve_connect(&p, 4, rst_server) == NULL);
+	TH_CHECK(corio_send_all(p.cfd, buf, sizeof buf) == sizeof buf);
 	/* Parked in recv when the RST arrives. */
-	rc = corio_recv_exact(cfd, buf, sizeof buf);
+	rc = corio_recv_exact(p.cfd, buf, sizeof buf);
 	TH_CHECK(rc == -ECONNRESET || rc == 0);
-	corio_join(srv, NULL);
-	corio_close(cfd);
-	corio_listen_close(lfd);
+	served_close(&p, NULL);
 	return TH_OK;
 }
 
@@ -318,25 +306,18 @@ static void *half_server(void *arg)
 
 static void *t_half(void *arg)
 {
-	int lfd = listen_local(4), cfd;
-	char port[PORTLEN], buf[8];
-	corio_task *srv;
+	served p;
+	char buf[8];
 	void *res;
 
-	TH_CHECK(lfd >= 0);
-	port_str(lfd, port);
-	srv = corio_spawn(half_server, (void *)(intptr_t)lfd);
-	cfd = corio_tcp_connect("127.0.0.1", port);
-	TH_CHECK(cfd >= 0);
-	TH_CHECK(corio_send_all(cfd, "hello", 5) == 5);
-	TH_CHECK(corio_shutdown(cfd, SHUT_WR) == 0);
-	TH_CHECK(corio_recv_exact(cfd, buf, 8) == 3); /* "bye", then EOF */
+	TH_CHECK(serve_connect(&p, 4, half_server) == NULL);
+	TH_CHECK(corio_send_all(p.cfd, "hello", 5) == 5);
+	TH_CHECK(corio_shutdown(p.cfd, SHUT_WR) == 0);
+	TH_CHECK(corio_recv_exact(p.cfd, buf, 8) == 3); /* "bye", then EOF */
 	TH_CHECK(memcmp(buf, "bye", 3) == 0);
-	TH_CHECK(corio_send(cfd, "x", 1, 0) == -EPIPE);
-	corio_join(srv, &res);
+	TH_CHECK(corio_send(p.cfd, "x", 1, 0) == -EPIPE);
+	served_close(&p, &res);
 	TH_CHECK(res == TH_OK);
-	corio_close(cfd);
-	corio_listen_close(lfd);
 	return TH_OK;
 }
 

@@ -32,6 +32,8 @@
 
 #include <corio/corio.h>
 
+#include "tests/support/net.h" /* th_loopback_socket */
+
 /* ctest's SKIP_RETURN_CODE. */
 #define TH_SKIP 77
 
@@ -82,36 +84,6 @@ static inline uint64_t th_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* A TCP socket bound to 127.0.0.1 at a port the kernel chose (*port), listening when listen
- * is true. For peers the test starts (nginx, python): the test binds and hands the socket over
- * (th_keep_across_exec in the child), so the port is held from bind to the end and no other
- * process can take it between "found free" and "listening", the race of closing a probe socket
- * and reusing its number. Bound but not listening, it is a port where connects are refused.
- * Returns the fd (close-on-exec) or -1. */
-static inline int th_loopback_socket(int *port, bool listen_too)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) != 0 ||
-	    (listen_too && listen(fd, 511) != 0)) {
-		close(fd);
-		return -1;
-	}
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
-/* In a forked child before exec: fd stays open in the new program. */
-static inline void th_keep_across_exec(int fd)
-{
-	fcntl(fd, F_SETFD, 0);
 }
 
 /* Entries of a /proc/self directory or lines of a /proc/self file. */
