@@ -432,11 +432,7 @@ static void *t_emfile(void *arg)
 	return r;
 }
 
-START_TEST(accept_emfile_recovers)
-{
-	TH_RUN_EXPECT_OK(NULL, t_emfile, NULL);
-}
-END_TEST
+TH_TASK_TEST(accept_emfile_recovers, t_emfile)
 
 /* ---- accepted connections nobody takes are bounded ---- */
 
@@ -511,11 +507,7 @@ static void *t_flood(void *arg)
 	return r;
 }
 
-START_TEST(accept_queue_bounded)
-{
-	TH_RUN_EXPECT_OK(NULL, t_flood, NULL);
-}
-END_TEST
+TH_TASK_TEST(accept_queue_bounded, t_flood)
 
 /* ---- 10 000 connections ---- */
 

@@ -283,29 +283,13 @@ static void *t_rx_eof_returns(void *arg)
 
 /* One test per run, each with its own timeout: together they took 60 s under ASan on a
  * loaded machine, the whole of one tcase timeout. */
-START_TEST(multishot_recv_buffer_ring)
-{
-	TH_RUN_EXPECT_OK(NULL, t_rx, NULL);
-}
-END_TEST
+TH_TASK_TEST(multishot_recv_buffer_ring, t_rx)
 
-START_TEST(multishot_recv_misc)
-{
-	TH_RUN_EXPECT_OK(NULL, t_rx_misc, NULL);
-}
-END_TEST
+TH_TASK_TEST(multishot_recv_misc, t_rx_misc)
 
-START_TEST(multishot_recv_reader_holds)
-{
-	TH_RUN_EXPECT_OK(NULL, t_rx_hold, NULL);
-}
-END_TEST
+TH_TASK_TEST(multishot_recv_reader_holds, t_rx_hold)
 
-START_TEST(multishot_recv_eof_returns_buffers)
-{
-	TH_RUN_EXPECT_OK(NULL, t_rx_eof_returns, NULL);
-}
-END_TEST
+TH_TASK_TEST(multishot_recv_eof_returns_buffers, t_rx_eof_returns)
 
 START_TEST(multishot_recv_under_faults)
 {

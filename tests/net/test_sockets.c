@@ -33,11 +33,7 @@ static void *t_echo(void *arg)
 	return TH_OK;
 }
 
-START_TEST(echo_roundtrip)
-{
-	TH_RUN_EXPECT_OK(NULL, t_echo, NULL);
-}
-END_TEST
+TH_TASK_TEST(echo_roundtrip, t_echo)
 
 static void *t_addr(void *arg)
 {
@@ -75,11 +71,7 @@ static void *t_addr(void *arg)
 	return TH_OK;
 }
 
-START_TEST(peer_address)
-{
-	TH_RUN_EXPECT_OK(NULL, t_addr, NULL);
-}
-END_TEST
+TH_TASK_TEST(peer_address, t_addr)
 
 static void *t_ipv6(void *arg)
 {
@@ -130,11 +122,7 @@ static void *t_refused(void *arg)
 	return TH_OK;
 }
 
-START_TEST(connect_refused)
-{
-	TH_RUN_EXPECT_OK(NULL, t_refused, NULL);
-}
-END_TEST
+TH_TASK_TEST(connect_refused, t_refused)
 
 static void *connect_task(void *port)
 {
@@ -186,11 +174,7 @@ static void *t_timeout(void *arg)
 	return TH_OK;
 }
 
-START_TEST(connect_timeout_full_backlog)
-{
-	TH_RUN_EXPECT_OK(NULL, t_timeout, NULL);
-}
-END_TEST
+TH_TASK_TEST(connect_timeout_full_backlog, t_timeout)
 
 static void *t_resolve(void *arg)
 {
@@ -220,11 +204,7 @@ static void *t_resolve(void *arg)
 	return TH_OK;
 }
 
-START_TEST(resolve_names)
-{
-	TH_RUN_EXPECT_OK(NULL, t_resolve, NULL);
-}
-END_TEST
+TH_TASK_TEST(resolve_names, t_resolve)
 
 /* ---- reset, half-close ---- */
 
@@ -253,11 +233,7 @@ static void *t_reset(void *arg)
 	return TH_OK;
 }
 
-START_TEST(peer_reset_mid_transfer)
-{
-	TH_RUN_EXPECT_OK(NULL, t_reset, NULL);
-}
-END_TEST
+TH_TASK_TEST(peer_reset_mid_transfer, t_reset)
 
 static void *t_reset_recv(void *arg)
 {
@@ -274,11 +250,7 @@ static void *t_reset_recv(void *arg)
 	return TH_OK;
 }
 
-START_TEST(peer_reset_during_recv)
-{
-	TH_RUN_EXPECT_OK(NULL, t_reset_recv, NULL);
-}
-END_TEST
+TH_TASK_TEST(peer_reset_during_recv, t_reset_recv)
 
 /* Reads to EOF, then answers and closes. */
 static void *half_server(void *arg)
@@ -321,11 +293,7 @@ static void *t_half(void *arg)
 	return TH_OK;
 }
 
-START_TEST(half_close)
-{
-	TH_RUN_EXPECT_OK(NULL, t_half, NULL);
-}
-END_TEST
+TH_TASK_TEST(half_close, t_half)
 
 /* ---- cancel racing data arrival ---- */
 
@@ -408,11 +376,7 @@ static void *t_cancel_recv(void *arg)
 	return TH_OK;
 }
 
-START_TEST(cancel_recv_loses_nothing)
-{
-	TH_RUN_EXPECT_OK(NULL, t_cancel_recv, NULL);
-}
-END_TEST
+TH_TASK_TEST(cancel_recv_loses_nothing, t_cancel_recv)
 
 /* ---- Unix sockets, UDP ---- */
 
@@ -481,11 +445,7 @@ static void *t_unix(void *arg)
 	return TH_OK;
 }
 
-START_TEST(unix_stream_and_dgram)
-{
-	TH_RUN_EXPECT_OK(NULL, t_unix, NULL);
-}
-END_TEST
+TH_TASK_TEST(unix_stream_and_dgram, t_unix)
 
 static void *t_udp(void *arg)
 {
@@ -515,11 +475,7 @@ static void *t_udp(void *arg)
 	return TH_OK;
 }
 
-START_TEST(udp_sendmsg_recvmsg)
-{
-	TH_RUN_EXPECT_OK(NULL, t_udp, NULL);
-}
-END_TEST
+TH_TASK_TEST(udp_sendmsg_recvmsg, t_udp)
 
 /* ---- faults, zero-copy ---- */
 

@@ -77,11 +77,7 @@ static void *t_lines(void *arg)
 	return TH_OK;
 }
 
-START_TEST(read_until_lines)
-{
-	TH_RUN_EXPECT_OK(NULL, t_lines, NULL);
-}
-END_TEST
+TH_TASK_TEST(read_until_lines, t_lines)
 
 static void *t_oversized(void *arg)
 {
@@ -125,11 +121,7 @@ static void *t_oversized(void *arg)
 	return TH_OK;
 }
 
-START_TEST(read_until_oversized)
-{
-	TH_RUN_EXPECT_OK(NULL, t_oversized, NULL);
-}
-END_TEST
+TH_TASK_TEST(read_until_oversized, t_oversized)
 
 static void *t_exact(void *arg)
 {
@@ -156,11 +148,7 @@ static void *t_exact(void *arg)
 	return TH_OK;
 }
 
-START_TEST(read_exact_and_some)
-{
-	TH_RUN_EXPECT_OK(NULL, t_exact, NULL);
-}
-END_TEST
+TH_TASK_TEST(read_exact_and_some, t_exact)
 
 static bool readable(int fd)
 {
@@ -234,11 +222,7 @@ static void *t_write_big(void *arg)
 	return TH_OK;
 }
 
-START_TEST(buffered_write_flush)
-{
-	TH_RUN_EXPECT_OK(NULL, t_write_big, NULL);
-}
-END_TEST
+TH_TASK_TEST(buffered_write_flush, t_write_big)
 
 static void *t_pipe(void *arg)
 {
@@ -260,11 +244,7 @@ static void *t_pipe(void *arg)
 	return TH_OK;
 }
 
-START_TEST(pipe_stream)
-{
-	TH_RUN_EXPECT_OK(NULL, t_pipe, NULL);
-}
-END_TEST
+TH_TASK_TEST(pipe_stream, t_pipe)
 
 typedef struct until_job {
 	corio_stream *s;
@@ -314,11 +294,7 @@ static void *t_interrupt(void *arg)
 	return TH_OK;
 }
 
-START_TEST(timeout_and_cancel_lose_nothing)
-{
-	TH_RUN_EXPECT_OK(NULL, t_interrupt, NULL);
-}
-END_TEST
+TH_TASK_TEST(timeout_and_cancel_lose_nothing, t_interrupt)
 
 /* Line echo through two streams, checked byte for byte (run under short faults). */
 typedef struct line_srv {

@@ -38,11 +38,7 @@ static void *cancel_sleeping_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_cancel_sleeping_task)
-{
-	TH_RUN_EXPECT_OK(NULL, cancel_sleeping_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_cancel_sleeping_task, cancel_sleeping_main)
 
 
 static void *cancel_before_run_main(void *arg)
@@ -75,11 +71,7 @@ static void *cancel_before_run_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_cancel_before_first_run)
-{
-	TH_RUN_EXPECT_OK(NULL, cancel_before_run_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_cancel_before_first_run, cancel_before_run_main)
 
 /* ---- cancel racing completion ---- */
 
@@ -206,11 +198,7 @@ static void *race_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_cancel_racing_completion)
-{
-	TH_RUN_EXPECT_OK(NULL, race_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_cancel_racing_completion, race_main)
 
 /* ---- sticky cancellation and shields ---- */
 
@@ -292,11 +280,7 @@ static void *sticky_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_cancel_sticky_and_shield)
-{
-	TH_RUN_EXPECT_OK(NULL, sticky_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_cancel_sticky_and_shield, sticky_main)
 
 /* A cancellation that arrives while the task sleeps inside a shield waits for the shield. */
 
@@ -327,11 +311,7 @@ static void *shield_pending_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_cancel_pending_during_shield)
-{
-	TH_RUN_EXPECT_OK(NULL, shield_pending_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_cancel_pending_during_shield, shield_pending_main)
 
 int main(void)
 {

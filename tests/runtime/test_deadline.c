@@ -246,11 +246,7 @@ static void *chan_body(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_chan_wait_interrupted)
-{
-	TH_RUN_EXPECT_OK(NULL, chan_body, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_chan_wait_interrupted, chan_body)
 
 /* ---- no deadline ---- */
 

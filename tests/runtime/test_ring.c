@@ -88,11 +88,7 @@ static void *garbage_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_sqe_cleared_over_stack_garbage)
-{
-	TH_RUN_EXPECT_OK(NULL, garbage_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_sqe_cleared_over_stack_garbage, garbage_main)
 
 #define CQ_TASKS 4000
 static int cq_ok, cq_timers;
@@ -182,11 +178,7 @@ static void *many_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_100k_concurrent_tasks)
-{
-	TH_RUN_EXPECT_OK(NULL, many_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_100k_concurrent_tasks, many_main)
 
 /* ==== ring sizes ======================================================================= */
 

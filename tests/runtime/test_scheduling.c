@@ -144,11 +144,7 @@ static void *yield_syscall_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_yield_without_io_makes_no_syscall)
-{
-	TH_RUN_EXPECT_OK(NULL, yield_syscall_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_yield_without_io_makes_no_syscall, yield_syscall_main)
 
 int main(void)
 {

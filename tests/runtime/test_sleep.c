@@ -86,11 +86,7 @@ static void *burst_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_burst_shares_timers)
-{
-	TH_RUN_EXPECT_OK(NULL, burst_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_burst_shares_timers, burst_main)
 
 /* ---- order ---- */
 
@@ -123,11 +119,7 @@ static void *order_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_wakeups_in_deadline_order)
-{
-	TH_RUN_EXPECT_OK(NULL, order_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_wakeups_in_deadline_order, order_main)
 
 /* ---- cancelling members ---- */
 
@@ -164,11 +156,7 @@ static void *cancel_some_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_cancelled_members_leave_the_rest)
-{
-	TH_RUN_EXPECT_OK(NULL, cancel_some_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_cancelled_members_leave_the_rest, cancel_some_main)
 
 static void *cancel_all_main(void *arg)
 {
@@ -254,11 +242,7 @@ static void *short_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_short_sleeps_keep_own_timer)
-{
-	TH_RUN_EXPECT_OK(NULL, short_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_short_sleeps_keep_own_timer, short_main)
 
 /* ---- in a scope ---- */
 
@@ -275,11 +259,7 @@ static void *scoped_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_scope_shorter_than_sleep)
-{
-	TH_RUN_EXPECT_OK(NULL, scoped_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_scope_shorter_than_sleep, scoped_main)
 
 int main(void)
 {

@@ -121,11 +121,7 @@ static void *stats_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_stats_counts)
-{
-	TH_RUN_EXPECT_OK(NULL, stats_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_stats_counts, stats_main)
 
 int main(void)
 {

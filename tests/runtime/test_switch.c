@@ -92,11 +92,7 @@ static void *fifo_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_yield_round_robin)
-{
-	TH_RUN_EXPECT_OK(NULL, fifo_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_yield_round_robin, fifo_main)
 
 /* ==== switches: callee-saved registers ==================================================
  * th_regs_across_yield(seed) loads every callee-saved general register with a value derived

@@ -198,11 +198,7 @@ static void *gather_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_gather_results_in_order)
-{
-	TH_RUN_EXPECT_OK(NULL, gather_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_gather_results_in_order, gather_main)
 
 #define GW_N 3
 static int gw_rc[GW_N], gw_done;
@@ -265,11 +261,7 @@ static void *gather_cancelled_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_gather_when_caller_cancelled)
-{
-	TH_RUN_EXPECT_OK(NULL, gather_cancelled_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_gather_when_caller_cancelled, gather_cancelled_main)
 
 /* The tasks finish when the test says so (their events), never by timers racing each other
  * on a loaded machine. */
@@ -307,11 +299,7 @@ static void *wait_any_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_wait_any_first_finished)
-{
-	TH_RUN_EXPECT_OK(NULL, wait_any_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_wait_any_first_finished, wait_any_main)
 
 int main(void)
 {

@@ -36,11 +36,7 @@ static void *sleep_forever_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_sleep_max_duration_does_not_wrap)
-{
-	TH_RUN_EXPECT_OK(NULL, sleep_forever_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_sleep_max_duration_does_not_wrap, sleep_forever_main)
 
 /* ==== sleep ============================================================================ */
 
@@ -86,11 +82,7 @@ static void *sleep_order_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_sleep_order_and_lower_bound)
-{
-	TH_RUN_EXPECT_OK(NULL, sleep_order_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_sleep_order_and_lower_bound, sleep_order_main)
 
 /* ==== timeout scopes =================================================================== */
 
@@ -188,11 +180,7 @@ static void *scope_sleep0(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_sleep0_in_expired_scope_times_out)
-{
-	TH_RUN_EXPECT_OK(NULL, scope_sleep0, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_sleep0_in_expired_scope_times_out, scope_sleep0)
 
 START_TEST(test_timeout_scopes_nested)
 {
@@ -295,17 +283,9 @@ static void *timeout_race_main(void *arg)
 	return TH_OK;
 }
 
-START_TEST(test_timeout_racing_completion)
-{
-	TH_RUN_EXPECT_OK(NULL, timeout_race_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_timeout_racing_completion, timeout_race_main)
 
-START_TEST(test_timeout_scope_around_join_and_wait_any)
-{
-	TH_RUN_EXPECT_OK(NULL, scope_join_main, NULL);
-}
-END_TEST
+TH_TASK_TEST(test_timeout_scope_around_join_and_wait_any, scope_join_main)
 
 int main(void)
 {

@@ -148,6 +148,16 @@ static inline int th_count_maps(void)
 		ck_assert_msg(th_msg_ == NULL, "task failed: %s", th_msg_);                  \
 	} while (0)
 
+/* A test that is one task: runs fn(NULL) as the main task of a loop with the default
+ * configuration and fails unless it returns TH_OK (the checks live in fn). Defines the
+ * Check test `name`, as START_TEST ... END_TEST would. */
+#define TH_TASK_TEST(name, fn)                                                               \
+	START_TEST(name)                                                                     \
+	{                                                                                    \
+		TH_RUN_EXPECT_OK(NULL, fn, NULL);                                            \
+	}                                                                                    \
+	END_TEST
+
 /* TH_RUN_EXPECT_OK that returns how long the run took (ns, th_now's clock): for the tests
  * that bound a run's length (a loop that must cancel a timer still armed rather than wait
  * for it, a sleep that must not end early). */
