@@ -380,24 +380,45 @@ TH_TASK_TEST(cancel_recv_loses_nothing, t_cancel_recv)
 
 /* ---- Unix sockets, UDP ---- */
 
+/* A listener on path (fds[0]), a client connected to it (fds[1]) and the accepted end
+ * (fds[2]): NULL, or which step failed (what was opened before it is closed). */
+static const char *unix_connected(const char *path, int fds[3])
+{
+	fds[0] = corio_unix_listen(path, SOCK_STREAM, 8);
+	if (fds[0] < 0)
+		return "corio_unix_listen";
+	fds[1] = corio_unix_connect(path, SOCK_STREAM);
+	if (fds[1] < 0) {
+		corio_listen_close(fds[0]);
+		return "corio_unix_connect";
+	}
+	fds[2] = corio_accept(fds[0], NULL, NULL);
+	if (fds[2] < 0) {
+		corio_close(fds[1]);
+		corio_listen_close(fds[0]);
+		return "corio_accept";
+	}
+	return NULL;
+}
+
+static void unix_close(const int fds[3])
+{
+	corio_close(fds[2]);
+	corio_close(fds[1]);
+	corio_listen_close(fds[0]);
+}
+
 static void *t_unix(void *arg)
 {
 	char path[108], dpath[108], cpath[108];
-	int lfd, cfd, sfd;
+	int lfd, fds[3];
 	char buf[32];
 
 	snprintf(path, sizeof path, "/tmp/corio-test-%d.sock", getpid());
-	lfd = corio_unix_listen(path, SOCK_STREAM, 8);
-	TH_CHECK(lfd >= 0);
-	cfd = corio_unix_connect(path, SOCK_STREAM);
-	TH_CHECK(cfd >= 0);
-	sfd = corio_accept(lfd, NULL, NULL);
-	TH_CHECK(sfd >= 0);
-	TH_CHECK(corio_send_all(cfd, "unix", 4) == 4);
-	TH_CHECK(corio_recv_exact(sfd, buf, 4) == 4 && memcmp(buf, "unix", 4) == 0);
-	corio_close(sfd);
-	corio_close(cfd);
-	corio_listen_close(lfd);
+	TH_CHECK(unix_connected(path, fds) == NULL);
+	TH_CHECK(corio_send_all(fds[1], "unix", 4) == 4);
+	TH_CHECK(corio_recv_exact(fds[2], buf, 4) == 4 && memcmp(buf, "unix", 4) == 0);
+	unix_close(fds);
 	/* The stale socket file is replaced by the next listen. */
 	lfd = corio_unix_listen(path, SOCK_STREAM, 8);
 	TH_CHECK(lfd >= 0);
@@ -407,15 +428,8 @@ static void *t_unix(void *arg)
 
 	/* Abstract namespace. */
 	snprintf(path, sizeof path, "@corio-test-%d", getpid());
-	lfd = corio_unix_listen(path, SOCK_STREAM, 8);
-	TH_CHECK(lfd >= 0);
-	cfd = corio_unix_connect(path, SOCK_STREAM);
-	TH_CHECK(cfd >= 0);
-	sfd = corio_accept(lfd, NULL, NULL);
-	TH_CHECK(sfd >= 0);
-	corio_close(sfd);
-	corio_close(cfd);
-	corio_listen_close(lfd);
+	TH_CHECK(unix_connected(path, fds) == NULL);
+	unix_close(fds);
 
 	/* Datagrams: a bound server and a bound client that gets the reply. */
 	snprintf(dpath, sizeof dpath, "/tmp/corio-test-%d.dgram", getpid());

@@ -374,24 +374,9 @@ START_TEST(byte_exact_under_short_faults)
 }
 END_TEST
 
-static Suite *stream_suite(void)
-{
-	Suite *s = suite_create("stream");
-	TCase *tc = tcase_create("stream");
-
-	tcase_set_timeout(tc, TH_TIMEOUT);
-	tcase_add_test(tc, read_until_lines);
-	tcase_add_test(tc, read_until_oversized);
-	tcase_add_test(tc, read_exact_and_some);
-	tcase_add_test(tc, buffered_write_flush);
-	tcase_add_test(tc, pipe_stream);
-	tcase_add_test(tc, timeout_and_cancel_lose_nothing);
-	tcase_add_test(tc, byte_exact_under_short_faults);
-	suite_add_tcase(s, tc);
-	return s;
-}
-
 int main(void)
 {
-	return th_main(stream_suite());
+	return th_main(TH_SUITE("stream", TH_TIMEOUT, read_until_lines, read_until_oversized,
+				read_exact_and_some, buffered_write_flush, pipe_stream,
+				timeout_and_cancel_lose_nothing, byte_exact_under_short_faults));
 }
