@@ -98,14 +98,15 @@ static char *temp_name(const char *path)
 	const char *slash = strrchr(path, '/');
 	size_t dlen = slash ? (size_t)(slash - path) + 1 : 0;
 	size_t blen = strlen(path + dlen);
-	char *t = malloc(dlen + blen + 9);
+	static const char suffix[] = ".XXXXXX";
+	char *t = malloc(dlen + 1 + blen + sizeof suffix);
 
 	if (!t)
 		return NULL;
 	memcpy(t, path, dlen);
 	t[dlen] = '.';
 	memcpy(t + dlen + 1, path + dlen, blen);
-	memcpy(t + dlen + 1 + blen, ".XXXXXX", 8);
+	memcpy(t + dlen + 1 + blen, suffix, sizeof suffix); /* with its NUL */
 	return t;
 }
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/util/str.h"
+
 static const struct {
 	const char *name;
 	int err;
@@ -47,7 +49,7 @@ static bool has_op(const uint64_t *bm, unsigned op)
 
 static int parse_kind(corio__fault_rule *r, const char *s, size_t n)
 {
-	if (n == 5 && memcmp(s, "short", 5) == 0) {
+	if (n == CORIO__SLEN("short") && memcmp(s, "short", n) == 0) {
 		r->err = 0;
 		return 0;
 	}
