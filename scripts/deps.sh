@@ -2,6 +2,7 @@
 # scripts/deps.sh: installs the Debian 12 packages corio needs that are not installed yet.
 #
 #   scripts/deps.sh [build]   compiler, cmake, pkg-config, liburing, Check, zlib, llhttp,
+#                             OpenSSL (libssl-dev) and the system trust store (ca-certificates),
 #                             valgrind, python3, and the servers and clients the tests start
 #                             on 127.0.0.1 (nginx-light, curl) (what `make test` needs)
 #   scripts/deps.sh bench     the build group plus the benchmark peers (nginx, wrk, fio,
@@ -14,7 +15,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 build_pkgs=(build-essential cmake pkg-config liburing-dev check zlib1g-dev node-llhttp
-            valgrind python3 nginx-light curl)
+            libssl-dev ca-certificates valgrind python3 nginx-light curl)
 bench_pkgs=(nginx-light wrk fio python3-aiohttp python3-aiofiles libcurl4-openssl-dev
             nghttp2-client)
 
