@@ -5,6 +5,7 @@
 #include <corio/runtime.h>
 #include <corio/sync.h>
 #include <corio/net.h>
+#include <corio/tls.h>
 #include <corio/fs.h>
 #include <corio/http.h>
 

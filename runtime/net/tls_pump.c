@@ -1,0 +1,145 @@
+/* runtime/net/tls_pump.c: the pump between OpenSSL's memory BIOs and the socket: draining
+ * wbio (ciphertext OpenSSL produced) with corio_send_all under the connection's send lock,
+ * filling rbio from one corio_recv when OpenSSL wants to read, and turning what OpenSSL
+ * reports into corio's errors (-EKEYREJECTED, -EPROTO, -ECONNRESET) with a reason for
+ * corio_tls_error. Both movers park (through io_uring, so cancellation and timeout scopes
+ * apply); no OpenSSL call here or in its callers ever waits.
+ *
+ * Why a cancelled read loses no byte: every ciphertext byte the kernel delivered is written
+ * into rbio before anything else happens (corio_recv returns the real count even when the
+ * task was cancelled meanwhile), and plaintext only leaves OpenSSL through a successful
+ * SSL_read into the caller's buffer, whose count is returned. A -ECANCELED or -ETIMEDOUT
+ * from corio_recv means the kernel delivered nothing; what rbio and OpenSSL's record
+ * buffer already hold stays there for the next corio_tls_read. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "runtime/net/tls_internal.h"
+
+int corio__tls_proto_error(corio_tls *t, const char *what)
+{
+	unsigned long e = ERR_peek_error();
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+
+	if (reason)
+		snprintf(t->err, sizeof t->err, "%s: %s", what, reason);
+	else
+		snprintf(t->err, sizeof t->err, "%s", what);
+	ERR_clear_error();
+	return -EPROTO;
+}
+
+/* A failed send or receive: the peer being gone reads the same whichever way we noticed. */
+static int transport_error(corio_tls *t, const char *what, int err)
+{
+	if (err == -EPIPE)
+		err = -ECONNRESET;
+	snprintf(t->err, sizeof t->err, "%s: %s", what, strerror(-err));
+	return err;
+}
+
+/* Called with the send lock held. t->out is only touched under it. */
+static int drain(corio_tls *t)
+{
+	while (!t->send_err && BIO_ctrl_pending(t->wbio) > 0) {
+		int n = BIO_read(t->wbio, t->out, (int)sizeof t->out);
+		ssize_t s;
+
+		if (n <= 0)
+			break; /* pending said otherwise; a memory BIO cannot fail here */
+		s = corio_send_all(t->fd, t->out, (size_t)n);
+		if (s < 0)
+			t->send_err = transport_error(t, "send", (int)s);
+	}
+	return t->send_err;
+}
+
+int corio__tls_flush(corio_tls *t, bool wait)
+{
+	int rc;
+
+	if (t->send_err || BIO_ctrl_pending(t->wbio) == 0)
+		return t->send_err;
+	if (!wait) {
+		/* Whoever holds the lock loops until wbio is empty, ours included. */
+		if (corio_mutex_trylock(&t->send_lock) != 0)
+			return 0;
+	} else if ((rc = corio_mutex_lock(&t->send_lock)) < 0) {
+		/* Our records stay queued behind the holder's, but the caller is told the
+		 * write failed: the sending side is declared broken rather than half-done. */
+		t->send_err = transport_error(t, "send", rc);
+		return rc;
+	}
+	rc = drain(t);
+	corio_mutex_unlock(&t->send_lock);
+	return rc;
+}
+
+/* WANT_READ: first send what OpenSSL produced (the peer may be waiting for it), then park
+ * in one receive. A reader after the handshake does not wait for the send lock: a writer
+ * blocked on a full socket must not hold up reading (the holder sends our bytes too). */
+static int fill(corio_tls *t)
+{
+	ssize_t n;
+	int rc = corio__tls_flush(t, !t->handshaken);
+
+	if (rc < 0)
+		return rc;
+	n = corio_recv(t->fd, t->in, sizeof t->in, 0);
+	if (n < 0)
+		return transport_error(t, "receive", (int)n);
+	if (n == 0 && !t->handshaken) {
+		snprintf(t->err, sizeof t->err, "the peer closed the connection during the handshake");
+		return -ECONNRESET;
+	}
+	if (n == 0) {
+		snprintf(t->err, sizeof t->err, "the peer closed the connection without close_notify");
+		return -EPROTO;
+	}
+	/* A memory BIO takes everything (it grows); only allocation can fail. */
+	if (BIO_write(t->rbio, t->in, (int)n) != (int)n) {
+		ERR_clear_error();
+		snprintf(t->err, sizeof t->err, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* SSL_ERROR_SSL: a verification failure has a result code that says why; anything else is
+ * a protocol failure or an alert the peer sent. */
+static int ssl_failure(corio_tls *t)
+{
+	unsigned long e = ERR_peek_error();
+	long v = SSL_get_verify_result(t->ssl);
+
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(e) == SSL_R_CERTIFICATE_VERIFY_FAILED && v != X509_V_OK) {
+		snprintf(t->err, sizeof t->err, "certificate verify failed: %s",
+			 X509_verify_cert_error_string(v));
+		ERR_clear_error();
+		return -EKEYREJECTED;
+	}
+	return corio__tls_proto_error(t, t->handshaken ? "TLS record" : "TLS handshake");
+}
+
+int corio__tls_pump(corio_tls *t, int rc)
+{
+	switch (SSL_get_error(t->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		return fill(t);
+	case SSL_ERROR_WANT_WRITE:
+		/* A memory BIO never refuses a write; kept for completeness. */
+		return corio__tls_flush(t, true);
+	case SSL_ERROR_SSL:
+		return ssl_failure(t);
+	case SSL_ERROR_ZERO_RETURN:
+		ERR_clear_error();
+		snprintf(t->err, sizeof t->err, "the peer sent close_notify");
+		return t->handshaken ? -EPIPE : -ECONNRESET;
+	default: /* SYSCALL (no socket BIO here), WANT_X509_LOOKUP, ... */
+		return corio__tls_proto_error(t, "TLS failure");
+	}
+}

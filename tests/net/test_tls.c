@@ -1,0 +1,393 @@
+/* tests/net/test_tls.c: TLS over corio sockets (runtime/net/tls*.c): handshake and echo
+ * both ways between a client and a server task on one loop (small and 1 MiB), ALPN, name
+ * and IP verification, verification failures (untrusted CA, expired, wrong name: client
+ * -EKEYREJECTED with a reason, server told by the alert), plain bytes to a TLS server, a cut
+ * without close_notify, close_notify, a read timing out and the connection going on with
+ * no byte lost, bad arguments. Certificates are made at start in a temporary directory
+ * (tests/net/tls_certs.h). Servers bind 127.0.0.1 port 0. */
+#include "tests/support/helpers.h"
+#include "tests/net/net_helpers.h"
+#include "tests/net/tls_certs.h"
+
+static certs g_certs;
+
+/* A server task: accepts one connection on lfd, runs the handshake with cfg, then body. */
+typedef struct srv {
+	int lfd, fd;
+	corio_tls_config *cfg;
+	int rc;                 /* the handshake's result */
+	char err[256];          /* its reason when it failed */
+	char alpn[64];
+	void *(*body)(struct srv *, corio_tls *);
+	void *res;              /* body's result (TH_OK or a message) */
+	size_t len;             /* body parameter */
+} srv;
+
+static void *serve(void *arg)
+{
+	srv *s = arg;
+	corio_tls *t = NULL;
+
+	s->fd = corio_accept(s->lfd, NULL, NULL);
+	if (s->fd < 0)
+		return NULL;
+	s->rc = corio_tls_accept(s->fd, s->cfg, &t);
+	snprintf(s->err, sizeof s->err, "%s", corio_tls_error(t));
+	if (t) {
+		snprintf(s->alpn, sizeof s->alpn, "%s", corio_tls_alpn(t));
+		if (s->body)
+			s->res = s->body(s, t);
+		corio_tls_free(t);
+	}
+	corio_close(s->fd);
+	return NULL;
+}
+
+static corio_tls_config *server_config(int crt)
+{
+	corio_tls_config *c = corio_tls_config_new(true);
+
+	if (c && corio_tls_config_cert(c, g_certs.path[crt], g_certs.path[crt + 1]) != 0) {
+		corio_tls_config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static corio_tls_config *client_config(int ca)
+{
+	corio_tls_config *c = corio_tls_config_new(false);
+
+	if (c && corio_tls_config_ca(c, g_certs.path[ca], NULL) != 0) {
+		corio_tls_config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Listens, starts serve(s) and connects a plain socket to it: the client's fd or -errno. */
+static int start(srv *s, corio_task **task)
+{
+	char port[PORTLEN];
+
+	s->lfd = listen_local(4);
+	if (s->lfd < 0)
+		return s->lfd;
+	port_str(s->lfd, port);
+	*task = corio_spawn(serve, s);
+	return corio_tcp_connect("127.0.0.1", port);
+}
+
+static void stop(srv *s, corio_task *task, int cfd)
+{
+	corio_join(task, NULL);
+	corio_close(cfd);
+	corio_listen_close(s->lfd);
+	corio_tls_config_free(s->cfg);
+}
+
+/* ---- echo ---- */
+
+/* Echoes until close_notify, then answers it with its own. */
+static void *echo_body(srv *s, corio_tls *t)
+{
+	static char buf[20000];
+	ssize_t n;
+
+	while ((n = corio_tls_read(t, buf, sizeof buf)) > 0)
+		if (corio_tls_write(t, buf, (size_t)n) != n)
+			return "server write";
+	if (n != 0)
+		return "server read did not end with close_notify";
+	return corio_tls_shutdown(t) == 0 ? TH_OK : "server shutdown";
+}
+
+typedef struct wjob {
+	corio_tls *t;
+	const unsigned char *p;
+	size_t len;
+	ssize_t rc;
+} wjob;
+
+/* Writes everything, then sends close_notify: the writing half of a full-duplex client. */
+static void *writer(void *arg)
+{
+	wjob *w = arg;
+
+	w->rc = corio_tls_write(w->t, w->p, w->len);
+	if (w->rc == (ssize_t)w->len && corio_tls_shutdown(w->t) != 0)
+		w->rc = -1;
+	return NULL;
+}
+
+static ssize_t read_exact(corio_tls *t, unsigned char *p, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = corio_tls_read(t, p + got, len - got);
+
+		if (n <= 0)
+			return n < 0 ? n : (ssize_t)got;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Sends len bytes through the echo server to name, reading them back at the same time. */
+static const char *echo_through(const char *name, size_t len)
+{
+	srv s = { .cfg = server_config(GOOD_CRT), .body = echo_body };
+	corio_tls_config *cc = client_config(CA);
+	unsigned char *out = malloc(len), *in = malloc(len + 1);
+	const char *err = NULL;
+	corio_task *task, *wt;
+	corio_tls *t = NULL;
+	wjob w;
+	int cfd;
+
+	if (!s.cfg || !cc || !out || !in || corio_tls_config_alpn(s.cfg, "h2,http/1.1") ||
+	    corio_tls_config_alpn(cc, "http/1.1,spdy/3"))
+		return "setup";
+	fill(out, len, (unsigned)len);
+	cfd = start(&s, &task);
+	if (cfd < 0 || corio_tls_connect(cfd, cc, name, &t) != 0)
+		err = "client handshake";
+	else if (strcmp(corio_tls_alpn(t), "http/1.1") != 0)
+		err = "client ALPN";
+	if (!err) {
+		w = (wjob){ .t = t, .p = out, .len = len };
+		wt = corio_spawn(writer, &w);
+		if (read_exact(t, in, len) != (ssize_t)len || memcmp(in, out, len) != 0)
+			err = "echoed bytes";
+		else if (corio_tls_read(t, in, len + 1) != 0)
+			err = "no close_notify after the echo";
+		corio_join(wt, NULL);
+		if (!err && w.rc != (ssize_t)len)
+			err = "client write";
+		if (!err && corio_tls_write(t, "x", 1) != -EPIPE)
+			err = "write after shutdown";
+	}
+	corio_tls_free(t);
+	stop(&s, task, cfd);
+	corio_tls_config_free(cc);
+	if (!err && (s.rc != 0 || s.res != TH_OK))
+		err = s.rc != 0 ? "server handshake" : s.res;
+	if (!err && strcmp(s.alpn, "http/1.1") != 0)
+		err = "server ALPN";
+	free(out);
+	free(in);
+	return err;
+}
+
+static void *t_echo(void *arg)
+{
+	const char *e = echo_through("localhost", 5);
+
+	TH_CHECK(e == NULL);
+	e = echo_through("127.0.0.1", 1 << 20);
+	TH_CHECK(e == NULL);
+	return TH_OK;
+}
+
+TH_TASK_TEST(echo_both_ways, t_echo)
+
+/* ---- verification ---- */
+
+/* Connects to a server presenting crt with a client trusting ca, checking name: the client
+ * fails with -EKEYREJECTED and a reason holding want, the server hears of it. */
+static const char *rejected(int crt, int ca, const char *name, const char *want)
+{
+	srv s = { .cfg = server_config(crt) };
+	corio_tls_config *cc = client_config(ca);
+	corio_task *task;
+	corio_tls *t = (corio_tls *)&s; /* must be reset to NULL */
+	const char *err = NULL;
+	int cfd, rc;
+
+	if (!s.cfg || !cc)
+		return "setup";
+	cfd = start(&s, &task);
+	rc = corio_tls_connect(cfd, cc, name, &t);
+	if (rc != -EKEYREJECTED || t != NULL)
+		err = "client did not reject";
+	else if (!strstr(corio_tls_error(NULL), want))
+		err = corio_tls_error(NULL);
+	stop(&s, task, cfd);
+	corio_tls_config_free(cc);
+	if (!err && (s.rc != -EPROTO || !strstr(s.err, "alert")))
+		err = "server not told by an alert";
+	return err;
+}
+
+static void *t_verify(void *arg)
+{
+	const char *e;
+
+	e = rejected(GOOD_CRT, OTHER_CA, "localhost", "issuer");
+	TH_CHECK(e == NULL);
+	e = rejected(EXPIRED_CRT, CA, "localhost", "expired");
+	TH_CHECK(e == NULL);
+	e = rejected(WRONG_CRT, CA, "localhost", "hostname mismatch");
+	TH_CHECK(e == NULL);
+	e = rejected(GOOD_CRT, CA, "127.0.0.2", "IP address mismatch");
+	TH_CHECK(e == NULL);
+	return TH_OK;
+}
+
+TH_TASK_TEST(verification_failures, t_verify)
+
+/* ---- failures of the peer ---- */
+
+static void *t_plain(void *arg)
+{
+	srv s = { .cfg = server_config(GOOD_CRT) };
+	static const char req[] = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	corio_task *task;
+	char buf[512];
+	int cfd;
+
+	TH_CHECK(s.cfg);
+	cfd = start(&s, &task);
+	TH_CHECK(cfd >= 0);
+	TH_CHECK(corio_send_all(cfd, req, sizeof req - 1) == (ssize_t)(sizeof req - 1));
+	while (corio_recv(cfd, buf, sizeof buf, 0) > 0)
+		; /* the server's alert, then EOF */
+	stop(&s, task, cfd);
+	TH_CHECK(s.rc == -EPROTO);
+	TH_CHECK(s.err[0] != '\0');
+	return TH_OK;
+}
+
+TH_TASK_TEST(plain_bytes_to_tls_server, t_plain)
+
+static void *cut_body(srv *s, corio_tls *t)
+{
+	return corio_tls_write(t, "partial", 7) == 7 ? TH_OK : "server write";
+}
+
+static void *t_cut(void *arg)
+{
+	srv s = { .cfg = server_config(GOOD_CRT), .body = cut_body };
+	corio_tls_config *cc = client_config(CA);
+	corio_task *task;
+	corio_tls *t;
+	char buf[16];
+	int cfd;
+
+	TH_CHECK(s.cfg && cc);
+	cfd = start(&s, &task);
+	TH_CHECK(corio_tls_connect(cfd, cc, "localhost", &t) == 0);
+	TH_CHECK(corio_tls_read(t, buf, sizeof buf) == 7);
+	/* The server closed its socket without close_notify: truncation, not EOF. */
+	TH_CHECK(corio_tls_read(t, buf, sizeof buf) == -EPROTO);
+	TH_CHECK(strstr(corio_tls_error(t), "close_notify") != NULL);
+	corio_tls_free(t);
+	stop(&s, task, cfd);
+	corio_tls_config_free(cc);
+	TH_CHECK(s.rc == 0 && s.res == TH_OK);
+	return TH_OK;
+}
+
+TH_TASK_TEST(cut_without_close_notify, t_cut)
+
+/* ---- a read that times out ---- */
+
+static void *late_body(srv *s, corio_tls *t)
+{
+	char go[2];
+
+	if (corio_tls_write(t, "hello world", 11) != 11)
+		return "server first write";
+	if (corio_tls_read(t, go, 2) != 2 || memcmp(go, "go", 2) != 0)
+		return "server read go";
+	if (corio_tls_write(t, "late", 4) != 4 || corio_tls_shutdown(t) != 0)
+		return "server second write";
+	return TH_OK;
+}
+
+static void *t_timeout(void *arg)
+{
+	srv s = { .cfg = server_config(GOOD_CRT), .body = late_body };
+	corio_tls_config *cc = client_config(CA);
+	corio_timeout to;
+	corio_task *task;
+	corio_tls *t;
+	char buf[32];
+	int cfd;
+
+	TH_CHECK(s.cfg && cc);
+	cfd = start(&s, &task);
+	TH_CHECK(corio_tls_connect(cfd, cc, "localhost", &t) == 0);
+	TH_CHECK(corio_tls_read(t, buf, 5) == 5 && memcmp(buf, "hello", 5) == 0);
+	/* Nothing more comes until we say "go": the read times out... */
+	corio_timeout_enter(&to, CORIO_MS(50));
+	TH_CHECK(corio_tls_read(t, buf + 5, sizeof buf - 5) == 6); /* buffered: no wait */
+	TH_CHECK(corio_tls_read(t, buf + 11, sizeof buf - 11) == -ETIMEDOUT);
+	TH_CHECK(corio_timeout_exit(&to));
+	/* ...and the connection goes on. */
+	TH_CHECK(corio_tls_write(t, "go", 2) == 2);
+	TH_CHECK(read_exact(t, (unsigned char *)buf + 11, 4) == 4);
+	TH_CHECK(memcmp(buf, "hello worldlate", 15) == 0);
+	TH_CHECK(corio_tls_read(t, buf, sizeof buf) == 0);
+	corio_tls_free(t);
+	stop(&s, task, cfd);
+	corio_tls_config_free(cc);
+	TH_CHECK(s.rc == 0 && s.res == TH_OK);
+	return TH_OK;
+}
+
+TH_TASK_TEST(read_timeout_loses_nothing, t_timeout)
+
+/* ---- arguments ---- */
+
+static void *t_args(void *arg)
+{
+	corio_tls_config *sc = corio_tls_config_new(true), *cc = corio_tls_config_new(false);
+	corio_tls *t = NULL;
+	char b;
+
+	TH_CHECK(sc && cc);
+	TH_CHECK(corio_tls_connect(0, NULL, "localhost", &t) == -EINVAL);
+	TH_CHECK(corio_tls_connect(0, sc, "localhost", &t) == -EINVAL);
+	TH_CHECK(corio_tls_connect(0, cc, "localhost", NULL) == -EINVAL);
+	TH_CHECK(corio_tls_connect(0, cc, NULL, &t) == -EINVAL); /* verifying needs a name */
+	TH_CHECK(corio_tls_connect(-1, cc, "localhost", &t) == -EBADF);
+	TH_CHECK(corio_tls_accept(0, cc, &t) == -EINVAL);
+	TH_CHECK(corio_tls_accept(0, sc, &t) == -EINVAL); /* no certificate */
+	TH_CHECK(t == NULL);
+	TH_CHECK(corio_tls_read(NULL, &b, 1) == -EINVAL);
+	TH_CHECK(corio_tls_write(NULL, &b, 1) == -EINVAL);
+	TH_CHECK(corio_tls_shutdown(NULL) == -EINVAL);
+	TH_CHECK(corio_tls_config_alpn(cc, "") == -EINVAL);
+	TH_CHECK(corio_tls_config_alpn(cc, "h2,,http/1.1") == -EINVAL);
+	TH_CHECK(corio_tls_config_alpn(cc, NULL) == -EINVAL);
+	TH_CHECK(corio_tls_config_ca(cc, NULL, NULL) == -EINVAL);
+	TH_CHECK(corio_tls_config_ca(cc, "/nonexistent/ca.pem", NULL) == -ENOENT);
+	TH_CHECK(corio_tls_config_cert(sc, "/nonexistent/a.pem", "/nonexistent/a.key") == -ENOENT);
+	TH_CHECK(corio_tls_config_cert(sc, g_certs.path[GOOD_CRT], g_certs.path[WRONG_KEY]) ==
+		 -EKEYREJECTED);
+	corio_tls_free(NULL);
+	corio_tls_config_free(NULL);
+	corio_tls_config_free(sc);
+	corio_tls_config_free(cc);
+	return TH_OK;
+}
+
+TH_TASK_TEST(bad_arguments, t_args)
+
+int main(void)
+{
+	int rc;
+
+	if (!certs_make(&g_certs)) {
+		fprintf(stderr, "test_tls: cannot make the test certificates\n");
+		certs_remove(&g_certs);
+		return 1;
+	}
+	rc = th_main(TH_SUITE("tls", TH_TIMEOUT, echo_both_ways, verification_failures,
+			      plain_bytes_to_tls_server, cut_without_close_notify,
+			      read_timeout_loses_nothing, bad_arguments));
+	certs_remove(&g_certs);
+	return rc;
+}
