@@ -199,7 +199,8 @@ CORIO_API ssize_t corio_stream_read_until(corio_stream *s, const void *delim, si
 CORIO_API ssize_t corio_stream_write(corio_stream *s, const void *buf, size_t len);
 /* Writes out everything buffered. 0 or -errno. */
 CORIO_API int corio_stream_flush(corio_stream *s);
-/* Flushes, closes fd and frees s (always, whatever the result). 0 or the first -errno. */
+/* Flushes, closes fd and frees s (always, whatever the result). 0 or the first -errno.
+ * A stream over TLS (corio_stream_new_tls, corio/tls.h) sends close_notify first. */
 CORIO_API int corio_stream_close(corio_stream *s);
 
 #ifdef __cplusplus

@@ -100,6 +100,12 @@ CORIO_API void corio_tls_free(corio_tls *t);
  * has expired", "hostname mismatch", ...), OpenSSL's first reason, or what the transport
  * did. "" when nothing failed. With t NULL: this thread's last failed handshake. */
 CORIO_API const char *corio_tls_error(const corio_tls *t);
+/* A buffered stream (corio/net.h) over the established connection t running on the socket
+ * fd. The stream owns both from now on: corio_stream_close flushes, sends close_notify,
+ * frees t and closes fd (whatever fails on the way). Reads return 0 after the peer's
+ * close_notify; the stream's calls return the TLS errors above. NULL on ENOMEM, t NULL or
+ * fd < 0 (errno is not set). Never parks. */
+CORIO_API corio_stream *corio_stream_new_tls(corio_tls *t, int fd);
 /* The ALPN protocol agreed in the handshake ("" when none). Never parks. */
 CORIO_API const char *corio_tls_alpn(const corio_tls *t);
 

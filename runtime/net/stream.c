@@ -1,7 +1,8 @@
-/* runtime/net/stream.c: corio_stream, buffered reading and writing over any descriptor
- * (asyncio's StreamReader/StreamWriter): read_some, read_exact, read_until with a limit,
- * buffered write, flush, close. Sockets use recv/send (MSG_NOSIGNAL: no SIGPIPE), anything
- * else IORING_OP_READ/WRITE at the current position (offset -1). A stream never loses
+/* runtime/net/stream.c: corio_stream, buffered reading and writing over any descriptor or a
+ * TLS connection (asyncio's StreamReader/StreamWriter): read_some, read_exact, read_until
+ * with a limit, buffered write, flush, close. What moves the bytes is a transport: sockets
+ * use recv/send (MSG_NOSIGNAL: no SIGPIPE), other descriptors IORING_OP_READ/WRITE at the
+ * current position (offset -1), TLS corio_tls_read/write (corio_stream_new_tls). A stream never loses
  * buffered bytes to an error, a cancellation or a timeout: what was read stays buffered
  * until a call hands it out, what was written stays buffered until the kernel took it. */
 #define _GNU_SOURCE
@@ -10,15 +11,27 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <corio/tls.h>
+
 #include "runtime/net/net_internal.h"
 #include "runtime/util/buf.h"
 
 #define RBUF_INIT 16384
 #define WBUF_HIGH 65536 /* write() flushes beyond this; larger writes bypass the buffer */
 
+/* How bytes move below the buffers. read/write: one transfer, as recv(2)/send(2) (a short
+ * count is allowed, 0 from read is the end). close: frees what the stream owns below its
+ * buffers (after they were flushed), never fails to free. */
+typedef struct transport {
+	ssize_t (*read)(corio_stream *s, void *buf, size_t len);
+	ssize_t (*write)(corio_stream *s, const void *buf, size_t len);
+	int (*close)(corio_stream *s);
+} transport;
+
 struct corio_stream {
+	const transport *tp;
 	int fd;
-	bool sock;
+	corio_tls *tls;   /* the TLS transport's connection, owned; NULL otherwise */
 	bool eof;
 	corio__buf rb;    /* unread bytes are rb.p[rpos, rb.len) */
 	size_t rpos;
@@ -31,19 +44,92 @@ static size_t unread(const corio_stream *s)
 	return s->rb.len - s->rpos;
 }
 
+static ssize_t sock_read(corio_stream *s, void *buf, size_t len)
+{
+	return corio_recv(s->fd, buf, len, 0);
+}
+
+static ssize_t sock_write(corio_stream *s, const void *buf, size_t len)
+{
+	return corio_send(s->fd, buf, len, 0);
+}
+
+static ssize_t file_read(corio_stream *s, void *buf, size_t len)
+{
+	corio__op op;
+
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	io_uring_prep_read(corio__op_sqe(&op), s->fd, buf, (unsigned)len, (uint64_t)-1);
+	return corio__op_await(&op, 0);
+}
+
+static ssize_t file_write(corio_stream *s, const void *buf, size_t len)
+{
+	corio__op op;
+
+	if (len > INT32_MAX)
+		len = INT32_MAX;
+	io_uring_prep_write(corio__op_sqe(&op), s->fd, buf, (unsigned)len, (uint64_t)-1);
+	return corio__op_await(&op, 0);
+}
+
+static int fd_close(corio_stream *s)
+{
+	return corio_close(s->fd);
+}
+
+static ssize_t tls_read(corio_stream *s, void *buf, size_t len)
+{
+	return corio_tls_read(s->tls, buf, len);
+}
+
+static ssize_t tls_write(corio_stream *s, const void *buf, size_t len)
+{
+	return corio_tls_write(s->tls, buf, len);
+}
+
+/* close_notify first (so the peer can tell the end from a cut), then the fd, always. */
+static int tls_close(corio_stream *s)
+{
+	int rc = corio_tls_shutdown(s->tls), rc2;
+
+	corio_tls_free(s->tls);
+	rc2 = corio_close(s->fd);
+	return rc ? rc : rc2;
+}
+
+static const transport sock_tp = { sock_read, sock_write, fd_close };
+static const transport file_tp = { file_read, file_write, fd_close };
+static const transport tls_tp = { tls_read, tls_write, tls_close };
+
+static corio_stream *stream_new(const transport *tp, int fd, corio_tls *tls)
+{
+	corio_stream *s = calloc(1, sizeof *s);
+
+	if (!s)
+		return NULL;
+	s->tp = tp;
+	s->fd = fd;
+	s->tls = tls;
+	return s;
+}
+
 corio_stream *corio_stream_new(int fd)
 {
-	corio_stream *s;
 	struct stat st;
 
 	if (fd < 0)
 		return NULL;
-	s = calloc(1, sizeof *s);
-	if (!s)
+	return stream_new(fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode) ? &sock_tp : &file_tp, fd,
+			  NULL);
+}
+
+corio_stream *corio_stream_new_tls(corio_tls *t, int fd)
+{
+	if (!t || fd < 0)
 		return NULL;
-	s->fd = fd;
-	s->sock = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-	return s;
+	return stream_new(&tls_tp, fd, t);
 }
 
 int corio_stream_fd(const corio_stream *s)
@@ -53,26 +139,12 @@ int corio_stream_fd(const corio_stream *s)
 
 static ssize_t raw_read(corio_stream *s, void *buf, size_t len)
 {
-	corio__op op;
-
-	if (s->sock)
-		return corio_recv(s->fd, buf, len, 0);
-	if (len > INT32_MAX)
-		len = INT32_MAX;
-	io_uring_prep_read(corio__op_sqe(&op), s->fd, buf, (unsigned)len, (uint64_t)-1);
-	return corio__op_await(&op, 0);
+	return s->tp->read(s, buf, len);
 }
 
 static ssize_t raw_write(corio_stream *s, const void *buf, size_t len)
 {
-	corio__op op;
-
-	if (s->sock)
-		return corio_send(s->fd, buf, len, 0);
-	if (len > INT32_MAX)
-		len = INT32_MAX;
-	io_uring_prep_write(corio__op_sqe(&op), s->fd, buf, (unsigned)len, (uint64_t)-1);
-	return corio__op_await(&op, 0);
+	return s->tp->write(s, buf, len);
 }
 
 /* Reads once more into the buffer (making room first). >0 bytes added, 0 at EOF, -errno.
@@ -252,7 +324,7 @@ int corio_stream_close(corio_stream *s)
 	if (!s)
 		return -EINVAL;
 	rc = s->wb.len ? corio_stream_flush(s) : 0;
-	rc2 = corio_close(s->fd);
+	rc2 = s->tp->close(s);
 	corio__buf_free(&s->rb);
 	corio__buf_free(&s->wb);
 	free(s);

@@ -3,7 +3,7 @@
  * and IP verification, verification failures (untrusted CA, expired, wrong name: client
  * -EKEYREJECTED with a reason, server told by the alert), plain bytes to a TLS server, a cut
  * without close_notify, close_notify, a read timing out and the connection going on with
- * no byte lost, bad arguments. Certificates are made at start in a temporary directory
+ * no byte lost, buffered streams over TLS, bad arguments. Certificates are made at start in a temporary directory
  * (tests/net/tls_certs.h). Servers bind 127.0.0.1 port 0. */
 #include "tests/support/helpers.h"
 #include "tests/net/net_helpers.h"
@@ -37,9 +37,11 @@ static void *serve(void *arg)
 		snprintf(s->alpn, sizeof s->alpn, "%s", corio_tls_alpn(t));
 		if (s->body)
 			s->res = s->body(s, t);
-		corio_tls_free(t);
+		if (s->fd >= 0) /* -1: a stream took both */
+			corio_tls_free(t);
 	}
-	corio_close(s->fd);
+	if (s->fd >= 0)
+		corio_close(s->fd);
 	return NULL;
 }
 
@@ -339,6 +341,58 @@ static void *t_timeout(void *arg)
 
 TH_TASK_TEST(read_timeout_loses_nothing, t_timeout)
 
+/* ---- streams ---- */
+
+/* Answers one line with "re: " + the line, over a stream that then sends close_notify. */
+static void *stream_body(srv *s, corio_tls *t)
+{
+	corio_stream *st = corio_stream_new_tls(t, s->fd);
+	char line[64];
+	ssize_t n;
+
+	if (!st)
+		return "stream_new_tls";
+	n = corio_stream_read_until(st, "\n", 1, line, sizeof line);
+	if (n <= 0 || corio_stream_write(st, "re: ", 4) != 4 ||
+	    corio_stream_write(st, line, (size_t)n) != n)
+		return "server stream";
+	s->fd = -1; /* the stream owns it (and t: serve must not free it) */
+	return corio_stream_close(st) == 0 ? "stream closed" : "server stream close";
+}
+
+static void *t_stream(void *arg)
+{
+	srv s = { .cfg = server_config(GOOD_CRT), .body = stream_body };
+	corio_tls_config *cc = client_config(CA);
+	corio_stream *st;
+	corio_task *task;
+	corio_tls *t;
+	char buf[64];
+	int cfd;
+
+	TH_CHECK(s.cfg && cc);
+	cfd = start(&s, &task);
+	TH_CHECK(corio_tls_connect(cfd, cc, "localhost", &t) == 0);
+	TH_CHECK((st = corio_stream_new_tls(t, cfd)) != NULL);
+	TH_CHECK(corio_stream_new_tls(NULL, cfd) == NULL);
+	TH_CHECK(corio_stream_write(st, "hello\n", 6) == 6);
+	TH_CHECK(corio_stream_flush(st) == 0);
+	TH_CHECK(corio_stream_read_exact(st, buf, sizeof buf) == 10);
+	TH_CHECK(memcmp(buf, "re: hello\n", 10) == 0);
+	TH_CHECK(corio_stream_read_some(st, buf, sizeof buf) == 0); /* close_notify: the end */
+	/* The server closed its socket: our close_notify may meet a reset; that is reported. */
+	int rc = corio_stream_close(st);
+	TH_CHECK(rc == 0 || rc == -ECONNRESET);
+	corio_join(task, NULL);
+	corio_listen_close(s.lfd);
+	corio_tls_config_free(s.cfg);
+	corio_tls_config_free(cc);
+	TH_CHECK(s.rc == 0 && strcmp(s.res, "stream closed") == 0);
+	return TH_OK;
+}
+
+TH_TASK_TEST(stream_over_tls, t_stream)
+
 /* ---- arguments ---- */
 
 static void *t_args(void *arg)
@@ -387,7 +441,7 @@ int main(void)
 	}
 	rc = th_main(TH_SUITE("tls", TH_TIMEOUT, echo_both_ways, verification_failures,
 			      plain_bytes_to_tls_server, cut_without_close_notify,
-			      read_timeout_loses_nothing, bad_arguments));
+			      read_timeout_loses_nothing, stream_over_tls, bad_arguments));
 	certs_remove(&g_certs);
 	return rc;
 }
