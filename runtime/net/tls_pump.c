@@ -122,6 +122,12 @@ static int ssl_failure(corio_tls *t)
 		ERR_clear_error();
 		return -EKEYREJECTED;
 	}
+	if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	    ERR_GET_REASON(e) == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+		snprintf(t->err, sizeof t->err, "certificate verify failed: the peer sent none");
+		ERR_clear_error();
+		return -EKEYREJECTED; /* a server requiring client certificates */
+	}
 	return corio__tls_proto_error(t, t->handshaken ? "TLS record" : "TLS handshake");
 }
 

@@ -3,7 +3,9 @@
  * and IP verification, verification failures (untrusted CA, expired, wrong name: client
  * -EKEYREJECTED with a reason, server told by the alert), plain bytes to a TLS server, a cut
  * without close_notify, close_notify, a read timing out and the connection going on with
- * no byte lost, buffered streams over TLS, bad arguments. Certificates are made at start in a temporary directory
+ * no byte lost, a cancelled read losing none, configs shared and immutable in
+ * use, client certificates, a TLS client meeting a plain server, buffered streams over TLS,
+ * bad arguments. Certificates are made at start in a temporary directory
  * (tests/net/tls_certs.h). Servers bind 127.0.0.1 port 0. */
 #include "tests/support/helpers.h"
 #include "tests/net/net_helpers.h"
@@ -341,6 +343,216 @@ static void *t_timeout(void *arg)
 
 TH_TASK_TEST(read_timeout_loses_nothing, t_timeout)
 
+/* ---- cancellation ---- */
+
+static void *cancel_body(srv *s, corio_tls *t)
+{
+	char go[2];
+
+	for (int round = 0; round < 2; round++) {
+		if (corio_tls_read(t, go, 2) != 2 || corio_tls_write(t, "defgh", 5) != 5)
+			return "server round";
+	}
+	return corio_tls_shutdown(t) == 0 ? TH_OK : "server shutdown";
+}
+
+typedef struct rjob {
+	corio_tls *t;
+	char buf[16];
+	ssize_t rc;
+} rjob;
+
+static void *reader(void *arg)
+{
+	rjob *r = arg;
+
+	r->rc = corio_tls_read(r->t, r->buf, sizeof r->buf);
+	return NULL;
+}
+
+/* A reader cancelled while parked loses nothing: what it did not return, the next read
+ * returns. race: the data is on its way when the cancellation comes. */
+static const char *cancel_round(corio_tls *t, bool race)
+{
+	rjob r = { .t = t };
+	corio_task *rt = corio_spawn(reader, &r);
+	char got[16];
+	size_t n = 0;
+
+	corio_yield(); /* the reader parks in its receive */
+	if (race && corio_tls_write(t, "go", 2) != 2)
+		return "write go";
+	corio_cancel(rt);
+	corio_join(rt, NULL);
+	if (!race && r.rc != -ECANCELED)
+		return "idle reader not cancelled";
+	if (r.rc > 0) {
+		memcpy(got, r.buf, (size_t)r.rc);
+		n = (size_t)r.rc;
+	} else if (r.rc != -ECANCELED) {
+		return "reader failed";
+	}
+	if (!race && corio_tls_write(t, "go", 2) != 2)
+		return "write go";
+	if (read_exact(t, (unsigned char *)got + n, 5 - n) != (ssize_t)(5 - n))
+		return "rest";
+	return memcmp(got, "defgh", 5) == 0 ? NULL : "bytes differ";
+}
+
+static void *t_cancel(void *arg)
+{
+	srv s = { .cfg = server_config(GOOD_CRT), .body = cancel_body };
+	corio_tls_config *cc = client_config(CA);
+	corio_task *task;
+	corio_tls *t;
+	const char *e;
+	char b;
+	int cfd;
+
+	TH_CHECK(s.cfg && cc);
+	cfd = start(&s, &task);
+	TH_CHECK(corio_tls_connect(cfd, cc, "localhost", &t) == 0);
+	e = cancel_round(t, false);
+	TH_CHECK(e == NULL);
+	e = cancel_round(t, true);
+	TH_CHECK(e == NULL);
+	TH_CHECK(corio_tls_read(t, &b, 1) == 0);
+	corio_tls_free(t);
+	stop(&s, task, cfd);
+	corio_tls_config_free(cc);
+	TH_CHECK(s.rc == 0 && s.res == TH_OK);
+	return TH_OK;
+}
+
+TH_TASK_TEST(cancelled_read_loses_nothing, t_cancel)
+
+/* ---- configs ---- */
+
+static void *hello_body(srv *s, corio_tls *t)
+{
+	if (corio_tls_write(t, "hi", 2) != 2 || corio_tls_shutdown(t) != 0)
+		return "server hello";
+	return TH_OK;
+}
+
+/* Connects to a server requiring client certificates signed by CA, with or without one. */
+static const char *client_cert_round(bool with_cert)
+{
+	srv s = { .cfg = server_config(GOOD_CRT), .body = hello_body };
+	corio_tls_config *cc = client_config(CA);
+	const char *err = NULL;
+	corio_task *task;
+	corio_tls *t = NULL;
+	char buf[4];
+	int cfd;
+
+	if (!s.cfg || !cc || corio_tls_config_ca(s.cfg, g_certs.path[CA], NULL) != 0)
+		return "setup";
+	corio_tls_config_verify(s.cfg, true);
+	if (with_cert &&
+	    corio_tls_config_cert(cc, g_certs.path[GOOD_CRT], g_certs.path[GOOD_KEY]) != 0)
+		return "client cert";
+	cfd = start(&s, &task);
+	/* TLS 1.3: the client is done before the server checks; it hears of it on read. */
+	int rc = corio_tls_connect(cfd, cc, "localhost", &t);
+	ssize_t n = rc == 0 ? read_exact(t, (unsigned char *)buf, 2) : rc;
+	if (with_cert && (n != 2 || memcmp(buf, "hi", 2) != 0))
+		err = "with a certificate";
+	if (!with_cert && n != -EPROTO)
+		err = "without a certificate: client";
+	corio_tls_free(t);
+	stop(&s, task, cfd);
+	corio_tls_config_free(cc);
+	if (!err && with_cert && (s.rc != 0 || s.res != TH_OK))
+		err = "server with a certificate";
+	if (!err && !with_cert && (s.rc != -EKEYREJECTED || !strstr(s.err, "none"))) {
+		static char msg[300];
+
+		snprintf(msg, sizeof msg, "server without a certificate: %d %s", s.rc, s.err);
+		err = msg;
+	}
+	return err;
+}
+
+static void *t_configs(void *arg)
+{
+	srv s = { .cfg = server_config(GOOD_CRT), .body = hello_body };
+	corio_tls_config *cc = client_config(CA);
+	corio_task *task;
+	corio_tls *t;
+	const char *e;
+	char buf[4];
+	int cfd;
+
+	TH_CHECK(s.cfg && cc);
+	cfd = start(&s, &task);
+	TH_CHECK(corio_tls_connect(cfd, cc, "localhost", &t) == 0);
+	/* In use: immutable. */
+	TH_CHECK(corio_tls_config_alpn(cc, "h2") == -EBUSY);
+	TH_CHECK(corio_tls_config_ca(cc, g_certs.path[CA], NULL) == -EBUSY);
+	/* The connection keeps its config alive after the owner let go. */
+	corio_tls_config_free(cc);
+	TH_CHECK(read_exact(t, (unsigned char *)buf, 2) == 2 && memcmp(buf, "hi", 2) == 0);
+	TH_CHECK(corio_tls_read(t, buf, sizeof buf) == 0);
+	corio_tls_free(t);
+	stop(&s, task, cfd);
+	TH_CHECK(s.rc == 0 && s.res == TH_OK);
+	e = client_cert_round(true);
+	TH_CHECK(e == NULL);
+	e = client_cert_round(false);
+	TH_CHECK(e == NULL);
+	return TH_OK;
+}
+
+TH_TASK_TEST(configs_shared_and_client_certs, t_configs)
+
+/* ---- a TLS client meeting a plain server ---- */
+
+static void *plain_server(void *arg)
+{
+	srv *s = arg;
+	char buf[4096];
+
+	s->fd = corio_accept(s->lfd, NULL, NULL);
+	if (s->fd < 0)
+		return NULL;
+	/* Take the ClientHello, answer in plain text, wait for the client to hang up (closing
+	 * first with its bytes unread could reset the connection before it reads ours). */
+	if (corio_recv(s->fd, buf, sizeof buf, 0) > 0)
+		corio_send_all(s->fd, "HTTP/1.1 400 Bad Request\r\n\r\n", 28);
+	while (corio_recv(s->fd, buf, sizeof buf, 0) > 0)
+		;
+	corio_close(s->fd);
+	return NULL;
+}
+
+static void *t_plain_server(void *arg)
+{
+	srv s = { 0 };
+	corio_tls_config *cc = client_config(CA);
+	char port[PORTLEN];
+	corio_task *task;
+	corio_tls *t;
+	int cfd;
+
+	TH_CHECK(cc);
+	s.lfd = listen_local(4);
+	TH_CHECK(s.lfd >= 0);
+	port_str(s.lfd, port);
+	task = corio_spawn(plain_server, &s);
+	cfd = corio_tcp_connect("127.0.0.1", port);
+	TH_CHECK(cfd >= 0);
+	TH_CHECK(corio_tls_connect(cfd, cc, "localhost", &t) == -EPROTO);
+	TH_CHECK(corio_tls_error(NULL)[0] != '\0');
+	corio_close(cfd);
+	corio_join(task, NULL);
+	corio_listen_close(s.lfd);
+	corio_tls_config_free(cc);
+	return TH_OK;
+}
+
+TH_TASK_TEST(tls_client_to_plain_server, t_plain_server)
+
 /* ---- streams ---- */
 
 /* Answers one line with "re: " + the line, over a stream that then sends close_notify. */
@@ -441,7 +653,9 @@ int main(void)
 	}
 	rc = th_main(TH_SUITE("tls", TH_TIMEOUT, echo_both_ways, verification_failures,
 			      plain_bytes_to_tls_server, cut_without_close_notify,
-			      read_timeout_loses_nothing, stream_over_tls, bad_arguments));
+			      read_timeout_loses_nothing, cancelled_read_loses_nothing,
+			      configs_shared_and_client_certs, tls_client_to_plain_server,
+			      stream_over_tls, bad_arguments));
 	certs_remove(&g_certs);
 	return rc;
 }
