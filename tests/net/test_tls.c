@@ -3,10 +3,10 @@
  * and IP verification, verification failures (untrusted CA, expired, wrong name: client
  * -EKEYREJECTED with a reason, server told by the alert), plain bytes to a TLS server, a cut
  * without close_notify, close_notify, a read timing out and the connection going on with
- * no byte lost, a cancelled read losing none, configs shared and immutable in
- * use, client certificates, a TLS client meeting a plain server, buffered streams over TLS,
- * bad arguments. Certificates are made at start in a temporary directory
- * (tests/net/tls_certs.h). Servers bind 127.0.0.1 port 0. */
+ * no byte lost, a cancelled read losing none, configs shared and immutable in use, client
+ * certificates, a TLS client meeting a plain server, buffered streams over TLS, bad
+ * arguments, and a handshake outside a task. Certificates are made at start in a temporary
+ * directory (tests/net/tls_certs.h). Servers bind 127.0.0.1 port 0. */
 #include "tests/support/helpers.h"
 #include "tests/net/net_helpers.h"
 #include "tests/net/tls_certs.h"
@@ -642,6 +642,22 @@ static void *t_args(void *arg)
 
 TH_TASK_TEST(bad_arguments, t_args)
 
+START_TEST(outside_a_task)
+{
+	corio_tls_config *cc = client_config(CA);
+	corio_tls *t = NULL;
+	int sv[2];
+
+	ck_assert_ptr_nonnull(cc);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(corio_tls_connect(sv[0], cc, "localhost", &t), -EPERM);
+	ck_assert_ptr_null(t);
+	close(sv[0]);
+	close(sv[1]);
+	corio_tls_config_free(cc);
+}
+END_TEST
+
 int main(void)
 {
 	int rc;
@@ -655,7 +671,7 @@ int main(void)
 			      plain_bytes_to_tls_server, cut_without_close_notify,
 			      read_timeout_loses_nothing, cancelled_read_loses_nothing,
 			      configs_shared_and_client_certs, tls_client_to_plain_server,
-			      stream_over_tls, bad_arguments));
+			      stream_over_tls, bad_arguments, outside_a_task));
 	certs_remove(&g_certs);
 	return rc;
 }
