@@ -4,14 +4,18 @@
  * -EKEYREJECTED with a reason, server told by the alert), plain bytes to a TLS server, a cut
  * without close_notify, close_notify, a read timing out and the connection going on with
  * no byte lost, a cancelled read losing none, configs shared and immutable in use, client
- * certificates, a TLS client meeting a plain server, buffered streams over TLS, bad
+ * certificates, TLS 1.2, a TLS client meeting a plain server, buffered streams over TLS, bad
  * arguments, and a handshake outside a task. Certificates are made at start in a temporary
  * directory (tests/net/tls_certs.h). Servers bind 127.0.0.1 port 0. */
 #include "tests/support/helpers.h"
 #include "tests/net/net_helpers.h"
 #include "tests/net/tls_certs.h"
+#include "runtime/net/tls_internal.h" /* white-box: the protocol version in use */
 
 static certs g_certs;
+/* The highest version server_config allows (0: OpenSSL's, TLS 1.3), and the version the
+ * last handshake of serve() agreed on. */
+static int g_server_max, g_server_version;
 
 /* A server task: accepts one connection on lfd, runs the handshake with cfg, then body. */
 typedef struct srv {
@@ -36,6 +40,7 @@ static void *serve(void *arg)
 	s->rc = corio_tls_accept(s->fd, s->cfg, &t);
 	snprintf(s->err, sizeof s->err, "%s", corio_tls_error(t));
 	if (t) {
+		g_server_version = SSL_version(t->ssl);
 		snprintf(s->alpn, sizeof s->alpn, "%s", corio_tls_alpn(t));
 		if (s->body)
 			s->res = s->body(s, t);
@@ -55,6 +60,8 @@ static corio_tls_config *server_config(int crt)
 		corio_tls_config_free(c);
 		return NULL;
 	}
+	if (c && g_server_max)
+		SSL_CTX_set_max_proto_version(c->ctx, g_server_max);
 	return c;
 }
 
@@ -506,6 +513,33 @@ static void *t_configs(void *arg)
 
 TH_TASK_TEST(configs_shared_and_client_certs, t_configs)
 
+/* ---- TLS 1.2 ---- */
+
+/* The same paths with a server capped at TLS 1.2: there the client hears of a refused
+ * client certificate during its own handshake. */
+static void *t_tls12(void *arg)
+{
+	const char *e;
+
+	g_server_max = TLS1_2_VERSION;
+	e = echo_through("localhost", 100000);
+	TH_CHECK(e == NULL);
+	TH_CHECK(g_server_version == TLS1_2_VERSION);
+	e = rejected(EXPIRED_CRT, CA, "localhost", "expired");
+	TH_CHECK(e == NULL);
+	e = client_cert_round(true);
+	TH_CHECK(e == NULL);
+	e = client_cert_round(false);
+	TH_CHECK(e == NULL);
+	g_server_max = 0;
+	e = echo_through("localhost", 10);
+	TH_CHECK(e == NULL);
+	TH_CHECK(g_server_version == TLS1_3_VERSION);
+	return TH_OK;
+}
+
+TH_TASK_TEST(tls12, t_tls12)
+
 /* ---- a TLS client meeting a plain server ---- */
 
 static void *plain_server(void *arg)
@@ -670,7 +704,7 @@ int main(void)
 	rc = th_main(TH_SUITE("tls", TH_TIMEOUT, echo_both_ways, verification_failures,
 			      plain_bytes_to_tls_server, cut_without_close_notify,
 			      read_timeout_loses_nothing, cancelled_read_loses_nothing,
-			      configs_shared_and_client_certs, tls_client_to_plain_server,
+			      configs_shared_and_client_certs, tls12, tls_client_to_plain_server,
 			      stream_over_tls, bad_arguments, outside_a_task));
 	certs_remove(&g_certs);
 	return rc;
