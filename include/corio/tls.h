@@ -82,7 +82,10 @@ typedef struct corio_tls corio_tls;
  * thread's next failed handshake (read it before parking again). */
 CORIO_API int corio_tls_connect(int fd, const corio_tls_config *c, const char *server_name,
 				corio_tls **out);
-/* The server handshake over the accepted socket fd; parks. As corio_tls_connect. */
+/* The server handshake over the accepted socket fd; parks. As corio_tls_connect.
+ * With TLS 1.3 a client's handshake ends before the server has checked the client's
+ * certificate: a refusal reaches that client on its first corio_tls_read (-EPROTO, the
+ * server's alert), while this call returns -EKEYREJECTED. */
 CORIO_API int corio_tls_accept(int fd, const corio_tls_config *c, corio_tls **out);
 /* Up to len decrypted bytes: >0, 0 once the peer's close_notify was read (and for
  * len == 0), -errno. Parks until at least one byte is there. */
