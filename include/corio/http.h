@@ -47,6 +47,7 @@
 #include <sys/types.h>
 
 #include <corio/runtime.h>
+#include <corio/tls.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -133,6 +134,11 @@ typedef struct corio_http_client_opts {
 				       * (default: never, unless the request asks for it) */
 	uint64_t continue_ns;      /* wait for 100 Continue before sending the body anyway (1 s) */
 	unsigned flags;            /* CORIO_HTTP_* below, applied to every request */
+	/* TLS for https:// (a client config, corio/tls.h; the client takes a reference, so the
+	 * caller may free its own at once). NULL: the system trust store, verification on.
+	 * Either way the client offers ALPN "http/1.1" unless the config names its own list,
+	 * and resumes TLS sessions per origin (scheme, host and port). */
+	corio_tls_config *tls;
 } corio_http_client_opts;
 
 /* Request and client flags. */
@@ -212,6 +218,8 @@ typedef struct corio_http_client_stats {
 	uint64_t connects;    /* connections opened */
 	uint64_t reuses;      /* requests sent on a pooled connection */
 	uint64_t retries;     /* requests retried after a reused connection failed */
+	uint64_t tls_handshakes; /* TLS handshakes made (each new https:// connection) */
+	uint64_t tls_resumed; /* of those, the ones that resumed an earlier session */
 	size_t open;          /* connections open now (idle + in use + connecting) */
 	size_t idle;          /* idle in the pool now */
 } corio_http_client_stats;

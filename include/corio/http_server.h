@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include <corio/runtime.h>
+#include <corio/tls.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,6 +54,12 @@ typedef struct corio_http_server_opts {
 	unsigned max_requests;      /* per connection; 0: unlimited */
 	const char *server_name;    /* Server header; NULL: "corio"; "": none */
 	size_t read_buffer;         /* per connection; 0: 16 KiB; at least 1 KiB */
+	/* HTTPS: a server config (corio/tls.h) with its certificate; NULL: plain HTTP. The
+	 * server takes a reference (the caller may free its own after corio_http_server_new).
+	 * The handshake counts against header_timeout_ns; a failed one (plain HTTP on the
+	 * TLS port included) closes the connection. Session tickets and resumption are
+	 * on (OpenSSL's defaults, one ticket key per config). */
+	corio_tls_config *tls;
 } corio_http_server_opts;
 
 /* Fills o with the defaults (all zero). */
@@ -61,7 +68,8 @@ CORIO_API void corio_http_server_opts_init(corio_http_server_opts *o);
 /* ---- the server ---------------------------------------------------------------------- */
 
 /* A server that calls h(req, resp, ud) for each request. o NULL: defaults (copied; the
- * server_name string must outlive the server). NULL on ENOMEM or a NULL h. Never parks. */
+ * server_name string must outlive the server). NULL on ENOMEM, or EINVAL for a NULL h or a
+ * tls config that is not a server config with a certificate. Never parks. */
 CORIO_API corio_http_server *corio_http_server_new(const corio_http_server_opts *o,
 						   corio_http_handler h, void *ud);
 /* Listens on host:port (host as in corio_tcp_listen: NULL/"*" for all addresses, a name,

@@ -17,6 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "runtime/net/tls_ext.h"
 #include "runtime/net/tls_internal.h"
 
 static _Thread_local char last_handshake_err[CORIO__TLS_ERRLEN];
@@ -139,8 +140,31 @@ static int set_peer_name(corio_tls *t, const char *name)
 	return ok ? 0 : -EINVAL;
 }
 
-int corio_tls_connect(int fd, const corio_tls_config *c, const char *server_name,
-		      corio_tls **out)
+/* ALPN offered per connection when the config has no list (the HTTP client's "http/1.1"
+ * on a config the caller made): wire format, as the config keeps its own. */
+static int offer_alpn(corio_tls *t, const char *alpn)
+{
+	unsigned char wire[256];
+	size_t n = 0;
+
+	if (!alpn || t->cfg->alpn)
+		return 0;
+	for (const char *p = alpn; *p;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == 0 || len > 255 || n + 1 + len > sizeof wire)
+			return -EINVAL;
+		wire[n++] = (unsigned char)len;
+		memcpy(wire + n, p, len);
+		n += len;
+		p += len + (p[len] == ',');
+	}
+	/* SSL_set_alpn_protos returns 0 on success. */
+	return n && SSL_set_alpn_protos(t->ssl, wire, (unsigned)n) == 0 ? 0 : -EINVAL;
+}
+
+int corio__tls_connect_ex(int fd, const corio_tls_config *c, const char *server_name,
+			  const char *alpn, corio__tls_session *resume, corio_tls **out)
 {
 	corio_tls *t;
 	int rc;
@@ -153,12 +177,23 @@ int corio_tls_connect(int fd, const corio_tls_config *c, const char *server_name
 		return -EBADF;
 	if (!(t = conn_new(fd, c)))
 		return -ENOMEM;
-	if ((rc = set_peer_name(t, server_name)) < 0) {
+	if ((rc = set_peer_name(t, server_name)) < 0 || (rc = offer_alpn(t, alpn)) < 0) {
+		ERR_clear_error();
 		corio_tls_free(t);
 		return rc;
 	}
+	/* A session that does not fit (another protocol version, expired) is simply not
+	 * resumed: OpenSSL falls back to a full handshake. */
+	if (resume && SSL_set_session(t->ssl, (SSL_SESSION *)resume) != 1)
+		ERR_clear_error();
 	SSL_set_connect_state(t->ssl);
 	return finish(t, out);
+}
+
+int corio_tls_connect(int fd, const corio_tls_config *c, const char *server_name,
+		      corio_tls **out)
+{
+	return corio__tls_connect_ex(fd, c, server_name, NULL, NULL, out);
 }
 
 int corio_tls_accept(int fd, const corio_tls_config *c, corio_tls **out)

@@ -6,13 +6,13 @@
  * no byte lost, a cancelled read losing none, configs shared and immutable in use, client
  * certificates, TLS 1.2, a TLS client meeting a plain server, buffered streams over TLS, bad
  * arguments, and a handshake outside a task. Certificates are made at start in a temporary
- * directory (tests/net/tls_certs.h). Servers bind 127.0.0.1 port 0. */
+ * directory (tests/support/certs.h). Servers bind 127.0.0.1 port 0. */
 #include "tests/support/helpers.h"
 #include "tests/net/net_helpers.h"
-#include "tests/net/tls_certs.h"
+#include "tests/support/certs.h"
 #include "runtime/net/tls_internal.h" /* white-box: the protocol version in use */
 
-static certs g_certs;
+static th_certs g_certs;
 /* The highest version server_config allows (0: OpenSSL's, TLS 1.3), and the version the
  * last handshake of serve() agreed on. */
 static int g_server_max, g_server_version;
@@ -148,8 +148,8 @@ static ssize_t read_exact(corio_tls *t, unsigned char *p, size_t len)
 /* Sends len bytes through the echo server to name, reading them back at the same time. */
 static const char *echo_through(const char *name, size_t len)
 {
-	srv s = { .cfg = server_config(GOOD_CRT), .body = echo_body };
-	corio_tls_config *cc = client_config(CA);
+	srv s = { .cfg = server_config(CERT_GOOD), .body = echo_body };
+	corio_tls_config *cc = client_config(CERT_CA);
 	unsigned char *out = malloc(len), *in = malloc(len + 1);
 	const char *err = NULL;
 	corio_task *task, *wt;
@@ -235,13 +235,13 @@ static void *t_verify(void *arg)
 {
 	const char *e;
 
-	e = rejected(GOOD_CRT, OTHER_CA, "localhost", "issuer");
+	e = rejected(CERT_GOOD, CERT_OTHER_CA, "localhost", "issuer");
 	TH_CHECK(e == NULL);
-	e = rejected(EXPIRED_CRT, CA, "localhost", "expired");
+	e = rejected(CERT_EXPIRED, CERT_CA, "localhost", "expired");
 	TH_CHECK(e == NULL);
-	e = rejected(WRONG_CRT, CA, "localhost", "hostname mismatch");
+	e = rejected(CERT_WRONG, CERT_CA, "localhost", "hostname mismatch");
 	TH_CHECK(e == NULL);
-	e = rejected(GOOD_CRT, CA, "127.0.0.2", "IP address mismatch");
+	e = rejected(CERT_GOOD, CERT_CA, "127.0.0.2", "IP address mismatch");
 	TH_CHECK(e == NULL);
 	return TH_OK;
 }
@@ -252,7 +252,7 @@ TH_TASK_TEST(verification_failures, t_verify)
 
 static void *t_plain(void *arg)
 {
-	srv s = { .cfg = server_config(GOOD_CRT) };
+	srv s = { .cfg = server_config(CERT_GOOD) };
 	static const char req[] = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 	corio_task *task;
 	char buf[512];
@@ -279,8 +279,8 @@ static void *cut_body(srv *s, corio_tls *t)
 
 static void *t_cut(void *arg)
 {
-	srv s = { .cfg = server_config(GOOD_CRT), .body = cut_body };
-	corio_tls_config *cc = client_config(CA);
+	srv s = { .cfg = server_config(CERT_GOOD), .body = cut_body };
+	corio_tls_config *cc = client_config(CERT_CA);
 	corio_task *task;
 	corio_tls *t;
 	char buf[16];
@@ -319,8 +319,8 @@ static void *late_body(srv *s, corio_tls *t)
 
 static void *t_timeout(void *arg)
 {
-	srv s = { .cfg = server_config(GOOD_CRT), .body = late_body };
-	corio_tls_config *cc = client_config(CA);
+	srv s = { .cfg = server_config(CERT_GOOD), .body = late_body };
+	corio_tls_config *cc = client_config(CERT_CA);
 	corio_timeout to;
 	corio_task *task;
 	corio_tls *t;
@@ -408,8 +408,8 @@ static const char *cancel_round(corio_tls *t, bool race)
 
 static void *t_cancel(void *arg)
 {
-	srv s = { .cfg = server_config(GOOD_CRT), .body = cancel_body };
-	corio_tls_config *cc = client_config(CA);
+	srv s = { .cfg = server_config(CERT_GOOD), .body = cancel_body };
+	corio_tls_config *cc = client_config(CERT_CA);
 	corio_task *task;
 	corio_tls *t;
 	const char *e;
@@ -442,22 +442,22 @@ static void *hello_body(srv *s, corio_tls *t)
 	return TH_OK;
 }
 
-/* Connects to a server requiring client certificates signed by CA, with or without one. */
+/* Connects to a server requiring client certificates signed by CERT_CA, with or without one. */
 static const char *client_cert_round(bool with_cert)
 {
-	srv s = { .cfg = server_config(GOOD_CRT), .body = hello_body };
-	corio_tls_config *cc = client_config(CA);
+	srv s = { .cfg = server_config(CERT_GOOD), .body = hello_body };
+	corio_tls_config *cc = client_config(CERT_CA);
 	const char *err = NULL;
 	corio_task *task;
 	corio_tls *t = NULL;
 	char buf[4];
 	int cfd;
 
-	if (!s.cfg || !cc || corio_tls_config_ca(s.cfg, g_certs.path[CA], NULL) != 0)
+	if (!s.cfg || !cc || corio_tls_config_ca(s.cfg, g_certs.path[CERT_CA], NULL) != 0)
 		return "setup";
 	corio_tls_config_verify(s.cfg, true);
 	if (with_cert &&
-	    corio_tls_config_cert(cc, g_certs.path[GOOD_CRT], g_certs.path[GOOD_KEY]) != 0)
+	    corio_tls_config_cert(cc, g_certs.path[CERT_GOOD], g_certs.path[CERT_GOOD_KEY]) != 0)
 		return "client cert";
 	cfd = start(&s, &task);
 	/* TLS 1.3: the client is done before the server checks; it hears of it on read. */
@@ -483,8 +483,8 @@ static const char *client_cert_round(bool with_cert)
 
 static void *t_configs(void *arg)
 {
-	srv s = { .cfg = server_config(GOOD_CRT), .body = hello_body };
-	corio_tls_config *cc = client_config(CA);
+	srv s = { .cfg = server_config(CERT_GOOD), .body = hello_body };
+	corio_tls_config *cc = client_config(CERT_CA);
 	corio_task *task;
 	corio_tls *t;
 	const char *e;
@@ -496,7 +496,7 @@ static void *t_configs(void *arg)
 	TH_CHECK(corio_tls_connect(cfd, cc, "localhost", &t) == 0);
 	/* In use: immutable. */
 	TH_CHECK(corio_tls_config_alpn(cc, "h2") == -EBUSY);
-	TH_CHECK(corio_tls_config_ca(cc, g_certs.path[CA], NULL) == -EBUSY);
+	TH_CHECK(corio_tls_config_ca(cc, g_certs.path[CERT_CA], NULL) == -EBUSY);
 	/* The connection keeps its config alive after the owner let go. */
 	corio_tls_config_free(cc);
 	TH_CHECK(read_exact(t, (unsigned char *)buf, 2) == 2 && memcmp(buf, "hi", 2) == 0);
@@ -525,7 +525,7 @@ static void *t_tls12(void *arg)
 	e = echo_through("localhost", 100000);
 	TH_CHECK(e == NULL);
 	TH_CHECK(g_server_version == TLS1_2_VERSION);
-	e = rejected(EXPIRED_CRT, CA, "localhost", "expired");
+	e = rejected(CERT_EXPIRED, CERT_CA, "localhost", "expired");
 	TH_CHECK(e == NULL);
 	e = client_cert_round(true);
 	TH_CHECK(e == NULL);
@@ -563,7 +563,7 @@ static void *plain_server(void *arg)
 static void *t_plain_server(void *arg)
 {
 	srv s = { 0 };
-	corio_tls_config *cc = client_config(CA);
+	corio_tls_config *cc = client_config(CERT_CA);
 	char port[PORTLEN];
 	corio_task *task;
 	corio_tls *t;
@@ -608,8 +608,8 @@ static void *stream_body(srv *s, corio_tls *t)
 
 static void *t_stream(void *arg)
 {
-	srv s = { .cfg = server_config(GOOD_CRT), .body = stream_body };
-	corio_tls_config *cc = client_config(CA);
+	srv s = { .cfg = server_config(CERT_GOOD), .body = stream_body };
+	corio_tls_config *cc = client_config(CERT_CA);
 	corio_stream *st;
 	corio_task *task;
 	corio_tls *t;
@@ -665,7 +665,7 @@ static void *t_args(void *arg)
 	TH_CHECK(corio_tls_config_ca(cc, NULL, NULL) == -EINVAL);
 	TH_CHECK(corio_tls_config_ca(cc, "/nonexistent/ca.pem", NULL) == -ENOENT);
 	TH_CHECK(corio_tls_config_cert(sc, "/nonexistent/a.pem", "/nonexistent/a.key") == -ENOENT);
-	TH_CHECK(corio_tls_config_cert(sc, g_certs.path[GOOD_CRT], g_certs.path[WRONG_KEY]) ==
+	TH_CHECK(corio_tls_config_cert(sc, g_certs.path[CERT_GOOD], g_certs.path[CERT_WRONG_KEY]) ==
 		 -EKEYREJECTED);
 	corio_tls_free(NULL);
 	corio_tls_config_free(NULL);
@@ -678,7 +678,7 @@ TH_TASK_TEST(bad_arguments, t_args)
 
 START_TEST(outside_a_task)
 {
-	corio_tls_config *cc = client_config(CA);
+	corio_tls_config *cc = client_config(CERT_CA);
 	corio_tls *t = NULL;
 	int sv[2];
 
@@ -696,9 +696,9 @@ int main(void)
 {
 	int rc;
 
-	if (!certs_make(&g_certs)) {
+	if (!th_certs_make(&g_certs)) {
 		fprintf(stderr, "test_tls: cannot make the test certificates\n");
-		certs_remove(&g_certs);
+		th_certs_remove(&g_certs);
 		return 1;
 	}
 	rc = th_main(TH_SUITE("tls", TH_TIMEOUT, echo_both_ways, verification_failures,
@@ -706,6 +706,6 @@ int main(void)
 			      read_timeout_loses_nothing, cancelled_read_loses_nothing,
 			      configs_shared_and_client_certs, tls12, tls_client_to_plain_server,
 			      stream_over_tls, bad_arguments, outside_a_task));
-	certs_remove(&g_certs);
+	th_certs_remove(&g_certs);
 	return rc;
 }

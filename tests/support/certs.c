@@ -1,28 +1,17 @@
-/* tests/net/tls_certs.h: the certificates the TLS suite (tests/net/test_tls.c) runs with,
- * made at run time with OpenSSL into a mkdtemp directory: an EC P-256 CA, a leaf for
- * "localhost" and 127.0.0.1 signed by it, an expired leaf, a leaf for another name, and a
- * second CA that signed nothing. certs_make writes them, certs_remove deletes them. */
-#ifndef CORIO_TESTS_NET_TLS_CERTS_H
-#define CORIO_TESTS_NET_TLS_CERTS_H
-
-#include <limits.h>
+/* tests/support/certs.c: makes the test certificates of tests/support/certs.h with OpenSSL's
+ * API (no openssl CLI needed): P-256 keys, SHA-256 signatures, SANs for the leaves. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-typedef struct certs {
-	char dir[64];
-	char path[16][PATH_MAX]; /* by index: see certs_file */
-} certs;
+#include "tests/support/certs.h"
 
-/* File names inside the directory. */
-enum { CA, OTHER_CA, GOOD_CRT, GOOD_KEY, EXPIRED_CRT, EXPIRED_KEY, WRONG_CRT, WRONG_KEY,
-       NCERTFILES };
-static const char *const cert_names[NCERTFILES] = {
+static const char *const names[CERT_NFILES] = {
 	"ca.pem", "other_ca.pem", "good.pem", "good.key", "expired.pem", "expired.key",
 	"wrong.pem", "wrong.key",
 };
@@ -91,7 +80,7 @@ static bool cert_write(const char *crt_path, X509 *crt, const char *key_path, EV
 }
 
 /* A leaf signed by (ca, cakey), written to files crt_i and crt_i + 1 (its key). */
-static bool leaf_write(certs *c, int crt_i, const char *cn, long from, long to,
+static bool leaf_write(th_certs *c, int crt_i, const char *cn, long from, long to,
 		       const char *san, X509 *ca, EVP_PKEY *cakey, long serial)
 {
 	EVP_PKEY *key = EVP_EC_gen("P-256");
@@ -103,7 +92,7 @@ static bool leaf_write(certs *c, int crt_i, const char *cn, long from, long to,
 	return ok;
 }
 
-static bool certs_make(certs *c)
+bool th_certs_make(th_certs *c)
 {
 	const long day = 86400;
 	EVP_PKEY *cakey, *okey;
@@ -114,19 +103,19 @@ static bool certs_make(certs *c)
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (strlen(c->dir) > 40 || !mkdtemp(c->dir))
 		return false;
-	for (int i = 0; i < NCERTFILES; i++)
-		snprintf(c->path[i], sizeof c->path[i], "%s/%s", c->dir, cert_names[i]);
+	for (int i = 0; i < CERT_NFILES; i++)
+		snprintf(c->path[i], sizeof c->path[i], "%s/%s", c->dir, names[i]);
 	cakey = EVP_EC_gen("P-256");
 	okey = EVP_EC_gen("P-256");
 	ca = cakey ? cert_new(cakey, "corio test CA", -day, 30 * day, NULL, NULL, NULL, 1) : NULL;
 	oca = okey ? cert_new(okey, "corio other CA", -day, 30 * day, NULL, NULL, NULL, 2) : NULL;
-	ok = ca && oca && cert_write(c->path[CA], ca, NULL, NULL) &&
-	     cert_write(c->path[OTHER_CA], oca, NULL, NULL) &&
-	     leaf_write(c, GOOD_CRT, "localhost", -day, 30 * day, "DNS:localhost,IP:127.0.0.1",
+	ok = ca && oca && cert_write(c->path[CERT_CA], ca, NULL, NULL) &&
+	     cert_write(c->path[CERT_OTHER_CA], oca, NULL, NULL) &&
+	     leaf_write(c, CERT_GOOD, "localhost", -day, 30 * day, "DNS:localhost,IP:127.0.0.1",
 			ca, cakey, 10) &&
-	     leaf_write(c, EXPIRED_CRT, "localhost", -3 * day, -day, "DNS:localhost,IP:127.0.0.1",
+	     leaf_write(c, CERT_EXPIRED, "localhost", -3 * day, -day, "DNS:localhost,IP:127.0.0.1",
 			ca, cakey, 11) &&
-	     leaf_write(c, WRONG_CRT, "elsewhere.example", -day, 30 * day,
+	     leaf_write(c, CERT_WRONG, "elsewhere.example", -day, 30 * day,
 			"DNS:elsewhere.example", ca, cakey, 12);
 	X509_free(ca);
 	X509_free(oca);
@@ -135,11 +124,10 @@ static bool certs_make(certs *c)
 	return ok;
 }
 
-static void certs_remove(certs *c)
+void th_certs_remove(th_certs *c)
 {
-	for (int i = 0; i < NCERTFILES; i++)
+	for (int i = 0; i < CERT_NFILES; i++)
 		unlink(c->path[i]);
 	rmdir(c->dir);
 }
 
-#endif

@@ -1,0 +1,86 @@
+/* runtime/net/tls_ext.c: the extras of runtime/net/tls_ext.h for corio's HTTP layers:
+ * sessions to resume, resumption and buffering queries, gathered writes, config checks.
+ * Only corio__tls_writev parks (in the pump); the rest never park. The handshake with an
+ * ALPN offer and a session to resume lives with the other handshakes in tls.c. */
+#include <errno.h>
+#include <limits.h>
+
+#include <openssl/err.h>
+
+#include "runtime/net/tls_ext.h"
+#include "runtime/net/tls_internal.h"
+
+corio__tls_session *corio__tls_session_get(corio_tls *t)
+{
+	SSL_SESSION *s = t && t->handshaken ? SSL_get1_session(t->ssl) : NULL;
+
+	if (s && !SSL_SESSION_is_resumable(s)) {
+		SSL_SESSION_free(s);
+		s = NULL;
+	}
+	return (corio__tls_session *)s;
+}
+
+void corio__tls_session_free(corio__tls_session *s)
+{
+	SSL_SESSION_free((SSL_SESSION *)s);
+}
+
+bool corio__tls_resumed(const corio_tls *t)
+{
+	return t && SSL_session_reused(t->ssl) == 1;
+}
+
+bool corio__tls_buffered(const corio_tls *t)
+{
+	return t && (SSL_has_pending(t->ssl) || BIO_ctrl_pending(t->rbio) > 0);
+}
+
+/* Records are flushed once this much ciphertext waits in wbio. */
+#define FLUSH_AT CORIO__TLS_CHUNK
+
+ssize_t corio__tls_writev(corio_tls *t, const struct iovec *iov, int n)
+{
+	size_t total = 0;
+	int rc;
+
+	if (!t || n < 0 || (n > 0 && !iov))
+		return -EINVAL;
+	if (t->send_err)
+		return t->send_err;
+	if (t->shut)
+		return -EPIPE;
+	for (int i = 0; i < n; i++) {
+		const unsigned char *p = iov[i].iov_base;
+		size_t left = iov[i].iov_len;
+
+		if (left > SSIZE_MAX - total)
+			return -EINVAL;
+		while (left > 0) {
+			size_t chunk = left < CORIO__TLS_CHUNK ? left : CORIO__TLS_CHUNK, done;
+
+			ERR_clear_error();
+			if (SSL_write_ex(t->ssl, p, chunk, &done) != 1)
+				return corio__tls_proto_error(t, "TLS write");
+			p += done;
+			left -= done;
+			total += done;
+			if (BIO_ctrl_pending(t->wbio) >= FLUSH_AT &&
+			    (rc = corio__tls_flush(t, true)) < 0)
+				return rc;
+		}
+	}
+	if ((rc = corio__tls_flush(t, true)) < 0)
+		return rc;
+	return (ssize_t)total;
+}
+
+bool corio__tls_config_serves(const corio_tls_config *c)
+{
+	return c && c->server && c->has_cert;
+}
+
+bool corio__tls_config_is_client(const corio_tls_config *c)
+{
+	return c && !c->server;
+}

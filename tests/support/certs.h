@@ -1,0 +1,25 @@
+/* tests/support/certs.h: the certificates TLS tests and benchmarks run with, made at run
+ * time with OpenSSL into a mkdtemp directory: an EC P-256 CA, a leaf for "localhost" and
+ * 127.0.0.1 signed by it, an expired leaf, a leaf for another name, and a second CA that
+ * signed nothing. th_certs_make writes them, th_certs_remove deletes them. */
+#ifndef CORIO_TESTS_SUPPORT_CERTS_H
+#define CORIO_TESTS_SUPPORT_CERTS_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+/* Files inside the directory, by index into th_certs.path (a key follows its certificate). */
+enum { CERT_CA, CERT_OTHER_CA, CERT_GOOD, CERT_GOOD_KEY, CERT_EXPIRED, CERT_EXPIRED_KEY,
+       CERT_WRONG, CERT_WRONG_KEY, CERT_NFILES };
+
+typedef struct th_certs {
+	char dir[64];
+	char path[CERT_NFILES][PATH_MAX];
+} th_certs;
+
+/* Makes the directory and every file; false on any failure (call th_certs_remove anyway). */
+bool th_certs_make(th_certs *c);
+/* Deletes the files and the directory. */
+void th_certs_remove(th_certs *c);
+
+#endif
