@@ -98,10 +98,37 @@ int hc_make_root(const char *dir)
 	return hc_write_file(path, page, HC_FILE_SIZE);
 }
 
+/* ---- certificates ----------------------------------------------------------------------- */
+
+const char *hc_certs_make(th_certs *certs)
+{
+	bool ok = th_certs_make(certs);
+
+	/* The directory first: the runner removes what it was given newest first. */
+	if (certs->dir[0] && !strstr(certs->dir, "XXXXXX")) {
+		bench_cleanup_path(certs->dir);
+		for (int i = 0; i < CERT_NFILES; i++)
+			bench_cleanup_path(certs->path[i]);
+	}
+	return ok ? NULL : "cannot make the test certificates";
+}
+
+void hc_certs_remove(th_certs *certs)
+{
+	if (!certs->dir[0] || strstr(certs->dir, "XXXXXX"))
+		return;
+	th_certs_remove(certs);
+	for (int i = 0; i < CERT_NFILES; i++)
+		bench_cleanup_forget(certs->path[i]);
+	bench_cleanup_forget(certs->dir);
+	certs->dir[0] = 0;
+}
+
 /* ---- nginx ------------------------------------------------------------------------------ */
 
-const char *hc_nginx_start(hc_nginx *s)
+const char *hc_nginx_start(hc_nginx *s, const th_certs *tls)
 {
+	char server[2 * PATH_MAX + 512];
 	const char *why;
 
 	s->dir[0] = 0;
@@ -109,20 +136,27 @@ const char *hc_nginx_start(hc_nginx *s)
 	s->connections = 8192;
 	s->fork = bench_fork; /* registered: stopped by the runner on Ctrl-C */
 	s->reaped = bench_child_reaped;
+	s->ssl = tls != NULL;
 	if ((why = th_nginx_dir(s, "corio-bench-http")))
 		return why;
 	if (hc_make_root(s->dir) != 0)
 		return "cannot write the document root";
 	if (!bench_which("nginx", s->bin, sizeof s->bin))
 		return "nginx not installed";
+	snprintf(server, sizeof server,
+		 "    root root;\n" /* relative to the prefix (-p), the directory */
+		 "    location = " HC_HELLO_PATH " {\n"
+		 "      default_type text/plain;\n"
+		 "      return 200 \"hello world\\n\";\n"
+		 "    }\n"
+		 "%s%s%s%s%s",
+		 tls ? "    ssl_certificate " : "", tls ? tls->path[CERT_GOOD] : "",
+		 tls ? ";\n    ssl_certificate_key " : "", tls ? tls->path[CERT_GOOD_KEY] : "",
+		 tls ? ";\n    ssl_protocols TLSv1.3;" : "");
 	return th_nginx_start(s,
 			      "  keepalive_requests 100000000;\n"
 			      "  keepalive_timeout 300s;\n",
-			      "    root root;\n" /* relative to the prefix (-p), the directory */
-			      "    location = " HC_HELLO_PATH " {\n"
-			      "      default_type text/plain;\n"
-			      "      return 200 \"hello world\\n\";\n"
-			      "    }");
+			      server);
 }
 
 void hc_nginx_stop(hc_nginx *s)

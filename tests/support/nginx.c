@@ -83,13 +83,13 @@ static int write_conf(const th_nginx *n, const char *http_extra, const char *ser
 		"%s"
 		"%s\n"
 		"  server {\n"
-		"    listen 127.0.0.1:%d;\n"
+		"    listen 127.0.0.1:%d%s;\n"
 		"%s\n"
 		"  }\n"
 		"}\n",
 		n->workers > 0 ? n->workers : 1, n->dir, n->dir,
 		n->connections > 0 ? n->connections : 1024, temps, http_extra ? http_extra : "",
-		n->port, server_extra ? server_extra : "");
+		n->port, n->ssl ? " ssl" : "", server_extra ? server_extra : "");
 	ok = !ferror(f);
 	return fclose(f) == 0 && ok ? 0 : -1;
 }

@@ -7,6 +7,8 @@
  * that this process binds and nginx inherits through its NGINX="fd;" variable (its binary
  * upgrade path), so that no other program can take the port; `master_process on`, since
  * nginx 1.22 crashes on an inherited socket with the master off; stopped by its pid.
+ * With ssl set it listens for HTTPS on that socket (start-up is still checked with a plain
+ * GET, which nginx answers with a 400 on an HTTPS port).
  */
 #ifndef CORIO_TESTS_SUPPORT_NGINX_H
 #define CORIO_TESTS_SUPPORT_NGINX_H
@@ -29,6 +31,8 @@ typedef struct th_nginx {
 	pid_t pid;             /* the master process; 0: not running */
 	int workers;           /* worker_processes (0: 1) */
 	int connections;       /* worker_connections (0: 1024) */
+	bool ssl;              /* `listen ... ssl` (HTTPS): server_extra then names
+				* ssl_certificate and ssl_certificate_key */
 	bool pinned;           /* run on cpus */
 	cpu_set_t cpus;
 	/* How it is forked and reaped (th_child's hooks; NULL: tied to this process). */
