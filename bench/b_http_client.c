@@ -285,6 +285,17 @@ static int run_clients(const bench_opts *o, bool tls)
 		hc_certs_remove(&certs);
 		return 1;
 	}
+	if (tls) {
+		char desc[160];
+		bool ok = hc_tls_probe(ng.port, &certs, desc, sizeof desc);
+
+		bench_log("%s: nginx: %s\n", bench, desc);
+		if (!ok) {
+			hc_nginx_stop(&ng);
+			hc_certs_remove(&certs);
+			return 1;
+		}
+	}
 	snprintf(url, sizeof url, "%s://127.0.0.1:%d%s", tls ? "https" : "http", ng.port,
 		 HC_HELLO_PATH);
 	snprintf(dur, sizeof dur, "%ds", secs);

@@ -56,6 +56,13 @@ int hc_make_root(const char *dir);
 const char *hc_certs_make(th_certs *certs);
 void hc_certs_remove(th_certs *certs);
 
+/* One TLS handshake with the HTTPS server on 127.0.0.1:port, verified against certs' CA and
+ * the name 127.0.0.1 (OpenSSL, a blocking socket, 10 s at most), to check what a benchmark
+ * measures: true when the server negotiated TLS 1.3 and presented certs' leaf (CERT_GOOD).
+ * desc gets what was negotiated ("TLSv1.3 TLS_AES_256_GCM_SHA384, X25519, ECDSA P-256
+ * leaf") or why the check failed. */
+bool hc_tls_probe(int port, const th_certs *certs, char *desc, size_t len);
+
 /* tests/support/nginx.h's nginx, set up for the benchmarks (hc_nginx_start). */
 typedef th_nginx hc_nginx;
 
