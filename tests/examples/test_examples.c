@@ -3,6 +3,8 @@
  * stdout and stderr are compared. read_file and copy work on files in a temporary
  * directory; echo_server and http_server are started on 127.0.0.1, port 0 (they print the
  * port the kernel picked), and echo_client, fetch_url and fetch_many are run against them.
+ * HTTPS options: http_server --tls-cert/--tls-key and fetch_url --cacert refuse unreadable
+ * or mismatched files with the reason (test certificates from tests/support/certs.h).
  *
  * Nothing waits unbounded: every child has a deadline, past which it is killed (SIGKILL)
  * and reaped and the test fails; a failing assertion first kills and reaps the servers the
@@ -34,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/support/certs.h"
 #include "tests/support/helpers.h"
 #include "tests/support/proc.h"
 
@@ -71,6 +74,7 @@ struct proc {
 #define MAX_LIVE 4
 static struct proc *live[MAX_LIVE];
 static char tmpdir[PATH_MAX]; /* a temporary directory of the running test, or "" */
+static th_certs certs;       /* the running test's certificates (certs.dir "": none) */
 
 static void remove_tmpdir(void)
 {
@@ -92,6 +96,9 @@ static void cleanup(void)
 		th_stop(&p->pid, SIGKILL, NULL);
 	}
 	remove_tmpdir();
+	if (certs.dir[0])
+		th_certs_remove(&certs);
+	certs.dir[0] = 0;
 }
 
 /* ck_assert_msg that first stops what the test started. cond is evaluated once. */
@@ -853,12 +860,71 @@ START_TEST(fetch_examples_report_errors)
 }
 END_TEST
 
+/* ---- HTTPS: http_server --tls-cert/--tls-key, fetch_url and fetch_many --cacert ------------ */
+
+static void make_certs(void)
+{
+	T_ASSERT(th_certs_make(&certs), "th_certs_make failed");
+}
+
+START_TEST(https_examples_report_bad_files)
+{
+	char want[PATH_MAX + 128];
+	const char *missing;
+
+	make_certs();
+	make_tmpdir();
+	missing = tmp_path("missing.pem");
+	/* http_server: a certificate that cannot be read, a key that is not its certificate's,
+	 * a certificate without a key. */
+	run_example("http_server",
+		    (const char *const[]){ "--port", "0", "--tls-cert", missing, "--tls-key",
+					   certs.path[CERT_GOOD_KEY], NULL },
+		    &res);
+	T_ASSERT(res.status == 1, "http_server with a missing certificate exited with %d",
+		 res.status);
+	snprintf(want, sizeof want, "http_server: %s: %s\n", missing, strerror(ENOENT));
+	T_STR_EQ(res.err, want);
+	T_STR_EQ(res.out, "");
+	run_example("http_server",
+		    (const char *const[]){ "--port", "0", "--tls-cert", certs.path[CERT_GOOD],
+					   "--tls-key", certs.path[CERT_WRONG_KEY], NULL },
+		    &res);
+	T_ASSERT(res.status == 1, "http_server with a mismatched key exited with %d", res.status);
+	T_CONTAINS(res.err, "does not match the certificate");
+	run_example("http_server",
+		    (const char *const[]){ "--port", "0", "--tls-cert", certs.path[CERT_GOOD], NULL },
+		    &res);
+	T_ASSERT(res.status == 2, "http_server --tls-cert alone exited with %d", res.status);
+	T_CONTAINS(res.err, "usage:");
+
+	/* fetch_url: an unreadable --cacert, a file with no certificate, and no --insecure. */
+	run_example("fetch_url",
+		    (const char *const[]){ "--cacert", missing, "https://127.0.0.1:1/", NULL }, &res);
+	T_ASSERT(res.status == 1, "fetch_url --cacert missing exited with %d", res.status);
+	snprintf(want, sizeof want, "fetch_url: %s: %s\n", missing, strerror(ENOENT));
+	T_STR_EQ(res.err, want);
+	run_example("fetch_url",
+		    (const char *const[]){ "--cacert", certs.path[CERT_GOOD_KEY],
+					   "https://127.0.0.1:1/", NULL },
+		    &res);
+	T_ASSERT(res.status == 1, "fetch_url --cacert KEY exited with %d", res.status);
+	T_CONTAINS(res.err, "no PEM certificate in it");
+	run_example("fetch_url", (const char *const[]){ "--insecure", "https://127.0.0.1:1/", NULL },
+		    &res);
+	T_ASSERT(res.status == 2, "fetch_url --insecure exited with %d", res.status);
+	T_CONTAINS(res.err, "usage:");
+	cleanup(); /* the certificates and the directory */
+}
+END_TEST
+
 static Suite *examples_suite(void)
 {
 	Suite *s = suite_create("examples");
 	TCase *tc = tcase_create("seed");
 	TCase *files = tcase_create("files");
 	TCase *net = tcase_create("net");
+	TCase *https = tcase_create("https");
 
 	tcase_set_timeout(tc, TH_TIMEOUT);
 	tcase_add_test(tc, hello_prints_hello_async);
@@ -883,6 +949,10 @@ static Suite *examples_suite(void)
 	tcase_add_test(net, http_server_with_two_threads_stops_on_sigint);
 	tcase_add_test(net, fetch_examples_report_errors);
 	suite_add_tcase(s, net);
+
+	tcase_set_timeout(https, 90);
+	tcase_add_test(https, https_examples_report_bad_files);
+	suite_add_tcase(s, https);
 	return s;
 }
 
