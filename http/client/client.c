@@ -1,7 +1,8 @@
 /* http/client/client.c: owns the client object (options and their defaults, default headers) and
- * its connection pool: origins (host + port; the scheme is always http until TLS exists),
- * a total and a per-origin limit on open connections, idle connections kept most recently
- * used first and expired lazily after keepalive_ns, a liveness check before reuse.
+ * its connection pool: origins (scheme + host + port, with the TLS session to resume for
+ * https), a total and a per-origin limit on open connections, idle connections kept most
+ * recently used first and expired lazily after keepalive_ns, a liveness check before reuse,
+ * and a connection's I/O (plain or TLS).
  * Tasks over a limit wait on one condition variable, broadcast whenever a slot or an idle
  * connection frees up. */
 #define _GNU_SOURCE
@@ -73,6 +74,7 @@ static int copy_headers(corio_http_client *c, const corio_http_client_opts *o)
 
 static void free_client(corio_http_client *c)
 {
+	corio_tls_config_free(c->tls);
 	free(c->headers);
 	free(c->hstore);
 	free(c->ua);
@@ -121,6 +123,12 @@ corio_http_client *corio_http_client_new(const corio_http_client_opts *opts)
 	DEF(expect_continue_min, UINT64_MAX);
 	DEF(continue_ns, CORIO_SEC(1));
 	rc = opts ? copy_headers(c, opts) : 0;
+	if (rc == 0 && c->o.tls) {
+		rc = corio__tls_config_is_client(c->o.tls) ? 0 : -EINVAL;
+		if (rc == 0)
+			c->tls = corio__tls_config_hold(c->o.tls);
+	}
+	c->o.tls = NULL; /* c->tls is the client's own reference */
 	if (rc == 0) {
 		const char *ua = c->o.user_agent ? c->o.user_agent : CORIO__HCLIENT_UA;
 
@@ -137,6 +145,19 @@ corio_http_client *corio_http_client_new(const corio_http_client_opts *opts)
 	corio_cond_init(&c->cv);
 	c->refs = 1;
 	return c;
+}
+
+/* Closes k's socket; a TLS connection that ended cleanly first says close_notify (a
+ * pooled connection's socket has room for it, so this does not wait on the peer). A
+ * broken one (a body left unread, a failed request) is just closed: the peer sees a cut. */
+static void conn_close(corio__hclient_conn *k)
+{
+	if (k->tls && !k->broken && corio_current())
+		corio_tls_shutdown(k->tls);
+	corio_tls_free(k->tls);
+	k->tls = NULL;
+	if (k->fd >= 0)
+		close_fd(k->fd);
 }
 
 /* Takes conn out of the counts and puts it on *dead; bury() closes it later. Closing parks,
@@ -156,20 +177,29 @@ static void bury(corio__hclient_conn *dead)
 		corio__hclient_conn *k = dead;
 
 		dead = k->next;
-		if (k->fd >= 0)
-			close_fd(k->fd);
+		conn_close(k);
 		free(k);
 	}
 }
 
-/* Frees origins nobody uses any more. */
-static void prune_origins(corio_http_client *c)
+/* Unused https origins kept for the TLS session they hold (newest first in the list): a
+ * client that comes back to a server it closed a moment ago resumes instead of making a
+ * full handshake, and a client that visits many hosts keeps at most this many spare. */
+#define SPARE_SESSIONS 32
+
+/* Frees origins nobody uses any more, except up to SPARE_SESSIONS holding a session when
+ * keep_sessions is true. */
+static void prune_origins(corio_http_client *c, bool keep_sessions)
 {
+	unsigned spare = 0;
+
 	for (corio__hclient_origin **pp = &c->origins; *pp;) {
 		corio__hclient_origin *o = *pp;
 
-		if (o->nconns == 0 && o->users == 0) {
+		if (o->nconns == 0 && o->users == 0 &&
+		    !(keep_sessions && o->session && spare++ < SPARE_SESSIONS)) {
 			*pp = o->next;
+			corio__tls_session_free(o->session);
 			free(o->host);
 			free(o);
 		} else {
@@ -181,7 +211,7 @@ static void prune_origins(corio_http_client *c)
 void corio__hclient_unref(corio_http_client *c)
 {
 	if (--c->refs == 0) {
-		prune_origins(c);
+		prune_origins(c, false);
 		free_client(c);
 	}
 }
@@ -226,15 +256,15 @@ void corio_http_client_stats_get(const corio_http_client *c, corio_http_client_s
 	out->open = c->nconns;
 }
 
-static corio__hclient_origin *find_origin(corio_http_client *c, const char *host, bool ipv6,
-					  uint16_t port)
+static corio__hclient_origin *find_origin(corio_http_client *c, bool tls, const char *host,
+					  bool ipv6, uint16_t port)
 {
 	corio__hclient_origin *o;
 	char ps[8];
 
 	snprintf(ps, sizeof ps, "%u", port);
 	for (o = c->origins; o; o = o->next)
-		if (strcmp(o->host, host) == 0 && strcmp(o->port, ps) == 0)
+		if (o->tls == tls && strcmp(o->host, host) == 0 && strcmp(o->port, ps) == 0)
 			return o;
 	o = calloc(1, sizeof *o);
 	if (!o || !(o->host = strdup(host))) {
@@ -243,6 +273,7 @@ static corio__hclient_origin *find_origin(corio_http_client *c, const char *host
 	}
 	memcpy(o->port, ps, sizeof ps);
 	o->ipv6 = ipv6;
+	o->tls = tls;
 	o->next = c->origins;
 	c->origins = o;
 	return o;
@@ -258,8 +289,11 @@ static corio__hclient_origin *find_origin(corio_http_client *c, const char *host
 static bool conn_alive(corio__hclient_conn *k)
 {
 	char b;
-	ssize_t n = recv(k->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n;
 
+	if (corio__tls_buffered(k->tls)) /* TLS bytes past the last response, already read */
+		return false;
+	n = recv(k->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
@@ -302,12 +336,43 @@ static bool evict_one(corio_http_client *c, corio__hclient_conn **dead)
 	return true;
 }
 
+/* Keeps t's session for the origin's next connection when it is resumable (with TLS 1.3
+ * the tickets come after the handshake, so a connection is asked again on release). */
+static void keep_session(corio__hclient_origin *o, corio_tls *t)
+{
+	corio__tls_session *s = corio__tls_session_get(t);
+
+	if (s) {
+		corio__tls_session_free(o->session);
+		o->session = s;
+	}
+}
+
+/* The TLS handshake of a new https:// connection, resuming the origin's session if it has
+ * one, under the caller's deadline scope. The client's config is made on first use when
+ * the options gave none (the system trust store, verification on). */
+static int start_tls(corio_http_client *c, corio__hclient_origin *o, corio__hclient_conn *k)
+{
+	int rc;
+
+	if (!c->tls && !(c->tls = corio_tls_config_new(false)))
+		return -ENOMEM;
+	rc = corio__tls_connect_ex(k->fd, c->tls, o->host, "http/1.1", o->session, &k->tls);
+	if (rc < 0)
+		return rc;
+	c->st.tls_handshakes++;
+	if (corio__tls_resumed(k->tls))
+		c->st.tls_resumed++;
+	keep_session(o, k->tls);
+	return 0;
+}
+
 static int connect_new(corio_http_client *c, corio__hclient_origin *o, uint64_t deadline,
 		       corio__hclient_conn **out)
 {
 	corio__hclient_conn *k = malloc(sizeof *k);
 	corio_timeout t;
-	int fd;
+	int rc;
 
 	if (!k) { /* give the slot reserved by make_room back */
 		o->nconns--;
@@ -317,19 +382,21 @@ static int connect_new(corio_http_client *c, corio__hclient_origin *o, uint64_t 
 	}
 	memset(k, 0, offsetof(corio__hclient_conn, buf));
 	k->origin = o;
-	k->fd = -1;
 	corio_timeout_enter_at(&t, deadline);
-	fd = corio_tcp_connect(o->host, o->port);
+	k->fd = rc = corio_tcp_connect(o->host, o->port);
+	if (rc >= 0) {
+		c->st.connects++;
+		rc = o->tls ? start_tls(c, o, k) : 0;
+	}
 	corio_timeout_exit(&t);
-	if (fd < 0) {
+	if (rc < 0) {
 		corio__hclient_conn *dead = NULL;
 
+		k->broken = true; /* no close_notify for a handshake that never finished */
 		drop_conn(c, k, &dead);
 		bury(dead);
-		return fd;
+		return rc;
 	}
-	k->fd = fd;
-	c->st.connects++;
 	*out = k;
 	return 0;
 }
@@ -361,10 +428,10 @@ static bool make_room(corio_http_client *c, corio__hclient_origin *o, bool fresh
 	return true;
 }
 
-int corio__hclient_acquire(corio_http_client *c, const char *host, bool ipv6, uint16_t port,
-			   bool fresh, uint64_t deadline, corio__hclient_conn **conn)
+int corio__hclient_acquire(corio_http_client *c, bool tls, const char *host, bool ipv6,
+			   uint16_t port, bool fresh, uint64_t deadline, corio__hclient_conn **conn)
 {
-	corio__hclient_origin *o = find_origin(c, host, ipv6, port);
+	corio__hclient_origin *o = find_origin(c, tls, host, ipv6, port);
 	corio__hclient_conn *dead = NULL;
 	corio_timeout t;
 	int rc;
@@ -420,6 +487,8 @@ void corio__hclient_release(corio_http_client *c, corio__hclient_conn *conn, boo
 	corio__hclient_origin *o = conn->origin;
 	corio__hclient_conn *dead = NULL;
 
+	if (conn->tls && !conn->broken)
+		keep_session(o, conn->tls);
 	/* Bytes already buffered beyond the response are nobody's answer: never pooled. */
 	if (keep && !conn->broken && !c->closing && conn->off == conn->len) {
 		conn->idle_since = corio_now();
@@ -435,5 +504,15 @@ void corio__hclient_release(corio_http_client *c, corio__hclient_conn *conn, boo
 	drop_conn(c, conn, &dead);
 	bury(dead);
 	if (o->nconns == 0)
-		prune_origins(c);
+		prune_origins(c, true);
+}
+
+ssize_t corio__hclient_send(corio__hclient_conn *k, const void *p, size_t n)
+{
+	return k->tls ? corio_tls_write(k->tls, p, n) : corio_send_all(k->fd, p, n);
+}
+
+ssize_t corio__hclient_recv(corio__hclient_conn *k, void *buf, size_t len)
+{
+	return k->tls ? corio_tls_read(k->tls, buf, len) : corio_recv(k->fd, buf, len, 0);
 }

@@ -17,6 +17,7 @@
 #include <corio/http.h>
 #include <corio/sync.h>
 
+#include "runtime/net/tls_ext.h"    /* runtime/: TLS sessions, ALPN offer, config checks */
 #include "runtime/time/deadline.h" /* runtime/: I/O deadlines without linked timeouts */
 #include "runtime/util/str.h"
 #include "http/common/coding.h"
@@ -35,6 +36,7 @@ typedef struct corio__hclient_conn {
 	struct corio__hclient_conn *next; /* idle list */
 	corio__hclient_origin *origin;
 	int fd;
+	corio_tls *tls; /* https://: the TLS connection over fd (owned); NULL for http:// */
 	bool reused;    /* this request is not the connection's first */
 	bool broken;    /* must not go back to the pool */
 	uint64_t idle_since;
@@ -45,9 +47,11 @@ typedef struct corio__hclient_conn {
 
 struct corio__hclient_origin {
 	corio__hclient_origin *next;
-	char *host;   /* as in the URL (IPv6 without brackets) */
+	char *host;   /* as in the URL (IPv6 without brackets): SNI and the name verified */
 	char port[8];
 	bool ipv6;
+	bool tls;     /* https: the scheme is part of the origin (RFC 6454) */
+	corio__tls_session *session; /* the latest resumable TLS session (owned), or NULL */
 	size_t nconns; /* open: idle + in use + connecting */
 	size_t users;  /* tasks holding or waiting for a connection of this origin */
 	corio__hclient_conn *idle; /* most recently used first */
@@ -56,6 +60,8 @@ struct corio__hclient_origin {
 struct corio_http_client {
 	corio_http_client_opts o;  /* defaults resolved */
 	corio_http_header *headers; /* copies of opts.headers */
+	corio_tls_config *tls;      /* one reference: opts.tls, or the default made at the first
+				     * https:// connection; NULL until then */
 	char *hstore;
 	char *ua;
 	corio__hclient_origin *origins;
@@ -86,13 +92,17 @@ struct corio_http_response {
 
 /* client.c: the pool. Acquire may park (waiting for a slot, connecting) until deadline;
  * *conn gets a connection (its reused flag says whether it came from the pool). */
-int corio__hclient_acquire(corio_http_client *c, const char *host, bool ipv6, uint16_t port,
-			   bool fresh, uint64_t deadline, corio__hclient_conn **conn);
+int corio__hclient_acquire(corio_http_client *c, bool tls, const char *host, bool ipv6,
+			   uint16_t port, bool fresh, uint64_t deadline, corio__hclient_conn **conn);
 /* Gives a connection back: to the idle list when keep is true and the client is open,
  * closed otherwise. May park (closing). */
 void corio__hclient_release(corio_http_client *c, corio__hclient_conn *conn, bool keep);
 void corio__hclient_unref(corio_http_client *c);
 uint64_t corio__hclient_deadline(uint64_t ns); /* now + ns, saturating */
+/* A connection's I/O, over TLS when it has one. send: all n bytes (n or -errno); recv: as
+ * corio_recv, where over TLS 0 means close_notify and a cut without one is -EPROTO. Park. */
+ssize_t corio__hclient_send(corio__hclient_conn *k, const void *p, size_t n);
+ssize_t corio__hclient_recv(corio__hclient_conn *k, void *buf, size_t len);
 
 /* response.c */
 corio_http_response *corio__hclient_response_new(corio_http_client *c, corio__hclient_conn *conn,

@@ -120,9 +120,9 @@ static bool replayable(const body_desc *b)
 
 static int scheme_check(const corio_url *u)
 {
-	if (strcmp(u->scheme, "http") == 0)
+	if (strcmp(u->scheme, "http") == 0 || strcmp(u->scheme, "https") == 0)
 		return 0;
-	return -EPROTONOSUPPORT; /* https:// until TLS exists; anything else for good */
+	return -EPROTONOSUPPORT; /* ws://, ftp://, ... */
 }
 
 /* ---- the request head --------------------------------------------------------------------- */
@@ -283,7 +283,7 @@ static int send_buf(corio_http_response *r, const void *p, size_t n)
 	ssize_t rc;
 
 	corio__deadline_begin(&d, corio__hclient_io_deadline(r));
-	rc = corio__deadline_end(&d, corio_send_all(r->conn->fd, p, n));
+	rc = corio__deadline_end(&d, corio__hclient_send(r->conn, p, n));
 	return rc < 0 ? (int)rc : 0;
 }
 
@@ -426,7 +426,8 @@ static bool may_retry(const job *j)
 static bool retryable(const job *j, const corio_http_response *r, bool reused, int rc)
 {
 	return reused && !r->h.any_byte && may_retry(j) &&
-	       (rc == -ECONNRESET || rc == -EPIPE || rc == -ENOTCONN || rc == -ECONNABORTED);
+	       (rc == -ECONNRESET || rc == -EPIPE || rc == -ENOTCONN || rc == -ECONNABORTED ||
+		rc == -EPROTO); /* a TLS connection cut without close_notify */
 }
 
 /* One hop: a connection from the pool, the request, the response head; retried once on
@@ -441,7 +442,8 @@ static int hop(job *j, corio_http_response **out)
 		corio__hclient_conn *k;
 		corio_http_response *r;
 		bool reused;
-		int rc = corio__hclient_acquire(j->c, j->url.host, j->url.ipv6, j->url.port, i > 0,
+		int rc = corio__hclient_acquire(j->c, strcmp(j->url.scheme, "https") == 0,
+						j->url.host, j->url.ipv6, j->url.port, i > 0,
 						connect_dl, &k);
 
 		if (rc < 0)

@@ -91,7 +91,7 @@ static int pump(corio_http_response *r, size_t maxraw, uint64_t soft)
 			d = soft;
 		k->off = k->len = 0;
 		corio__deadline_begin(&dl, d);
-		n = corio__deadline_end(&dl, corio_recv(k->fd, k->buf, sizeof k->buf, 0));
+		n = corio__deadline_end(&dl, corio__hclient_recv(k, k->buf, sizeof k->buf));
 		if (n == -ETIMEDOUT && d == soft && corio_now() >= soft)
 			return 1;
 		if (n < 0)
@@ -168,7 +168,7 @@ static ssize_t read_direct(corio_http_response *r, char *buf, size_t len)
 	if (len > left)
 		len = (size_t)left;
 	corio__deadline_begin(&d, corio__hclient_io_deadline(r));
-	n = corio__deadline_end(&d, corio_recv(k->fd, buf, len, 0));
+	n = corio__deadline_end(&d, corio__hclient_recv(k, buf, len));
 	if (n == 0)
 		n = corio__hclient_parser_eof(&r->h);
 	if (n <= 0)

@@ -14,16 +14,12 @@
 static int send_continue(corio__hserver_conn *c)
 {
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-	corio_timeout t;
-	ssize_t n;
+	struct iovec iov = { (void *)cont, sizeof cont - 1 };
 
 	c->req.continue_sent = true;
 	if (corio__hserver_flush(c) != 0)
 		return -EPIPE;
-	corio_timeout_enter_at(&t, corio__hserver_write_deadline(c));
-	n = corio_send_all(c->fd, cont, sizeof cont - 1);
-	corio_timeout_exit(&t);
-	return n < 0 ? (int)n : 0;
+	return corio__hserver_send_iov(c, &iov, 1);
 }
 
 static void body_failed(corio__hserver_conn *c, int err)

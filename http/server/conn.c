@@ -77,6 +77,37 @@ static int read_head(corio__hserver_conn *c)
 	return st;
 }
 
+/* HTTPS: close_notify before the socket closes, so the client can tell the end of the
+ * stream from a cut (a close-delimited body is only complete with it). Once per
+ * connection (corio_tls_shutdown answers 0 at once the second time); never on a broken
+ * connection, whose sending side failed. */
+static int tls_close_notify(corio__hserver_conn *c)
+{
+	corio__deadline d;
+
+	if (!c->tls || corio__hserver_broken(c))
+		return 0;
+	corio__deadline_begin(&d, corio__hserver_write_deadline(c));
+	return (int)corio__deadline_end(&d, corio_tls_shutdown(c->tls));
+}
+
+/* The TLS handshake of a new HTTPS connection, counted against the header timeout (a slow
+ * or silent client is dropped when it runs out). The connection is idle meanwhile: a
+ * graceful shutdown cancels it as it would a keep-alive wait. A failure (plain HTTP on
+ * the TLS port, an alert, a cut) closes the connection without a word. */
+static bool tls_handshake(corio__hserver_conn *c)
+{
+	corio_http_server *srv = c->hl->srv;
+	corio__deadline d;
+	int rc;
+
+	c->phase = CORIO__HSERVER_IDLE;
+	corio__deadline_begin(&d, deadline_after(srv->o.header_timeout_ns));
+	rc = (int)corio__deadline_end(&d, corio_tls_accept(c->fd, srv->o.tls, &c->tls));
+	c->phase = CORIO__HSERVER_BUSY;
+	return rc == 0 && !c->hl->stopping;
+}
+
 /* Half-closes and reads what the client still sends, so that closing does not reset the
  * connection before the client has read our answer (RFC 9112 9.6). */
 static void linger(corio__hserver_conn *c)
@@ -84,7 +115,7 @@ static void linger(corio__hserver_conn *c)
 	uint64_t deadline = deadline_after(LINGER_NS);
 	size_t total = 0;
 
-	if (corio_shutdown(c->fd, SHUT_WR) != 0)
+	if (tls_close_notify(c) != 0 || corio_shutdown(c->fd, SHUT_WR) != 0)
 		return;
 	while (total < LINGER_BYTES) {
 		ssize_t n = corio__hserver_recv(c, c->buf, c->cap, deadline);
@@ -127,7 +158,8 @@ static void serve(corio__hserver_conn *c)
 			break;
 		}
 	}
-	corio__hserver_flush(c);
+	if (corio__hserver_flush(c) == 0)
+		tls_close_notify(c);
 }
 
 static void conn_free(corio__hserver_conn *c)
@@ -151,11 +183,13 @@ void *corio__hserver_conn_main(void *arg)
 
 	c->phase = CORIO__HSERVER_BUSY;
 	c->cap = hl->srv->o.read_buffer;
-	if (!hl->stopping && (c->buf = malloc(c->cap))) {
+	if (!hl->stopping && (c->buf = malloc(c->cap)) &&
+	    (!hl->srv->o.tls || tls_handshake(c))) {
 		corio__hserver_rx_open(c);
 		serve(c);
 	}
 	corio_receiver_free(c->rx); /* its final CQE may come after the close */
+	corio_tls_free(c->tls);
 	corio_close(c->fd);
 	corio__list_remove(&hl->conns, &c->link);
 	conn_free(c);

@@ -32,7 +32,7 @@ static void recv_mode_init(void)
 void corio__hserver_rx_open(corio__hserver_conn *c)
 {
 	pthread_once(&recv_mode_once, recv_mode_init);
-	if (!recv_plain)
+	if (!recv_plain && !c->tls)
 		c->rx = corio_receiver_new(c->fd); /* NULL: plain receives */
 }
 
@@ -44,7 +44,10 @@ ssize_t corio__hserver_recv(corio__hserver_conn *c, void *buf, size_t len, uint6
 	ssize_t n;
 
 	corio__deadline_begin(&d, deadline);
-	n = c->rx ? corio_receiver_recv(c->rx, buf, len) : corio_recv(c->fd, buf, len, 0);
+	if (c->tls)
+		n = corio_tls_read(c->tls, buf, len); /* 0: close_notify; a cut is -EPROTO */
+	else
+		n = c->rx ? corio_receiver_recv(c->rx, buf, len) : corio_recv(c->fd, buf, len, 0);
 	return corio__deadline_end(&d, n);
 }
 
@@ -62,6 +65,18 @@ int corio__hserver_broke(corio__hserver_conn *c, int err)
 	return err;
 }
 
+/* TLS: the pieces become records sent together (a head and a small body in one send),
+ * under the write deadline as one loop-kept deadline (no linked timeout per send). */
+static int send_tls(corio__hserver_conn *c, const struct iovec *iov, int n)
+{
+	corio__deadline d;
+	ssize_t k;
+
+	corio__deadline_begin(&d, corio__hserver_write_deadline(c));
+	k = corio__deadline_end(&d, corio__tls_writev(c->tls, iov, n));
+	return k < 0 ? corio__hserver_broke(c, (int)k) : 0;
+}
+
 /* Sends every byte of iov[0..n) (modified in place) under the write deadline. The first
  * attempt is MSG_DONTWAIT without a deadline: it nearly always fits in the socket buffer,
  * and then costs no linked timeout (a kernel timer armed and cancelled per send). Only
@@ -74,6 +89,8 @@ int corio__hserver_send_iov(corio__hserver_conn *c, struct iovec *iov, int n)
 
 	if (corio__hserver_broken(c))
 		return c->resp.err ? c->resp.err : -EPIPE;
+	if (c->tls)
+		return send_tls(c, iov, n);
 	while (n > 0) {
 		struct msghdr m = { .msg_iov = iov, .msg_iovlen = (size_t)n };
 		int flags = scoped ? 0 : MSG_DONTWAIT;

@@ -65,19 +65,27 @@ corio_http_server *corio_http_server_new(const corio_http_server_opts *o, corio_
 {
 	corio_http_server *srv;
 
-	if (!h)
+	if (!h || (o && o->tls && !corio__tls_config_serves(o->tls))) {
+		errno = EINVAL;
 		return NULL;
-	if (!(srv = calloc(1, sizeof *srv)))
+	}
+	if (!(srv = calloc(1, sizeof *srv))) {
+		errno = ENOMEM;
 		return NULL;
+	}
 	if (o)
 		srv->o = *o;
+	if (srv->o.tls) /* the server's own reference: the caller may free its config */
+		srv->o.tls = corio__tls_config_hold(srv->o.tls);
 	defaults(&srv->o);
 	srv->handler = h;
 	srv->ud = ud;
 	srv->nloops = srv->o.threads;
 	srv->port = -ENOTCONN;
 	if (!(srv->loops = calloc(srv->nloops, sizeof *srv->loops))) {
+		corio_tls_config_free(srv->o.tls);
 		free(srv);
+		errno = ENOMEM;
 		return NULL;
 	}
 	for (unsigned i = 0; i < srv->nloops; i++) {
@@ -325,6 +333,7 @@ void corio_http_server_free(corio_http_server *srv)
 		if (srv->loops[i].lfd >= 0)
 			corio_close(srv->loops[i].lfd);
 	pthread_mutex_destroy(&srv->mu);
+	corio_tls_config_free(srv->o.tls);
 	free(srv->loops);
 	free(srv);
 }

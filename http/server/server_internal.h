@@ -19,6 +19,7 @@
 #include <corio/net.h>
 #include <corio/sync.h>
 
+#include "runtime/net/tls_ext.h"    /* runtime/: gathered TLS writes, config checks */
 #include "runtime/time/deadline.h" /* runtime/: I/O deadlines without linked timeouts */
 #include "runtime/util/buf.h"
 #include "runtime/util/list.h"
@@ -136,7 +137,9 @@ struct corio__hserver_conn {
 	corio__lnode link;           /* on hl->conns while its task lives */
 	corio_task *task;
 	int fd;
-	corio_receiver *rx;          /* multishot receiver, NULL: plain receives */
+	corio_tls *tls;              /* HTTPS: the TLS connection over fd (owned), else NULL */
+	corio_receiver *rx;          /* multishot receiver, NULL: plain receives (always
+				      * with TLS, which receives into its own record buffer) */
 	corio__hserver_phase phase;
 	corio__hserver_fate fate;
 	char *buf;                   /* input: [rpos, wpos) not parsed yet */

@@ -457,6 +457,7 @@ int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 {
 	corio__hserver_conn *c = w->c;
 	size_t mark = c->obuf.len;
+	bool splice;
 	int rc;
 
 	if (fd < 0 || offset < 0)
@@ -487,10 +488,10 @@ int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 	if ((rc = corio__hserver_flush(c)) < 0)
 		return rc;
 	w->finished = true;
-	if (pick_file_mode())
+	splice = pick_file_mode() && !c->tls; /* TLS encrypts in user space: no splice */
+	if (splice)
 		clear_nonblock(fd); /* splice has no retry of its own; one fcntl per large file */
-	rc = pick_file_mode() ? splice_body(c, fd, offset, len)
-			      : read_send_body(c, fd, offset, len);
+	rc = splice ? splice_body(c, fd, offset, len) : read_send_body(c, fd, offset, len);
 	if (c->obuf.cap > INLINE_MAX * 2)
 		corio__buf_free(&c->obuf); /* idle keep-alive connections keep no file-sized buffer */
 	if (rc < 0)

@@ -20,12 +20,16 @@
  *   - A client belongs to one loop; its objects must only be used from that loop's thread.
  *   - Errors are negative errno values. The ones specific to HTTP:
  *       -EINVAL          bad URL, method or header (CR/LF/NUL, non-token name), bad option
- *       -EPROTONOSUPPORT a scheme other than http (https:// until TLS exists)
+ *       -EPROTONOSUPPORT a scheme other than http and https
+ *       -EKEYREJECTED    https://: the server's certificate failed verification (untrusted,
+ *                        expired, another name); corio_tls_error(NULL) says which (corio/tls.h)
  *       -EBADMSG         malformed response (llhttp rejected it, obs-fold, 101 not asked
  *                        for, unsupported Transfer-Encoding, bad compressed data)
  *       -EPROTO          truncated response: the connection ended inside the headers or
  *                        the body (a short Content-Length or chunked body, a cut gzip
- *                        stream); never reported as success
+ *                        stream); never reported as success. Over TLS also a handshake or
+ *                        record failure, and a connection cut without close_notify where the
+ *                        framing does not prove the body complete
  *       -ECONNRESET      the server closed the connection before any byte of a response
  *       -EMSGSIZE        response headers beyond max_header_bytes / max_headers, or a chunk
  *                        extension beyond max_chunk_ext
@@ -206,8 +210,9 @@ CORIO_API int corio_http_get(corio_http_client *c, const char *url, corio_http_r
  * 307/308 keep method and body, and when the body cannot be replayed (a descriptor read
  * from its current position, a stream without body_rewind) the 3xx itself is returned.
  * Authorization, Cookie and Proxy-Authorization are sent only to the first request's
- * origin. A URL requested twice in one chain, or more than max_redirects hops: -ELOOP.
- * A redirect to https://: -EPROTONOSUPPORT. Userinfo in a URL becomes Basic credentials.
+ * origin (scheme, host and port: a redirect from https:// to http:// of the same host
+ * drops them too). A URL requested twice in one chain, or more than max_redirects hops:
+ * -ELOOP. A redirect to a scheme other than http/https: -EPROTONOSUPPORT. Userinfo in a URL becomes Basic credentials.
  * Retry: a GET, HEAD, PUT, DELETE, OPTIONS or TRACE whose body can be replayed is sent once
  * more, on a new connection, when a pooled connection failed before any response byte. */
 CORIO_API int corio_http_request(corio_http_client *c, const struct corio_http_request *req,

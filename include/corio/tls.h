@@ -78,8 +78,9 @@ typedef struct corio_tls corio_tls;
  * then checked against the certificate) or an IP literal ("127.0.0.1", "::1" or "[::1]":
  * no SNI, checked against the certificate's IP addresses). It may be NULL only when the
  * config does not verify. On success *out is the connection (free it with corio_tls_free).
- * On failure *out is NULL, and corio_tls_error(NULL) describes the failure until this
- * thread's next failed handshake (read it before parking again). */
+ * On failure *out is NULL, and corio_tls_error(NULL) describes the failure until the
+ * calling task's next handshake (each task has its own, as errno per thread: the reasons of
+ * a thread's 16 most recent failing tasks are kept). */
 CORIO_API int corio_tls_connect(int fd, const corio_tls_config *c, const char *server_name,
 				corio_tls **out);
 /* The server handshake over the accepted socket fd; parks. As corio_tls_connect.
@@ -101,7 +102,8 @@ CORIO_API int corio_tls_shutdown(corio_tls *t);
 CORIO_API void corio_tls_free(corio_tls *t);
 /* The last failure of t, for humans: the certificate verification result ("certificate
  * has expired", "hostname mismatch", ...), OpenSSL's first reason, or what the transport
- * did. "" when nothing failed. With t NULL: this thread's last failed handshake. */
+ * did. "" when nothing failed. With t NULL: the calling task's last failed handshake
+ * (outside a task: the last one made outside any task on this thread). */
 CORIO_API const char *corio_tls_error(const corio_tls *t);
 /* A buffered stream (corio/net.h) over the established connection t running on the socket
  * fd. The stream owns both from now on: corio_stream_close flushes, sends close_notify,

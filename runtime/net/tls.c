@@ -4,8 +4,10 @@
  * it never owns the fd. Every call that waits parks in the pump (runtime/net/tls_pump.c).
  *
  * A failed handshake frees the connection before returning, so its reason is copied to a
- * per-thread slot that corio_tls_error(NULL) reads: like errno, valid until this thread's
- * next failed handshake, which cannot happen before the caller parks again. */
+ * per-thread table that corio_tls_error(NULL) reads: like errno, but per task, since the
+ * tasks of one loop fail their handshakes in between each other's calls (a server task's
+ * failure must not replace the reason a client task is about to print). The table keeps
+ * the reasons of the thread's HANDSHAKE_ERRS most recent failing tasks. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,7 +22,47 @@
 #include "runtime/net/tls_ext.h"
 #include "runtime/net/tls_internal.h"
 
-static _Thread_local char last_handshake_err[CORIO__TLS_ERRLEN];
+#define HANDSHAKE_ERRS 16
+
+static _Thread_local struct handshake_err {
+	const void *task; /* corio_current() of the failure; NULL outside a task */
+	char text[CORIO__TLS_ERRLEN];
+} handshake_errs[HANDSHAKE_ERRS];
+static _Thread_local unsigned handshake_next; /* the slot the next failure takes */
+
+static void handshake_failed(const char *text)
+{
+	const void *me = corio_current();
+	unsigned i;
+
+	for (i = 0; i < HANDSHAKE_ERRS && handshake_errs[i].task != me; i++)
+		;
+	if (i == HANDSHAKE_ERRS) /* a task with no slot: take the oldest */
+		i = handshake_next++ % HANDSHAKE_ERRS;
+	handshake_errs[i].task = me;
+	snprintf(handshake_errs[i].text, sizeof handshake_errs[i].text, "%s", text);
+}
+
+/* A task that succeeds forgets its earlier failure (and one left by a finished task whose
+ * address it now has). */
+static void handshake_succeeded(void)
+{
+	const void *me = corio_current();
+
+	for (unsigned i = 0; i < HANDSHAKE_ERRS; i++)
+		if (handshake_errs[i].task == me)
+			handshake_errs[i].text[0] = '\0';
+}
+
+static const char *handshake_reason(void)
+{
+	const void *me = corio_current();
+
+	for (unsigned i = 0; i < HANDSHAKE_ERRS; i++)
+		if (handshake_errs[i].task == me)
+			return handshake_errs[i].text;
+	return "";
+}
 
 static corio_tls *conn_new(int fd, const corio_tls_config *c)
 {
@@ -92,11 +134,12 @@ static int finish(corio_tls *t, corio_tls **out)
 	int rc = handshake(t);
 
 	if (rc == 0) {
+		handshake_succeeded();
 		*out = t;
 		return 0;
 	}
 	/* Copied first: a failing flush would overwrite t->err with its own reason. */
-	snprintf(last_handshake_err, sizeof last_handshake_err, "%s", t->err);
+	handshake_failed(t->err);
 	if (rc == -EPROTO || rc == -EKEYREJECTED)
 		corio__tls_flush(t, true);
 	corio_tls_free(t);
@@ -214,5 +257,5 @@ int corio_tls_accept(int fd, const corio_tls_config *c, corio_tls **out)
 
 const char *corio_tls_error(const corio_tls *t)
 {
-	return t ? t->err : last_handshake_err;
+	return t ? t->err : handshake_reason();
 }

@@ -84,3 +84,10 @@ bool corio__tls_config_is_client(const corio_tls_config *c)
 {
 	return c && !c->server;
 }
+
+corio_tls_config *corio__tls_config_hold(const corio_tls_config *c)
+{
+	/* The count is the one mutable part of a config its users see as const. */
+	corio__tls_config_ref((corio_tls_config *)c);
+	return (corio_tls_config *)c;
+}

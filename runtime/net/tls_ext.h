@@ -39,5 +39,8 @@ ssize_t corio__tls_writev(corio_tls *t, const struct iovec *iov, int n);
 bool corio__tls_config_serves(const corio_tls_config *c);
 /* Whether c is a client config. */
 bool corio__tls_config_is_client(const corio_tls_config *c);
+/* Takes a reference to c (shared configs are never modified through it): the holder
+ * drops it with corio_tls_config_free. Returns c. */
+corio_tls_config *corio__tls_config_hold(const corio_tls_config *c);
 
 #endif

@@ -45,9 +45,9 @@ static int r_redirects(srv *s, const rq *q, const char **out, size_t *len)
 	} else if (!strncmp(path, "/cross", 6)) {
 		code = 302;
 		snprintf(loc, sizeof loc, "%s/landed", (const char *)s->ud);
-	} else if (!strncmp(path, "/to-https", 9)) {
+	} else if (!strncmp(path, "/to-ftp", 7)) {
 		code = 302;
-		snprintf(loc, sizeof loc, "https://127.0.0.1/");
+		snprintf(loc, sizeof loc, "ftp://127.0.0.1/"); /* no client for it */
 	} else {
 		*len = (size_t)snprintf(buf, sizeof buf,
 					"HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n%.*s",
@@ -123,7 +123,7 @@ static void *t_redirects(ctx *x)
 		TH_CHECK(corio_http_response_text(r, &t, &len) == 0 && strcmp(t, "move") == 0);
 		corio_http_response_free(r);
 	}
-	TH_CHECK(corio_http_get(x->c, u(x, 0, "/to-https"), &r) == -EPROTONOSUPPORT);
+	TH_CHECK(corio_http_get(x->c, u(x, 0, "/to-ftp"), &r) == -EPROTONOSUPPORT);
 	TH_CHECK(x->s[0].accepts == 1); /* 3xx bodies drained: one connection throughout */
 	return TH_OK;
 }
