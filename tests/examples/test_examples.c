@@ -1096,9 +1096,26 @@ START_TEST(readme_https_walkthrough)
 	snprintf(base, sizeof base, "https://127.0.0.1:%d/", p);
 	expect_output("fetch_url", (const char *const[]){ "--cacert", crt, base, NULL },
 		      "hello world\n\n", &res);
-	snprintf(base, sizeof base, "https://localhost:%d/", p);
-	expect_output("fetch_url", (const char *const[]){ "--cacert", crt, base, NULL },
-		      "hello world\n\n", &res);
+	{
+		char by_ip[64], want[512];
+
+		snprintf(by_ip, sizeof by_ip, "%s", base);
+		snprintf(base, sizeof base, "https://localhost:%d/", p);
+		expect_output("fetch_url", (const char *const[]){ "--cacert", crt, base, NULL },
+			      "hello world\n\n", &res);
+		snprintf(want, sizeof want, "200 12 %s\n200 12 %s\n", by_ip, base);
+		expect_output("fetch_many",
+			      (const char *const[]){ "--cacert", crt, by_ip, base, NULL }, want,
+			      &res);
+		/* Without --cacert: the line the README shows. */
+		run_example("fetch_url", (const char *const[]){ by_ip, NULL }, &res);
+		T_ASSERT(res.status == 1, "fetch_url without --cacert exited with %d", res.status);
+		snprintf(want, sizeof want,
+			 "fetch_url: %s: TLS: the server's certificate was rejected (certificate "
+			 "verify failed: self-signed certificate)\n",
+			 by_ip);
+		T_STR_EQ(res.err, want);
+	}
 	stop_server(&srv, SIGINT, &srv_out);
 	T_ASSERT(srv_out.status == 0, "http_server ended with %d; stderr: %s", srv_out.status,
 		 srv_out.err);
