@@ -219,7 +219,6 @@ out:
 
 const char *hc_nginx_start(hc_nginx *s, const th_certs *tls)
 {
-	char server[2 * PATH_MAX + 512];
 	const char *why;
 
 	s->dir[0] = 0;
@@ -227,27 +226,24 @@ const char *hc_nginx_start(hc_nginx *s, const th_certs *tls)
 	s->connections = 8192;
 	s->fork = bench_fork; /* registered: stopped by the runner on Ctrl-C */
 	s->reaped = bench_child_reaped;
-	s->ssl = tls != NULL;
+	s->ssl_cert = tls ? tls->path[CERT_GOOD] : NULL;
+	s->ssl_key = tls ? tls->path[CERT_GOOD_KEY] : NULL;
+	s->ssl_protocols = tls ? "TLSv1.3" : NULL;
+	s->ssl_no_cache = true; /* nginx's default: session tickets, no shared cache */
 	if ((why = th_nginx_dir(s, "corio-bench-http")))
 		return why;
 	if (hc_make_root(s->dir) != 0)
 		return "cannot write the document root";
 	if (!bench_which("nginx", s->bin, sizeof s->bin))
 		return "nginx not installed";
-	snprintf(server, sizeof server,
-		 "    root root;\n" /* relative to the prefix (-p), the directory */
-		 "    location = " HC_HELLO_PATH " {\n"
-		 "      default_type text/plain;\n"
-		 "      return 200 \"hello world\\n\";\n"
-		 "    }\n"
-		 "%s%s%s%s%s",
-		 tls ? "    ssl_certificate " : "", tls ? tls->path[CERT_GOOD] : "",
-		 tls ? ";\n    ssl_certificate_key " : "", tls ? tls->path[CERT_GOOD_KEY] : "",
-		 tls ? ";\n    ssl_protocols TLSv1.3;" : "");
 	return th_nginx_start(s,
 			      "  keepalive_requests 100000000;\n"
 			      "  keepalive_timeout 300s;\n",
-			      server);
+			      "    root root;\n" /* relative to the prefix (-p), the directory */
+			      "    location = " HC_HELLO_PATH " {\n"
+			      "      default_type text/plain;\n"
+			      "      return 200 \"hello world\\n\";\n"
+			      "    }");
 }
 
 void hc_nginx_stop(hc_nginx *s)

@@ -4,7 +4,8 @@
 #   scripts/deps.sh [build]   compiler, cmake, pkg-config, liburing, Check, zlib, llhttp,
 #                             OpenSSL (libssl-dev) and the system trust store (ca-certificates),
 #                             valgrind, python3, and the servers and clients the tests start
-#                             on 127.0.0.1 (nginx-light, curl) (what `make test` needs)
+#                             on 127.0.0.1 (nginx-light, curl, and openssl for s_server /
+#                             s_client / req) (what `make test` needs)
 #   scripts/deps.sh bench     the build group plus the benchmark peers (nginx, wrk, fio,
 #                             aiohttp, aiofiles, libcurl, nghttp2 client)
 #   scripts/deps.sh stress    the build group plus stress-ng (make test-stress)
@@ -15,7 +16,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 build_pkgs=(build-essential cmake pkg-config liburing-dev check zlib1g-dev node-llhttp
-            libssl-dev ca-certificates valgrind python3 nginx-light curl)
+            libssl-dev ca-certificates valgrind python3 nginx-light curl openssl)
 bench_pkgs=(nginx-light wrk fio python3-aiohttp python3-aiofiles libcurl4-openssl-dev
             nghttp2-client)
 

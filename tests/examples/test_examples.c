@@ -3,6 +3,12 @@
  * stdout and stderr are compared. read_file and copy work on files in a temporary
  * directory; echo_server and http_server are started on 127.0.0.1, port 0 (they print the
  * port the kernel picked), and echo_client, fetch_url and fetch_many are run against them.
+ * HTTPS: http_server with --tls-cert/--tls-key and the test certificates of
+ * tests/support/certs.h (a CA, a leaf for localhost and 127.0.0.1, an expired one, one for
+ * another name), fetch_url and fetch_many with --cacert, the failures fetch_url must explain
+ * (untrusted, expired, wrong name), bad certificate, key and CA files refused with the
+ * reason; and the README's walk-through, with the self-signed certificate its `openssl req`
+ * command makes (skipped without /usr/bin/openssl).
  *
  * Nothing waits unbounded: every child has a deadline, past which it is killed (SIGKILL)
  * and reaped and the test fails; a failing assertion first kills and reaps the servers the
@@ -34,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/support/certs.h"
 #include "tests/support/helpers.h"
 #include "tests/support/proc.h"
 
@@ -71,6 +78,7 @@ struct proc {
 #define MAX_LIVE 4
 static struct proc *live[MAX_LIVE];
 static char tmpdir[PATH_MAX]; /* a temporary directory of the running test, or "" */
+static th_certs certs;       /* the running test's certificates (certs.dir "": none) */
 
 static void remove_tmpdir(void)
 {
@@ -92,6 +100,9 @@ static void cleanup(void)
 		th_stop(&p->pid, SIGKILL, NULL);
 	}
 	remove_tmpdir();
+	if (certs.dir[0])
+		th_certs_remove(&certs);
+	certs.dir[0] = 0;
 }
 
 /* ck_assert_msg that first stops what the test started. cond is evaluated once. */
@@ -853,12 +864,272 @@ START_TEST(fetch_examples_report_errors)
 }
 END_TEST
 
+/* ---- HTTPS: http_server --tls-cert/--tls-key, fetch_url and fetch_many --cacert ------------ */
+
+static void make_certs(void)
+{
+	T_ASSERT(th_certs_make(&certs), "th_certs_make failed");
+}
+
+/* http_server serving HTTPS with the certificate crt (its key follows it in certs.path) and
+ * tmpdir as its root, on a port the kernel picked; base gets "https://127.0.0.1:PORT/". */
+static int start_https(int crt, struct proc *srv, struct result *out, char *base, size_t len)
+{
+	int p = start_server("http_server",
+			     (const char *const[]){ "--host", "127.0.0.1", "--port", "0", "--root",
+						    tmpdir, "--tls-cert", certs.path[crt],
+						    "--tls-key", certs.path[crt + 1], NULL },
+			     "listening on https://127.0.0.1:", false, srv, out);
+
+	snprintf(base, len, "https://127.0.0.1:%d/", p);
+	return p;
+}
+
+/* fetch_url [--cacert ca] url failed with exit 1, nothing on stdout, and a line on stderr
+ * naming url, "certificate verify failed" and `reason` (the TLS layer's words). */
+static void expect_rejected(const char *ca, const char *url, const char *reason)
+{
+	char want[256];
+
+	if (ca)
+		run_example("fetch_url", (const char *const[]){ "--cacert", ca, url, NULL }, &res);
+	else
+		run_example("fetch_url", (const char *const[]){ url, NULL }, &res);
+	T_ASSERT(res.status == 1, "fetch_url %s (CA %s) exited with %d; stdout: %s; stderr: %s",
+		 url, ca ? ca : "system", res.status, res.out, res.err);
+	T_STR_EQ(res.out, "");
+	snprintf(want, sizeof want, "fetch_url: %s: TLS: the server's certificate was rejected "
+		 "(certificate verify failed: ", url);
+	T_CONTAINS(res.err, want);
+	T_CONTAINS(res.err, reason);
+	T_ASSERT(strchr(res.err, '\n') == res.err + strlen(res.err) - 1, "stderr: \"%s\"", res.err);
+}
+
+/* Stops an http_server with SIGTERM: exit 0, having said where it listened. */
+static void stop_https(struct proc *srv, struct result *out, const char *base)
+{
+	char want[256];
+
+	stop_server(srv, SIGTERM, out);
+	T_ASSERT(out->status == 0, "http_server ended with %d; stderr: %s", out->status, out->err);
+	snprintf(want, sizeof want, "listening on %s (1 thread)\n", base);
+	T_STR_EQ(out->out, want);
+	T_STR_EQ(out->err, "signal 15: shutting down\n");
+}
+
+START_TEST(http_server_serves_https_to_fetch_url_and_fetch_many)
+{
+	static struct result srv_out;
+	char text[300], base[64], u_page[96], u_local[96], u_missing[96], want[512];
+	struct proc srv;
+	char *cur;
+	int p;
+
+	make_certs();
+	make_tmpdir();
+	text_300(text);
+	write_file(tmp_path("page.txt"), text, sizeof text);
+	p = start_https(CERT_GOOD, &srv, &srv_out, base, sizeof base);
+	snprintf(u_page, sizeof u_page, "%spage.txt", base);
+	snprintf(u_missing, sizeof u_missing, "%smissing.txt", base);
+	/* By name: the certificate names localhost (checked as a DNS name, sent as SNI). */
+	snprintf(u_local, sizeof u_local, "https://localhost:%d/page.txt", p);
+
+	expect_output("fetch_url", (const char *const[]){ "--cacert", certs.path[CERT_CA], base, NULL },
+		      "hello world\n\n", &res);
+	snprintf(want, sizeof want, "%.100s\n", text);
+	expect_output("fetch_url",
+		      (const char *const[]){ "--cacert", certs.path[CERT_CA], u_page, NULL }, want,
+		      &res);
+	expect_output("fetch_url",
+		      (const char *const[]){ "--cacert", certs.path[CERT_CA], u_local, NULL }, want,
+		      &res);
+	run_example("fetch_url",
+		    (const char *const[]){ "--cacert", certs.path[CERT_CA], u_missing, NULL }, &res);
+	T_ASSERT(res.status == 0, "fetch_url of a 404 exited with %d; stderr: %s", res.status,
+		 res.err);
+	snprintf(want, sizeof want, "fetch_url: %s: HTTP status 404\n", u_missing);
+	T_STR_EQ(res.err, want);
+
+	/* Three URLs at once over one client, and the same one three times. */
+	run_example("fetch_many",
+		    (const char *const[]){ "--cacert", certs.path[CERT_CA], base, u_page, u_missing,
+					   NULL },
+		    &res);
+	T_ASSERT(res.status == 0, "fetch_many exited with %d; stderr: %s", res.status, res.err);
+	T_STR_EQ(res.err, "");
+	cur = res.out;
+	expect_fetch_line(&cur, 200, 12, base);
+	expect_fetch_line(&cur, 200, 300, u_page);
+	expect_fetch_line(&cur, 404, -1, u_missing);
+	T_STR_EQ(cur, "");
+	run_example("fetch_many",
+		    (const char *const[]){ "--cacert", certs.path[CERT_CA], base, base, base, NULL },
+		    &res);
+	T_ASSERT(res.status == 0, "fetch_many exited with %d; stderr: %s", res.status, res.err);
+	snprintf(want, sizeof want, "200 12 %s\n200 12 %s\n200 12 %s\n", base, base, base);
+	T_STR_EQ(res.out, want);
+
+	/* A CA that signed nothing here, and the system's store: neither trusts the server. */
+	expect_rejected(certs.path[CERT_OTHER_CA], base, "issuer");
+	expect_rejected(NULL, base, "issuer");
+	run_example("fetch_many",
+		    (const char *const[]){ "--cacert", certs.path[CERT_OTHER_CA], base, NULL },
+		    &res);
+	T_ASSERT(res.status == 1, "fetch_many with the wrong CA exited with %d", res.status);
+	snprintf(want, sizeof want, "error %s %s\n", strerror(EKEYREJECTED), base);
+	T_STR_EQ(res.out, want);
+
+	stop_https(&srv, &srv_out, base);
+	cleanup(); /* the certificates and the directory */
+}
+END_TEST
+
+START_TEST(fetch_url_explains_expired_and_misnamed_certificates)
+{
+	static struct result srv_out;
+	char base[64];
+	struct proc srv;
+
+	make_certs();
+	make_tmpdir();
+	start_https(CERT_EXPIRED, &srv, &srv_out, base, sizeof base);
+	expect_rejected(certs.path[CERT_CA], base, "expired");
+	stop_https(&srv, &srv_out, base);
+
+	/* A certificate for elsewhere.example, asked for 127.0.0.1. */
+	start_https(CERT_WRONG, &srv, &srv_out, base, sizeof base);
+	expect_rejected(certs.path[CERT_CA], base, "mismatch");
+	stop_https(&srv, &srv_out, base);
+	cleanup(); /* the certificates and the directory */
+}
+END_TEST
+
+START_TEST(https_examples_report_bad_files)
+{
+	char want[PATH_MAX + 128];
+	const char *missing;
+
+	make_certs();
+	make_tmpdir();
+	missing = tmp_path("missing.pem");
+	/* http_server: a certificate that cannot be read, a key that is not its certificate's,
+	 * a certificate without a key. */
+	run_example("http_server",
+		    (const char *const[]){ "--port", "0", "--tls-cert", missing, "--tls-key",
+					   certs.path[CERT_GOOD_KEY], NULL },
+		    &res);
+	T_ASSERT(res.status == 1, "http_server with a missing certificate exited with %d",
+		 res.status);
+	snprintf(want, sizeof want, "http_server: %s: %s\n", missing, strerror(ENOENT));
+	T_STR_EQ(res.err, want);
+	T_STR_EQ(res.out, "");
+	run_example("http_server",
+		    (const char *const[]){ "--port", "0", "--tls-cert", certs.path[CERT_GOOD],
+					   "--tls-key", certs.path[CERT_WRONG_KEY], NULL },
+		    &res);
+	T_ASSERT(res.status == 1, "http_server with a mismatched key exited with %d", res.status);
+	T_CONTAINS(res.err, "does not match the certificate");
+	run_example("http_server",
+		    (const char *const[]){ "--port", "0", "--tls-cert", certs.path[CERT_GOOD], NULL },
+		    &res);
+	T_ASSERT(res.status == 2, "http_server --tls-cert alone exited with %d", res.status);
+	T_CONTAINS(res.err, "usage:");
+
+	/* fetch_url: an unreadable --cacert, a file with no certificate, and no --insecure. */
+	run_example("fetch_url",
+		    (const char *const[]){ "--cacert", missing, "https://127.0.0.1:1/", NULL }, &res);
+	T_ASSERT(res.status == 1, "fetch_url --cacert missing exited with %d", res.status);
+	snprintf(want, sizeof want, "fetch_url: %s: %s\n", missing, strerror(ENOENT));
+	T_STR_EQ(res.err, want);
+	run_example("fetch_url",
+		    (const char *const[]){ "--cacert", certs.path[CERT_GOOD_KEY],
+					   "https://127.0.0.1:1/", NULL },
+		    &res);
+	T_ASSERT(res.status == 1, "fetch_url --cacert KEY exited with %d", res.status);
+	T_CONTAINS(res.err, "no PEM certificate in it");
+	run_example("fetch_url", (const char *const[]){ "--insecure", "https://127.0.0.1:1/", NULL },
+		    &res);
+	T_ASSERT(res.status == 2, "fetch_url --insecure exited with %d", res.status);
+	T_CONTAINS(res.err, "usage:");
+	cleanup(); /* the certificates and the directory */
+}
+END_TEST
+
+/* README.md, "HTTPS": a self-signed certificate made by these exact arguments (keep the two
+ * in step), http_server serving with it, fetch_url trusting it. */
+#define OPENSSL "/usr/bin/openssl"
+
+START_TEST(readme_https_walkthrough)
+{
+	static struct result srv_out;
+	char base[64], out[4096];
+	const char *key, *crt;
+	struct proc srv;
+	int p, rc;
+
+	if (access(OPENSSL, X_OK) != 0) {
+		fprintf(stderr, "readme_https_walkthrough: %s not installed: skipped\n", OPENSSL);
+		return;
+	}
+	make_tmpdir();
+	key = tmp_path("key.pem");
+	crt = tmp_path("cert.pem");
+	{
+		char *const argv[] = { OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+				       "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
+				       "-subj", "/CN=localhost", "-addext",
+				       "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout",
+				       (char *)key, "-out", (char *)crt, NULL };
+		th_child c = th_child_of(argv);
+
+		c.std[0] = TH_FD_NULL;
+		c.std[2] = TH_FD_STDOUT;
+		c.alarm_s = RUN_DEADLINE;
+		rc = th_run(&c, out, sizeof out, NULL);
+		T_ASSERT(rc == 0, "openssl req exited with %d: %s", rc, out);
+	}
+	p = start_server("http_server",
+			 (const char *const[]){ "--port", "0", "--tls-cert", crt, "--tls-key", key,
+						NULL },
+			 "listening on https://127.0.0.1:", false, &srv, &srv_out);
+	snprintf(base, sizeof base, "https://127.0.0.1:%d/", p);
+	expect_output("fetch_url", (const char *const[]){ "--cacert", crt, base, NULL },
+		      "hello world\n\n", &res);
+	{
+		char by_ip[64], want[512];
+
+		snprintf(by_ip, sizeof by_ip, "%s", base);
+		snprintf(base, sizeof base, "https://localhost:%d/", p);
+		expect_output("fetch_url", (const char *const[]){ "--cacert", crt, base, NULL },
+			      "hello world\n\n", &res);
+		snprintf(want, sizeof want, "200 12 %s\n200 12 %s\n", by_ip, base);
+		expect_output("fetch_many",
+			      (const char *const[]){ "--cacert", crt, by_ip, base, NULL }, want,
+			      &res);
+		/* Without --cacert: the line the README shows. */
+		run_example("fetch_url", (const char *const[]){ by_ip, NULL }, &res);
+		T_ASSERT(res.status == 1, "fetch_url without --cacert exited with %d", res.status);
+		snprintf(want, sizeof want,
+			 "fetch_url: %s: TLS: the server's certificate was rejected (certificate "
+			 "verify failed: self-signed certificate)\n",
+			 by_ip);
+		T_STR_EQ(res.err, want);
+	}
+	stop_server(&srv, SIGINT, &srv_out);
+	T_ASSERT(srv_out.status == 0, "http_server ended with %d; stderr: %s", srv_out.status,
+		 srv_out.err);
+	cleanup(); /* the certificates and the directory */
+}
+END_TEST
+
 static Suite *examples_suite(void)
 {
 	Suite *s = suite_create("examples");
 	TCase *tc = tcase_create("seed");
 	TCase *files = tcase_create("files");
 	TCase *net = tcase_create("net");
+	TCase *https = tcase_create("https");
 
 	tcase_set_timeout(tc, TH_TIMEOUT);
 	tcase_add_test(tc, hello_prints_hello_async);
@@ -883,6 +1154,13 @@ static Suite *examples_suite(void)
 	tcase_add_test(net, http_server_with_two_threads_stops_on_sigint);
 	tcase_add_test(net, fetch_examples_report_errors);
 	suite_add_tcase(s, net);
+
+	tcase_set_timeout(https, 90);
+	tcase_add_test(https, http_server_serves_https_to_fetch_url_and_fetch_many);
+	tcase_add_test(https, fetch_url_explains_expired_and_misnamed_certificates);
+	tcase_add_test(https, https_examples_report_bad_files);
+	tcase_add_test(https, readme_https_walkthrough);
+	suite_add_tcase(s, https);
 	return s;
 }
 

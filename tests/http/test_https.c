@@ -11,6 +11,7 @@
 #include "tests/support/helpers.h"
 #include "tests/support/certs.h"
 
+#include <sys/resource.h>
 #include <zlib.h>
 
 #include <corio/http.h>
@@ -173,7 +174,8 @@ static int server_stop(server *s)
 {
 	void *res = (void *)(intptr_t)-1;
 
-	corio_http_server_shutdown(s->srv, CORIO_SEC(5));
+	/* Every test has its answers by now; only /forever is still running. */
+	corio_http_server_shutdown(s->srv, CORIO_MS(50));
 	if (s->task)
 		corio_join(s->task, &res);
 	corio_http_server_free(s->srv);
@@ -480,31 +482,33 @@ static void *t_truncation(void *arg)
 }
 TH_TASK_TEST(body_cut_without_close_notify, t_truncation)
 
-static void *t_big_body(void *arg)
+static void *c_big_body(env *e)
 {
-	server s = {0};
-	corio_http_client *c = client_with_ca(CERT_CA, NULL);
 	corio_http_response *r = NULL;
 	static unsigned char buf[100000];
 	size_t total = 0;
 	bool same = true;
-	ssize_t n;
+	ssize_t n = -1;
 	char u[128];
+	int rc;
 
-	(void)arg;
-	TH_CHECK(c && server_start(&s, true, NULL));
-	url_of(u, sizeof u, "https", "localhost", s.port, "/big");
-	TH_CHECK(corio_http_get(c, u, &r) == 0 && corio_http_response_status(r) == 200);
-	while ((n = corio_http_response_read(r, buf, sizeof buf)) > 0) {
-		for (ssize_t i = 0; i < n && same; i++)
-			same = buf[i] == big_at(total + (size_t)i);
-		total += (size_t)n;
-	}
-	TH_CHECK(n == 0 && total == BIG_LEN && same);
+	url_of(u, sizeof u, "https", "localhost", e->tls.port, "/big");
+	rc = corio_http_get(e->c, u, &r);
+	if (rc == 0 && corio_http_response_status(r) == 200)
+		while ((n = corio_http_response_read(r, buf, sizeof buf)) > 0) {
+			for (ssize_t i = 0; i < n && same; i++)
+				same = buf[i] == big_at(total + (size_t)i);
+			total += (size_t)n;
+		}
 	corio_http_response_free(r);
-	corio_http_client_free(c);
-	TH_CHECK(server_stop(&s) == 0);
+	TH_CHECK(rc == 0 && n == 0 && total == BIG_LEN && same);
 	return TH_OK;
+}
+
+static void *t_big_body(void *arg)
+{
+	(void)arg;
+	return with_servers(NULL, false, NULL, c_big_body);
 }
 TH_TASK_TEST(body_16_mib, t_big_body)
 
@@ -524,64 +528,146 @@ static ssize_t next_piece(void *arg, void *buf, size_t len)
 	return (ssize_t)n;
 }
 
-static void *t_continue_gzip_timeout(void *arg)
+/* POST with Expect: 100-continue and a streamed body of unknown length (chunked), echoed;
+ * a gzip body decoded. */
+static void *c_continue_gzip(env *e)
 {
-	server s = {0};
-	corio_http_client_opts o = { .read_ns = CORIO_MS(300) };
-	corio_http_client *c = client_with_ca(CERT_CA, &o);
 	stream_body sb = { .total = 20000 };
 	struct corio_http_request q = { .method = "POST", .body_kind = CORIO_HTTP_BODY_STREAM,
 					.body_fn = next_piece, .body_arg = &sb, .body_length = -1,
 					.flags = CORIO_HTTP_EXPECT_CONTINUE };
 	corio_http_response *r = NULL;
-	const char *body;
-	size_t len;
+	const char *body = NULL;
+	size_t len = 0;
 	char u[128], out[128];
-	bool ok = true;
+	bool ok;
 
-	(void)arg;
-	TH_CHECK(c && server_start(&s, true, NULL));
-	url_of(u, sizeof u, "https", "localhost", s.port, "/echo");
+	url_of(u, sizeof u, "https", "localhost", e->tls.port, "/echo");
 	q.url = u;
-	TH_CHECK(corio_http_request(c, &q, &r) == 0 && corio_http_response_status(r) == 200);
-	TH_CHECK(corio_http_response_text(r, &body, &len) == 0 && len == sb.total);
-	for (size_t i = 0; i < len; i++)
-		ok = ok && body[i] == 'a' + (int)(i / 1000 % 26);
-	TH_CHECK(ok);
+	ok = corio_http_request(e->c, &q, &r) == 0 && corio_http_response_status(r) == 200 &&
+	     corio_http_response_text(r, &body, &len) == 0 && len == sb.total;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = body[i] == 'a' + (int)(i / 1000 % 26);
 	corio_http_response_free(r);
-	url_of(u, sizeof u, "https", "localhost", s.port, "/gzip");
-	TH_CHECK(get(c, u, NULL, 0, out, sizeof out) == 200 && !strcmp(out, gz_text));
-	url_of(u, sizeof u, "https", "localhost", s.port, "/forever");
-	TH_CHECK(get(c, u, NULL, 0, out, sizeof out) == -ETIMEDOUT);
-	corio_http_client_free(c);
-	TH_CHECK(server_stop(&s) == 0);
+	TH_CHECK(ok);
+	url_of(u, sizeof u, "https", "localhost", e->tls.port, "/gzip");
+	TH_CHECK(get(e->c, u, NULL, 0, out, sizeof out) == 200 && !strcmp(out, gz_text));
 	return TH_OK;
 }
+
+static void *c_continue_gzip_timeout(env *e)
+{
+	char u[128], out[16];
+	void *r = c_continue_gzip(e);
+
+	if (r)
+		return r;
+	url_of(u, sizeof u, "https", "localhost", e->tls.port, "/forever");
+	TH_CHECK(get(e->c, u, NULL, 0, out, sizeof out) == -ETIMEDOUT);
+	return TH_OK;
+}
+
+static void *t_continue_gzip_timeout(void *arg)
+{
+	corio_http_client_opts o = { .read_ns = CORIO_MS(300) };
+
+	(void)arg;
+	return with_servers(NULL, false, &o, c_continue_gzip_timeout);
+}
 TH_TASK_TEST(continue_gzip_and_timeout, t_continue_gzip_timeout)
+
+static void *c_two_loops(env *e)
+{
+	corio_http_header close_hdr = { "Connection", "close" };
+	char u[128], out[64];
+
+	url_of(u, sizeof u, "https", "localhost", e->tls.port, "/");
+	for (int i = 0; i < 8; i++)
+		TH_CHECK(get(e->c, u, &close_hdr, 1, out, sizeof out) == 200 && !strcmp(out, "hello"));
+	return TH_OK;
+}
 
 static void *t_two_loops(void *arg)
 {
 	corio_http_server_opts o;
-	server s = {0};
-	corio_http_client_opts co = { .limit = 16 };
-	corio_http_client *c = client_with_ca(CERT_CA, &co);
-	char u[128], out[64];
 
 	(void)arg;
 	corio_http_server_opts_init(&o);
 	o.threads = 2;
-	TH_CHECK(c && server_start(&s, true, &o));
-	url_of(u, sizeof u, "https", "localhost", s.port, "/");
-	for (int i = 0; i < 8; i++) {
-		corio_http_header close_hdr = { "Connection", "close" };
-
-		TH_CHECK(get(c, u, &close_hdr, 1, out, sizeof out) == 200 && !strcmp(out, "hello"));
-	}
-	corio_http_client_free(c);
-	TH_CHECK(server_stop(&s) == 0);
-	return TH_OK;
+	return with_servers(&o, false, NULL, c_two_loops);
 }
 TH_TASK_TEST(server_on_two_loops, t_two_loops)
+
+/* 1 000 HTTPS connections open at once on one loop: 1 000 tasks of one client (limit
+ * 1 000) each GET while every other connection is still open, then all come back. */
+#define MANY 1000
+
+typedef struct many {
+	env *e;
+	const char *url;
+	corio_event go, all_in; /* all_in: every task holds its response */
+	int n, in, ok;
+} many;
+
+/* Holds its response (and so its connection) until every task has one: the 1 000
+ * connections are open at the same time however the loop orders the tasks. */
+static void *many_one(void *arg)
+{
+	many *m = arg;
+	corio_http_response *r = NULL;
+	const char *body;
+	size_t len;
+
+	if (corio_event_wait(&m->go) != 0 || corio_http_get(m->e->c, m->url, &r) != 0) {
+		corio_event_set(&m->all_in); /* a failure must not leave the others waiting */
+		return NULL;
+	}
+	if (++m->in == m->n)
+		corio_event_set(&m->all_in);
+	if (corio_event_wait(&m->all_in) == 0 && corio_http_response_text(r, &body, &len) == 0 &&
+	    len == 5 && !memcmp(body, "hello", 5))
+		m->ok++;
+	corio_http_response_free(r);
+	return NULL;
+}
+
+static void *c_many(env *e)
+{
+	static corio_task *tasks[MANY];
+	many m = { .e = e };
+	corio_http_client_stats st;
+	char u[128];
+
+	url_of(u, sizeof u, "https", "localhost", e->tls.port, "/");
+	m.url = u;
+	corio_event_init(&m.go);
+	corio_event_init(&m.all_in);
+	while (m.n < MANY && (tasks[m.n] = corio_spawn(many_one, &m)))
+		m.n++;
+	corio_event_set(&m.go);
+	for (int i = 0; i < m.n; i++)
+		corio_join(tasks[i], NULL);
+	corio_http_client_stats_get(e->c, &st);
+	TH_CHECK(m.n == MANY && m.in == MANY && m.ok == MANY);
+	TH_CHECK(st.tls_handshakes == MANY && st.open == MANY);
+	return TH_OK;
+}
+
+static void *t_many(void *arg)
+{
+	corio_http_client_opts o = { .limit = MANY };
+	struct rlimit rl;
+
+	(void)arg;
+	/* Both ends of every connection in this process, and a margin. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 2 * MANY + 256 &&
+	    rl.rlim_max >= 2 * MANY + 256) {
+		rl.rlim_cur = 2 * MANY + 256;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return with_servers(NULL, false, &o, c_many);
+}
+TH_TASK_TEST(thousand_connections, t_many)
 
 /* A graceful shutdown does not wait for a client stuck in its handshake. */
 static void *t_shutdown_in_handshake(void *arg)
@@ -613,6 +699,33 @@ static void *t_shutdown_in_handshake(void *arg)
 	return TH_OK;
 }
 TH_TASK_TEST(shutdown_during_handshake, t_shutdown_in_handshake)
+
+/* Short receives and sends on both sides (seeded): TLS records arrive and leave in pieces,
+ * and every byte still comes out exact (a streamed body echoed, a gzip body decoded, the
+ * pool and resumption unaffected). */
+static const char *const fault_specs[] = {"1:short@0.5", "2:short@0.9", "3:short@0.3"};
+
+static void *c_under_faults(env *e)
+{
+	void *r = c_get_reuse_resume(e);
+
+	return r ? r : c_continue_gzip(e);
+}
+
+static void *t_under_faults(void *arg)
+{
+	(void)arg;
+	return with_servers(NULL, false, NULL, c_under_faults);
+}
+
+START_TEST(short_transfers_under_faults)
+{
+	corio_config cfg = th_config();
+
+	cfg.faults = fault_specs[_i];
+	TH_RUN_EXPECT_OK(&cfg, t_under_faults, NULL);
+}
+END_TEST
 
 START_TEST(bad_configs)
 {
@@ -649,11 +762,20 @@ int main(void)
 		th_certs_remove(&g_certs);
 		return 1;
 	}
-	rc = th_main(TH_SUITE("https", TH_TIMEOUT, get_reuse_and_resume, verification_failures,
-			      redirects_between_schemes, plain_http_to_tls_port,
-			      silent_handshake_dropped, body_cut_without_close_notify, body_16_mib,
-			      continue_gzip_and_timeout, server_on_two_loops,
-			      shutdown_during_handshake, bad_configs));
+	{
+		Suite *s = TH_SUITE("https", TH_TIMEOUT, get_reuse_and_resume, verification_failures,
+				    redirects_between_schemes, plain_http_to_tls_port,
+				    silent_handshake_dropped, body_cut_without_close_notify,
+				    body_16_mib, continue_gzip_and_timeout, server_on_two_loops,
+				    shutdown_during_handshake, thousand_connections, bad_configs);
+		TCase *tc = tcase_create("faults");
+
+		tcase_set_timeout(tc, TH_TIMEOUT);
+		tcase_add_loop_test(tc, short_transfers_under_faults, 0,
+				    (int)(sizeof fault_specs / sizeof fault_specs[0]));
+		suite_add_tcase(s, tc);
+		rc = th_main(s);
+	}
 	th_certs_remove(&g_certs);
 	return rc;
 }

@@ -60,13 +60,31 @@ static void temp_paths(const th_nginx *n, char *buf, size_t len)
 	}
 }
 
+/* The ssl_* lines of the server block (empty without a certificate). */
+static void ssl_lines(const th_nginx *n, char *buf, size_t len)
+{
+	buf[0] = 0;
+	if (!n->ssl_cert)
+		return;
+	snprintf(buf, len,
+		 "    ssl_certificate %s;\n"
+		 "    ssl_certificate_key %s;\n"
+		 "%s"
+		 "%s%s%s",
+		 n->ssl_cert, n->ssl_key ? n->ssl_key : n->ssl_cert,
+		 n->ssl_no_cache ? "" : "    ssl_session_cache shared:corio_test:1m;\n",
+		 n->ssl_protocols ? "    ssl_protocols " : "",
+		 n->ssl_protocols ? n->ssl_protocols : "", n->ssl_protocols ? ";\n" : "");
+}
+
 static int write_conf(const th_nginx *n, const char *http_extra, const char *server_extra)
 {
-	char path[PATH_MAX], temps[1024];
+	char path[PATH_MAX], temps[1024], ssl[3 * PATH_MAX];
 	FILE *f;
 	int ok;
 
 	temp_paths(n, temps, sizeof temps);
+	ssl_lines(n, ssl, sizeof ssl);
 	snprintf(path, sizeof path, "%s/nginx.conf", n->dir);
 	f = fopen(path, "w");
 	if (!f)
@@ -84,12 +102,13 @@ static int write_conf(const th_nginx *n, const char *http_extra, const char *ser
 		"%s\n"
 		"  server {\n"
 		"    listen 127.0.0.1:%d%s;\n"
+		"%s"
 		"%s\n"
 		"  }\n"
 		"}\n",
 		n->workers > 0 ? n->workers : 1, n->dir, n->dir,
 		n->connections > 0 ? n->connections : 1024, temps, http_extra ? http_extra : "",
-		n->port, n->ssl ? " ssl" : "", server_extra ? server_extra : "");
+		n->port, n->ssl_cert ? " ssl" : "", ssl, server_extra ? server_extra : "");
 	ok = !ferror(f);
 	return fclose(f) == 0 && ok ? 0 : -1;
 }
