@@ -97,6 +97,28 @@ int corio__tls_pump(corio_tls *t, int rc);
  * unsent. The count written (len) or -errno with t->err filled in. Parks only if OpenSSL
  * asks for what the BIO never makes it ask. */
 ssize_t corio__tls_write_record(corio_tls *t, const void *p, size_t len);
+/* Kernel TLS: 0 when this kernel has the "tls" TCP ULP, else -errno (-ENOENT: no such ULP,
+ * as on a kernel whose net.ipv4.tcp_available_ulp lists no "tls"). Asked once per process
+ * (setsockopt TCP_ULP "tls" on a connected loopback pair, tls_ktls.c) and remembered.
+ * Never parks. Nothing uses kTLS yet: every connection goes through the BIO above.
+ *
+ * What a kTLS path would take. OpenSSL 3.0 turns kTLS on (SSL_OP_ENABLE_KTLS) only for
+ * its socket BIO: it hands the keys over through a BIO ctrl its header calls internal
+ * (BIO_CTRL_SET_KTLS, with a private struct), and that BIO does its own read(2)/write(2),
+ * which cannot carry corio's I/O: io_uring must submit every receive and send. Answering
+ * that ctrl from our BIO would tie corio to OpenSSL's internals. The way left is to set
+ * the keys ourselves once the handshake is done, for TLS 1.3 with AES-GCM or
+ * ChaCha20-Poly1305: take each direction's traffic secret (OpenSSL gives them only through
+ * SSL_CTX_set_keylog_callback's lines), derive key and IV with HKDF-Expand-Label as RFC
+ * 8446 section 7.3 says, count the records already protected with them (the server's
+ * session tickets), setsockopt(SOL_TLS, TLS_TX / TLS_RX, struct tls12_crypto_info_*),
+ * then move plaintext with corio_send / corio_recv. Records that are not application data
+ * (alerts, tickets, KeyUpdate) then come as control messages (recvmsg with
+ * TLS_GET_RECORD_TYPE), so reads need IORING_OP_RECVMSG and a way back into OpenSSL for
+ * those records; ciphertext already in t->in when the keys move must be consumed first.
+ * Kernel gates: TLS_RX 4.17, TLS 1.3 5.1, ChaCha20-Poly1305 5.11, KeyUpdate only recent
+ * ones. None of it is written: no kernel here could run it. */
+int corio__tls_ktls_probe(void);
 /* Fills t->err with OpenSSL's first queued reason (or what, when the queue is empty) and
  * empties the queue. Returns -EPROTO. */
 int corio__tls_proto_error(corio_tls *t, const char *what);

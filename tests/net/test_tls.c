@@ -6,7 +6,8 @@
  * no byte lost, a cancelled read losing none, configs shared and immutable in use, client
  * certificates, TLS 1.2, a TLS client meeting a plain server, buffered streams over TLS, bad
  * arguments, a handshake outside a task, the reader answering TLS 1.3 KeyUpdates while the
- * writer is busy, and gathered writes with what is left buffered. Certificates are made at start in a temporary
+ * writer is busy, gathered writes with what is left buffered, and the kTLS probe agreeing
+ * with the kernel's list of ULPs while connections go on without it. Certificates are made at start in a temporary
  * directory (tests/support/certs.h). Servers bind 127.0.0.1 port 0. */
 #include "tests/support/helpers.h"
 #include "tests/net/net_helpers.h"
@@ -765,6 +766,49 @@ static void *t_writev(void *arg)
 
 TH_TASK_TEST(gathered_writes, t_writev)
 
+/* ---- kernel TLS ---- */
+
+/* Whether net.ipv4.tcp_available_ulp lists "tls" (1), not (0), or cannot be read (-1). */
+static int ulp_listed(void)
+{
+	char buf[256] = "";
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "r");
+	bool found = false;
+
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof buf, f))
+		for (char *w = strtok(buf, " \n"); w; w = strtok(NULL, " \n"))
+			found |= strcmp(w, "tls") == 0;
+	fclose(f);
+	return found;
+}
+
+/* The probe agrees with the kernel's list (a module it loaded shows up there afterwards),
+ * answers the same twice, leaks no descriptor (TH_RUN counts them), and connections keep
+ * working through the BIO whatever it said. */
+static void *t_ktls(void *arg)
+{
+	int before = ulp_listed(), rc = corio__tls_ktls_probe(), after = ulp_listed();
+	const char *e;
+
+	TH_CHECK(rc <= 0);
+	TH_CHECK(corio__tls_ktls_probe() == rc);
+	if (before == 1)
+		TH_CHECK(rc == 0);
+	if (rc == 0 && after >= 0)
+		TH_CHECK(after == 1);
+	if (rc < 0 && after >= 0) {
+		TH_CHECK(after == 0);
+		TH_CHECK(rc == -ENOENT);
+	}
+	e = echo_through("localhost", 100000);
+	TH_CHECK(e == NULL);
+	return TH_OK;
+}
+
+TH_TASK_TEST(ktls_probe_and_fallback, t_ktls)
+
 /* ---- arguments ---- */
 
 static void *t_args(void *arg)
@@ -832,7 +876,7 @@ int main(void)
 			      read_timeout_loses_nothing, cancelled_read_loses_nothing,
 			      configs_shared_and_client_certs, tls12, tls_client_to_plain_server,
 			      stream_over_tls, key_updates_while_writing, gathered_writes,
-			      bad_arguments, outside_a_task));
+			      ktls_probe_and_fallback, bad_arguments, outside_a_task));
 	th_certs_remove(&g_certs);
 	return rc;
 }
