@@ -1,7 +1,8 @@
 /* runtime/net/tls.c: TLS connections (corio/tls.h): the client and server handshakes with
- * SNI and name or IP verification, freeing, and the failure text. A
- * connection owns its SSL (which owns its BIO, runtime/net/tls_bio.c), its send queues and
- * one reference to its config; it never owns the fd. Every call that waits parks in the pump (runtime/net/tls_pump.c).
+ * SNI and name or IP verification, freeing, and the failure text. A connection owns its SSL
+ * (which owns its BIO, runtime/net/tls_bio.c), its send queues and one reference to its
+ * config; it never owns the fd. Every call that waits parks in the pump
+ * (runtime/net/tls_pump.c).
  *
  * A failed handshake frees the connection before returning, so its reason is copied to a
  * per-thread slot that corio_tls_error(NULL) reads: like errno, valid until this thread's

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <limits.h>
 
-
 #include "runtime/net/tls_ext.h"
 #include "runtime/net/tls_internal.h"
 
