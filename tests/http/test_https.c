@@ -112,13 +112,7 @@ static void handler(corio_http_in *req, corio_http_out *resp, void *ud)
 
 static corio_tls_config *server_config(int crt)
 {
-	corio_tls_config *c = corio_tls_config_new(true);
-
-	if (c && corio_tls_config_cert(c, g_certs.path[crt], g_certs.path[crt + 1]) != 0) {
-		corio_tls_config_free(c);
-		return NULL;
-	}
-	return c;
+	return th_tls_server(&g_certs, crt);
 }
 
 static corio_http_client *client_with_ca(int ca, const corio_http_client_opts *base)
@@ -126,11 +120,8 @@ static corio_http_client *client_with_ca(int ca, const corio_http_client_opts *b
 	corio_http_client_opts o = base ? *base : (corio_http_client_opts){0};
 	corio_http_client *c;
 
-	o.tls = corio_tls_config_new(false);
-	if (!o.tls || corio_tls_config_ca(o.tls, g_certs.path[ca], NULL) != 0) {
-		corio_tls_config_free(o.tls);
+	if (!(o.tls = th_tls_client(&g_certs, ca)))
 		return NULL;
-	}
 	c = corio_http_client_new(&o);
 	corio_tls_config_free(o.tls); /* the client holds its own reference */
 	return c;

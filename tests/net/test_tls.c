@@ -57,12 +57,8 @@ static void *serve(void *arg)
 
 static corio_tls_config *server_config(int crt)
 {
-	corio_tls_config *c = corio_tls_config_new(true);
+	corio_tls_config *c = th_tls_server(&g_certs, crt);
 
-	if (c && corio_tls_config_cert(c, g_certs.path[crt], g_certs.path[crt + 1]) != 0) {
-		corio_tls_config_free(c);
-		return NULL;
-	}
 	if (c && g_server_max)
 		SSL_CTX_set_max_proto_version(c->ctx, g_server_max);
 	return c;
@@ -70,13 +66,7 @@ static corio_tls_config *server_config(int crt)
 
 static corio_tls_config *client_config(int ca)
 {
-	corio_tls_config *c = corio_tls_config_new(false);
-
-	if (c && corio_tls_config_ca(c, g_certs.path[ca], NULL) != 0) {
-		corio_tls_config_free(c);
-		return NULL;
-	}
-	return c;
+	return th_tls_client(&g_certs, ca);
 }
 
 /* Listens, starts serve(s) and connects a plain socket to it: the client's fd or -errno. */

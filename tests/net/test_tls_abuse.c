@@ -25,12 +25,8 @@ static th_certs g_certs;
 
 static corio_tls_config *server_config(int max_version)
 {
-	corio_tls_config *c = corio_tls_config_new(true);
+	corio_tls_config *c = th_tls_server(&g_certs, CERT_GOOD);
 
-	if (c && corio_tls_config_cert(c, g_certs.path[CERT_GOOD], g_certs.path[CERT_GOOD_KEY])) {
-		corio_tls_config_free(c);
-		return NULL;
-	}
 	if (c && max_version)
 		SSL_CTX_set_max_proto_version(c->ctx, max_version);
 	return c;
@@ -38,13 +34,7 @@ static corio_tls_config *server_config(int max_version)
 
 static corio_tls_config *client_config(void)
 {
-	corio_tls_config *c = corio_tls_config_new(false);
-
-	if (c && corio_tls_config_ca(c, g_certs.path[CERT_CA], NULL) != 0) {
-		corio_tls_config_free(c);
-		return NULL;
-	}
-	return c;
+	return th_tls_client(&g_certs, CERT_CA);
 }
 
 static bool is_failure(int rc)

@@ -133,12 +133,9 @@ static void *t_many(void *arg)
 
 	memset(&m, 0, sizeof m);
 	corio_event_init(&m.all_arrived);
-	m.scfg = corio_tls_config_new(true);
-	m.ccfg = corio_tls_config_new(false);
+	m.scfg = th_tls_server(&g_certs, CERT_GOOD);
+	m.ccfg = th_tls_client(&g_certs, CERT_CA);
 	TH_CHECK(m.scfg && m.ccfg);
-	TH_CHECK(corio_tls_config_cert(m.scfg, g_certs.path[CERT_GOOD],
-				       g_certs.path[CERT_GOOD_KEY]) == 0);
-	TH_CHECK(corio_tls_config_ca(m.ccfg, g_certs.path[CERT_CA], NULL) == 0);
 	TH_CHECK((m.lfd = listen_local(CONNS)) >= 0);
 	port_str(m.lfd, m.port);
 	for (unsigned i = 0; i < CONNS; i++) {
