@@ -89,3 +89,8 @@ corio_tls_config *corio__tls_config_hold(const corio_tls_config *c)
 	corio__tls_config_ref((corio_tls_config *)c);
 	return (corio_tls_config *)c;
 }
+
+bool corio__tls_config_has_alpn(const corio_tls_config *c)
+{
+	return c && c->alpn;
+}
