@@ -75,8 +75,14 @@ corio_http_server *corio_http_server_new(const corio_http_server_opts *o, corio_
 	}
 	if (o)
 		srv->o = *o;
-	if (srv->o.tls) /* the server's own reference: the caller may free its config */
+	if (srv->o.tls) {
+		/* ALPN: a client offering "h2,http/1.1" is told http/1.1 rather than left to
+		 * guess. A config already in use keeps what it has (-EBUSY: not changed). */
+		if (!corio__tls_config_has_alpn(srv->o.tls))
+			corio_tls_config_alpn(srv->o.tls, "http/1.1");
+		/* The server's own reference: the caller may free its config. */
 		srv->o.tls = corio__tls_config_hold(srv->o.tls);
+	}
 	defaults(&srv->o);
 	srv->handler = h;
 	srv->ud = ud;

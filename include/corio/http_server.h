@@ -58,7 +58,8 @@ typedef struct corio_http_server_opts {
 	 * server takes a reference (the caller may free its own after corio_http_server_new).
 	 * The handshake counts against header_timeout_ns; a failed one (plain HTTP on the
 	 * TLS port included) closes the connection. Session tickets and resumption are
-	 * on (OpenSSL's defaults, one ticket key per config). */
+	 * on (OpenSSL's defaults, one ticket key per config). A config without an ALPN
+	 * list gets "http/1.1" here (unless a connection already uses it). */
 	corio_tls_config *tls;
 } corio_http_server_opts;
 

@@ -10,7 +10,8 @@
  *     received stay inside the connection for the next read. A cancelled or timed-out write
  *     (or shutdown) leaves the connection's sending side broken (how much of a record went
  *     out is unknown): later writes return the same error.
- *   - One task at a time may read and one may write, at the same time (full duplex).
+ *   - One task at a time may read and one may write, at the same time (full duplex); a
+ *     second reader while one is parked gets -EBUSY.
  *   - Errors are negative errno values:
  *       -EKEYREJECTED  the peer's certificate failed verification (untrusted, expired,
  *                      wrong name); corio_tls_error says which.

@@ -1,7 +1,8 @@
 /* runtime/net/tls.c: TLS connections (corio/tls.h): the client and server handshakes with
- * SNI and name or IP verification, freeing, and the failure text. A
- * connection owns its SSL (which owns its two memory BIOs) and one reference to its config;
- * it never owns the fd. Every call that waits parks in the pump (runtime/net/tls_pump.c).
+ * SNI and name or IP verification, freeing, and the failure text. A connection owns its SSL
+ * (which owns its BIO, runtime/net/tls_bio.c), its send queues and one reference to its
+ * config; it never owns the fd. Every call that waits parks in the pump
+ * (runtime/net/tls_pump.c).
  *
  * A failed handshake frees the connection before returning, so its reason is copied to a
  * per-thread table that corio_tls_error(NULL) reads: like errno, but per task, since the
@@ -71,19 +72,16 @@ static corio_tls *conn_new(int fd, const corio_tls_config *c)
 	if (!t)
 		return NULL;
 	t->ssl = SSL_new(c->ctx);
-	t->rbio = BIO_new(BIO_s_mem());
-	t->wbio = BIO_new(BIO_s_mem());
-	if (!t->ssl || !t->rbio || !t->wbio) {
+	t->bio = corio__tls_bio_new(t);
+	if (!t->ssl || !t->bio) {
 		ERR_clear_error();
-		BIO_free(t->rbio);
-		BIO_free(t->wbio);
+		BIO_free(t->bio);
 		SSL_free(t->ssl);
 		free(t);
 		return NULL;
 	}
-	/* An empty memory BIO reports "retry" (its default EOF value, -1): OpenSSL returns
-	 * WANT_READ instead of seeing an end of stream. The SSL owns both from here. */
-	SSL_set_bio(t->ssl, t->rbio, t->wbio);
+	/* One BIO for both directions: SSL_set_bio takes the one reference we hold. */
+	SSL_set_bio(t->ssl, t->bio, t->bio);
 	corio_mutex_init(&t->send_lock);
 	t->fd = fd;
 	/* The config is const to the caller but shared: its count is the one mutable part. */
@@ -96,12 +94,14 @@ void corio_tls_free(corio_tls *t)
 {
 	if (!t)
 		return;
-	SSL_free(t->ssl);
+	SSL_free(t->ssl); /* and the BIO, which points into t */
 	corio__tls_config_unref(t->cfg);
+	free(t->wq.p);
+	free(t->sq.p);
 	free(t);
 }
 
-/* Runs the handshake to its end, sends what it left in wbio (the client's Finished, the
+/* Runs the handshake to its end, sends what it left queued (the client's Finished, the
  * server's session tickets), and records the ALPN result. */
 static int handshake(corio_tls *t)
 {

@@ -5,8 +5,6 @@
 #include <errno.h>
 #include <limits.h>
 
-#include <openssl/err.h>
-
 #include "runtime/net/tls_ext.h"
 #include "runtime/net/tls_internal.h"
 
@@ -33,10 +31,10 @@ bool corio__tls_resumed(const corio_tls *t)
 
 bool corio__tls_buffered(const corio_tls *t)
 {
-	return t && (SSL_has_pending(t->ssl) || BIO_ctrl_pending(t->rbio) > 0);
+	return t && (SSL_has_pending(t->ssl) || t->in_off < t->in_len);
 }
 
-/* Records are flushed once this much ciphertext waits in wbio. */
+/* Records are flushed once this much ciphertext waits in t->wq. */
 #define FLUSH_AT CORIO__TLS_CHUNK
 
 ssize_t corio__tls_writev(corio_tls *t, const struct iovec *iov, int n)
@@ -57,15 +55,15 @@ ssize_t corio__tls_writev(corio_tls *t, const struct iovec *iov, int n)
 		if (left > SSIZE_MAX - total)
 			return -EINVAL;
 		while (left > 0) {
-			size_t chunk = left < CORIO__TLS_CHUNK ? left : CORIO__TLS_CHUNK, done;
+			size_t chunk = left < CORIO__TLS_CHUNK ? left : CORIO__TLS_CHUNK;
+			ssize_t done = corio__tls_write_record(t, p, chunk);
 
-			ERR_clear_error();
-			if (SSL_write_ex(t->ssl, p, chunk, &done) != 1)
-				return corio__tls_proto_error(t, "TLS write");
+			if (done < 0)
+				return done;
 			p += done;
-			left -= done;
-			total += done;
-			if (BIO_ctrl_pending(t->wbio) >= FLUSH_AT &&
+			left -= (size_t)done;
+			total += (size_t)done;
+			if (t->wq.len >= FLUSH_AT &&
 			    (rc = corio__tls_flush(t, true)) < 0)
 				return rc;
 		}
@@ -90,4 +88,9 @@ corio_tls_config *corio__tls_config_hold(const corio_tls_config *c)
 	/* The count is the one mutable part of a config its users see as const. */
 	corio__tls_config_ref((corio_tls_config *)c);
 	return (corio_tls_config *)c;
+}
+
+bool corio__tls_config_has_alpn(const corio_tls_config *c)
+{
+	return c && c->alpn;
 }

@@ -37,6 +37,8 @@ bool corio__tls_buffered(const corio_tls *t);
 ssize_t corio__tls_writev(corio_tls *t, const struct iovec *iov, int n);
 /* Whether c is a server config with a certificate (one corio_tls_accept takes). */
 bool corio__tls_config_serves(const corio_tls_config *c);
+/* Whether c has an ALPN list of its own. */
+bool corio__tls_config_has_alpn(const corio_tls_config *c);
 /* Whether c is a client config. */
 bool corio__tls_config_is_client(const corio_tls_config *c);
 /* Takes a reference to c (shared configs are never modified through it): the holder

@@ -28,7 +28,26 @@ ssize_t corio_tls_read(corio_tls *t, void *buf, size_t len)
 			ERR_clear_error();
 			return 0;
 		}
-		/* Either more ciphertext is in rbio now (retry) or this is the error. */
+		/* Either more ciphertext is in t->in now (retry) or this is the error. */
+		if ((rc = corio__tls_pump(t, rc)) < 0)
+			return rc;
+	}
+}
+
+/* Our BIO never refuses a record, so SSL_write_ex either takes the whole chunk or failed
+ * for good (renegotiation, the one reason a write could need a read, is off). Should it
+ * ever ask to be retried, the pump does what it asks and the same chunk goes again, as
+ * OpenSSL requires. */
+ssize_t corio__tls_write_record(corio_tls *t, const void *p, size_t len)
+{
+	for (;;) {
+		size_t n;
+		int rc;
+
+		ERR_clear_error();
+		rc = SSL_write_ex(t->ssl, p, len, &n);
+		if (rc == 1)
+			return (ssize_t)n;
 		if ((rc = corio__tls_pump(t, rc)) < 0)
 			return rc;
 	}
@@ -45,19 +64,16 @@ ssize_t corio_tls_write(corio_tls *t, const void *buf, size_t len)
 		return t->send_err;
 	if (t->shut)
 		return -EPIPE;
-	/* One record per round: wbio holds about one record, and the socket sees it while
-	 * the next is encrypted. A memory BIO never refuses, so SSL_write_ex either takes the
-	 * whole chunk or failed for good (renegotiation, the one reason a write could need a
-	 * read, is off). */
+	/* One record per round: t->wq holds about one record, and the socket sees it while
+	 * the next is encrypted. */
 	while (done < len) {
 		size_t chunk = len - done < CORIO__TLS_CHUNK ? len - done : CORIO__TLS_CHUNK;
-		size_t n;
+		ssize_t n = corio__tls_write_record(t, p + done, chunk);
 		int rc;
 
-		ERR_clear_error();
-		if (SSL_write_ex(t->ssl, p + done, chunk, &n) != 1)
-			return corio__tls_proto_error(t, "TLS write");
-		done += n;
+		if (n < 0)
+			return n;
+		done += (size_t)n;
 		if ((rc = corio__tls_flush(t, true)) < 0)
 			return rc;
 	}

@@ -1,16 +1,16 @@
-/* runtime/net/tls_pump.c: the pump between OpenSSL's memory BIOs and the socket: draining
- * wbio (ciphertext OpenSSL produced) with corio_send_all under the connection's send lock,
- * filling rbio from one corio_recv when OpenSSL wants to read, and turning what OpenSSL
- * reports into corio's errors (-EKEYREJECTED, -EPROTO, -ECONNRESET) with a reason for
- * corio_tls_error. Both movers park (through io_uring, so cancellation and timeout scopes
- * apply); no OpenSSL call here or in its callers ever waits.
+/* runtime/net/tls_pump.c: the pump between the connection's BIO buffers (tls_bio.c) and the
+ * socket: sending the records queued in t->wq with corio_send_all under the connection's
+ * send lock, receiving into t->in with one corio_recv when OpenSSL wants to read, and
+ * turning what OpenSSL reports into corio's errors (-EKEYREJECTED, -EPROTO, -ECONNRESET)
+ * with a reason for corio_tls_error. Both movers park (through io_uring, so cancellation and
+ * timeout scopes apply); no OpenSSL call here or in its callers ever waits.
  *
- * Why a cancelled read loses no byte: every ciphertext byte the kernel delivered is written
- * into rbio before anything else happens (corio_recv returns the real count even when the
- * task was cancelled meanwhile), and plaintext only leaves OpenSSL through a successful
- * SSL_read into the caller's buffer, whose count is returned. A -ECANCELED or -ETIMEDOUT
- * from corio_recv means the kernel delivered nothing; what rbio and OpenSSL's record
- * buffer already hold stays there for the next corio_tls_read. */
+ * Why a cancelled read loses no byte: the kernel writes ciphertext straight into t->in,
+ * and in_len counts it as soon as corio_recv returns (it returns the real count even when
+ * the task was cancelled meanwhile), before anything else happens; plaintext only leaves
+ * OpenSSL through a successful SSL_read into the caller's buffer, whose count is returned.
+ * A -ECANCELED or -ETIMEDOUT from corio_recv means the kernel delivered nothing; what
+ * t->in and OpenSSL's record buffer already hold stays there for the next corio_tls_read. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,16 +41,20 @@ static int transport_error(corio_tls *t, const char *what, int err)
 	return err;
 }
 
-/* Called with the send lock held. t->out is only touched under it. */
+/* Called with the send lock held; t->sq is only touched under it. The queue OpenSSL
+ * appends to becomes the one being sent (a swap, no copy), so records the reader or the
+ * writer add while the send is parked go to the other buffer, which may grow meanwhile. */
 static int drain(corio_tls *t)
 {
-	while (!t->send_err && BIO_ctrl_pending(t->wbio) > 0) {
-		int n = BIO_read(t->wbio, t->out, (int)sizeof t->out);
+	while (!t->send_err && t->wq.len > 0) {
+		corio__tls_buf q = t->sq;
 		ssize_t s;
 
-		if (n <= 0)
-			break; /* pending said otherwise; a memory BIO cannot fail here */
-		s = corio_send_all(t->fd, t->out, (size_t)n);
+		t->sq = t->wq;
+		t->wq = q;
+		s = corio_send_all(t->fd, t->sq.p, t->sq.len);
+		/* On a failure how much left is unknown: the sending side is broken anyway. */
+		t->sq.len = 0;
 		if (s < 0)
 			t->send_err = transport_error(t, "send", (int)s);
 	}
@@ -61,10 +65,10 @@ int corio__tls_flush(corio_tls *t, bool wait)
 {
 	int rc;
 
-	if (t->send_err || BIO_ctrl_pending(t->wbio) == 0)
+	if (t->send_err || t->wq.len == 0)
 		return t->send_err;
 	if (!wait) {
-		/* Whoever holds the lock loops until wbio is empty, ours included. */
+		/* Whoever holds the lock loops until t->wq is empty, ours included. */
 		if (corio_mutex_trylock(&t->send_lock) != 0)
 			return 0;
 	} else if ((rc = corio_mutex_lock(&t->send_lock)) < 0) {
@@ -78,6 +82,35 @@ int corio__tls_flush(corio_tls *t, bool wait)
 	return rc;
 }
 
+/* One corio_recv into the free end of t->in. OpenSSL only asks for more once it took
+ * everything (the BIO said "retry"), so this normally starts at the front; the move is for
+ * safety, not speed. A second receive into the same buffer would overwrite the first:
+ * refused, though only a bug could ask for one (writes never read, see tls_internal.h). */
+static ssize_t receive(corio_tls *t)
+{
+	ssize_t n;
+
+	if (t->receiving) {
+		snprintf(t->err, sizeof t->err, "two tasks reading one TLS connection at once");
+		return -EBUSY;
+	}
+	if (t->in_off > 0) {
+		memmove(t->in, t->in + t->in_off, t->in_len - t->in_off);
+		t->in_len -= t->in_off;
+		t->in_off = 0;
+	}
+	if (t->in_len == sizeof t->in) {
+		snprintf(t->err, sizeof t->err, "TLS receive buffer full");
+		return -EPROTO; /* OpenSSL asked for more while holding this much: cannot be */
+	}
+	t->receiving = true;
+	n = corio_recv(t->fd, t->in + t->in_len, sizeof t->in - t->in_len, 0);
+	t->receiving = false;
+	if (n > 0)
+		t->in_len += (size_t)n;
+	return n < 0 ? transport_error(t, "receive", (int)n) : n;
+}
+
 /* WANT_READ: first send what OpenSSL produced (the peer may be waiting for it), then park
  * in one receive. A reader after the handshake does not wait for the send lock: a writer
  * blocked on a full socket must not hold up reading (the holder sends our bytes too). */
@@ -88,9 +121,10 @@ static int fill(corio_tls *t)
 
 	if (rc < 0)
 		return rc;
-	n = corio_recv(t->fd, t->in, sizeof t->in, 0);
+	n = receive(t);
 	if (n < 0)
-		return transport_error(t, "receive", (int)n);
+		return (int)n;
+	t->eof = n == 0;
 	if (n == 0 && !t->handshaken) {
 		snprintf(t->err, sizeof t->err, "the peer closed the connection during the handshake");
 		return -ECONNRESET;
@@ -98,12 +132,6 @@ static int fill(corio_tls *t)
 	if (n == 0) {
 		snprintf(t->err, sizeof t->err, "the peer closed the connection without close_notify");
 		return -EPROTO;
-	}
-	/* A memory BIO takes everything (it grows); only allocation can fail. */
-	if (BIO_write(t->rbio, t->in, (int)n) != (int)n) {
-		ERR_clear_error();
-		snprintf(t->err, sizeof t->err, "out of memory");
-		return -ENOMEM;
 	}
 	return 0;
 }
@@ -131,21 +159,37 @@ static int ssl_failure(corio_tls *t)
 	return corio__tls_proto_error(t, t->handshaken ? "TLS record" : "TLS handshake");
 }
 
+/* The BIO could not queue a record: the connection lost it, so its sending side is broken. */
+static int nomem(corio_tls *t)
+{
+	ERR_clear_error();
+	snprintf(t->err, sizeof t->err, "out of memory queueing a TLS record");
+	t->send_err = -ENOMEM;
+	return -ENOMEM;
+}
+
 int corio__tls_pump(corio_tls *t, int rc)
 {
 	switch (SSL_get_error(t->ssl, rc)) {
 	case SSL_ERROR_WANT_READ:
 		return fill(t);
 	case SSL_ERROR_WANT_WRITE:
-		/* A memory BIO never refuses a write; kept for completeness. */
+		/* Our BIO never refuses a write (tls_internal.h says why); kept for safety, and
+		 * with nothing to send a retry would spin. */
+		if (t->wq.len == 0)
+			return corio__tls_proto_error(t, "TLS write refused");
 		return corio__tls_flush(t, true);
 	case SSL_ERROR_SSL:
+		if (t->bio_err)
+			return nomem(t);
 		return ssl_failure(t);
 	case SSL_ERROR_ZERO_RETURN:
 		ERR_clear_error();
 		snprintf(t->err, sizeof t->err, "the peer sent close_notify");
 		return t->handshaken ? -EPIPE : -ECONNRESET;
-	default: /* SYSCALL (no socket BIO here), WANT_X509_LOOKUP, ... */
+	default: /* SYSCALL (our BIO failed: only for memory), WANT_X509_LOOKUP, ... */
+		if (t->bio_err)
+			return nomem(t);
 		return corio__tls_proto_error(t, "TLS failure");
 	}
 }

@@ -112,13 +112,7 @@ static void handler(corio_http_in *req, corio_http_out *resp, void *ud)
 
 static corio_tls_config *server_config(int crt)
 {
-	corio_tls_config *c = corio_tls_config_new(true);
-
-	if (c && corio_tls_config_cert(c, g_certs.path[crt], g_certs.path[crt + 1]) != 0) {
-		corio_tls_config_free(c);
-		return NULL;
-	}
-	return c;
+	return th_tls_server(&g_certs, crt);
 }
 
 static corio_http_client *client_with_ca(int ca, const corio_http_client_opts *base)
@@ -126,11 +120,8 @@ static corio_http_client *client_with_ca(int ca, const corio_http_client_opts *b
 	corio_http_client_opts o = base ? *base : (corio_http_client_opts){0};
 	corio_http_client *c;
 
-	o.tls = corio_tls_config_new(false);
-	if (!o.tls || corio_tls_config_ca(o.tls, g_certs.path[ca], NULL) != 0) {
-		corio_tls_config_free(o.tls);
+	if (!(o.tls = th_tls_client(&g_certs, ca)))
 		return NULL;
-	}
 	c = corio_http_client_new(&o);
 	corio_tls_config_free(o.tls); /* the client holds its own reference */
 	return c;
@@ -262,6 +253,26 @@ static void *c_get_reuse_resume(env *e)
 	TH_CHECK(get(e->c, u, NULL, 0, out, sizeof out) == 200 && !strcmp(out, "hello"));
 	corio_http_client_stats_get(e->c, &st);
 	TH_CHECK(st.connects == 2 && st.tls_handshakes == 2 && st.tls_resumed == 1);
+	/* ALPN: the server's config had no list; the HTTP server chose http/1.1 for it. */
+	{
+		corio_tls_config *h2 = th_tls_client(&g_certs, CERT_CA);
+		corio_tls *t = NULL;
+		char port[16];
+		int fd = -1, rc = -1;
+
+		snprintf(port, sizeof port, "%d", e->tls.port);
+		if (h2 && corio_tls_config_alpn(h2, "h2,http/1.1") == 0 &&
+		    (fd = corio_tcp_connect("127.0.0.1", port)) >= 0)
+			rc = corio_tls_connect(fd, h2, "localhost", &t);
+		rc = rc == 0 && !strcmp(corio_tls_alpn(t), "http/1.1");
+		if (t)
+			corio_tls_shutdown(t);
+		corio_tls_free(t);
+		if (fd >= 0)
+			corio_close(fd);
+		corio_tls_config_free(h2);
+		TH_CHECK(rc);
+	}
 	/* By address: another origin (no session of its own yet), verified by IP SAN. */
 	TH_CHECK(get(e->c, ip, NULL, 0, out, sizeof out) == 200 && !strcmp(out, "hello"));
 	corio_http_client_stats_get(e->c, &st);

@@ -261,13 +261,7 @@ typedef struct cl {
 
 static corio_tls_config *trust(int ca)
 {
-	corio_tls_config *c = corio_tls_config_new(false);
-
-	if (c && corio_tls_config_ca(c, g_certs.path[ca], NULL) != 0) {
-		corio_tls_config_free(c);
-		return NULL;
-	}
-	return c;
+	return th_tls_client(&g_certs, ca);
 }
 
 /* A client trusting the test CA (its config reference dropped at once: the client holds

@@ -5,11 +5,14 @@
  * without close_notify, close_notify, a read timing out and the connection going on with
  * no byte lost, a cancelled read losing none, configs shared and immutable in use, client
  * certificates, TLS 1.2, a TLS client meeting a plain server, buffered streams over TLS, bad
- * arguments, and a handshake outside a task. Certificates are made at start in a temporary
+ * arguments, a handshake outside a task, the reader answering TLS 1.3 KeyUpdates while the
+ * writer is busy, gathered writes with what is left buffered, and the kTLS probe agreeing
+ * with the kernel's list of ULPs while connections go on without it. Certificates are made at start in a temporary
  * directory (tests/support/certs.h). Servers bind 127.0.0.1 port 0. */
 #include "tests/support/helpers.h"
 #include "tests/net/net_helpers.h"
 #include "tests/support/certs.h"
+#include "runtime/net/tls_ext.h"
 #include "runtime/net/tls_internal.h" /* white-box: the protocol version in use */
 
 static th_certs g_certs;
@@ -54,12 +57,8 @@ static void *serve(void *arg)
 
 static corio_tls_config *server_config(int crt)
 {
-	corio_tls_config *c = corio_tls_config_new(true);
+	corio_tls_config *c = th_tls_server(&g_certs, crt);
 
-	if (c && corio_tls_config_cert(c, g_certs.path[crt], g_certs.path[crt + 1]) != 0) {
-		corio_tls_config_free(c);
-		return NULL;
-	}
 	if (c && g_server_max)
 		SSL_CTX_set_max_proto_version(c->ctx, g_server_max);
 	return c;
@@ -67,13 +66,7 @@ static corio_tls_config *server_config(int crt)
 
 static corio_tls_config *client_config(int ca)
 {
-	corio_tls_config *c = corio_tls_config_new(false);
-
-	if (c && corio_tls_config_ca(c, g_certs.path[ca], NULL) != 0) {
-		corio_tls_config_free(c);
-		return NULL;
-	}
-	return c;
+	return th_tls_client(&g_certs, ca);
 }
 
 /* Listens, starts serve(s) and connects a plain socket to it: the client's fd or -errno. */
@@ -639,6 +632,173 @@ static void *t_stream(void *arg)
 
 TH_TASK_TEST(stream_over_tls, t_stream)
 
+/* ---- the reader writes while the writer sends ---- */
+
+/* Echoes like echo_body, asking for a KeyUpdate every 64 KiB: the client's reader must
+ * answer with a record of its own (queued beside the writer's, sent by whoever holds the
+ * send lock) while the client's writer may be parked in a send, and both sides switch
+ * keys mid-stream without losing or reordering a byte. */
+static void *key_update_body(srv *s, corio_tls *t)
+{
+	static char buf[20000];
+	size_t since = 0;
+	ssize_t n;
+
+	while ((n = corio_tls_read(t, buf, sizeof buf)) > 0) {
+		since += (size_t)n;
+		if (since >= 65536) {
+			since = 0;
+			if (SSL_key_update(t->ssl, SSL_KEY_UPDATE_REQUESTED) != 1)
+				return "SSL_key_update";
+		}
+		if (corio_tls_write(t, buf, (size_t)n) != n)
+			return "server write";
+	}
+	if (n != 0)
+		return "server read did not end with close_notify";
+	return corio_tls_shutdown(t) == 0 ? TH_OK : "server shutdown";
+}
+
+static void *t_key_update(void *arg)
+{
+	srv s = { .cfg = server_config(CERT_GOOD), .body = key_update_body };
+	corio_tls_config *cc = client_config(CERT_CA);
+	size_t len = 2u << 20;
+	unsigned char *out = malloc(len), *in = malloc(len);
+	corio_task *task, *wt;
+	corio_tls *t;
+	wjob w;
+	int cfd;
+
+	TH_CHECK(s.cfg && cc && out && in);
+	fill(out, len, 7);
+	cfd = start(&s, &task);
+	TH_CHECK(corio_tls_connect(cfd, cc, "localhost", &t) == 0);
+	w = (wjob){ .t = t, .p = out, .len = len };
+	wt = corio_spawn(writer, &w);
+	TH_CHECK(read_exact(t, in, len) == (ssize_t)len);
+	TH_CHECK(memcmp(in, out, len) == 0);
+	TH_CHECK(corio_tls_read(t, in, 1) == 0);
+	corio_join(wt, NULL);
+	TH_CHECK(w.rc == (ssize_t)len);
+	corio_tls_free(t);
+	stop(&s, task, cfd);
+	corio_tls_config_free(cc);
+	TH_CHECK(s.rc == 0);
+	TH_CHECK(s.res == TH_OK);
+	free(out);
+	free(in);
+	return TH_OK;
+}
+
+TH_TASK_TEST(key_updates_while_writing, t_key_update)
+
+/* ---- gathered writes ---- */
+
+/* Reads n pieces' worth (known total), then answers with one byte and close_notify. */
+static void *gather_body(srv *s, corio_tls *t)
+{
+	unsigned char *buf = malloc(s->len);
+	void *res = TH_OK;
+
+	if (!buf || read_exact(t, buf, s->len) != (ssize_t)s->len)
+		res = "server read";
+	for (size_t i = 0; res == TH_OK && i < s->len; i++)
+		if (buf[i] != (unsigned char)(i % 251))
+			res = "server bytes";
+	free(buf);
+	if (res == TH_OK && (corio_tls_write(t, "k", 1) != 1 || corio_tls_shutdown(t) != 0))
+		res = "server answer";
+	return res;
+}
+
+/* 300 pieces of odd sizes (some empty, some over a record) through corio__tls_writev:
+ * records pile up past the first size of the send queue before a flush. */
+static void *t_writev(void *arg)
+{
+	srv s = { .cfg = server_config(CERT_GOOD), .body = gather_body };
+	corio_tls_config *cc = client_config(CERT_CA);
+	struct iovec iov[300];
+	unsigned char *data;
+	corio_task *task;
+	corio_tls *t;
+	size_t total = 0;
+	char b;
+	int cfd;
+
+	for (int i = 0; i < 300; i++)
+		total += (size_t)(i * 37 % 1000) + (i % 50 == 0 ? 40000 : 0);
+	data = malloc(total);
+	TH_CHECK(s.cfg && cc && data);
+	s.len = total;
+	for (size_t i = 0, off = 0; i < 300; i++) {
+		iov[i].iov_base = data + off;
+		iov[i].iov_len = (i * 37 % 1000) + (i % 50 == 0 ? 40000 : 0);
+		off += iov[i].iov_len;
+	}
+	for (size_t i = 0; i < total; i++)
+		data[i] = (unsigned char)(i % 251);
+	cfd = start(&s, &task);
+	TH_CHECK(corio_tls_connect(cfd, cc, "localhost", &t) == 0);
+	TH_CHECK(corio__tls_writev(t, iov, 300) == (ssize_t)total);
+	TH_CHECK(t->wq.len == 0);
+	TH_CHECK(corio_tls_read(t, &b, 1) == 1 && b == 'k');
+	TH_CHECK(corio_tls_read(t, &b, 1) == 0);
+	TH_CHECK(!corio__tls_buffered(t));
+	corio_tls_free(t);
+	stop(&s, task, cfd);
+	corio_tls_config_free(cc);
+	free(data);
+	TH_CHECK(s.rc == 0);
+	TH_CHECK(s.res == TH_OK);
+	return TH_OK;
+}
+
+TH_TASK_TEST(gathered_writes, t_writev)
+
+/* ---- kernel TLS ---- */
+
+/* Whether net.ipv4.tcp_available_ulp lists "tls" (1), not (0), or cannot be read (-1). */
+static int ulp_listed(void)
+{
+	char buf[256] = "";
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "r");
+	bool found = false;
+
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof buf, f))
+		for (char *w = strtok(buf, " \n"); w; w = strtok(NULL, " \n"))
+			found |= strcmp(w, "tls") == 0;
+	fclose(f);
+	return found;
+}
+
+/* The probe agrees with the kernel's list (a module it loaded shows up there afterwards),
+ * answers the same twice, leaks no descriptor (TH_RUN counts them), and connections keep
+ * working through the BIO whatever it said. */
+static void *t_ktls(void *arg)
+{
+	int before = ulp_listed(), rc = corio__tls_ktls_probe(), after = ulp_listed();
+	const char *e;
+
+	TH_CHECK(rc <= 0);
+	TH_CHECK(corio__tls_ktls_probe() == rc);
+	if (before == 1)
+		TH_CHECK(rc == 0);
+	if (rc == 0 && after >= 0)
+		TH_CHECK(after == 1);
+	if (rc < 0 && after >= 0) {
+		TH_CHECK(after == 0);
+		TH_CHECK(rc == -ENOENT);
+	}
+	e = echo_through("localhost", 100000);
+	TH_CHECK(e == NULL);
+	return TH_OK;
+}
+
+TH_TASK_TEST(ktls_probe_and_fallback, t_ktls)
+
 /* ---- arguments ---- */
 
 static void *t_args(void *arg)
@@ -705,7 +865,8 @@ int main(void)
 			      plain_bytes_to_tls_server, cut_without_close_notify,
 			      read_timeout_loses_nothing, cancelled_read_loses_nothing,
 			      configs_shared_and_client_certs, tls12, tls_client_to_plain_server,
-			      stream_over_tls, bad_arguments, outside_a_task));
+			      stream_over_tls, key_updates_while_writing, gathered_writes,
+			      ktls_probe_and_fallback, bad_arguments, outside_a_task));
 	th_certs_remove(&g_certs);
 	return rc;
 }

@@ -9,6 +9,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <corio/tls.h>
+
 #include "tests/support/certs.h"
 
 static const char *const names[CERT_NFILES] = {
@@ -131,3 +133,25 @@ void th_certs_remove(th_certs *c)
 	rmdir(c->dir);
 }
 
+
+corio_tls_config *th_tls_server(const th_certs *c, int crt)
+{
+	corio_tls_config *cfg = corio_tls_config_new(true);
+
+	if (cfg && corio_tls_config_cert(cfg, c->path[crt], c->path[crt + 1]) != 0) {
+		corio_tls_config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+corio_tls_config *th_tls_client(const th_certs *c, int ca)
+{
+	corio_tls_config *cfg = corio_tls_config_new(false);
+
+	if (cfg && corio_tls_config_ca(cfg, c->path[ca], NULL) != 0) {
+		corio_tls_config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}

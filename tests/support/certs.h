@@ -22,4 +22,10 @@ bool th_certs_make(th_certs *c);
 /* Deletes the files and the directory. */
 void th_certs_remove(th_certs *c);
 
+/* corio TLS configs over these files (corio/tls.h; free them with corio_tls_config_free),
+ * NULL on any failure: a server presenting certificate crt (its key is crt + 1), and a
+ * client trusting only the CA file ca. */
+struct corio_tls_config *th_tls_server(const th_certs *c, int crt);
+struct corio_tls_config *th_tls_client(const th_certs *c, int ca);
+
 #endif
