@@ -194,7 +194,7 @@ static int run(const bench_opts *o)
 		return 1;
 	}
 	plan_cpus(&s);
-	why = hc_nginx_start(&s.ng);
+	why = hc_nginx_start(&s.ng, NULL);
 	if (why) {
 		bench_log("http: %s\n", why);
 		hc_nginx_stop(&s.ng);

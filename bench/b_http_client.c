@@ -1,17 +1,25 @@
 /* bench/b_http_client.c: corio's HTTP/1.1 client against one nginx, beside wrk, a libcurl
  * multi program (bench/peers/curl_multi.c) and Python aiohttp (bench/peers/
  * aiohttp_client.py, the seed's pattern), in the same run: 64 connections each, for the
- * same duration, on "hello world\n" (nginx's /hello, answered from memory).
+ * same duration, on "hello world\n" (nginx's /hello, answered from memory); plain HTTP
+ * (`http_client`) and HTTPS (`https_client`).
  *
- * corio's side runs as `corio-bench __child http_client URL CONNS SECS`: one loop, one
- * corio_http_client, CONNS tasks each calling corio_http_get + corio_http_response_text +
- * corio_http_response_free in a loop until the time is up (the full client API: URL
+ * corio's side runs as `corio-bench __child http_client URL CONNS SECS [CAFILE]`: one loop,
+ * one corio_http_client, CONNS tasks each calling corio_http_get + corio_http_response_text
+ * + corio_http_response_free in a loop until the time is up (the full client API: URL
  * parsing, pool, llhttp, headers). Every client is a process of its own, pinned to one CPU
  * of the lower half (nginx, one worker, to one of the upper half); each run goes through
  * all of them, the starting one rotating.
  *
+ * HTTPS: nginx serves TLS 1.3 only (`ssl_protocols TLSv1.3`) with an ECDSA P-256 leaf for
+ * 127.0.0.1 made at run time (http_common.h's hc_certs_make). corio's client
+ * (corio_http_client_opts.tls), libcurl (CURLOPT_CAINFO) and aiohttp (an ssl.SSLContext)
+ * trust the run's CA and verify the certificate; wrk verifies nothing. Connections are kept
+ * alive, so each client makes its 64 handshakes at the start and then measures TLS records.
+ *
  * Results: requests per second (and requests per CPU-second of the client, from wait4).
- * Targets (reported, not asserted): >= 0.6x wrk, >= 2x libcurl multi, >= 20x aiohttp. */
+ * Targets (reported, not asserted): plain >= 0.6x wrk, HTTPS >= 0.9x wrk; both >= 2x libcurl
+ * multi and >= 20x aiohttp. */
 #define _GNU_SOURCE
 #include <libgen.h>
 #include <limits.h>
@@ -23,6 +31,7 @@
 
 #include <corio/corio.h>
 #include <corio/http.h>
+#include <corio/tls.h>
 
 #include "bench/bench.h"
 #include "bench/http_common.h"
@@ -66,7 +75,22 @@ typedef struct cargs {
 	const char *url;
 	int conns;
 	double secs;
+	const char *ca;          /* CA file to trust for https://, NULL: the system store */
 } cargs;
+
+/* The client's TLS config: trusts only ca. NULL with *why set when it cannot. */
+static corio_tls_config *tls_config(const char *ca, const char **why)
+{
+	corio_tls_config *t = corio_tls_config_new(false);
+
+	*why = "out of memory";
+	if (t && corio_tls_config_ca(t, ca, NULL) != 0) {
+		*why = "cannot load the CA file";
+		corio_tls_config_free(t);
+		t = NULL;
+	}
+	return t;
+}
 
 static void *client_main(void *arg)
 {
@@ -76,8 +100,12 @@ static void *client_main(void *arg)
 	load l = { .url = a->url };
 	uint64_t t0;
 	int n = a->conns < 1024 ? a->conns : 1024;
+	const char *why;
 
+	if (a->ca && !(co.tls = tls_config(a->ca, &why)))
+		return (void *)why;
 	l.c = corio_http_client_new(&co);
+	corio_tls_config_free(co.tls); /* the client holds its own reference */
 	if (!l.c)
 		return (void *)"out of memory";
 	t0 = bench_now();
@@ -93,15 +121,16 @@ static void *client_main(void *arg)
 	return NULL;
 }
 
-/* __child http_client URL CONNS SECS */
+/* __child http_client URL CONNS SECS [CAFILE] */
 static int child(int argc, char **argv)
 {
 	cargs a;
 	void *res = NULL;
 
-	if (argc < 3)
+	if (argc != 3 && argc != 4)
 		return 2;
-	a = (cargs){ .url = argv[0], .conns = atoi(argv[1]), .secs = atof(argv[2]) };
+	a = (cargs){ .url = argv[0], .conns = atoi(argv[1]), .secs = atof(argv[2]),
+		     .ca = argc == 4 ? argv[3] : NULL };
 	if (a.conns < 1 || a.secs <= 0)
 		return 2;
 	if (corio_run(client_main, &a, &res) != 0 || res) {
@@ -164,13 +193,13 @@ static bool parse(int k, const char *out, double *req, double *secs)
 	return *req > 0 && *secs > 0 && hc_num_after(out, "errors=") == 0;
 }
 
-static void notes(bench_result *r, const int *pi)
+static void notes(bench_result *r, const int *pi, double wrk_target)
 {
-	static const struct {
+	const struct {
 		int k;
 		double target;
 		const char *label;
-	} t[] = { { P_WRK, 0.6, "wrk" }, { P_CURL, 2, "curl" }, { P_AIOHTTP, 20, "aiohttp" } };
+	} t[] = { { P_WRK, wrk_target, "wrk" }, { P_CURL, 2, "curl" }, { P_AIOHTTP, 20, "aiohttp" } };
 	size_t n = 0;
 
 	n += (size_t)snprintf(r->note + n, sizeof r->note - n, "targets:");
@@ -183,41 +212,103 @@ static void notes(bench_result *r, const int *pi)
 	}
 }
 
-static int run(const bench_opts *o)
+/* The command line of client k for one run; ca: the CA file (HTTPS), or NULL. */
+static void client_argv(int k, const peer *p, const char *url, const char *conns,
+			const char *secstr, const char *dur, const char *ca, char **argv)
 {
+	int i = 0;
+
+	switch (k) {
+	case P_CORIO:
+		argv[i++] = (char *)p[k].path;
+		argv[i++] = "__child";
+		argv[i++] = "http_client";
+		break;
+	case P_WRK:
+		argv[i++] = (char *)p[k].path;
+		argv[i++] = "-t1";
+		argv[i++] = "-c";
+		argv[i++] = (char *)conns;
+		argv[i++] = "-d";
+		argv[i++] = (char *)dur;
+		argv[i++] = (char *)url;
+		argv[i] = NULL;
+		return;
+	case P_CURL:
+		argv[i++] = (char *)p[k].path;
+		break;
+	default:
+		argv[i++] = (char *)bench_python();
+		argv[i++] = (char *)p[k].path;
+		break;
+	}
+	argv[i++] = (char *)url;
+	argv[i++] = (char *)conns;
+	argv[i++] = (char *)secstr;
+	if (ca)
+		argv[i++] = (char *)ca;
+	argv[i] = NULL;
+}
+
+static int run_clients(const bench_opts *o, bool tls)
+{
+	const char *bench = tls ? "https_client" : "http_client";
 	peer p[NP] = { 0 };
 	hc_cpus cpus;
 	cpu_set_t gen1, srv1;
 	hc_nginx ng = { .workers = 1 };
+	th_certs certs = { 0 };
 	bench_result rps, eff;
 	int pr[NP], pe[NP], rc = 0;
 	int secs = o->secs > 0 ? (int)ceil(o->secs) : (o->quick ? 1 : 2);
 	char url[96], dur[24], secstr[24], conns[16], out[16384];
-	const char *why;
+	const char *why, *ca = NULL;
 
 	find_peers(p);
+	if (tls) {
+		if ((why = hc_certs_make(&certs))) {
+			bench_log("%s: %s\n", bench, why);
+			hc_certs_remove(&certs);
+			return 1;
+		}
+		ca = certs.path[CERT_CA];
+	}
 	hc_plan_cpus(&cpus);
 	hc_first_cpu(&cpus.gen, &gen1);
 	hc_first_cpu(&cpus.srv, &srv1);
 	ng.pinned = cpus.pinned;
 	ng.cpus = srv1;
-	why = hc_nginx_start(&ng);
+	why = hc_nginx_start(&ng, tls ? &certs : NULL);
 	if (why) {
-		bench_log("http_client: nginx: %s\n", why);
+		bench_log("%s: nginx: %s\n", bench, why);
 		hc_nginx_stop(&ng);
+		hc_certs_remove(&certs);
 		return 1;
 	}
-	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", ng.port, HC_HELLO_PATH);
+	if (tls) {
+		char desc[160];
+		bool ok = hc_tls_probe(ng.port, &certs, desc, sizeof desc);
+
+		bench_log("%s: nginx: %s\n", bench, desc);
+		if (!ok) {
+			hc_nginx_stop(&ng);
+			hc_certs_remove(&certs);
+			return 1;
+		}
+	}
+	snprintf(url, sizeof url, "%s://127.0.0.1:%d%s", tls ? "https" : "http", ng.port,
+		 HC_HELLO_PATH);
 	snprintf(dur, sizeof dur, "%ds", secs);
 	snprintf(secstr, sizeof secstr, "%d", secs);
 	snprintf(conns, sizeof conns, "%d", CONNS);
 
-	bench_result_init(&rps, "http_client", "req/s", true,
-			  "GET hello world from nginx (1 worker), %d conns, %d s%s", CONNS, secs,
+	bench_result_init(&rps, bench, "req/s", true,
+			  "GET hello world from nginx (1 worker)%s, %d conns, %d s%s",
+			  tls ? ", TLS 1.3" : "", CONNS, secs,
 			  cpus.pinned ? ", client and nginx pinned" : "");
-	bench_result_init(&eff, "http_client", "req/CPU-s", true,
-			  "GET hello world from nginx (1 worker), %d conns, %d s, client CPU%s",
-			  CONNS, secs, cpus.pinned ? ", pinned" : "");
+	bench_result_init(&eff, bench, "req/CPU-s", true,
+			  "GET hello world from nginx (1 worker)%s, %d conns, %d s, client CPU%s",
+			  tls ? ", TLS 1.3" : "", CONNS, secs, cpus.pinned ? ", pinned" : "");
 	for (int k = 0; k < NP; k++) {
 		pr[k] = bench_result_peer_skipped(&rps, p[k].name, p[k].skipped);
 		pe[k] = bench_result_peer_skipped(&eff, p[k].name, p[k].skipped);
@@ -227,46 +318,14 @@ static int run(const bench_opts *o)
 			int k = (j + r) % NP; /* rotate which client goes first */
 			char *argv[16];
 			double cpu = 0, req = 0, s = 0;
-			int st, i = 0;
+			int st;
 
 			if (p[k].skipped)
 				continue;
-			switch (k) {
-			case P_CORIO:
-				argv[i++] = p[k].path;
-				argv[i++] = "__child";
-				argv[i++] = "http_client";
-				argv[i++] = url;
-				argv[i++] = conns;
-				argv[i++] = secstr;
-				break;
-			case P_WRK:
-				argv[i++] = p[k].path;
-				argv[i++] = "-t1";
-				argv[i++] = "-c";
-				argv[i++] = conns;
-				argv[i++] = "-d";
-				argv[i++] = dur;
-				argv[i++] = url;
-				break;
-			case P_CURL:
-				argv[i++] = p[k].path;
-				argv[i++] = url;
-				argv[i++] = conns;
-				argv[i++] = secstr;
-				break;
-			default:
-				argv[i++] = (char *)bench_python();
-				argv[i++] = p[k].path;
-				argv[i++] = url;
-				argv[i++] = conns;
-				argv[i++] = secstr;
-				break;
-			}
-			argv[i] = NULL;
+			client_argv(k, p, url, conns, secstr, dur, ca, argv);
 			st = hc_run_gen(cpus.pinned ? &gen1 : NULL, argv, out, sizeof out, &cpu);
 			if (st != 0 || !parse(k, out, &req, &s)) {
-				bench_log("http_client: %s run %d failed (status %d):\n%s\n", p[k].name,
+				bench_log("%s: %s run %d failed (status %d):\n%s\n", bench, p[k].name,
 					  r + 1, st, out);
 				continue;
 			}
@@ -276,20 +335,39 @@ static int run(const bench_opts *o)
 		}
 	}
 	hc_nginx_stop(&ng); /* the runs are over: the report needs no server */
+	hc_certs_remove(&certs);
 	for (int k = 0; k < NP; k++)
 		bench_result_pair_failed(&rps, pr[k], &eff, pe[k]);
 	if (rps.peers[pr[P_CORIO]].n == 0)
 		rc = 1;
-	notes(&rps, pr);
+	notes(&rps, pr, tls ? 0.9 : 0.6);
 	bench_result_report(&rps, o);
 	bench_result_report(&eff, o);
 	return rc;
+}
+
+static int run_http(const bench_opts *o)
+{
+	return run_clients(o, false);
+}
+
+static int run_https(const bench_opts *o)
+{
+	return run_clients(o, true);
 }
 
 const bench_def bench_http_client = {
 	.name = "http_client",
 	.desc = "HTTP/1.1 client on nginx, 64 conns: corio_http_get vs wrk, libcurl multi and "
 		"aiohttp (req/s)",
-	.run = run,
+	.run = run_http,
+	.child = child,
+};
+
+const bench_def bench_https_client = {
+	.name = "https_client",
+	.desc = "HTTPS client on nginx (TLS 1.3), 64 conns: corio_http_get vs wrk, libcurl multi "
+		"and aiohttp with ssl (req/s)",
+	.run = run_https,
 	.child = child,
 };

@@ -1,20 +1,35 @@
 /* bench/b_http_server.c: corio's HTTP/1.1 server beside nginx, in the same run, under the
- * same load: `wrk -t1 -c64 -d<secs>` (corio-load -t1 -c64 when wrk is not installed), on
- * two paths:
+ * same load, plain (`http_server`) and over TLS (`https_server`): `wrk -t1 -c64 -d<secs>`
+ * (plain HTTP: corio-load -t1 -c64 when wrk is not installed), on two paths:
  *   /hello     "hello world\n" from memory (nginx: `return 200` in a location)
  *   /4k.html   a 4 KiB static file (corio_http_static_serve; nginx's static module)
+ * and, for https_server only, new connections: wrk -H 'Connection: close' on /hello, so
+ * that every request opens a connection and makes a TLS handshake (handshakes per second).
+ * wrk keeps the session of each of its 64 connection slots and resumes it on the next
+ * connection (nginx's $ssl_session_reused says "r" for all but the first 64): these are TLS
+ * 1.3 PSK handshakes with a fresh X25519 exchange, no certificate signature.
  *
- * corio's server runs as `corio-bench __child http_server PORT ROOT` (one loop, one
- * thread), nginx with one worker and the access log off, both on 127.0.0.1 and the same
- * document root (http_common.c). With 2 CPUs or more the server is pinned to one CPU of the
- * upper half and the generator to one of the lower half. The two servers run side by side;
- * each run drives them one after the other, alternating which goes first.
+ * corio's server runs as `corio-bench __child http_server PORT ROOT [CERT KEY]` (one loop,
+ * one thread; with CERT and KEY it serves HTTPS through corio_http_server_opts.tls), nginx
+ * with one worker and the access log off, both on 127.0.0.1 and the same document root
+ * (http_common.c). With 2 CPUs or more the server is pinned to one CPU of the upper half and
+ * the generator to one of the lower half. The two servers run side by side; each run drives
+ * them one after the other, alternating which goes first.
  *
- * Two results per path: requests per second, and requests per CPU-second of the server
- * process (utime + stime from /proc/PID/stat before and after the run; nginx's master and
- * worker together). Targets (reported, not asserted): >= 1.0x nginx's req/s and >= 1.1x
- * nginx's requests per CPU-second. */
+ * HTTPS: both servers present the same certificate, an ECDSA P-256 leaf for 127.0.0.1 made
+ * at run time (http_common.h's hc_certs_make), nginx with `ssl_protocols TLSv1.3` and its
+ * defaults otherwise (session tickets on), corio's server with a corio_tls_config on the
+ * same files (OpenSSL's defaults: tickets on). wrk (OpenSSL 3.0) negotiates TLS 1.3 with
+ * both; it verifies no certificate. wrk -d5s for plain HTTP (as the HTTP issue specifies),
+ * -d3s for HTTPS (three workloads; what keeps `make bench` within its time), -d1s with
+ * --quick (https_server then skips the 4 KiB file); --secs overrides.
+ *
+ * Two results per workload: requests (or handshakes) per second, and per CPU-second of the
+ * server process (utime + stime from /proc/PID/stat before and after the run; nginx's master
+ * and worker together). Targets (reported, not asserted): >= 1.0x nginx's req/s and >= 1.1x
+ * nginx's requests per CPU-second, plain and HTTPS; >= 1.0x nginx's handshakes per second. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
@@ -27,6 +42,7 @@
 
 #include <corio/corio.h>
 #include <corio/http_server.h>
+#include <corio/tls.h>
 
 #include "bench/bench.h"
 #include "bench/http_common.h"
@@ -37,6 +53,7 @@
 typedef struct app {
 	int port;
 	corio_http_static *files;
+	corio_tls_config *tls; /* NULL: plain HTTP */
 } app;
 
 static void handler(corio_http_in *req, corio_http_out *resp, void *ud)
@@ -54,8 +71,13 @@ static void handler(corio_http_in *req, corio_http_out *resp, void *ud)
 static void *serve(void *arg)
 {
 	app *a = arg;
-	corio_http_server *srv = corio_http_server_new(NULL, handler, a);
+	corio_http_server_opts so;
+	corio_http_server *srv;
 	int rc;
+
+	corio_http_server_opts_init(&so);
+	so.tls = a->tls;
+	srv = corio_http_server_new(&so, handler, a);
 
 	if (!srv)
 		return (void *)"out of memory";
@@ -70,15 +92,31 @@ static void *serve(void *arg)
 	return rc < 0 ? (void *)"serve failed" : NULL;
 }
 
-/* __child http_server PORT ROOT: serves until killed. */
+/* A server config on the certificate chain and key files, or NULL (said why on stderr). */
+static corio_tls_config *tls_config(const char *cert, const char *key)
+{
+	corio_tls_config *c = corio_tls_config_new(true);
+	int rc = c ? corio_tls_config_cert(c, cert, key) : -ENOMEM;
+
+	if (rc < 0) {
+		fprintf(stderr, "http_server: %s: %s\n", cert, corio_net_strerror(rc));
+		corio_tls_config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* __child http_server PORT ROOT [CERT KEY]: serves (HTTPS with CERT and KEY) until killed. */
 static int child(int argc, char **argv)
 {
-	app a;
+	app a = { 0 };
 	void *res = NULL;
 
-	if (argc < 2)
+	if (argc != 2 && argc != 4)
 		return 2;
 	a.port = atoi(argv[0]);
+	if (argc == 4 && !(a.tls = tls_config(argv[2], argv[3])))
+		return 1;
 	a.files = corio_http_static_new(argv[1]);
 	if (!a.files) {
 		perror(argv[1]);
@@ -89,6 +127,7 @@ static int child(int argc, char **argv)
 		return 1;
 	}
 	corio_http_static_free(a.files);
+	corio_tls_config_free(a.tls);
 	return 0;
 }
 
@@ -101,14 +140,41 @@ typedef struct srv {
 	int port;
 	pid_t pid;
 	const char *skipped;
+	char why[160];           /* skipped points here when the TLS check failed */
 } srv;
 
-static const struct {
+/* What one measurement asks for: a path, and whether every request opens a connection. */
+typedef struct workload {
 	const char *path, *label;
-} paths[] = {
-	{ HC_HELLO_PATH, "hello world" },
-	{ HC_FILE_PATH, "4 KiB static file" },
+	bool close;
+	bool full_only; /* left out with --quick */
+} workload;
+
+static const workload plain_loads[] = {
+	{ HC_HELLO_PATH, "hello world", false, false },
+	{ HC_FILE_PATH, "4 KiB static file", false, false },
 };
+
+static const workload tls_loads[] = {
+	{ HC_HELLO_PATH, "hello world, TLS 1.3", false, false },
+	{ HC_FILE_PATH, "4 KiB static file, TLS 1.3", false, true },
+	{ HC_HELLO_PATH, "TLS 1.3 handshake per request (Connection: close; wrk resumes sessions)",
+	  true, false },
+};
+
+/* Everything one benchmark run sets up: the generator, the CPUs, both servers. */
+typedef struct setup {
+	const char *bench;      /* "http_server" or "https_server" */
+	bool tls;
+	char gen_path[PATH_MAX];
+	bool use_wrk;
+	hc_cpus cpus;
+	cpu_set_t gen1, srv1;
+	hc_nginx ng;
+	th_certs certs;
+	srv sv[NSRV];
+	char dur[24];
+} setup;
 
 static void note_targets(bench_result *r, double target, int peer)
 {
@@ -121,146 +187,252 @@ static void note_targets(bench_result *r, double target, int peer)
 		snprintf(r->note, sizeof r->note, "target: >= %.1fx nginx", target);
 }
 
-static int run(const bench_opts *o)
+/* The generator: wrk, else (plain HTTP only) corio-load beside this program. */
+static bool find_gen(setup *s)
 {
-	char gen_path[PATH_MAX], self[PATH_MAX], root[PATH_MAX + 8], portarg[16];
-	char url[96], dur[24], out[16384];
-	bool use_wrk;
-	hc_cpus cpus;
-	cpu_set_t gen1, srv1;
-	hc_nginx ng = { .workers = 1 };
-	srv sv[NSRV] = { { .name = "corio" }, { .name = "nginx" } };
+	char self[PATH_MAX];
+
+	s->use_wrk = bench_which("wrk", s->gen_path, sizeof s->gen_path) != NULL;
+	if (s->use_wrk || s->tls)
+		return s->use_wrk;
+	snprintf(self, sizeof self, "%s", bench_self_exe() ? bench_self_exe() : "");
+	snprintf(s->gen_path, sizeof s->gen_path, "%s/corio-load", dirname(self));
+	return access(s->gen_path, X_OK) == 0;
+}
+
+/* nginx, which also makes the document root both servers use: false when there is no
+ * document root (nothing to measure corio with either); nginx itself may be skipped. */
+static bool start_nginx(setup *s)
+{
+	char root[PATH_MAX + 8];
 	const char *why;
-	/* wrk -d5s as the HTTP issue specifies; -d1s with --quick; --secs overrides. */
-	int secs = o->secs_given ? (int)ceil(o->secs) : (o->quick ? 1 : 5);
+
+	s->ng.workers = 1;
+	s->ng.pinned = s->cpus.pinned;
+	s->ng.cpus = s->srv1;
+	why = hc_nginx_start(&s->ng, s->tls ? &s->certs : NULL);
+	if (!why) {
+		s->sv[NGINX].port = s->ng.port;
+		s->sv[NGINX].pid = s->ng.pid;
+		return true;
+	}
+	bench_log("%s: nginx: %s\n", s->bench, why);
+	s->sv[NGINX].skipped = why;
+	snprintf(root, sizeof root, "%s/root%s", s->ng.dir, HC_FILE_PATH);
+	if (s->ng.dir[0] && (access(root, R_OK) == 0 || hc_make_root(s->ng.dir) == 0))
+		return true;
+	bench_log("%s: cannot make the document root\n", s->bench);
+	return false;
+}
+
+/* corio's server: `__child http_server PORT ROOT [CERT KEY]`. */
+static bool start_corio(setup *s)
+{
+	char root[PATH_MAX + 8], portarg[16];
+	srv *c = &s->sv[CORIO];
+
+	c->port = th_free_port();
+	snprintf(portarg, sizeof portarg, "%d", c->port);
+	snprintf(root, sizeof root, "%s/root", s->ng.dir);
+	c->pid = hc_spawn(s->cpus.pinned ? &s->srv1 : NULL,
+			  (char *const[]){ (char *)bench_self_exe(), "__child", "http_server", portarg,
+					   root, s->tls ? s->certs.path[CERT_GOOD] : NULL,
+					   s->certs.path[CERT_GOOD_KEY], NULL });
+	if (c->pid >= 0 && th_wait_port(c->port, &c->pid, 5, bench_child_reaped))
+		return true;
+	bench_log("%s: corio's server did not start\n", s->bench);
+	return false;
+}
+
+/* One generator run against server k: requests and seconds, false when it failed. */
+static bool drive(setup *s, const workload *w, int k, double *req, double *secs,
+		  double *cpu)
+{
+	char url[96], out[16384], *argv[20];
+	double gcpu = 0, c0, c1;
+	int st, i = 0;
+
+	snprintf(url, sizeof url, "%s://127.0.0.1:%d%s", s->tls ? "https" : "http",
+		 s->sv[k].port, w->path);
+	argv[i++] = s->gen_path;
+	argv[i++] = "-t";
+	argv[i++] = "1";
+	argv[i++] = "-c";
+	argv[i++] = "64";
+	argv[i++] = "-d";
+	argv[i++] = s->dur;
+	if (w->close) {
+		argv[i++] = "-H";
+		argv[i++] = "Connection: close";
+	}
+	if (!s->use_wrk)
+		argv[i++] = "--json";
+	argv[i++] = url;
+	argv[i] = NULL;
+	*req = *secs = 0;
+	c0 = hc_proc_cpu(s->sv[k].pid);
+	st = hc_run_gen(s->cpus.pinned ? &s->gen1 : NULL, argv, out, sizeof out, &gcpu);
+	c1 = hc_proc_cpu(s->sv[k].pid);
+	if (st == 0 && s->use_wrk) {
+		hc_parse_wrk(out, req, secs);
+	} else if (st == 0) {
+		*req = hc_num_after(out, "\"requests\":");
+		*secs = hc_num_after(out, "\"duration_s\":");
+		if (hc_num_after(out, "\"total\":") != 0)
+			*req = -1;
+	}
+	if (st != 0 || *req <= 0 || *secs <= 0) {
+		bench_log("%s: %s failed (status %d):\n%s\n", s->bench, s->sv[k].name, st, out);
+		return false;
+	}
+	*cpu = c0 >= 0 && c1 > c0 ? c1 - c0 : 0;
+	return true;
+}
+
+static void measure(setup *s, const workload *w, const bench_opts *o, int *rc)
+{
+	const char *unit = w->close ? "handshakes/s" : "req/s";
+	const char *gen = s->use_wrk ? "wrk" : "corio-load";
+	bench_result rps, eff;
+	int pr[NSRV], pe[NSRV];
+
+	bench_result_init(&rps, s->bench, unit, true, "%s, %s -t1 -c64 -d%s%s", w->label, gen,
+			  s->dur, s->cpus.pinned ? ", server and generator pinned" : "");
+	bench_result_init(&eff, s->bench, w->close ? "handshakes/CPU-s" : "req/CPU-s", true,
+			  "%s, %s -t1 -c64 -d%s, server CPU%s", w->label, gen, s->dur,
+			  s->cpus.pinned ? ", pinned" : "");
+	for (int k = 0; k < NSRV; k++) {
+		pr[k] = bench_result_peer_skipped(&rps, s->sv[k].name, s->sv[k].skipped);
+		pe[k] = bench_result_peer_skipped(&eff, s->sv[k].name, s->sv[k].skipped);
+	}
+	for (int r = 0; r < o->runs; r++) {
+		for (int j = 0; j < NSRV; j++) {
+			int k = (r % 2) ? NSRV - 1 - j : j; /* alternate which server goes first */
+			double req, secs, cpu;
+
+			if (s->sv[k].skipped || !drive(s, w, k, &req, &secs, &cpu))
+				continue;
+			bench_result_add(&rps, pr[k], req / secs);
+			if (cpu > 0)
+				bench_result_add(&eff, pe[k], req / cpu);
+		}
+	}
+	for (int k = 0; k < NSRV; k++)
+		bench_result_pair_failed(&rps, pr[k], &eff, pe[k]);
+	if (rps.peers[pr[CORIO]].n == 0 && !s->sv[CORIO].skipped)
+		*rc = 1;
+	note_targets(&rps, 1.0, pr[NGINX]);
+	if (!w->close)
+		note_targets(&eff, 1.1, pe[NGINX]);
+	bench_result_report(&rps, o);
+	bench_result_report(&eff, o);
+}
+
+/* Each server's TLS as a client sees it: TLS 1.3 with the run's leaf, or the server is
+ * skipped (logged either way). False when corio's server failed the check. */
+static bool check_tls(setup *s)
+{
+	for (int k = 0; k < NSRV; k++) {
+		char desc[sizeof s->sv[k].why - 32];
+
+		if (s->sv[k].skipped)
+			continue;
+		if (hc_tls_probe(s->sv[k].port, &s->certs, desc, sizeof desc)) {
+			bench_log("%s: %s: %s\n", s->bench, s->sv[k].name, desc);
+			continue;
+		}
+		snprintf(s->sv[k].why, sizeof s->sv[k].why, "TLS check failed: %s", desc);
+		s->sv[k].skipped = s->sv[k].why;
+		bench_log("%s: %s: %s\n", s->bench, s->sv[k].name, s->sv[k].why);
+	}
+	return !s->sv[CORIO].skipped;
+}
+
+/* Every workload's results with both servers skipped for the same reason. */
+static void report_skipped(setup *s, const workload *loads, size_t n, const char *why,
+			   const bench_opts *o)
+{
+	for (size_t i = 0; i < n; i++) {
+		bench_result r;
+
+		if (loads[i].full_only && o->quick)
+			continue;
+		bench_result_init(&r, s->bench, loads[i].close ? "handshakes/s" : "req/s", true,
+				  "%s", loads[i].label);
+		for (int k = 0; k < NSRV; k++)
+			bench_result_peer_skipped(&r, s->sv[k].name, why);
+		bench_result_report(&r, o);
+	}
+}
+
+static int run_servers(const bench_opts *o, bool tls)
+{
+	const workload *loads = tls ? tls_loads : plain_loads;
+	size_t nloads = tls ? sizeof tls_loads / sizeof tls_loads[0]
+			    : sizeof plain_loads / sizeof plain_loads[0];
+	setup s = { .bench = tls ? "https_server" : "http_server", .tls = tls,
+		    .sv = { { .name = "corio" }, { .name = "nginx" } } };
+	/* Plain: wrk -d5s as the HTTP issue specifies; HTTPS -d3s; -d1s with --quick; --secs
+	 * overrides. */
+	int secs = o->secs_given ? (int)ceil(o->secs) : o->quick ? 1 : tls ? 3 : 5;
+	const char *why;
 	int rc = 0;
 
-	/* The generator: wrk, else corio-load beside this program. */
-	use_wrk = bench_which("wrk", gen_path, sizeof gen_path) != NULL;
-	if (!use_wrk) {
-		snprintf(self, sizeof self, "%s", bench_self_exe() ? bench_self_exe() : "");
-		snprintf(gen_path, sizeof gen_path, "%s/corio-load", dirname(self));
-		if (access(gen_path, X_OK) != 0) {
-			bench_log("http_server: neither wrk nor corio-load is available\n");
+	if (!find_gen(&s)) {
+		why = tls ? "wrk not installed (the HTTPS generator)"
+			  : "neither wrk nor corio-load is available";
+		bench_log("%s: %s\n", s.bench, why);
+		if (!tls)
 			return 1;
-		}
+		report_skipped(&s, loads, nloads, why, o);
+		return 0;
 	}
-	hc_plan_cpus(&cpus);
-	hc_first_cpu(&cpus.gen, &gen1);
-	hc_first_cpu(&cpus.srv, &srv1);
-
-	/* nginx, which also makes the document root both servers use. */
-	ng.pinned = cpus.pinned;
-	ng.cpus = srv1;
-	why = hc_nginx_start(&ng);
-	if (why) {
-		bench_log("http_server: nginx: %s\n", why);
-		sv[NGINX].skipped = why;
-		snprintf(root, sizeof root, "%s/root%s", ng.dir, HC_FILE_PATH);
-		if (!ng.dir[0] || (access(root, R_OK) != 0 && hc_make_root(ng.dir) != 0)) {
-			/* No directory to serve from: nothing to measure corio with either. */
-			bench_log("http_server: cannot make the document root\n");
-			hc_nginx_stop(&ng);
-			return 1;
-		}
-	} else {
-		sv[NGINX].port = ng.port;
-		sv[NGINX].pid = ng.pid;
-	}
-
-	/* corio's server. */
-	sv[CORIO].port = th_free_port();
-	snprintf(portarg, sizeof portarg, "%d", sv[CORIO].port);
-	snprintf(root, sizeof root, "%s/root", ng.dir);
-	sv[CORIO].pid = hc_spawn(cpus.pinned ? &srv1 : NULL,
-				 (char *const[]){ (char *)bench_self_exe(), "__child",
-						  "http_server", portarg, root, NULL });
-	if (sv[CORIO].pid < 0 ||
-	    !th_wait_port(sv[CORIO].port, &sv[CORIO].pid, 5, bench_child_reaped)) {
-		bench_log("http_server: corio's server did not start\n");
-		th_stop(&sv[CORIO].pid, SIGTERM, bench_child_reaped);
-		hc_nginx_stop(&ng);
+	if (tls && (why = hc_certs_make(&s.certs))) {
+		bench_log("%s: %s\n", s.bench, why);
+		hc_certs_remove(&s.certs);
 		return 1;
 	}
-
-	snprintf(dur, sizeof dur, "%ds", secs);
-	for (size_t pi = 0; pi < sizeof paths / sizeof paths[0]; pi++) {
-		bench_result rps, eff;
-		int pr[NSRV], pe[NSRV];
-
-		bench_result_init(&rps, "http_server", "req/s", true,
-				  "%s, %s -t1 -c64 -d%s%s", paths[pi].label,
-				  use_wrk ? "wrk" : "corio-load", dur,
-				  cpus.pinned ? ", server and generator pinned" : "");
-		bench_result_init(&eff, "http_server", "req/CPU-s", true,
-				  "%s, %s -t1 -c64 -d%s, server CPU%s", paths[pi].label,
-				  use_wrk ? "wrk" : "corio-load", dur, cpus.pinned ? ", pinned" : "");
-		for (int k = 0; k < NSRV; k++) {
-			pr[k] = bench_result_peer_skipped(&rps, sv[k].name, sv[k].skipped);
-			pe[k] = bench_result_peer_skipped(&eff, sv[k].name, sv[k].skipped);
-		}
-		for (int r = 0; r < o->runs; r++) {
-			for (int j = 0; j < NSRV; j++) {
-				/* Alternate which server goes first. */
-				int k = (r % 2) ? NSRV - 1 - j : j;
-				double gcpu = 0, req = 0, s = 0, c0, c1;
-				char *argv[16];
-				int st, i = 0;
-
-				if (sv[k].skipped)
-					continue;
-				snprintf(url, sizeof url, "http://127.0.0.1:%d%s", sv[k].port,
-					 paths[pi].path);
-				argv[i++] = gen_path;
-				argv[i++] = "-t";
-				argv[i++] = "1";
-				argv[i++] = "-c";
-				argv[i++] = "64";
-				argv[i++] = "-d";
-				argv[i++] = dur;
-				if (!use_wrk)
-					argv[i++] = "--json";
-				argv[i++] = url;
-				argv[i] = NULL;
-				c0 = hc_proc_cpu(sv[k].pid);
-				st = hc_run_gen(cpus.pinned ? &gen1 : NULL, argv, out, sizeof out,
-						&gcpu);
-				c1 = hc_proc_cpu(sv[k].pid);
-				if (st == 0 && use_wrk && hc_parse_wrk(out, &req, &s)) {
-				} else if (st == 0 && !use_wrk) {
-					req = hc_num_after(out, "\"requests\":");
-					s = hc_num_after(out, "\"duration_s\":");
-					if (hc_num_after(out, "\"total\":") != 0)
-						req = -1;
-				}
-				if (st != 0 || req <= 0 || s <= 0) {
-					bench_log("http_server: %s run %d failed (status %d):\n%s\n",
-						  sv[k].name, r + 1, st, out);
-					continue;
-				}
-				bench_result_add(&rps, pr[k], req / s);
-				if (c0 >= 0 && c1 > c0)
-					bench_result_add(&eff, pe[k], req / (c1 - c0));
-			}
-		}
-		for (int k = 0; k < NSRV; k++)
-			bench_result_pair_failed(&rps, pr[k], &eff, pe[k]);
-		if (rps.peers[pr[CORIO]].n == 0)
-			rc = 1;
-		note_targets(&rps, 1.0, pr[NGINX]);
-		note_targets(&eff, 1.1, pe[NGINX]);
-		bench_result_report(&rps, o);
-		bench_result_report(&eff, o);
+	snprintf(s.dur, sizeof s.dur, "%ds", secs);
+	hc_plan_cpus(&s.cpus);
+	hc_first_cpu(&s.cpus.gen, &s.gen1);
+	hc_first_cpu(&s.cpus.srv, &s.srv1);
+	if (!start_nginx(&s) || !start_corio(&s)) {
+		rc = 1;
+	} else {
+		if (tls && !check_tls(&s))
+			rc = 1; /* corio's server reported skipped, with why; nginx still measured */
+		for (size_t i = 0; i < nloads; i++)
+			if (!(loads[i].full_only && o->quick))
+				measure(&s, &loads[i], o, &rc);
 	}
-	th_stop(&sv[CORIO].pid, SIGTERM, bench_child_reaped);
-	hc_nginx_stop(&ng);
+	th_stop(&s.sv[CORIO].pid, SIGTERM, bench_child_reaped);
+	hc_nginx_stop(&s.ng);
+	hc_certs_remove(&s.certs);
 	return rc;
+}
+
+static int run_http(const bench_opts *o)
+{
+	return run_servers(o, false);
+}
+
+static int run_https(const bench_opts *o)
+{
+	return run_servers(o, true);
 }
 
 const bench_def bench_http_server = {
 	.name = "http_server",
 	.desc = "HTTP/1.1 server: corio vs nginx (1 worker) under wrk -t1 -c64, hello world and "
 		"a 4 KiB file (req/s, req per server CPU-s)",
-	.run = run,
+	.run = run_http,
+	.child = child,
+};
+
+const bench_def bench_https_server = {
+	.name = "https_server",
+	.desc = "HTTPS server (TLS 1.3, ECDSA P-256): corio vs nginx under wrk -t1 -c64, hello, "
+		"4 KiB file, new connections (req/s, handshakes/s, per server CPU-s)",
+	.run = run_https,
 	.child = child,
 };

@@ -5,7 +5,9 @@
  * process (registered, so that Ctrl-C stops it).
  *
  * Adding a benchmark: write bench/b_NAME.c defining `const bench_def bench_NAME`, then add
- * one line X(NAME) to CORIO_BENCHMARKS below. Every .c file of bench/ is linked into
+ * one line X(NAME) to CORIO_BENCHMARKS below. A variant that shares all but its setup with
+ * a benchmark is defined in the same file (b_http_server.c defines http_server and
+ * https_server, b_http_client.c http_client and https_client). Every .c file of bench/ is linked into
  * corio-bench. A benchmark that measures for a time takes the duration from opts->secs; one
  * that starts a process uses bench_run_child, bench_capture or bench_fork.
  */
@@ -34,7 +36,9 @@
 	X(file)             \
 	X(http)             \
 	X(http_server)      \
-	X(http_client)
+	X(http_client)      \
+	X(https_server)     \
+	X(https_client)
 
 typedef struct bench_opts {
 	bool json;               /* one JSON object per result on stdout, nothing else there */

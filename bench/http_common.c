@@ -15,6 +15,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
 #include "bench/bench.h"
 #include "bench/http_common.h"
 
@@ -98,9 +103,121 @@ int hc_make_root(const char *dir)
 	return hc_write_file(path, page, HC_FILE_SIZE);
 }
 
+/* ---- certificates ----------------------------------------------------------------------- */
+
+const char *hc_certs_make(th_certs *certs)
+{
+	bool ok = th_certs_make(certs);
+
+	/* The directory first: the runner removes what it was given newest first. */
+	if (certs->dir[0] && !strstr(certs->dir, "XXXXXX")) {
+		bench_cleanup_path(certs->dir);
+		for (int i = 0; i < CERT_NFILES; i++)
+			bench_cleanup_path(certs->path[i]);
+	}
+	return ok ? NULL : "cannot make the test certificates";
+}
+
+void hc_certs_remove(th_certs *certs)
+{
+	if (!certs->dir[0] || strstr(certs->dir, "XXXXXX"))
+		return;
+	th_certs_remove(certs);
+	for (int i = 0; i < CERT_NFILES; i++)
+		bench_cleanup_forget(certs->path[i]);
+	bench_cleanup_forget(certs->dir);
+	certs->dir[0] = 0;
+}
+
+/* A blocking TCP connection to 127.0.0.1:port whose sends and receives give up after
+ * secs; -1 when refused. */
+static int connect_loopback(int port, int secs)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct timeval tv = { .tv_sec = secs };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* True when crt is the certificate in the PEM file path. */
+static bool same_cert(X509 *crt, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	X509 *want = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	bool same = crt && want && X509_cmp(crt, want) == 0;
+
+	if (f)
+		fclose(f);
+	X509_free(want);
+	return same;
+}
+
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384, X25519, ECDSA P-256 leaf", from an established ssl. */
+static void describe(SSL *ssl, X509 *leaf, char *desc, size_t len)
+{
+	EVP_PKEY *pk = leaf ? X509_get0_pubkey(leaf) : NULL;
+	char curve[64] = "";
+	size_t cl = 0;
+	int group = SSL_get_negotiated_group(ssl);
+	const char *gname = group ? OBJ_nid2sn(group & ~TLSEXT_nid_unknown) : NULL;
+
+	if (pk && EVP_PKEY_get_group_name(pk, curve, sizeof curve, &cl) != 1)
+		curve[0] = 0;
+	snprintf(desc, len, "%s %s, %s, %s %s leaf", SSL_get_version(ssl),
+		 SSL_CIPHER_get_name(SSL_get_current_cipher(ssl)), gname ? gname : "?",
+		 !pk ? "no" : EVP_PKEY_is_a(pk, "EC") ? "ECDSA" : EVP_PKEY_get0_type_name(pk),
+		 strcmp(curve, "prime256v1") == 0 ? "P-256" : curve);
+}
+
+bool hc_tls_probe(int port, const th_certs *certs, char *desc, size_t len)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = NULL;
+	X509 *leaf = NULL;
+	int fd = -1;
+	bool ok = false;
+
+	snprintf(desc, len, "no TLS handshake");
+	if (!ctx || SSL_CTX_load_verify_locations(ctx, certs->path[CERT_CA], NULL) != 1)
+		goto out;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if ((fd = connect_loopback(port, 10)) < 0 || !(ssl = SSL_new(ctx)) ||
+	    !SSL_set1_host(ssl, "127.0.0.1") || !SSL_set_fd(ssl, fd))
+		goto out;
+	if (SSL_connect(ssl) != 1) {
+		unsigned long e = ERR_peek_last_error();
+
+		snprintf(desc, len, "no TLS handshake: %s",
+			 e ? ERR_reason_error_string(e) : "connection closed");
+		goto out;
+	}
+	leaf = SSL_get1_peer_certificate(ssl);
+	describe(ssl, leaf, desc, len);
+	ok = SSL_version(ssl) == TLS1_3_VERSION && same_cert(leaf, certs->path[CERT_GOOD]);
+	SSL_shutdown(ssl);
+out:
+	X509_free(leaf);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	if (fd >= 0)
+		close(fd);
+	ERR_clear_error();
+	return ok;
+}
+
 /* ---- nginx ------------------------------------------------------------------------------ */
 
-const char *hc_nginx_start(hc_nginx *s)
+const char *hc_nginx_start(hc_nginx *s, const th_certs *tls)
 {
 	const char *why;
 
@@ -109,6 +226,10 @@ const char *hc_nginx_start(hc_nginx *s)
 	s->connections = 8192;
 	s->fork = bench_fork; /* registered: stopped by the runner on Ctrl-C */
 	s->reaped = bench_child_reaped;
+	s->ssl_cert = tls ? tls->path[CERT_GOOD] : NULL;
+	s->ssl_key = tls ? tls->path[CERT_GOOD_KEY] : NULL;
+	s->ssl_protocols = tls ? "TLSv1.3" : NULL;
+	s->ssl_no_cache = true; /* nginx's default: session tickets, no shared cache */
 	if ((why = th_nginx_dir(s, "corio-bench-http")))
 		return why;
 	if (hc_make_root(s->dir) != 0)

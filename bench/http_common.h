@@ -1,8 +1,10 @@
 /* bench/http_common.h: what the HTTP benchmarks (b_http.c, b_http_server.c,
- * b_http_client.c) share: planning which CPUs the load generator and the server get, a
- * throw-away nginx (tests/support/nginx.h's, with unlimited keep-alive and the document root
- * below), starting a server process pinned to its CPUs, running a generator pinned to its CPUs with its CPU time from
- * wait4, and the CPU time of a running process tree from /proc.
+ * b_http_client.c, and their HTTPS variants https_server and https_client) share: planning
+ * which CPUs the load generator and the server get, a throw-away nginx (tests/support/
+ * nginx.h's, with unlimited keep-alive and the document root below, plain or HTTPS), the
+ * certificates of the HTTPS runs, starting a server process pinned to its CPUs, running a
+ * generator pinned to its CPUs with its CPU time from wait4, and the CPU time of a running
+ * process tree from /proc.
  *
  * The nginx document root holds:
  *   /index.html  612 bytes (the size of nginx's own welcome page)
@@ -21,6 +23,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "tests/support/certs.h"
 #include "tests/support/nginx.h"
 
 #define HC_HELLO_PATH "/hello"
@@ -45,13 +48,30 @@ int hc_write_file(const char *path, const void *data, size_t len);
 /* Creates DIR/root with the files above. 0 or -1. */
 int hc_make_root(const char *dir);
 
+/* The certificates of the HTTPS benchmarks, made at run time (tests/support/certs.h): an
+ * ECDSA P-256 CA (certs.path[CERT_CA], what the clients trust) and a leaf for localhost and
+ * 127.0.0.1 signed by it (CERT_GOOD, key CERT_GOOD_KEY), the one nginx and corio's server
+ * both serve. Registered with the runner, so an interrupted run removes them. NULL, or why
+ * not (call hc_certs_remove in both cases). */
+const char *hc_certs_make(th_certs *certs);
+void hc_certs_remove(th_certs *certs);
+
+/* One TLS handshake with the HTTPS server on 127.0.0.1:port, verified against certs' CA and
+ * the name 127.0.0.1 (OpenSSL, a blocking socket, 10 s at most), to check what a benchmark
+ * measures: true when the server negotiated TLS 1.3 and presented certs' leaf (CERT_GOOD).
+ * desc gets what was negotiated ("TLSv1.3 TLS_AES_256_GCM_SHA384, X25519, ECDSA P-256
+ * leaf") or why the check failed. */
+bool hc_tls_probe(int port, const th_certs *certs, char *desc, size_t len);
+
 /* tests/support/nginx.h's nginx, set up for the benchmarks (hc_nginx_start). */
 typedef th_nginx hc_nginx;
 
 /* Starts nginx (NULL) or says why not (a reason for bench_result_skip): the directory with
- * the document root above, nginx from PATH, forked with bench_fork. Call hc_nginx_stop in
- * both cases. */
-const char *hc_nginx_start(hc_nginx *s);
+ * the document root above, nginx from PATH, forked with bench_fork. tls NULL: plain HTTP;
+ * else HTTPS only, with tls's leaf (CERT_GOOD), `ssl_protocols TLSv1.3` and nginx's
+ * defaults for everything else (session tickets on, no shared session cache). Call
+ * hc_nginx_stop in both cases. */
+const char *hc_nginx_start(hc_nginx *s, const th_certs *tls);
 /* Stops nginx (SIGTERM by pid, waited for) and removes its directory. */
 void hc_nginx_stop(hc_nginx *s);
 

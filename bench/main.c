@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include <corio/corio.h>
 
 #include "bench/bench.h"
@@ -48,7 +50,8 @@ static void usage(FILE *f)
 	      "  --secs S      seconds of each timed measurement in the benchmarks that measure\n"
 	      "                for a time (echo, file, ...): default 0.5, 0.25 with --quick\n"
 	      "                (longer is steadier: --secs 2 for a careful run); http_server\n"
-	      "                runs wrk -d5s (-d1s with --quick) unless --secs is given\n"
+	      "                runs wrk -d5s, https_server -d3s (-d1s with --quick) unless\n"
+	      "                --secs is given\n"
 	      "  --json        stdout gets one JSON object per result and nothing else\n"
 	      "                ({\"bench\", \"config\", \"unit\", \"higher_is_better\", \"results\",\n"
 	      "                \"runs\", \"spread\", \"ratio\"[, \"skipped\"]}); the table goes to\n"
@@ -200,6 +203,18 @@ static void peer_versions(void)
 		   (char *[]){ (char *)bench_which("dpkg-query", p, sizeof p), "-W", "-f",
 			       "${Version}\n", "liburing-dev", NULL },
 		   NULL);
+	/* The OpenSSL of corio's TLS (the HTTPS benchmarks): Debian's libssl3, which nginx, wrk,
+	 * libcurl and Python's ssl load too. */
+	if (bench_environment.nversions < BENCH_MAX_VERSIONS) {
+		int i = bench_environment.nversions++;
+		const char *v = OpenSSL_version(OPENSSL_VERSION);
+
+		snprintf(bench_environment.versions[i].name, sizeof bench_environment.versions[i].name,
+			 "openssl");
+		snprintf(bench_environment.versions[i].version,
+			 sizeof bench_environment.versions[i].version, "%s",
+			 strncmp(v, "OpenSSL ", 8) == 0 ? v + 8 : v);
+	}
 }
 
 /* `git describe` of the tree this program was built from, when it is a git checkout. */

@@ -1,12 +1,16 @@
 #!/usr/bin/python3
-"""bench/peers/aiohttp_client.py: the aiohttp peer of corio-bench's http_client.
+"""bench/peers/aiohttp_client.py: the aiohttp peer of corio-bench's http_client and
+https_client.
 
 The seed's pattern: N tasks on one aiohttp.ClientSession, each fetching URL (and reading
-the whole body) again and again until SECS have passed. Prints one line:
+the whole body) again and again until SECS have passed. For an https:// URL, CAFILE is the
+CA to trust: an ssl.SSLContext (ssl.create_default_context(cafile=CAFILE): certificate and
+name verified) given to the connector. Prints one line:
     requests=<completed with status 200> secs=<elapsed> errors=<failed requests>
-usage: aiohttp_client.py URL N SECS
+usage: aiohttp_client.py URL N SECS [CAFILE]
 """
 import asyncio
+import ssl
 import sys
 import time
 
@@ -26,9 +30,12 @@ async def fetch_loop(session, url, end, counts):
             counts[1] += 1
 
 
-async def main(url, n, secs):
+async def main(url, n, secs, cafile):
     counts = [0, 0]
-    connector = aiohttp.TCPConnector(limit=n)
+    if cafile:
+        connector = aiohttp.TCPConnector(limit=n, ssl=ssl.create_default_context(cafile=cafile))
+    else:
+        connector = aiohttp.TCPConnector(limit=n)
     async with aiohttp.ClientSession(connector=connector) as session:
         t0 = time.monotonic()
         end = t0 + secs
@@ -38,9 +45,10 @@ async def main(url, n, secs):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        print("usage: aiohttp_client.py URL N SECS", file=sys.stderr)
+    if len(sys.argv) not in (4, 5):
+        print("usage: aiohttp_client.py URL N SECS [CAFILE]", file=sys.stderr)
         sys.exit(2)
-    (done, errors), wall = asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3])))
+    (done, errors), wall = asyncio.run(main(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]),
+                                            sys.argv[4] if len(sys.argv) == 5 else None))
     print(f"requests={done} secs={wall:.6f} errors={errors}")
     sys.exit(0)

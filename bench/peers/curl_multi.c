@@ -1,8 +1,10 @@
-/* bench/peers/curl_multi.c: the libcurl peer of corio-bench's http_client: N easy handles
- * on one multi handle (keep-alive: the multi's connection cache), each fetching URL again
- * and again until SECS have passed. Prints one line:
+/* bench/peers/curl_multi.c: the libcurl peer of corio-bench's http_client and
+ * https_client: N easy handles on one multi handle (keep-alive: the multi's connection
+ * cache), each fetching URL again and again with HTTP/1.1 until SECS have passed. For an
+ * https:// URL, CAFILE is the CA to trust (CURLOPT_CAINFO; the certificate and its name are
+ * verified, libcurl's defaults). Prints one line:
  *     requests=<completed with status 200> secs=<elapsed> errors=<failed transfers>
- * usage: peer-curl_multi URL N SECS
+ * usage: peer-curl_multi URL N SECS [CAFILE]
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -35,8 +37,8 @@ int main(int argc, char **argv)
 	CURL **h;
 	int n, running = 0, active;
 
-	if (argc != 4 || (n = atoi(argv[2])) < 1 || (secs = atof(argv[3])) <= 0) {
-		fprintf(stderr, "usage: %s URL N SECS\n", argv[0]);
+	if ((argc != 4 && argc != 5) || (n = atoi(argv[2])) < 1 || (secs = atof(argv[3])) <= 0) {
+		fprintf(stderr, "usage: %s URL N SECS [CAFILE]\n", argv[0]);
 		return 2;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -54,6 +56,10 @@ int main(int argc, char **argv)
 		curl_easy_setopt(h[i], CURLOPT_URL, argv[1]);
 		curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, discard);
 		curl_easy_setopt(h[i], CURLOPT_TCP_NODELAY, 1L);
+		/* HTTP/1.1 like every client of the benchmark (libcurl offers h2 on https). */
+		curl_easy_setopt(h[i], CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+		if (argc == 5)
+			curl_easy_setopt(h[i], CURLOPT_CAINFO, argv[4]);
 		curl_easy_setopt(h[i], CURLOPT_PRIVATE, (void *)h[i]);
 		curl_multi_add_handle(m, h[i]);
 	}

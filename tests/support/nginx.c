@@ -69,9 +69,10 @@ static void ssl_lines(const th_nginx *n, char *buf, size_t len)
 	snprintf(buf, len,
 		 "    ssl_certificate %s;\n"
 		 "    ssl_certificate_key %s;\n"
-		 "    ssl_session_cache shared:corio_test:1m;\n"
+		 "%s"
 		 "%s%s%s",
 		 n->ssl_cert, n->ssl_key ? n->ssl_key : n->ssl_cert,
+		 n->ssl_no_cache ? "" : "    ssl_session_cache shared:corio_test:1m;\n",
 		 n->ssl_protocols ? "    ssl_protocols " : "",
 		 n->ssl_protocols ? n->ssl_protocols : "", n->ssl_protocols ? ";\n" : "");
 }

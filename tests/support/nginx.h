@@ -34,6 +34,9 @@ typedef struct th_nginx {
 	 * with ssl_protocols (NULL: nginx's default) and a shared session cache besides the
 	 * session tickets nginx sends by default, so that clients can resume. */
 	const char *ssl_cert, *ssl_key, *ssl_protocols;
+	/* With ssl_cert: no shared session cache, nginx's own default (session tickets only),
+	 * as corio-bench's HTTPS benchmarks compare it. */
+	bool ssl_no_cache;
 	bool pinned;           /* run on cpus */
 	cpu_set_t cpus;
 	/* How it is forked and reaped (th_child's hooks; NULL: tied to this process). */
