@@ -124,20 +124,6 @@ static void *writer(void *arg)
 	return NULL;
 }
 
-static ssize_t read_exact(corio_tls *t, unsigned char *p, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = corio_tls_read(t, p + got, len - got);
-
-		if (n <= 0)
-			return n < 0 ? n : (ssize_t)got;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 /* Sends len bytes through the echo server to name, reading them back at the same time. */
 static const char *echo_through(const char *name, size_t len)
 {
@@ -162,7 +148,7 @@ static const char *echo_through(const char *name, size_t len)
 	if (!err) {
 		w = (wjob){ .t = t, .p = out, .len = len };
 		wt = corio_spawn(writer, &w);
-		if (read_exact(t, in, len) != (ssize_t)len || memcmp(in, out, len) != 0)
+		if (th_tls_read_exact(t, in, len) != (ssize_t)len || memcmp(in, out, len) != 0)
 			err = "echoed bytes";
 		else if (corio_tls_read(t, in, len + 1) != 0)
 			err = "no close_notify after the echo";
@@ -331,7 +317,7 @@ static void *t_timeout(void *arg)
 	TH_CHECK(corio_timeout_exit(&to));
 	/* ...and the connection goes on. */
 	TH_CHECK(corio_tls_write(t, "go", 2) == 2);
-	TH_CHECK(read_exact(t, (unsigned char *)buf + 11, 4) == 4);
+	TH_CHECK(th_tls_read_exact(t, (unsigned char *)buf + 11, 4) == 4);
 	TH_CHECK(memcmp(buf, "hello worldlate", 15) == 0);
 	TH_CHECK(corio_tls_read(t, buf, sizeof buf) == 0);
 	corio_tls_free(t);
@@ -394,7 +380,7 @@ static const char *cancel_round(corio_tls *t, bool race)
 	}
 	if (!race && corio_tls_write(t, "go", 2) != 2)
 		return "write go";
-	if (read_exact(t, (unsigned char *)got + n, 5 - n) != (ssize_t)(5 - n))
+	if (th_tls_read_exact(t, (unsigned char *)got + n, 5 - n) != (ssize_t)(5 - n))
 		return "rest";
 	return memcmp(got, "defgh", 5) == 0 ? NULL : "bytes differ";
 }
@@ -455,7 +441,7 @@ static const char *client_cert_round(bool with_cert)
 	cfd = start(&s, &task);
 	/* TLS 1.3: the client is done before the server checks; it hears of it on read. */
 	int rc = corio_tls_connect(cfd, cc, "localhost", &t);
-	ssize_t n = rc == 0 ? read_exact(t, (unsigned char *)buf, 2) : rc;
+	ssize_t n = rc == 0 ? th_tls_read_exact(t, (unsigned char *)buf, 2) : rc;
 	if (with_cert && (n != 2 || memcmp(buf, "hi", 2) != 0))
 		err = "with a certificate";
 	if (!with_cert && n != -EPROTO)
@@ -492,7 +478,7 @@ static void *t_configs(void *arg)
 	TH_CHECK(corio_tls_config_ca(cc, g_certs.path[CERT_CA], NULL) == -EBUSY);
 	/* The connection keeps its config alive after the owner let go. */
 	corio_tls_config_free(cc);
-	TH_CHECK(read_exact(t, (unsigned char *)buf, 2) == 2 && memcmp(buf, "hi", 2) == 0);
+	TH_CHECK(th_tls_read_exact(t, (unsigned char *)buf, 2) == 2 && memcmp(buf, "hi", 2) == 0);
 	TH_CHECK(corio_tls_read(t, buf, sizeof buf) == 0);
 	corio_tls_free(t);
 	stop(&s, task, cfd);
@@ -676,7 +662,7 @@ static void *t_key_update(void *arg)
 	TH_CHECK(corio_tls_connect(cfd, cc, "localhost", &t) == 0);
 	w = (wjob){ .t = t, .p = out, .len = len };
 	wt = corio_spawn(writer, &w);
-	TH_CHECK(read_exact(t, in, len) == (ssize_t)len);
+	TH_CHECK(th_tls_read_exact(t, in, len) == (ssize_t)len);
 	TH_CHECK(memcmp(in, out, len) == 0);
 	TH_CHECK(corio_tls_read(t, in, 1) == 0);
 	corio_join(wt, NULL);
@@ -701,7 +687,7 @@ static void *gather_body(srv *s, corio_tls *t)
 	unsigned char *buf = malloc(s->len);
 	void *res = TH_OK;
 
-	if (!buf || read_exact(t, buf, s->len) != (ssize_t)s->len)
+	if (!buf || th_tls_read_exact(t, buf, s->len) != (ssize_t)s->len)
 		res = "server read";
 	for (size_t i = 0; res == TH_OK && i < s->len; i++)
 		if (buf[i] != (unsigned char)(i % 251))

@@ -35,20 +35,6 @@ static void failed(many *m, const char *what, int rc)
 	}
 }
 
-static ssize_t read_exact(corio_tls *t, unsigned char *p, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = corio_tls_read(t, p + got, len - got);
-
-		if (n <= 0)
-			return n < 0 ? n : (ssize_t)got;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 /* Accepts one connection, echoes one message, answers close_notify with its own. */
 static void *server(void *arg)
 {
@@ -64,7 +50,7 @@ static void *server(void *arg)
 	}
 	if ((rc = corio_tls_accept(fd, m->scfg, &t)) != 0)
 		failed(m, "server handshake", rc);
-	else if ((n = read_exact(t, buf, MSG)) != MSG)
+	else if ((n = th_tls_read_exact(t, buf, MSG)) != MSG)
 		failed(m, "server read", (int)n);
 	else if ((n = corio_tls_write(t, buf, MSG)) != MSG)
 		failed(m, "server write", (int)n);
@@ -110,7 +96,7 @@ static void *client(void *arg)
 		failed(m, "client handshake", rc);
 	else if ((n = corio_tls_write(t, out, MSG)) != MSG)
 		failed(m, "client write", (int)n);
-	else if ((n = read_exact(t, in, MSG)) != MSG)
+	else if ((n = th_tls_read_exact(t, in, MSG)) != MSG)
 		failed(m, "client read", (int)n);
 	else if (memcmp(in, out, MSG) != 0)
 		failed(m, "echoed bytes differ", 0);

@@ -1,5 +1,6 @@
 /* tests/support/certs.c: makes the test certificates of tests/support/certs.h with OpenSSL's
- * API (no openssl CLI needed): P-256 keys, SHA-256 signatures, SANs for the leaves. */
+ * API (no openssl CLI needed): P-256 keys, SHA-256 signatures, SANs for the leaves; and the
+ * corio TLS configs and the exact read the TLS suites share. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,4 +155,18 @@ corio_tls_config *th_tls_client(const th_certs *c, int ca)
 		return NULL;
 	}
 	return cfg;
+}
+
+ssize_t th_tls_read_exact(corio_tls *t, void *p, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = corio_tls_read(t, (unsigned char *)p + got, len - got);
+
+		if (n <= 0)
+			return n < 0 ? n : (ssize_t)got;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
 }

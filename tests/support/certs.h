@@ -7,6 +7,10 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <sys/types.h>
+
+struct corio_tls;
+struct corio_tls_config;
 
 /* Files inside the directory, by index into th_certs.path (a key follows its certificate). */
 enum { CERT_CA, CERT_OTHER_CA, CERT_GOOD, CERT_GOOD_KEY, CERT_EXPIRED, CERT_EXPIRED_KEY,
@@ -27,5 +31,7 @@ void th_certs_remove(th_certs *c);
  * client trusting only the CA file ca. */
 struct corio_tls_config *th_tls_server(const th_certs *c, int crt);
 struct corio_tls_config *th_tls_client(const th_certs *c, int ca);
+/* Reads len bytes from t: len, fewer at the peer's close_notify, or -errno. Parks. */
+ssize_t th_tls_read_exact(struct corio_tls *t, void *p, size_t len);
 
 #endif
