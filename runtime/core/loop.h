@@ -79,6 +79,7 @@ struct corio__loop {
 	corio__completion *faulted;   /* failures injected without reaching the kernel */
 	corio__completion **faulted_tail;
 	unsigned inflight;            /* CQEs the kernel still owes us */
+	unsigned quiet_turns;         /* turns that skipped io_uring_enter in a row (loop.c) */
 	corio__list tasks;            /* every task not yet freed, newest first (task.c's
 				       * corio_task.all; teardown, deadlock report) */
 	unsigned attached_live;       /* unfinished tasks that somebody will join */
