@@ -10,7 +10,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -330,7 +329,7 @@ static int run(const bench_opts *o)
 	uint64_t dur = o->secs > 0 ? (uint64_t)(o->secs * 1e9) /* the runner's --secs */
 		       : o->quick  ? 500000000ull
 				   : 2000000000ull;
-	char exe[PATH_MAX], peer[PATH_MAX + 32], ports[NSERVERS][16], threads[16];
+	char peer[PATH_MAX + 32], ports[NSERVERS][16], threads[16];
 	server sv[NSERVERS] = { { .name = "corio" }, { .name = "epoll" }, { .name = "corio-ring" } };
 	struct rlimit rl;
 
@@ -339,8 +338,8 @@ static int run(const bench_opts *o)
 		rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	snprintf(exe, sizeof exe, "%s", bench_self_exe());
-	snprintf(peer, sizeof peer, "%s/peer-echo_epoll", dirname(exe));
+	if (!bench_peer_bin("peer-echo_epoll", peer, sizeof peer))
+		snprintf(peer, sizeof peer, "peer-echo_epoll"); /* server_start: not built */
 	snprintf(threads, sizeof threads, "%d", half);
 	for (int i = 0; i < NSERVERS; i++) {
 		sv[i].port = th_free_port();

@@ -156,6 +156,12 @@ void bench_cleanup_forget(const char *path);
  * sources this program was built from. NULL when it does not exist. */
 const char *bench_peers_dir(void);
 
+/* A compiled peer program (peer-echo_epoll, go-micro, tokio-micro, ...) into buf: the one
+ * beside this program in the build tree (<build>/peers/NAME, or <build>/NAME for the C
+ * peers built with CMake), else the installed one (<prefix>/libexec/corio/NAME, found from
+ * <prefix>/bin/corio-bench). NULL when neither is an executable file. */
+const char *bench_peer_bin(const char *name, char *buf, size_t len);
+
 /* Debian's interpreter, the only one used: NULL when /usr/bin/python3 is missing. */
 const char *bench_python(void);
 

@@ -264,6 +264,33 @@ const char *bench_peers_dir(void)
 	return NULL;
 }
 
+static bool is_exe(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+}
+
+const char *bench_peer_bin(const char *name, char *buf, size_t len)
+{
+	static const char *const where[] = { "/peers/", "/", "/../libexec/corio/" };
+	const char *self = bench_self_exe();
+	char dir[PATH_MAX], *slash;
+
+	if (!self)
+		return NULL;
+	snprintf(dir, sizeof dir, "%s", self);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return NULL;
+	*slash = 0;
+	for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+		if ((size_t)snprintf(buf, len, "%s%s%s", dir, where[i], name) < len && is_exe(buf))
+			return buf;
+	}
+	return NULL;
+}
+
 const char *bench_python(void)
 {
 	static const char python[] = "/usr/bin/python3";
