@@ -1,6 +1,6 @@
 /* bench/b_blocking.c: round trips per second through corio_blocking (the thread pool that
  * wakes its loop through the mailbox's eventfd read), from one task at a time and from 32
- * tasks at once, beside asyncio.to_thread doing the same (bench/peers/to_thread.py).
+ * tasks at once, beside asyncio.to_thread doing the same (bench/peers/python/to_thread.py).
  * Target (issue 3): >= 10x asyncio.to_thread. */
 #include <stdint.h>
 #include <stdio.h>
@@ -71,7 +71,7 @@ static double measure_corio(unsigned tasks, uint64_t total)
 
 static double measure_python(const char *mode, uint64_t n, const char **why)
 {
-	const char *py = bench_python(), *dir = bench_peers_dir();
+	const char *py = bench_python(), *dir = bench_peers_dir("python");
 	char script[4096], count[32], out[256];
 	double v;
 	int rc;
@@ -81,7 +81,7 @@ static double measure_python(const char *mode, uint64_t n, const char **why)
 		return -1;
 	}
 	if (!dir) {
-		*why = "bench/peers not found (set CORIO_BENCH_PEERS)";
+		*why = "bench/peers/python not found (set CORIO_BENCH_PEERS)";
 		return -1;
 	}
 	snprintf(script, sizeof script, "%s/to_thread.py", dir);

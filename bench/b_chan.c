@@ -7,7 +7,7 @@
  * count) must be exact: a wrong one makes the benchmark fail, it is never reported.
  *
  * Capacities 1, 64 and 0 (rendezvous: each send waits for the receiver to take the item).
- * Beside asyncio.Queue(maxsize=1 / 64) with the same pattern (bench/peers/chan.py: the
+ * Beside asyncio.Queue(maxsize=1 / 64) with the same pattern (bench/peers/python/chan.py: the
  * producer puts a None sentinel since asyncio.Queue has no close before 3.13). asyncio has
  * no rendezvous queue (maxsize=0 is unbounded), so capacity 0 has no peer. The asyncio peer
  * sends fewer items (its rate does not depend on N, and N = 1e6 at maxsize=1 takes ~10 s).
@@ -146,7 +146,7 @@ static double measure_corio(size_t cap, uint64_t n)
 /* The asyncio peer: items/s, or -1 (the reason is logged and kept in *why). */
 static double measure_python(size_t cap, uint64_t n, const char **why)
 {
-	const char *py = bench_python(), *dir = bench_peers_dir();
+	const char *py = bench_python(), *dir = bench_peers_dir("python");
 	char script[4096], capacity[32], count[32], out[256];
 	unsigned long long sum = 0;
 	const char *s;
@@ -158,7 +158,7 @@ static double measure_python(size_t cap, uint64_t n, const char **why)
 		return -1;
 	}
 	if (!dir) {
-		*why = "bench/peers not found (set CORIO_BENCH_PEERS)";
+		*why = "bench/peers/python not found (set CORIO_BENCH_PEERS)";
 		return -1;
 	}
 	snprintf(script, sizeof script, "%s/chan.py", dir);

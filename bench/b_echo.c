@@ -1,6 +1,6 @@
 /* bench/b_echo.c: TCP echo over loopback. corio's echo server (plain corio_recv, and the
  * multishot-recv + provided-buffer-ring path, corio_receiver) beside an edge-triggered
- * epoll server in plain C (bench/peers/echo_epoll.c), all driven by the same client in the
+ * epoll server in plain C (bench/peers/c/echo_epoll.c), all driven by the same client in the
  * same run: messages of 64 B and 4 KiB, 1, 64 and 1000 connections, each connection
  * sending one message and waiting for its echo before the next (ping-pong). Reports
  * messages per second and the p99 round trip.

@@ -1,5 +1,5 @@
 /* bench/b_http_client.c: corio's HTTP/1.1 client against one nginx, beside wrk, a libcurl
- * multi program (bench/peers/curl_multi.c) and Python aiohttp (bench/peers/
+ * multi program (bench/peers/c/curl_multi.c) and Python aiohttp (bench/peers/python/
  * aiohttp_client.py, the seed's pattern), in the same run: 64 connections each, for the
  * same duration, on "hello world\n" (nginx's /hello, answered from memory); plain HTTP
  * (`http_client`) and HTTPS (`https_client`).
@@ -152,8 +152,7 @@ typedef struct peer {
 
 static void find_peers(peer *p)
 {
-	char self[PATH_MAX], dir[PATH_MAX - 32];
-	const char *pd = bench_peers_dir(), *py = bench_python();
+	const char *pd = bench_peers_dir("python"), *py = bench_python();
 
 	p[P_CORIO].name = "corio";
 	p[P_WRK].name = "wrk";
@@ -163,14 +162,10 @@ static void find_peers(peer *p)
 		 bench_self_exe() ? bench_self_exe() : "");
 	if (!bench_which("wrk", p[P_WRK].path, sizeof p[P_WRK].path))
 		p[P_WRK].skipped = "wrk not installed";
-	snprintf(self, sizeof self, "%s", p[P_CORIO].path);
-	if ((size_t)snprintf(dir, sizeof dir, "%s", dirname(self)) >= sizeof dir)
-		dir[0] = 0;
-	snprintf(p[P_CURL].path, sizeof p[P_CURL].path, "%s/peer-curl_multi", dir);
-	if (access(p[P_CURL].path, X_OK) != 0)
+	if (!bench_peer_bin("peer-curl_multi", p[P_CURL].path, sizeof p[P_CURL].path))
 		p[P_CURL].skipped = "peer-curl_multi not built (libcurl missing)";
 	if (!py || !pd) {
-		p[P_AIOHTTP].skipped = !py ? "/usr/bin/python3 missing" : "bench/peers not found";
+		p[P_AIOHTTP].skipped = !py ? "/usr/bin/python3 missing" : "bench/peers/python not found";
 	} else {
 		char *const argv[] = { (char *)py, "-c", "import aiohttp", NULL };
 		char out[512];

@@ -2,7 +2,7 @@
  *
  * Each side runs in a fresh process so that its peak RSS (ru_maxrss from wait4) is its own:
  * corio in `corio-bench __child sleepers N` (this file's child entry), asyncio in
- * bench/peers/sleepers.py (the seed's fetch_data pattern under asyncio.gather) with Debian's
+ * bench/peers/python/sleepers.py (the seed's fetch_data pattern under asyncio.gather) with Debian's
  * /usr/bin/python3. Both report the wall time of their run call (corio_run / asyncio.run).
  * Two results: wall seconds and peak RSS MiB, both lower-is-better.
  */
@@ -113,7 +113,7 @@ static int measure(char *const argv[], unsigned long n, double *wall, double *rs
 static int run(const bench_opts *o)
 {
 	unsigned long n = o->sleepers ? o->sleepers : o->quick ? QUICK_N : DEFAULT_N;
-	const char *self = bench_self_exe(), *py = bench_python(), *dir = bench_peers_dir();
+	const char *self = bench_self_exe(), *py = bench_python(), *dir = bench_peers_dir("python");
 	const char *why = NULL;
 	char count[32], script[4096];
 	bench_result wall, rss;
@@ -127,7 +127,7 @@ static int run(const bench_opts *o)
 	if (!py)
 		why = "/usr/bin/python3 not installed";
 	else if (!dir)
-		why = "bench/peers not found (set CORIO_BENCH_PEERS)";
+		why = "bench/peers/python not found (set CORIO_BENCH_PEERS)";
 	else
 		snprintf(script, sizeof script, "%s/sleepers.py", dir);
 

@@ -4,7 +4,7 @@
  *   batch:       spawn 1000, gather the 1000, repeat (the stack pool is warm: stacks are
  *                reused from its free list);
  *   cold batch:  the first batch of 1000 of a fresh loop, which maps every stack.
- * Beside asyncio.create_task + await of the same shape (bench/peers/spawn.py).
+ * Beside asyncio.create_task + await of the same shape (bench/peers/python/spawn.py).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,7 +95,7 @@ static double measure_corio(enum mode mode, uint64_t tasks)
 /* The asyncio peer: >= 0 ns per task, or -1 (the reason is logged and kept in *why). */
 static double measure_python(const char *mode, uint64_t tasks, const char **why)
 {
-	const char *py = bench_python(), *dir = bench_peers_dir();
+	const char *py = bench_python(), *dir = bench_peers_dir("python");
 	char script[4096], count[32], out[256];
 	double ns;
 	int rc;
@@ -105,7 +105,7 @@ static double measure_python(const char *mode, uint64_t tasks, const char **why)
 		return -1;
 	}
 	if (!dir) {
-		*why = "bench/peers not found (set CORIO_BENCH_PEERS)";
+		*why = "bench/peers/python not found (set CORIO_BENCH_PEERS)";
 		return -1;
 	}
 	snprintf(script, sizeof script, "%s/spawn.py", dir);

@@ -152,13 +152,14 @@ void bench_child_reaped(pid_t pid);
 void bench_cleanup_path(const char *path);
 void bench_cleanup_forget(const char *path);
 
-/* Directory of the Python peers (bench/peers): $CORIO_BENCH_PEERS, or the one beside the
- * sources this program was built from. NULL when it does not exist. */
-const char *bench_peers_dir(void);
+/* Directory of the peers written in lang ("python", "node", ...): $CORIO_BENCH_PEERS/lang,
+ * else bench/peers/lang beside the sources this program was built from, else the installed
+ * copy (<prefix>/libexec/corio/lang, found from <prefix>/bin/corio-bench). NULL when none
+ * exists. */
+const char *bench_peers_dir(const char *lang);
 
 /* A compiled peer program (peer-echo_epoll, go-micro, tokio-micro, ...) into buf: the one
- * beside this program in the build tree (<build>/peers/NAME, or <build>/NAME for the C
- * peers built with CMake), else the installed one (<prefix>/libexec/corio/NAME, found from
+ * beside this program in the build tree (<build>/peers/NAME), else the installed one (<prefix>/libexec/corio/NAME, found from
  * <prefix>/bin/corio-bench). NULL when neither is an executable file. */
 const char *bench_peer_bin(const char *name, char *buf, size_t len);
 

@@ -243,22 +243,41 @@ static bool beside(char *dir, size_t len, const char *path, const char *suffix)
 	return is_dir(dir);
 }
 
-const char *bench_peers_dir(void)
+const char *bench_peers_dir(const char *lang)
 {
-	static char dir[PATH_MAX];
+	static char dirs[4][PATH_MAX];
+	static const char *langs[4];
 	const char *env = getenv("CORIO_BENCH_PEERS");
-	const char *self;
+	const char *self = bench_self_exe();
+	char *dir = NULL, sfx[64];
+	int i;
 
-	if (env && *env)
-		return is_dir(env) ? env : NULL;
-	if (dir[0])
-		return dir;
+	for (i = 0; i < 4 && langs[i]; i++) {
+		if (strcmp(langs[i], lang) == 0)
+			return dirs[i][0] ? dirs[i] : NULL;
+	}
+	if (i == 4)
+		i = 0; /* more languages than slots: the first slot is reused */
+	langs[i] = lang;
+	dir = dirs[i];
+	dir[0] = 0;
+	if (env && *env) {
+		snprintf(dir, PATH_MAX, "%s/%s", env, lang);
+		if (!is_dir(dir))
+			dir[0] = 0;
+		return dir[0] ? dir : NULL;
+	}
 	/* CMake compiles with absolute source paths: bench/peers is beside this file. */
-	if (beside(dir, sizeof dir, __FILE__, "/peers"))
+	snprintf(sfx, sizeof sfx, "/peers/%s", lang);
+	if (beside(dir, PATH_MAX, __FILE__, sfx))
 		return dir;
 	/* A build directory two levels below the source tree (build/release/corio-bench). */
-	self = bench_self_exe();
-	if (self && beside(dir, sizeof dir, self, "/../../bench/peers"))
+	snprintf(sfx, sizeof sfx, "/../../bench/peers/%s", lang);
+	if (self && beside(dir, PATH_MAX, self, sfx))
+		return dir;
+	/* Installed: <prefix>/bin/corio-bench and <prefix>/libexec/corio/lang. */
+	snprintf(sfx, sizeof sfx, "/../libexec/corio/%s", lang);
+	if (self && beside(dir, PATH_MAX, self, sfx))
 		return dir;
 	dir[0] = 0;
 	return NULL;
@@ -273,7 +292,7 @@ static bool is_exe(const char *p)
 
 const char *bench_peer_bin(const char *name, char *buf, size_t len)
 {
-	static const char *const where[] = { "/peers/", "/", "/../libexec/corio/" };
+	static const char *const where[] = { "/peers/", "/../libexec/corio/" };
 	const char *self = bench_self_exe();
 	char dir[PATH_MAX], *slash;
 
