@@ -21,7 +21,6 @@
  * Targets (reported, not asserted): plain >= 0.6x wrk, HTTPS >= 0.9x wrk; both >= 2x libcurl
  * multi and >= 20x aiohttp. */
 #define _GNU_SOURCE
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
