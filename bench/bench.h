@@ -71,7 +71,7 @@ CORIO_BENCHMARKS(X_DECLARE)
 /* ---- results -------------------------------------------------------------------------- */
 
 #define BENCH_MAX_RUNS 64
-#define BENCH_MAX_PEERS 4
+#define BENCH_MAX_PEERS 8
 
 typedef struct bench_peer {
 	const char *name;          /* "corio" first, then the peers */

@@ -6,8 +6,10 @@
 #                             valgrind, python3, and the servers and clients the tests start
 #                             on 127.0.0.1 (nginx-light, curl, and openssl for s_server /
 #                             s_client / req) (what `make test` needs)
-#   scripts/deps.sh bench     the build group plus the benchmark peers (nginx, wrk, fio,
-#                             aiohttp, aiofiles, libcurl, nghttp2 client)
+#   scripts/deps.sh bench     the build group plus the benchmark peers (nginx, h2o, wrk, fio,
+#                             aiohttp, aiofiles, uvloop, libcurl, nghttp2 client, Go, and
+#                             Rust with Debian's tokio and hyper crates; Node.js is used when
+#                             installed: Debian 12's is 18, the peers want 20)
 #   scripts/deps.sh stress    the build group plus stress-ng (make test-stress)
 #
 # Idempotent: prints nothing and touches nothing when every package is there. Otherwise
@@ -17,8 +19,9 @@ export DEBIAN_FRONTEND=noninteractive
 
 build_pkgs=(build-essential cmake pkg-config liburing-dev check zlib1g-dev node-llhttp
             libssl-dev ca-certificates valgrind python3 nginx-light curl openssl)
-bench_pkgs=(nginx-light wrk fio python3-aiohttp python3-aiofiles libcurl4-openssl-dev
-            nghttp2-client)
+bench_pkgs=(nginx-light h2o wrk fio python3-aiohttp python3-aiofiles python3-uvloop
+            libcurl4-openssl-dev nghttp2-client golang-go cargo rustc librust-tokio-dev
+            librust-hyper-dev)
 
 usage() {
 	echo "usage: $0 [build|bench|stress]"
