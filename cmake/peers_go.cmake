@@ -14,9 +14,11 @@
 # toolchain download; the peers have no dependencies), GOFLAGS empty and GOWORK=off (nothing
 # from the user's settings or a go.work above the tree), GO111MODULE=on, CGO_ENABLED=0 (no C
 # compiler involved; static binaries). -trimpath keeps the build directory's paths out of
-# the binaries. The targets are chained one after another: the first compiles the standard
-# library packages into the shared cache and the others reuse them, where parallel builds
-# would each compile them at once.
+# the binaries; -buildvcs=false keeps git out of the build (Go would otherwise run git to
+# stamp the binaries, and fail where git refuses the tree, e.g. one owned by another user).
+# The targets are chained one after another: the first compiles the standard library
+# packages into the shared cache and the others reuse them, where parallel builds would
+# each compile them at once.
 
 find_program(CORIO_GO go)
 if(NOT CORIO_GO)
@@ -39,7 +41,7 @@ else()
       OUTPUT "${_out}"
       COMMAND ${CMAKE_COMMAND} -E make_directory "${CMAKE_CURRENT_BINARY_DIR}/peers"
       COMMAND ${CMAKE_COMMAND} -E env ${_go_env}
-              "${CORIO_GO}" build -trimpath -o "${_out}" ./${_name}
+              "${CORIO_GO}" build -trimpath -buildvcs=false -o "${_out}" ./${_name}
       WORKING_DIRECTORY "${_go_src}"
       DEPENDS ${_go_files} "${_go_src}/go.mod"
       COMMENT "Building Go peer go-${_name}"
