@@ -38,8 +38,8 @@
 // goroutine says it is ready just before its Read or Sleep; once all have, a 10 ms sleep
 // lets each get from there into the netpoller or the timer heap before the clock starts
 // (with one P they already are: nothing runs between the signal and the park). The 2K+
-// descriptors need RLIMIT_NOFILE above the usual soft limit of 1024: it is raised to the hard
-// limit at start. Both ends of every pair stay open until exit.
+// descriptors need RLIMIT_NOFILE above the usual soft limit of 1024: the soft limit is raised
+// to the hard one at start. Both ends of every pair stay open until exit.
 package main
 
 import (
@@ -91,7 +91,6 @@ func raiseNofile() {
 func parkReads(k int) error {
 	var ready sync.WaitGroup
 
-	raiseNofile()
 	for i := 0; i < k; i++ {
 		fds, err := syscall.Socketpair(syscall.AF_UNIX,
 			syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
@@ -281,6 +280,7 @@ func main() {
 	default:
 		badArgs(fmt.Sprintf("unknown MODE %q", mode))
 	}
+	raiseNofile()
 	if k > 0 {
 		if err := parkReads(k); err != nil {
 			fail("--inflight %d: %v", k, err)
