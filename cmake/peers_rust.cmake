@@ -2,11 +2,10 @@
 # tokio-echo, hyper-http, hyper-httpc; issue #13) with Debian's cargo and rustc, offline, from
 # Debian's crate registry (librust-tokio-dev, librust-hyper-dev), and puts them into
 # <build>/peers/ beside the C peers; `make install` copies them to <prefix>/libexec/corio.
-# Included by CMakeLists.txt inside if(CORIO_BUILD_BENCH), where CORIO_PEER_LIBEXEC is set.
-#
-# CORIO_BUILD_RUST_PEERS: AUTO (the default) builds them in Release builds only: the peers
-# serve `make bench` (build/release), and the Debug and sanitizer builds of `make test` have
-# no use for a few CPU-minutes of cargo. ON builds them whatever the build type, OFF never.
+# CMakeLists.txt includes it inside if(CORIO_BUILD_BENCH), where CORIO_PEER_LIBEXEC is set,
+# and only when CORIO_BUILD_LANG_PEERS is on, by default in Release builds only (`make
+# bench`, `make install`): the Debug and sanitizer builds of `make test` have no use for a
+# few CPU-minutes of cargo.
 #
 # Only Debian's toolchain (CORIO_RUST_CARGO, CORIO_RUST_RUSTC: /usr/bin/cargo and
 # /usr/bin/rustc, never a rustup one found first in PATH) and only Debian's crates: cargo runs
@@ -60,24 +59,12 @@ if(CMAKE_SCRIPT_MODE_FILE)
   return()
 endif()
 
-set(CORIO_BUILD_RUST_PEERS "AUTO" CACHE STRING
-    "Build the Rust peers of corio-bench: AUTO (Release builds only), ON or OFF")
-set_property(CACHE CORIO_BUILD_RUST_PEERS PROPERTY STRINGS AUTO ON OFF)
 set(CORIO_RUST_CARGO "/usr/bin/cargo" CACHE FILEPATH "cargo for the Rust peers (Debian's)")
 set(CORIO_RUST_RUSTC "/usr/bin/rustc" CACHE FILEPATH "rustc for the Rust peers (Debian's)")
 set(CORIO_RUST_REGISTRY "/usr/share/cargo/registry" CACHE PATH
     "Debian's crate registry (must match bench/peers/rust/.cargo/config.toml)")
 
 function(corio_rust_peers)
-  if(CORIO_BUILD_RUST_PEERS STREQUAL "AUTO")
-    if(NOT CMAKE_BUILD_TYPE STREQUAL "Release")
-      return() # quietly: make test's Debug and sanitizer builds
-    endif()
-  elseif(NOT CORIO_BUILD_RUST_PEERS)
-    message(STATUS "corio: CORIO_BUILD_RUST_PEERS is off, the Rust peers are not built")
-    return()
-  endif()
-
   foreach(_tool CORIO_RUST_CARGO CORIO_RUST_RUSTC)
     if(NOT EXISTS "${${_tool}}")
       message(STATUS "corio: ${${_tool}} not found, the Rust peers are not built")
