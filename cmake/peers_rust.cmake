@@ -61,8 +61,8 @@ endif()
 
 set(CORIO_RUST_CARGO "/usr/bin/cargo" CACHE FILEPATH "cargo for the Rust peers (Debian's)")
 set(CORIO_RUST_RUSTC "/usr/bin/rustc" CACHE FILEPATH "rustc for the Rust peers (Debian's)")
-set(CORIO_RUST_REGISTRY "/usr/share/cargo/registry" CACHE PATH
-    "Debian's crate registry (must match bench/peers/rust/.cargo/config.toml)")
+# Debian's crate registry: the directory source of bench/peers/rust/.cargo/config.toml.
+set(CORIO_RUST_REGISTRY "/usr/share/cargo/registry")
 
 function(corio_rust_peers)
   foreach(_tool CORIO_RUST_CARGO CORIO_RUST_RUSTC)
