@@ -1,12 +1,21 @@
 /* bench/b_echo.c: TCP echo over loopback. corio's echo server (plain corio_recv, and the
  * multishot-recv + provided-buffer-ring path, corio_receiver) beside an edge-triggered
- * epoll server in plain C (bench/peers/c/echo_epoll.c), all driven by the same client in the
- * same run: messages of 64 B and 4 KiB, 1, 64 and 1000 connections, each connection
- * sending one message and waiting for its echo before the next (ping-pong). Reports
- * messages per second and the p99 round trip.
+ * epoll server in plain C (bench/peers/c/echo_epoll.c) and the echo servers of the runtimes
+ * a user would pick instead: Go (`go-echo`, a goroutine per connection on the netpoller),
+ * tokio (`tokio-echo`) and Node.js (bench/peers/node/echo.js on libuv), all driven by the
+ * same client in the same run: messages of 64 B and 4 KiB, 1, 64 and 1000 connections,
+ * each connection sending one message and waiting for its echo before the next
+ * (ping-pong). Reports messages per second and the p99 round trip. Every server takes part
+ * in every configuration: with 0.5 s per measurement (the runner's default) the six
+ * servers' full grid takes about two minutes.
  *
- * Servers run as separate processes on 127.0.0.1 (corio's as `corio-bench __child echo`),
- * with half the CPUs each way: server threads = client threads = max(1, ncpu / 2).
+ * Servers run as separate processes on 127.0.0.1 (corio's as `corio-bench __child echo`,
+ * the peers as `PROGRAM PORT THREADS`, bench/peers' contract), with half the CPUs each way:
+ * server threads = client threads = max(1, ncpu / 2); Go sets GOMAXPROCS and tokio its
+ * workers from THREADS (current_thread for 1), Node runs one event loop per thread. A peer
+ * that is not built or does not start is reported as skipped with the reason; one whose
+ * every run failed, as "every run failed". Targets (noted, not asserted): corio >= 1.0x
+ * every peer's msg/s (the epoll server's from 64 connections up).
  */
 #define _GNU_SOURCE
 #include <errno.h>

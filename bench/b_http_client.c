@@ -1,25 +1,32 @@
 /* bench/b_http_client.c: corio's HTTP/1.1 client against one nginx, beside wrk, a libcurl
- * multi program (bench/peers/c/curl_multi.c) and Python aiohttp (bench/peers/python/
- * aiohttp_client.py, the seed's pattern), in the same run: 64 connections each, for the
- * same duration, on "hello world\n" (nginx's /hello, answered from memory); plain HTTP
- * (`http_client`) and HTTPS (`https_client`).
+ * multi program (bench/peers/c/curl_multi.c), Python aiohttp (bench/peers/python/
+ * aiohttp_client.py, the seed's pattern) on asyncio's loop and on uvloop's (the same
+ * script with --uvloop), and the clients of the runtimes a user would pick instead: Go's
+ * net/http (`go-httpc`, GOMAXPROCS=1) and hyper on a current_thread tokio runtime
+ * (`hyper-httpc`), both `PROGRAM URL N SECS [CAFILE]` (bench/peers' contract). All in the
+ * same run: 64 connections each, for the same duration, on "hello world\n" (nginx's
+ * /hello, answered from memory); plain HTTP (`http_client`) and HTTPS (`https_client`).
  *
  * corio's side runs as `corio-bench __child http_client URL CONNS SECS [CAFILE]`: one loop,
  * one corio_http_client, CONNS tasks each calling corio_http_get + corio_http_response_text
  * + corio_http_response_free in a loop until the time is up (the full client API: URL
  * parsing, pool, llhttp, headers). Every client is a process of its own, pinned to one CPU
- * of the lower half (nginx, one worker, to one of the upper half); each run goes through
- * all of them, the starting one rotating.
+ * of the lower half (nginx, one worker, to one of the upper half), with one thread running
+ * its requests as corio's one loop does (GOMAXPROCS=1 for Go, current_thread for hyper);
+ * each run goes through all of them, the starting one rotating. A client that is missing is
+ * reported as skipped with the reason; one whose every run failed, as "every run failed".
  *
  * HTTPS: nginx serves TLS 1.3 only (`ssl_protocols TLSv1.3`) with an ECDSA P-256 leaf for
  * 127.0.0.1 made at run time (http_common.h's hc_certs_make). corio's client
- * (corio_http_client_opts.tls), libcurl (CURLOPT_CAINFO) and aiohttp (an ssl.SSLContext)
- * trust the run's CA and verify the certificate; wrk verifies nothing. Connections are kept
- * alive, so each client makes its 64 handshakes at the start and then measures TLS records.
+ * (corio_http_client_opts.tls), libcurl (CURLOPT_CAINFO), aiohttp and uvloop (an
+ * ssl.SSLContext), Go and hyper (CAFILE) trust the run's CA and verify the certificate; wrk
+ * verifies nothing. A Go or hyper client that exits 2 with a CAFILE does not support HTTPS
+ * (the contract) and is skipped with "https not supported". Connections are kept alive,
+ * so each client makes its 64 handshakes at the start and then measures TLS records.
  *
  * Results: requests per second (and requests per CPU-second of the client, from wait4).
  * Targets (reported, not asserted): plain >= 0.6x wrk, HTTPS >= 0.9x wrk; both >= 2x libcurl
- * multi and >= 20x aiohttp. */
+ * multi, >= 20x aiohttp, >= 1.0x Go and hyper. */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <math.h>

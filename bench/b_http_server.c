@@ -1,33 +1,48 @@
-/* bench/b_http_server.c: corio's HTTP/1.1 server beside nginx, in the same run, under the
- * same load, plain (`http_server`) and over TLS (`https_server`): `wrk -t1 -c64 -d<secs>`
- * (plain HTTP: corio-load -t1 -c64 when wrk is not installed), on two paths:
+/* bench/b_http_server.c: corio's HTTP/1.1 server beside the servers a user would run
+ * instead, in the same run, under the same load, plain (`http_server`) and over TLS
+ * (`https_server`): `wrk -t1 -c64 -d<secs>` (plain HTTP: corio-load -t1 -c64 when wrk is
+ * not installed), on two paths:
  *   /hello     "hello world\n" from memory (nginx: `return 200` in a location)
  *   /4k.html   a 4 KiB static file (corio_http_static_serve; nginx's static module)
  * and, for https_server only, new connections: wrk -H 'Connection: close' on /hello, so
  * that every request opens a connection and makes a TLS handshake (handshakes per second).
  * wrk keeps the session of each of its 64 connection slots and resumes it on the next
- * connection (nginx's $ssl_session_reused says "r" for all but the first 64): these are TLS
- * 1.3 PSK handshakes with a fresh X25519 exchange, no certificate signature.
+ * connection (nginx's $ssl_session_reused says "r" for all but the first 64; h2o resumes
+ * too): these are TLS 1.3 PSK handshakes with a fresh X25519 exchange, no certificate
+ * signature.
  *
- * corio's server runs as `corio-bench __child http_server PORT ROOT [CERT KEY]` (one loop,
- * one thread; with CERT and KEY it serves HTTPS through corio_http_server_opts.tls), nginx
- * with one worker and the access log off, both on 127.0.0.1 and the same document root
- * (http_common.c). With 2 CPUs or more the server is pinned to one CPU of the upper half and
- * the generator to one of the lower half. The two servers run side by side; each run drives
- * them one after the other, alternating which goes first.
+ * The servers, each on 127.0.0.1 with one worker thread, column names in brackets:
+ *   [corio]  `corio-bench __child http_server PORT ROOT [CERT KEY]` (one loop, one thread;
+ *            with CERT and KEY it serves HTTPS through corio_http_server_opts.tls)
+ *   [nginx]  one worker, access log off (http_common.c); every workload
+ *   [h2o]    h2o 2.2.5, `num-threads: 1`, no access log (bench/h2o.h): /hello from an
+ *            mruby handler (from memory, like nginx's return; a static hello.txt when h2o
+ *            lacks mruby), the same document root for /4k.html; every workload
+ *   [go] [hyper] [node]  the hello servers of bench/peers (`go-http PORT 1` with GOMAXPROCS
+ *            1, `hyper-http PORT 1` on a current_thread runtime, `node http.js PORT 1`):
+ *            plain hello world only, the one thing they serve
+ * With 2 CPUs or more every server is pinned to one CPU of the upper half and the generator
+ * to one of the lower half. The servers run side by side; each run drives them one after
+ * the other, alternating which goes first. A server that is missing or does not start is
+ * reported as skipped with the reason; one whose every run failed, as "every run failed".
  *
- * HTTPS: both servers present the same certificate, an ECDSA P-256 leaf for 127.0.0.1 made
- * at run time (http_common.h's hc_certs_make), nginx with `ssl_protocols TLSv1.3` and its
- * defaults otherwise (session tickets on), corio's server with a corio_tls_config on the
- * same files (OpenSSL's defaults: tickets on). wrk (OpenSSL 3.0) negotiates TLS 1.3 with
- * both; it verifies no certificate. wrk -d5s for plain HTTP (as the HTTP issue specifies),
- * -d3s for HTTPS (three workloads; what keeps `make bench` within its time), -d1s with
- * --quick (https_server then skips the 4 KiB file); --secs overrides.
+ * HTTPS: corio, nginx and h2o present the same certificate, an ECDSA P-256 leaf for
+ * 127.0.0.1 made at run time (http_common.h's hc_certs_make), nginx with `ssl_protocols
+ * TLSv1.3` and its defaults otherwise (session tickets on), h2o with `minimum-version:
+ * TLSv1.3` and its defaults otherwise (tickets on; its private-key operations in its
+ * neverbleed process, counted with it), corio's server with a corio_tls_config on the same
+ * files (OpenSSL's defaults: tickets on). Each is checked first (TLS 1.3, the run's leaf),
+ * or skipped. wrk (OpenSSL 3.0) offers no ALPN, so h2o stays HTTP/1.1; it verifies no
+ * certificate. wrk -d3s (plain HTTP had -d5s with two servers; with six, 3 s keeps the
+ * suite within its time), -d1s with --quick (https_server then skips the 4 KiB file);
+ * --secs overrides.
  *
  * Two results per workload: requests (or handshakes) per second, and per CPU-second of the
- * server process (utime + stime from /proc/PID/stat before and after the run; nginx's master
- * and worker together). Targets (reported, not asserted): >= 1.0x nginx's req/s and >= 1.1x
- * nginx's requests per CPU-second, plain and HTTPS; >= 1.0x nginx's handshakes per second. */
+ * server process (utime + stime from /proc/PID/stat before and after the run, with its
+ * direct children: nginx's master and worker, h2o's neverbleed and crash handler).
+ * Targets (reported, not asserted): >= 1.0x nginx's req/s and >= 1.1x nginx's requests per
+ * CPU-second, plain and HTTPS; >= 1.0x h2o's in both; >= 1.0x nginx's and h2o's handshakes
+ * per second. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <libgen.h>
