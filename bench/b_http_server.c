@@ -15,9 +15,10 @@
  *   [corio]  `corio-bench __child http_server PORT ROOT [CERT KEY]` (one loop, one thread;
  *            with CERT and KEY it serves HTTPS through corio_http_server_opts.tls)
  *   [nginx]  one worker, access log off (http_common.c); every workload
- *   [h2o]    h2o 2.2.5, `num-threads: 1`, no access log (bench/h2o.h): /hello from an
- *            mruby handler (from memory, like nginx's return; a static hello.txt when h2o
- *            lacks mruby), the same document root for /4k.html; every workload
+ *   [h2o]    h2o 2.2.5, `num-threads: 1`, no access log (bench/h2o.h): /hello as a static
+ *            12-byte hello.txt (text/plain; h2o's fastest answer, faster than its mruby
+ *            handler; it adds last-modified and accept-ranges), the same document root for
+ *            /4k.html; every workload
  *   [go] [hyper] [node]  the hello servers of bench/peers (`go-http PORT 1` with GOMAXPROCS
  *            1, `hyper-http PORT 1` on a current_thread runtime, `node http.js PORT 1`):
  *            plain hello world only, the one thing they serve

@@ -24,15 +24,6 @@ static void file_path(const hc_h2o *h, int i, char *buf, size_t len)
 	snprintf(buf, len, "%s/%s", h->dir, files[i]);
 }
 
-/* True when this h2o has mruby compiled in (`h2o --version`: "mruby: YES"). */
-static bool has_mruby(const char *bin)
-{
-	char out[1024];
-	char *const argv[] = { (char *)bin, "--version", NULL };
-
-	return bench_capture(argv, out, sizeof out, 10) == 0 && strstr(out, "mruby: YES");
-}
-
 /* The `listen:` block: the port, and with tls the certificate, TLS 1.3 only, no OCSP. */
 static void listen_block(FILE *f, const hc_h2o *h, const th_certs *tls)
 {
@@ -48,22 +39,18 @@ static void listen_block(FILE *f, const hc_h2o *h, const th_certs *tls)
 		tls->path[CERT_GOOD], tls->path[CERT_GOOD_KEY]);
 }
 
-/* The /hello path: an mruby Proc answering from memory, else the static hello.txt. */
+/* The /hello path: the static hello.txt, without an etag (nginx's `return 200` sends
+ * none). */
 static void hello_block(FILE *f, const hc_h2o *h)
 {
 	char hello[PATH_MAX];
 
-	fprintf(f, "      \"" HC_HELLO_PATH "\":\n");
-	if (h->mruby) {
-		/* The block scalar keeps the backslash: mruby's "\n" is the newline. */
-		fprintf(f, "        mruby.handler: |\n"
-			   "          Proc.new do |env|\n"
-			   "            [200, {\"content-type\" => \"text/plain\"}, [\"hello world\\n\"]]\n"
-			   "          end\n");
-		return;
-	}
 	file_path(h, 2, hello, sizeof hello);
-	fprintf(f, "        file.file: \"%s\"\n", hello);
+	fprintf(f,
+		"      \"" HC_HELLO_PATH "\":\n"
+		"        file.file: \"%s\"\n"
+		"        file.etag: OFF\n",
+		hello);
 }
 
 static int write_conf(const hc_h2o *h, const char *root, const th_certs *tls)
@@ -102,12 +89,10 @@ static const char *make_dir(hc_h2o *h)
 		file_path(h, (int)i, path, sizeof path);
 		bench_cleanup_path(path);
 	}
-	if (!h->mruby) {
-		file_path(h, 2, path, sizeof path);
-		if (hc_write_file(path, HC_HELLO_BODY, sizeof HC_HELLO_BODY - 1) != 0)
-			return "cannot write hello.txt";
-		chmod(path, 0644);
-	}
+	file_path(h, 2, path, sizeof path);
+	if (hc_write_file(path, HC_HELLO_BODY, sizeof HC_HELLO_BODY - 1) != 0)
+		return "cannot write hello.txt";
+	chmod(path, 0644);
 	return NULL;
 }
 
@@ -149,7 +134,6 @@ const char *hc_h2o_start(hc_h2o *h, const char *root, const th_certs *tls,
 	h->pid = 0;
 	if (!bench_which("h2o", h->bin, sizeof h->bin))
 		return "h2o not installed";
-	h->mruby = has_mruby(h->bin);
 	if ((why = make_dir(h)))
 		return why;
 	h->port = th_free_port();
