@@ -1,12 +1,21 @@
 /* bench/b_echo.c: TCP echo over loopback. corio's echo server (plain corio_recv, and the
  * multishot-recv + provided-buffer-ring path, corio_receiver) beside an edge-triggered
- * epoll server in plain C (bench/peers/c/echo_epoll.c), all driven by the same client in the
- * same run: messages of 64 B and 4 KiB, 1, 64 and 1000 connections, each connection
- * sending one message and waiting for its echo before the next (ping-pong). Reports
- * messages per second and the p99 round trip.
+ * epoll server in plain C (bench/peers/c/echo_epoll.c) and the echo servers of the runtimes
+ * a user would pick instead: Go (`go-echo`, a goroutine per connection on the netpoller),
+ * tokio (`tokio-echo`) and Node.js (bench/peers/node/echo.js on libuv), all driven by the
+ * same client in the same run: messages of 64 B and 4 KiB, 1, 64 and 1000 connections,
+ * each connection sending one message and waiting for its echo before the next
+ * (ping-pong). Reports messages per second and the p99 round trip. Every server takes part
+ * in every configuration: with 0.5 s per measurement (the runner's default) the six
+ * servers' full grid takes about two minutes.
  *
- * Servers run as separate processes on 127.0.0.1 (corio's as `corio-bench __child echo`),
- * with half the CPUs each way: server threads = client threads = max(1, ncpu / 2).
+ * Servers run as separate processes on 127.0.0.1 (corio's as `corio-bench __child echo`,
+ * the peers as `PROGRAM PORT THREADS`, bench/peers' contract), with half the CPUs each way:
+ * server threads = client threads = max(1, ncpu / 2); Go sets GOMAXPROCS and tokio its
+ * workers from THREADS (current_thread for 1), Node runs one event loop per thread. A peer
+ * that is not built or does not start is reported as skipped with the reason; one whose
+ * every run failed, as "every run failed". Targets (noted, not asserted): corio >= 1.0x
+ * every peer's msg/s (the epoll server's from 64 connections up).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -132,13 +141,14 @@ static int connect_port(int port)
 	return fd;
 }
 
-/* Starts argv (argv[0] a path) and waits until port accepts. */
-static void server_start(server *s, char *const argv[])
+/* Starts argv (argv[0] a path) and waits until port accepts; missing: the reason when
+ * argv[0] is not there (NULL: it is there). */
+static void server_start(server *s, char *const argv[], const char *missing)
 {
 	th_child c = bench_child(argv); /* registered: stopped by the runner on Ctrl-C */
 
-	if (access(argv[0], X_OK) != 0) {
-		s->skipped = "peer-echo_epoll not built";
+	if (missing || access(argv[0], X_OK) != 0) {
+		s->skipped = missing ? missing : "not found";
 		return;
 	}
 	s->pid = th_spawn(&c);
@@ -147,8 +157,8 @@ static void server_start(server *s, char *const argv[])
 		s->skipped = "fork failed";
 		return;
 	}
-	if (!th_wait_port(s->port, &s->pid, 5, bench_child_reaped))
-		s->skipped = "server did not start";
+	if (!th_wait_port(s->port, &s->pid, 10, bench_child_reaped))
+		s->skipped = s->pid ? "server did not start" : "server exited at start";
 }
 
 static void server_stop(server *s)
@@ -319,7 +329,121 @@ static bool measure(int port, int conns, int size, int threads, uint64_t dur, do
 
 /* ---- the benchmark ---------------------------------------------------------------- */
 
-#define NSERVERS 3
+enum { CORIO, EPOLL, RING, GO, TOKIO, NODE, NSERVERS };
+
+/* The program of compiled peer name into buf, or why it is missing. */
+static const char *peer_bin(const char *name, char *buf, size_t len)
+{
+	static char why[4][64];
+	static int next;
+	char *w = why[next++ % 4];
+
+	snprintf(w, sizeof why[0], "%s not built", name);
+	if (bench_peer_bin(name, buf, len))
+		return NULL;
+	snprintf(buf, len, "%s", name);
+	return w;
+}
+
+/* Node's echo.js into script (run by /usr/bin/node), or why it cannot run. */
+static const char *node_script(char *script, size_t len)
+{
+	const char *dir = bench_peers_dir("node");
+
+	if (access("/usr/bin/node", X_OK) != 0)
+		return "node not installed";
+	snprintf(script, len, "%s/echo.js", dir ? dir : "");
+	return dir && access(script, R_OK) == 0 ? NULL : "bench/peers/node/echo.js not found";
+}
+
+/* Every server, `PROGRAM PORT THREADS` (the peers' contract; corio's through __child),
+ * each on a port of its own; a peer that is missing or does not start is skipped. */
+static void start_all(server *sv, int threads)
+{
+	char bins[4][PATH_MAX + 32], script[PATH_MAX], ports[NSERVERS][16], th[16];
+	const char *why[4], *self = bench_self_exe();
+
+	snprintf(th, sizeof th, "%d", threads);
+	for (int i = 0; i < NSERVERS; i++) {
+		sv[i].port = th_free_port();
+		snprintf(ports[i], sizeof ports[i], "%d", sv[i].port);
+	}
+	why[0] = peer_bin("peer-echo_epoll", bins[0], sizeof bins[0]);
+	why[1] = peer_bin("go-echo", bins[1], sizeof bins[1]);
+	why[2] = peer_bin("tokio-echo", bins[2], sizeof bins[2]);
+	why[3] = node_script(script, sizeof script);
+	server_start(&sv[CORIO], (char *[]){ (char *)self, "__child", "echo", ports[CORIO], th,
+					     "recv", NULL }, NULL);
+	server_start(&sv[EPOLL], (char *[]){ bins[0], ports[EPOLL], th, NULL }, why[0]);
+	server_start(&sv[RING], (char *[]){ (char *)self, "__child", "echo", ports[RING], th,
+					    "ring", NULL }, NULL);
+	server_start(&sv[GO], (char *[]){ bins[1], ports[GO], th, NULL }, why[1]);
+	server_start(&sv[TOKIO], (char *[]){ bins[2], ports[TOKIO], th, NULL }, why[2]);
+	server_start(&sv[NODE], (char *[]){ "/usr/bin/node", script, ports[NODE], th, NULL },
+		     why[3]);
+	for (int i = 1; i < NSERVERS; i++)
+		if (sv[i].skipped)
+			bench_log("echo: %s: %s\n", sv[i].name, sv[i].skipped);
+}
+
+/* "target: >= 1.0x epoll (met), go (met), ...": corio against every peer that ran (epoll
+ * only with 64 connections or more, where the server's loop is what is measured). */
+static void note_targets(bench_result *r, const int *pm, int conns)
+{
+	size_t n = (size_t)snprintf(r->note, sizeof r->note, "target: >= 1.0x");
+	int k0 = conns >= 64 ? EPOLL : GO, listed = 0;
+
+	for (int k = k0; k < NSERVERS && n < sizeof r->note; k++) {
+		double ratio = k == RING ? 0 : bench_result_ratio(r, pm[k]);
+
+		if (ratio <= 0)
+			continue;
+		n += (size_t)snprintf(r->note + n, sizeof r->note - n, "%s %s (%s)",
+				      listed++ ? "," : "", r->peers[pm[k]].name,
+				      ratio >= 1.0 ? "met" : "missed");
+	}
+	if (!listed)
+		r->note[0] = 0;
+}
+
+/* One configuration: every server that runs, runs times each, in rotating order. */
+static void one_config(server *sv, int conns, int size, int threads, uint64_t dur,
+		       const bench_opts *o)
+{
+	bench_result mps, lat;
+	int pm[NSERVERS], pl[NSERVERS];
+
+	bench_result_init(&mps, "echo", "msg/s", true, "conns=%d size=%d", conns, size);
+	bench_result_init(&lat, "echo", "us p99", false, "conns=%d size=%d", conns, size);
+	for (int k = 0; k < NSERVERS; k++) {
+		pm[k] = bench_result_peer_skipped(&mps, sv[k].name, sv[k].skipped);
+		pl[k] = bench_result_peer_skipped(&lat, sv[k].name, sv[k].skipped);
+	}
+	for (int r = 0; r < o->runs; r++) {
+		/* Rotate the order so that no server always runs first. */
+		for (int j = 0; j < NSERVERS; j++) {
+			int k = (j + r) % NSERVERS;
+			double m, p;
+
+			if (sv[k].skipped)
+				continue;
+			if (!measure(sv[k].port, conns, size, threads, dur, &m, &p)) {
+				bench_log("echo: %s failed (conns=%d size=%d)\n", sv[k].name, conns,
+					  size);
+				continue;
+			}
+			bench_log("  %s conns=%d size=%d: %.0f msg/s, p99 %.0f us\n", sv[k].name,
+				  conns, size, m, p);
+			bench_result_add(&mps, pm[k], m);
+			bench_result_add(&lat, pl[k], p);
+		}
+	}
+	for (int k = 0; k < NSERVERS; k++)
+		bench_result_pair_failed(&mps, pm[k], &lat, pl[k]);
+	note_targets(&mps, pm, conns);
+	bench_result_report(&mps, o);
+	bench_result_report(&lat, o);
+}
 
 static int run(const bench_opts *o)
 {
@@ -329,8 +453,9 @@ static int run(const bench_opts *o)
 	uint64_t dur = o->secs > 0 ? (uint64_t)(o->secs * 1e9) /* the runner's --secs */
 		       : o->quick  ? 500000000ull
 				   : 2000000000ull;
-	char peer[PATH_MAX + 32], ports[NSERVERS][16], threads[16];
-	server sv[NSERVERS] = { { .name = "corio" }, { .name = "epoll" }, { .name = "corio-ring" } };
+	server sv[NSERVERS] = { [CORIO] = { .name = "corio" },     [EPOLL] = { .name = "epoll" },
+				[RING] = { .name = "corio-ring" }, [GO] = { .name = "go" },
+				[TOKIO] = { .name = "tokio" },     [NODE] = { .name = "node" } };
 	struct rlimit rl;
 
 	/* 1000 client sockets here (and as many in the servers). */
@@ -338,62 +463,16 @@ static int run(const bench_opts *o)
 		rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (!bench_peer_bin("peer-echo_epoll", peer, sizeof peer))
-		snprintf(peer, sizeof peer, "peer-echo_epoll"); /* server_start: not built */
-	snprintf(threads, sizeof threads, "%d", half);
-	for (int i = 0; i < NSERVERS; i++) {
-		sv[i].port = th_free_port();
-		snprintf(ports[i], sizeof ports[i], "%d", sv[i].port);
-	}
-	server_start(&sv[0], (char *[]){ (char *)bench_self_exe(), "__child", "echo", ports[0],
-					 threads, "recv", NULL });
-	server_start(&sv[1], (char *[]){ peer, ports[1], threads, NULL });
-	server_start(&sv[2], (char *[]){ (char *)bench_self_exe(), "__child", "echo", ports[2],
-					 threads, "ring", NULL });
-	if (sv[0].skipped) {
-		bench_log("echo: corio server: %s\n", sv[0].skipped);
+	start_all(sv, half);
+	if (sv[CORIO].skipped) {
+		bench_log("echo: corio server: %s\n", sv[CORIO].skipped);
 		for (int i = 0; i < NSERVERS; i++)
 			server_stop(&sv[i]);
 		return 1;
 	}
-	for (size_t si = 0; si < 2; si++) {
-		for (size_t ci = 0; ci < 3; ci++) {
-			bench_result mps, lat;
-			int pm[NSERVERS], pl[NSERVERS];
-
-			bench_result_init(&mps, "echo", "msg/s", true, "conns=%d size=%d", conns[ci],
-					  sizes[si]);
-			bench_result_init(&lat, "echo", "us p99", false, "conns=%d size=%d",
-					  conns[ci], sizes[si]);
-			if (conns[ci] >= 64)
-				snprintf(mps.note, sizeof mps.note, "target: corio >= 1.0x epoll");
-			for (int k = 0; k < NSERVERS; k++) {
-				pm[k] = bench_result_peer_skipped(&mps, sv[k].name, sv[k].skipped);
-				pl[k] = bench_result_peer_skipped(&lat, sv[k].name, sv[k].skipped);
-			}
-			for (int r = 0; r < o->runs; r++) {
-				/* Alternate the order so that neither side always runs first. */
-				for (int j = 0; j < NSERVERS; j++) {
-					int k = (j + r) % NSERVERS;
-					double m, p;
-
-					if (sv[k].skipped)
-						continue;
-					if (!measure(sv[k].port, conns[ci], sizes[si], half, dur, &m, &p)) {
-						bench_log("echo: %s failed (conns=%d size=%d)\n",
-							  sv[k].name, conns[ci], sizes[si]);
-						continue;
-					}
-					bench_log("  %s conns=%d size=%d: %.0f msg/s, p99 %.0f us\n",
-						  sv[k].name, conns[ci], sizes[si], m, p);
-					bench_result_add(&mps, pm[k], m);
-					bench_result_add(&lat, pl[k], p);
-				}
-			}
-			bench_result_report(&mps, o);
-			bench_result_report(&lat, o);
-		}
-	}
+	for (size_t si = 0; si < 2; si++)
+		for (size_t ci = 0; ci < 3; ci++)
+			one_config(sv, conns[ci], sizes[si], half, dur, o);
 	for (int i = 0; i < NSERVERS; i++)
 		server_stop(&sv[i]);
 	return 0;
@@ -401,7 +480,8 @@ static int run(const bench_opts *o)
 
 const bench_def bench_echo = {
 	.name = "echo",
-	.desc = "TCP echo msg/s and p99 (64 B / 4 KiB, 1/64/1000 conns): corio vs epoll peer",
+	.desc = "TCP echo msg/s and p99 (64 B / 4 KiB, 1/64/1000 conns): corio vs epoll, Go, "
+		"tokio, Node",
 	.run = run,
 	.child = child,
 };

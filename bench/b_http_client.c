@@ -1,25 +1,32 @@
 /* bench/b_http_client.c: corio's HTTP/1.1 client against one nginx, beside wrk, a libcurl
- * multi program (bench/peers/c/curl_multi.c) and Python aiohttp (bench/peers/python/
- * aiohttp_client.py, the seed's pattern), in the same run: 64 connections each, for the
- * same duration, on "hello world\n" (nginx's /hello, answered from memory); plain HTTP
- * (`http_client`) and HTTPS (`https_client`).
+ * multi program (bench/peers/c/curl_multi.c), Python aiohttp (bench/peers/python/
+ * aiohttp_client.py, the seed's pattern) on asyncio's loop and on uvloop's (the same
+ * script with --uvloop), and the clients of the runtimes a user would pick instead: Go's
+ * net/http (`go-httpc`, GOMAXPROCS=1) and hyper on a current_thread tokio runtime
+ * (`hyper-httpc`), both `PROGRAM URL N SECS [CAFILE]` (bench/peers' contract). All in the
+ * same run: 64 connections each, for the same duration, on "hello world\n" (nginx's
+ * /hello, answered from memory); plain HTTP (`http_client`) and HTTPS (`https_client`).
  *
  * corio's side runs as `corio-bench __child http_client URL CONNS SECS [CAFILE]`: one loop,
  * one corio_http_client, CONNS tasks each calling corio_http_get + corio_http_response_text
  * + corio_http_response_free in a loop until the time is up (the full client API: URL
  * parsing, pool, llhttp, headers). Every client is a process of its own, pinned to one CPU
- * of the lower half (nginx, one worker, to one of the upper half); each run goes through
- * all of them, the starting one rotating.
+ * of the lower half (nginx, one worker, to one of the upper half), with one thread running
+ * its requests as corio's one loop does (GOMAXPROCS=1 for Go, current_thread for hyper);
+ * each run goes through all of them, the starting one rotating. A client that is missing is
+ * reported as skipped with the reason; one whose every run failed, as "every run failed".
  *
  * HTTPS: nginx serves TLS 1.3 only (`ssl_protocols TLSv1.3`) with an ECDSA P-256 leaf for
  * 127.0.0.1 made at run time (http_common.h's hc_certs_make). corio's client
- * (corio_http_client_opts.tls), libcurl (CURLOPT_CAINFO) and aiohttp (an ssl.SSLContext)
- * trust the run's CA and verify the certificate; wrk verifies nothing. Connections are kept
- * alive, so each client makes its 64 handshakes at the start and then measures TLS records.
+ * (corio_http_client_opts.tls), libcurl (CURLOPT_CAINFO), aiohttp and uvloop (an
+ * ssl.SSLContext), Go and hyper (CAFILE) trust the run's CA and verify the certificate; wrk
+ * verifies nothing. A Go or hyper client that exits 2 with a CAFILE does not support HTTPS
+ * (the contract) and is skipped with "https not supported". Connections are kept alive,
+ * so each client makes its 64 handshakes at the start and then measures TLS records.
  *
  * Results: requests per second (and requests per CPU-second of the client, from wait4).
  * Targets (reported, not asserted): plain >= 0.6x wrk, HTTPS >= 0.9x wrk; both >= 2x libcurl
- * multi and >= 20x aiohttp. */
+ * multi, >= 20x aiohttp, >= 1.0x Go and hyper. */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <math.h>
@@ -141,7 +148,7 @@ static int child(int argc, char **argv)
 
 /* ---- the benchmark -------------------------------------------------------------------- */
 
-enum { P_CORIO, P_WRK, P_CURL, P_AIOHTTP, NP };
+enum { P_CORIO, P_WRK, P_CURL, P_AIOHTTP, P_UVLOOP, P_GO, P_HYPER, NP };
 
 typedef struct peer {
 	const char *name;
@@ -149,32 +156,44 @@ typedef struct peer {
 	const char *skipped;
 } peer;
 
-static void find_peers(peer *p)
+/* aiohttp_client.py, and whether python3 imports module ("aiohttp", "aiohttp, uvloop"):
+ * NULL, or why the peer cannot run. */
+static const char *find_python(peer *p, const char *module, const char *why_not)
 {
 	const char *pd = bench_peers_dir("python"), *py = bench_python();
+	char code[64], out[512];
+	char *const argv[] = { (char *)py, "-c", code, NULL };
 
-	p[P_CORIO].name = "corio";
-	p[P_WRK].name = "wrk";
-	p[P_CURL].name = "libcurl multi";
-	p[P_AIOHTTP].name = "aiohttp";
+	if (!py || !pd)
+		return !py ? "/usr/bin/python3 missing" : "bench/peers/python not found";
+	snprintf(p->path, sizeof p->path, "%s/aiohttp_client.py", pd);
+	if (access(p->path, R_OK) != 0)
+		return "aiohttp_client.py not found";
+	snprintf(code, sizeof code, "import %s", module);
+	return bench_capture(argv, out, sizeof out, 30) == 0 ? NULL : why_not;
+}
+
+static void find_peers(peer *p)
+{
+	static const char *const names[NP] = { "corio", "wrk", "libcurl multi", "aiohttp",
+					       "uvloop", "go", "hyper" };
+
+	for (int k = 0; k < NP; k++)
+		p[k].name = names[k];
 	snprintf(p[P_CORIO].path, sizeof p[P_CORIO].path, "%s",
 		 bench_self_exe() ? bench_self_exe() : "");
 	if (!bench_which("wrk", p[P_WRK].path, sizeof p[P_WRK].path))
 		p[P_WRK].skipped = "wrk not installed";
 	if (!bench_peer_bin("peer-curl_multi", p[P_CURL].path, sizeof p[P_CURL].path))
 		p[P_CURL].skipped = "peer-curl_multi not built (libcurl missing)";
-	if (!py || !pd) {
-		p[P_AIOHTTP].skipped = !py ? "/usr/bin/python3 missing" : "bench/peers/python not found";
-	} else {
-		char *const argv[] = { (char *)py, "-c", "import aiohttp", NULL };
-		char out[512];
-
-		snprintf(p[P_AIOHTTP].path, sizeof p[P_AIOHTTP].path, "%s/aiohttp_client.py", pd);
-		if (access(p[P_AIOHTTP].path, R_OK) != 0)
-			p[P_AIOHTTP].skipped = "aiohttp_client.py not found";
-		else if (bench_capture(argv, out, sizeof out, 30) != 0)
-			p[P_AIOHTTP].skipped = "aiohttp not installed (python3-aiohttp)";
-	}
+	p[P_AIOHTTP].skipped = find_python(&p[P_AIOHTTP], "aiohttp",
+					   "aiohttp not installed (python3-aiohttp)");
+	p[P_UVLOOP].skipped = find_python(&p[P_UVLOOP], "aiohttp, uvloop",
+					  "uvloop or aiohttp not installed (python3-uvloop)");
+	if (!bench_peer_bin("go-httpc", p[P_GO].path, sizeof p[P_GO].path))
+		p[P_GO].skipped = "go-httpc not built";
+	if (!bench_peer_bin("hyper-httpc", p[P_HYPER].path, sizeof p[P_HYPER].path))
+		p[P_HYPER].skipped = "hyper-httpc not built";
 }
 
 /* Requests and seconds from one client's output. */
@@ -187,23 +206,35 @@ static bool parse(int k, const char *out, double *req, double *secs)
 	return *req > 0 && *secs > 0 && hc_num_after(out, "errors=") == 0;
 }
 
+/* "targets: >= 0.6x wrk, 2x curl, 20x aiohttp, 1x go, 1x hyper: met" (or ": missed wrk
+ * go"): corio against each client that ran. */
 static void notes(bench_result *r, const int *pi, double wrk_target)
 {
 	const struct {
 		int k;
 		double target;
 		const char *label;
-	} t[] = { { P_WRK, wrk_target, "wrk" }, { P_CURL, 2, "curl" }, { P_AIOHTTP, 20, "aiohttp" } };
-	size_t n = 0;
+	} t[] = { { P_WRK, wrk_target, "wrk" }, { P_CURL, 2, "curl" }, { P_AIOHTTP, 20, "aiohttp" },
+		  { P_GO, 1, "go" }, { P_HYPER, 1, "hyper" } };
+	char missed[64] = "";
+	size_t n = 0, m = 0;
+	int listed = 0;
 
-	n += (size_t)snprintf(r->note + n, sizeof r->note - n, "targets:");
-	for (size_t i = 0; i < sizeof t / sizeof t[0] && n < sizeof r->note; i++) {
+	n += (size_t)snprintf(r->note, sizeof r->note, "targets: >=");
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		double ratio = bench_result_ratio(r, pi[t[i].k]);
 
-		n += (size_t)snprintf(r->note + n, sizeof r->note - n, "%s >= %gx %s%s",
-				      i ? "," : "", t[i].target, t[i].label,
-				      ratio <= 0 ? "" : ratio >= t[i].target ? " (met)" : " (missed)");
+		if (ratio <= 0 || n >= sizeof r->note)
+			continue;
+		n += (size_t)snprintf(r->note + n, sizeof r->note - n, "%s %gx %s",
+				      listed++ ? "," : "", t[i].target, t[i].label);
+		if (ratio < t[i].target && m < sizeof missed)
+			m += (size_t)snprintf(missed + m, sizeof missed - m, " %s", t[i].label);
 	}
+	if (!listed)
+		r->note[0] = 0;
+	else if (n < sizeof r->note)
+		snprintf(r->note + n, sizeof r->note - n, ": %s%s", m ? "missed" : "met", missed);
 }
 
 /* The command line of client k for one run; ca: the CA file (HTTPS), or NULL. */
@@ -229,11 +260,15 @@ static void client_argv(int k, const peer *p, const char *url, const char *conns
 		argv[i] = NULL;
 		return;
 	case P_CURL:
+	case P_GO:
+	case P_HYPER:
 		argv[i++] = (char *)p[k].path;
 		break;
-	default:
+	default: /* aiohttp and uvloop: the same script */
 		argv[i++] = (char *)bench_python();
 		argv[i++] = (char *)p[k].path;
+		if (k == P_UVLOOP)
+			argv[i++] = "--uvloop";
 		break;
 	}
 	argv[i++] = (char *)url;
@@ -242,6 +277,60 @@ static void client_argv(int k, const peer *p, const char *url, const char *conns
 	if (ca)
 		argv[i++] = (char *)ca;
 	argv[i] = NULL;
+}
+
+/* What every client run of a benchmark shares. */
+typedef struct job {
+	const char *bench, *url, *conns, *secstr, *dur;
+	const char *ca;           /* CA file (HTTPS), NULL: plain HTTP */
+	const cpu_set_t *cpu;     /* where the client runs, NULL: not pinned */
+} job;
+
+/* The environment of a Go client: this process's with GOMAXPROCS=1 (one thread runs Go
+ * code, as corio's client has one loop). */
+static char *const *go_env(void)
+{
+	static char *env[256];
+	static bool made;
+	int n = 0;
+
+	if (made)
+		return env;
+	made = true;
+	env[n++] = "GOMAXPROCS=1";
+	for (char **e = environ; *e && n < 255; e++)
+		if (strncmp(*e, "GOMAXPROCS=", 11) != 0)
+			env[n++] = *e;
+	env[n] = NULL;
+	return env;
+}
+
+/* One run of client k into rps and eff. A Go or hyper client that exits 2 on an https://
+ * URL with a CA file does not support HTTPS (the peers' contract): skipped from then on. */
+static void run_one(const job *jb, int k, peer *p, int r, bench_result *rps, int pr,
+		    bench_result *eff, int pe)
+{
+	char *argv[16], out[16384];
+	double cpu = 0, req = 0, s = 0;
+	int st;
+
+	client_argv(k, p, jb->url, jb->conns, jb->secstr, jb->dur, jb->ca, argv);
+	st = hc_run_gen_env(jb->cpu, argv, k == P_GO ? go_env() : NULL, out, sizeof out, &cpu);
+	if (st == 2 && jb->ca && (k == P_GO || k == P_HYPER)) {
+		p[k].skipped = "https not supported";
+		bench_log("%s: %s: %s\n", jb->bench, p[k].name, p[k].skipped);
+		bench_result_skip(rps, pr, p[k].skipped);
+		bench_result_skip(eff, pe, p[k].skipped);
+		return;
+	}
+	if (st != 0 || !parse(k, out, &req, &s)) {
+		bench_log("%s: %s run %d failed (status %d):\n%s\n", jb->bench, p[k].name, r + 1,
+			  st, out);
+		return;
+	}
+	bench_result_add(rps, pr, req / s);
+	if (cpu > 0)
+		bench_result_add(eff, pe, req / cpu);
 }
 
 static int run_clients(const bench_opts *o, bool tls)
@@ -255,8 +344,9 @@ static int run_clients(const bench_opts *o, bool tls)
 	bench_result rps, eff;
 	int pr[NP], pe[NP], rc = 0;
 	int secs = o->secs > 0 ? (int)ceil(o->secs) : (o->quick ? 1 : 2);
-	char url[96], dur[24], secstr[24], conns[16], out[16384];
+	char url[96], dur[24], secstr[24], conns[16];
 	const char *why, *ca = NULL;
+	job jb = { .bench = bench, .url = url, .conns = conns, .secstr = secstr, .dur = dur };
 
 	find_peers(p);
 	if (tls) {
@@ -295,6 +385,8 @@ static int run_clients(const bench_opts *o, bool tls)
 	snprintf(dur, sizeof dur, "%ds", secs);
 	snprintf(secstr, sizeof secstr, "%d", secs);
 	snprintf(conns, sizeof conns, "%d", CONNS);
+	jb.ca = ca;
+	jb.cpu = cpus.pinned ? &gen1 : NULL;
 
 	bench_result_init(&rps, bench, "req/s", true,
 			  "GET hello world from nginx (1 worker)%s, %d conns, %d s%s",
@@ -310,22 +402,9 @@ static int run_clients(const bench_opts *o, bool tls)
 	for (int r = 0; r < o->runs; r++) {
 		for (int j = 0; j < NP; j++) {
 			int k = (j + r) % NP; /* rotate which client goes first */
-			char *argv[16];
-			double cpu = 0, req = 0, s = 0;
-			int st;
 
-			if (p[k].skipped)
-				continue;
-			client_argv(k, p, url, conns, secstr, dur, ca, argv);
-			st = hc_run_gen(cpus.pinned ? &gen1 : NULL, argv, out, sizeof out, &cpu);
-			if (st != 0 || !parse(k, out, &req, &s)) {
-				bench_log("%s: %s run %d failed (status %d):\n%s\n", bench, p[k].name,
-					  r + 1, st, out);
-				continue;
-			}
-			bench_result_add(&rps, pr[k], req / s);
-			if (cpu > 0)
-				bench_result_add(&eff, pe[k], req / cpu);
+			if (!p[k].skipped)
+				run_one(&jb, k, p, r, &rps, pr[k], &eff, pe[k]);
 		}
 	}
 	hc_nginx_stop(&ng); /* the runs are over: the report needs no server */

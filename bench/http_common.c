@@ -265,11 +265,18 @@ pid_t hc_spawn(const cpu_set_t *cpus, char *const argv[])
 int hc_run_gen(const cpu_set_t *cpus, char *const argv[], char *out, size_t outlen,
 	       double *cpu_s)
 {
+	return hc_run_gen_env(cpus, argv, NULL, out, outlen, cpu_s);
+}
+
+int hc_run_gen_env(const cpu_set_t *cpus, char *const argv[], char *const envp[], char *out,
+		   size_t outlen, double *cpu_s)
+{
 	th_child c = bench_child(argv);
 	struct rusage ru;
 	int rc;
 
 	c.cpus = cpus;
+	c.envp = envp;
 	rc = th_run(&c, out, outlen, &ru);
 	if (rc < 0)
 		return -1;

@@ -84,6 +84,10 @@ pid_t hc_spawn(const cpu_set_t *cpus, char *const argv[]);
  * when it could not start. */
 int hc_run_gen(const cpu_set_t *cpus, char *const argv[], char *out, size_t outlen,
 	       double *cpu_s);
+/* hc_run_gen with the environment envp (NULL: this process's), e.g. GOMAXPROCS for a Go
+ * client. */
+int hc_run_gen_env(const cpu_set_t *cpus, char *const argv[], char *const envp[], char *out,
+		   size_t outlen, double *cpu_s);
 
 /* User + system CPU seconds of pid and its direct children (nginx's master and workers),
  * from /proc/PID/stat; -1 when pid is gone. */
