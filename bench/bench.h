@@ -183,7 +183,7 @@ const char *bench_which(const char *name, char *buf, size_t len);
 /* Installs the SIGINT/SIGTERM/SIGHUP handlers that stop the registered children. */
 void bench_signals_install(void);
 
-#define BENCH_MAX_VERSIONS 16
+#define BENCH_MAX_VERSIONS 20
 
 /* The machine and the software a run measured, for the table, results.json and the page. */
 typedef struct bench_env {

@@ -203,6 +203,26 @@ static void peer_versions(void)
 		   (char *[]){ (char *)bench_which("dpkg-query", p, sizeof p), "-W", "-f",
 			       "${Version}\n", "liburing-dev", NULL },
 		   NULL);
+	version_of("uvloop",
+		   (char *[]){ (char *)py, "-c",
+			       "from importlib.metadata import version; print(version('uvloop'))",
+			       NULL },
+		   NULL);
+	version_of("h2o", (char *[]){ (char *)bench_which("h2o", p, sizeof p), "--version", NULL },
+		   "h2o version ");
+	version_of("go", (char *[]){ (char *)bench_which("go", p, sizeof p), "version", NULL },
+		   "go version go");
+	version_of("node", (char *[]){ (char *)bench_which("node", p, sizeof p), "--version", NULL },
+		   "v");
+	/* The crates the Rust peers were built from (Debian's registry, bench/peers/rust). */
+	version_of("tokio",
+		   (char *[]){ (char *)bench_which("dpkg-query", p, sizeof p), "-W", "-f",
+			       "${Version}\n", "librust-tokio-dev", NULL },
+		   NULL);
+	version_of("hyper",
+		   (char *[]){ (char *)bench_which("dpkg-query", p, sizeof p), "-W", "-f",
+			       "${Version}\n", "librust-hyper-dev", NULL },
+		   NULL);
 	/* The OpenSSL of corio's TLS (the HTTPS benchmarks): Debian's libssl3, which nginx, wrk,
 	 * libcurl and Python's ssl load too. */
 	if (bench_environment.nversions < BENCH_MAX_VERSIONS) {
