@@ -9,11 +9,15 @@ two tasks. After a warm-up run of N/10 items on the same loop, times one run of 
     items_per_s=<float> sum=<int>
 and exits 1 if the sum is not N(N+1)/2.
 maxsize=0 is an unbounded queue in asyncio, not a rendezvous, so CAP must be >= 1.
-usage: chan.py CAP N
+With --inflight K the warm-up and the timed run happen with K receives and a timer parked
+on the loop (inflight.py); --uvloop runs it all on uvloop's loop.
+usage: chan.py CAP N [--inflight K] [--uvloop]
 """
 import asyncio
 import sys
 import time
+
+import inflight
 
 
 async def producer(q, n):
@@ -50,20 +54,22 @@ def check(n, s):
         sys.exit(1)
 
 
-async def main(cap, n):
-    w = max(1, n // 10)
-    _, s = await once(cap, w)  # warm-up, like the C side
-    check(w, s)
-    ns, s = await once(cap, n)
-    check(n, s)
+async def main(cap, n, k):
+    async with inflight.InFlight(k):
+        w = max(1, n // 10)
+        _, s = await once(cap, w)  # warm-up, like the C side
+        check(w, s)
+        ns, s = await once(cap, n)
+        check(n, s)
     return ns
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or not sys.argv[1].isdigit() or not sys.argv[2].isdigit() \
-            or int(sys.argv[1]) < 1 or int(sys.argv[2]) < 1:
-        print("usage: chan.py CAP N (CAP >= 1, N >= 1)", file=sys.stderr)
-        sys.exit(2)
-    cap, n = int(sys.argv[1]), int(sys.argv[2])
-    ns = asyncio.run(main(cap, n))
-    print(f"items_per_s={n * 1e9 / max(ns, 1):.1f} sum={n * (n + 1) // 2}")
+    p = inflight.parser("chan.py", "asyncio.Queue between two tasks")
+    p.add_argument("cap", type=int, metavar="CAP", help="queue capacity, >= 1")
+    p.add_argument("n", type=int, metavar="N", help="items, >= 1")
+    args = p.parse_args()
+    if args.cap < 1 or args.n < 1:
+        p.error("CAP and N must be >= 1")
+    ns = inflight.run(lambda: main(args.cap, args.n, args.inflight), args)
+    print(f"items_per_s={args.n * 1e9 / max(ns, 1):.1f} sum={args.n * (args.n + 1) // 2}")

@@ -4,11 +4,14 @@
 Times asyncio.create_task + await for a coroutine that returns at once, either one at a
 time (seq) or in batches of 1000 created then gathered (batch), and prints one line:
     ns_per_task=<float>
-usage: spawn.py seq|batch N
+With --inflight K the warm-up and the timed run happen with K receives and a timer parked
+on the loop (inflight.py); --uvloop runs it all on uvloop's loop.
+usage: spawn.py seq|batch N [--inflight K] [--uvloop]
 """
 import asyncio
-import sys
 import time
+
+import inflight
 
 BATCH = 1000
 
@@ -27,19 +30,23 @@ async def batch(n):
         await asyncio.gather(*[asyncio.create_task(noop()) for _ in range(BATCH)])
 
 
-async def main(mode, n):
+async def main(mode, n, k):
     fn = seq if mode == "seq" else batch
-    await fn(max(BATCH, n // 10))  # warm-up, like the C side
-    t0 = time.perf_counter_ns()
-    await fn(n)
-    elapsed = time.perf_counter_ns() - t0
+    async with inflight.InFlight(k):
+        await fn(max(BATCH, n // 10))  # warm-up, like the C side
+        t0 = time.perf_counter_ns()
+        await fn(n)
+        elapsed = time.perf_counter_ns() - t0
     tasks = n if mode == "seq" else max(1, n // BATCH) * BATCH
     return elapsed / tasks
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("seq", "batch"):
-        print("usage: spawn.py seq|batch N", file=sys.stderr)
-        sys.exit(2)
-    ns = asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+    p = inflight.parser("spawn.py", "asyncio.create_task + await of a task that returns")
+    p.add_argument("mode", choices=("seq", "batch"))
+    p.add_argument("n", type=int, metavar="N", help="tasks, >= 1")
+    args = p.parse_args()
+    if args.n < 1:
+        p.error("N must be >= 1")
+    ns = inflight.run(lambda: main(args.mode, args.n, args.inflight), args)
     print(f"ns_per_task={ns:.1f}")
