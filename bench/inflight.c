@@ -401,3 +401,26 @@ double bench_python_peer(const char *script, char *const args[], const char *key
 	}
 	return v;
 }
+
+void bench_py_add(bench_result *r, bench_py *p)
+{
+	p->why[0] = p->why[1] = NULL;
+	p->col[0] = bench_result_peer(r, "asyncio");
+	p->col[1] = bench_result_peer(r, "uvloop");
+}
+
+void bench_py_measure(bench_result *r, bench_py *p, const char *script, char *const args[],
+		      const char *key, unsigned k)
+{
+	for (int i = 0; i < BENCH_PY_NPEERS; i++) {
+		double v;
+
+		if (p->why[i])
+			continue;
+		v = bench_python_peer(script, args, key, k, i == 1, &p->why[i]);
+		if (v < 0)
+			bench_result_skip(r, p->col[i], p->why[i]);
+		else
+			bench_result_add(r, p->col[i], v);
+	}
+}

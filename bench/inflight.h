@@ -96,4 +96,18 @@ void bench_micro_measure(bench_result *r, bench_micro *m, const char *mode, uint
 double bench_python_peer(const char *script, char *const args[], const char *key, unsigned k,
 			 bool uvloop, const char **why);
 
+/* The two Python columns, "asyncio" and "uvloop" (the same script on uvloop's loop). */
+#define BENCH_PY_NPEERS 2
+
+typedef struct bench_py {
+	int col[BENCH_PY_NPEERS];
+	const char *why[BENCH_PY_NPEERS];
+} bench_py;
+
+void bench_py_add(bench_result *r, bench_py *p);
+/* Runs the script once on each loop not skipped (bench_python_peer) and adds its figure; a
+ * loop whose run fails is skipped from then on, with the reason. */
+void bench_py_measure(bench_result *r, bench_py *p, const char *script, char *const args[],
+		      const char *key, unsigned k);
+
 #endif
