@@ -99,21 +99,22 @@ static void target_note(bench_result *r, int py)
 
 static int run(const bench_opts *o)
 {
-	uint64_t n = o->quick ? 10000 : 50000, py_n = o->quick ? 1000 : 5000;
+	uint64_t n = o->quick ? 10000 : 50000, py_n = o->quick ? 1000 : 3000;
 	static const unsigned ntasks[2] = { 1, TASKS };
 	static const char *const pymode[2] = { "seq", "par" };
 	bench_result res[BENCH_NSTATES][2];
-	bench_py py[BENCH_NSTATES][2];
-	char count[32];
+	bench_py py = { { NULL } };
+	bench_py_slot slots[BENCH_NSTATES][2];
 
-	snprintf(count, sizeof count, "%llu", (unsigned long long)py_n);
 	for (int s = 0; s < BENCH_NSTATES; s++)
 		for (int m = 0; m < 2; m++) {
 			bench_result_init(&res[s][m], "blocking", "round trips/s", true,
 					  "%u task%s, N=%llu, %s", ntasks[m], m ? "s" : "",
 					  (unsigned long long)n, bench_state_name[s]);
 			bench_result_peer(&res[s][m], "corio");
-			bench_py_add(&res[s][m], &py[s][m]);
+			slots[s][m] = (bench_py_slot){ .r = &res[s][m], .shape = pymode[m],
+						       .state = s };
+			bench_py_add(&slots[s][m]);
 		}
 	for (int i = 0; i < o->runs; i++) {
 		double c[BENCH_NSTATES][2];
@@ -127,19 +128,17 @@ static int run(const bench_opts *o)
 					return 1;
 		}
 		for (int s = 0; s < BENCH_NSTATES; s++)
-			for (int m = 0; m < 2; m++) {
+			for (int m = 0; m < 2; m++)
 				bench_result_add(&res[s][m], 0, c[s][m]);
-				bench_py_measure(&res[s][m], &py[s][m], "to_thread.py",
-						 (char *[]){ (char *)pymode[m], count, NULL },
-						 "per_sec", bench_state_k(s));
-			}
+		bench_py_measure(&py, "to_thread.py", "seq,par", py_n, "per_sec", &slots[0][0],
+				 BENCH_NSTATES * 2, i % 2 == 1);
 		bench_log("  run %d: corio 1 task %.0f/s, %d tasks %.0f/s idle; %.0f/s, %.0f/s in "
 			  "flight\n", i + 1, c[0][0], TASKS, c[0][1], c[1][0], c[1][1]);
 	}
 	for (int m = 0; m < 2; m++) {
 		bench_inflight_note(&res[BENCH_INFLIGHT][m], &res[BENCH_IDLE][m], false);
 		for (int s = 0; s < BENCH_NSTATES; s++)
-			target_note(&res[s][m], py[s][m].col[0]);
+			target_note(&res[s][m], slots[s][m].col[0]);
 	}
 	for (int m = 0; m < 2; m++)
 		for (int s = 0; s < BENCH_NSTATES; s++)

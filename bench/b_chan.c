@@ -33,8 +33,8 @@
 
 #define DEFAULT_N 1000000ull
 #define QUICK_N 200000ull
-#define PY_N 40000ull       /* asyncio.Queue(maxsize=1): ~15 us an item on this VM */
-#define PY_QUICK_N 10000ull
+#define PY_N 20000ull       /* asyncio.Queue(maxsize=1): ~20 us an item on this VM */
+#define PY_QUICK_N 5000ull
 
 struct xfer {
 	corio_chan *ch;
@@ -162,12 +162,19 @@ static const size_t caps[NCAPS] = { 1, 64, 0 };
  * compiled runtimes' columns. */
 struct results {
 	bench_result res[BENCH_NSTATES][NCAPS];
-	bench_py py[BENCH_NSTATES][NCAPS];
+	bench_py py;
+	bench_py_slot py_slots[BENCH_NSTATES * NCAPS];
+	int npy;
 	bench_micro rt[BENCH_NSTATES][NCAPS];
 };
 
+/* The capacities as the Python script prints them. */
+static const char *const cap_names[NCAPS] = { "1", "64", "0" };
+
 static void results_init(struct results *r, uint64_t n, uint64_t py_n)
 {
+	memset(&r->py, 0, sizeof r->py);
+	r->npy = 0;
 	for (int s = 0; s < BENCH_NSTATES; s++)
 		for (int c = 0; c < NCAPS; c++) {
 			bench_result *res = &r->res[s][c];
@@ -182,9 +189,12 @@ static void results_init(struct results *r, uint64_t n, uint64_t py_n)
 						  "cap 0 (rendezvous), N=%llu, %s",
 						  (unsigned long long)n, bench_state_name[s]);
 			bench_result_peer(res, "corio");
-			if (caps[c])
-				bench_py_add(res, &r->py[s][c]);
-			else
+			if (caps[c]) {
+				bench_py_slot *ps = &r->py_slots[r->npy++];
+
+				*ps = (bench_py_slot){ .r = res, .shape = cap_names[c], .state = s };
+				bench_py_add(ps);
+			} else
 				snprintf(res->note, sizeof res->note,
 					 "(asyncio.Queue has no rendezvous mode)");
 			bench_micro_add(res, &r->rt[s][c]);
@@ -216,39 +226,31 @@ static int run_corio(struct results *r, int i, uint64_t n)
 	return 0;
 }
 
-static void run_peers(struct results *r, uint64_t n, uint64_t py_n)
+static void run_peers(struct results *r, int i, uint64_t n, uint64_t py_n)
 {
-	char count[32];
-
-	snprintf(count, sizeof count, "%llu", (unsigned long long)py_n);
+	bench_py_measure(&r->py, "chan.py", "1,64", py_n, "items_per_s", r->py_slots, r->npy,
+			 i % 2 == 1);
 	for (int s = 0; s < BENCH_NSTATES; s++)
-		for (int c = 0; c < NCAPS; c++) {
-			char capacity[32];
-
-			snprintf(capacity, sizeof capacity, "%zu", caps[c]);
-			if (caps[c])
-				bench_py_measure(&r->res[s][c], &r->py[s][c], "chan.py",
-						 (char *[]){ capacity, count, NULL },
-						 "items_per_s", bench_state_k(s));
-			bench_micro_measure(&r->res[s][c], &r->rt[s][c], "chan", n, capacity,
+		for (int c = 0; c < NCAPS; c++)
+			bench_micro_measure(&r->res[s][c], &r->rt[s][c], "chan", n, cap_names[c],
 					    bench_state_k(s), true);
-		}
 }
 
 static int run(const bench_opts *o)
 {
 	uint64_t n = o->quick ? QUICK_N : DEFAULT_N, py_n = o->quick ? PY_QUICK_N : PY_N;
+	uint64_t peer_n = n / 2; /* lowered per peer after its first run (inflight.h) */
 	struct results r;
 
 	results_init(&r, n, py_n);
 	for (int i = 0; i < o->runs; i++) {
 		/* Peers before corio on odd runs, after it on even ones. */
 		if (i % 2 == 1)
-			run_peers(&r, n, py_n);
+			run_peers(&r, i, peer_n, py_n);
 		if (run_corio(&r, i, n) != 0)
 			return 1;
 		if (i % 2 == 0)
-			run_peers(&r, n, py_n);
+			run_peers(&r, i, peer_n, py_n);
 	}
 	for (int c = 0; c < NCAPS; c++)
 		bench_inflight_note(&r.res[BENCH_INFLIGHT][c], &r.res[BENCH_IDLE][c], caps[c] == 1);

@@ -103,22 +103,28 @@ static double measure_corio(enum mode mode, uint64_t tasks, unsigned k)
 /* Per state: the sequential and batch results with their peers, the cold batch alone. */
 struct results {
 	bench_result seq[BENCH_NSTATES], batch[BENCH_NSTATES], cold[BENCH_NSTATES];
-	bench_py seq_py[BENCH_NSTATES], batch_py[BENCH_NSTATES];
+	bench_py py;
+	bench_py_slot py_slots[2 * BENCH_NSTATES]; /* seq idle, in flight, batch idle, ... */
 	bench_micro seq_rt[BENCH_NSTATES], batch_rt[BENCH_NSTATES];
 };
 
 static void results_init(struct results *r)
 {
+	memset(&r->py, 0, sizeof r->py);
 	for (int s = 0; s < BENCH_NSTATES; s++) {
+		bench_py_slot *ps = &r->py_slots[s], *pb = &r->py_slots[BENCH_NSTATES + s];
+
 		bench_result_init(&r->seq[s], "spawn", "ns/task", false,
 				  "spawn + join, sequential, %s", bench_state_name[s]);
 		bench_result_peer(&r->seq[s], "corio");
-		bench_py_add(&r->seq[s], &r->seq_py[s]);
+		*ps = (bench_py_slot){ .r = &r->seq[s], .shape = "seq", .state = s };
+		bench_py_add(ps);
 		bench_micro_add(&r->seq[s], &r->seq_rt[s]);
 		bench_result_init(&r->batch[s], "spawn", "ns/task", false,
 				  "spawn 1000 + gather, warm, %s", bench_state_name[s]);
 		bench_result_peer(&r->batch[s], "corio");
-		bench_py_add(&r->batch[s], &r->batch_py[s]);
+		*pb = (bench_py_slot){ .r = &r->batch[s], .shape = "batch", .state = s };
+		bench_py_add(pb);
 		bench_micro_add(&r->batch[s], &r->batch_rt[s]);
 		bench_result_init(&r->cold[s], "spawn", "ns/task", false,
 				  "spawn 1000 + gather, new loop, %s", bench_state_name[s]);
@@ -153,18 +159,13 @@ static int run_corio(struct results *r, int i, uint64_t seq_n, uint64_t batch_n)
 	return 0;
 }
 
-static void run_peers(struct results *r, uint64_t py_n, uint64_t peer_n)
+static void run_peers(struct results *r, int i, uint64_t py_n, uint64_t peer_n)
 {
-	char count[32];
-
-	snprintf(count, sizeof count, "%llu", (unsigned long long)py_n);
+	bench_py_measure(&r->py, "spawn.py", "seq,batch", py_n, "ns_per_task", r->py_slots,
+			 2 * BENCH_NSTATES, i % 2 == 1);
 	for (int s = 0; s < BENCH_NSTATES; s++) {
 		unsigned k = bench_state_k(s);
 
-		bench_py_measure(&r->seq[s], &r->seq_py[s], "spawn.py",
-				 (char *[]){ "seq", count, NULL }, "ns_per_task", k);
-		bench_py_measure(&r->batch[s], &r->batch_py[s], "spawn.py",
-				 (char *[]){ "batch", count, NULL }, "ns_per_task", k);
 		bench_micro_measure(&r->seq[s], &r->seq_rt[s], "spawn", peer_n, NULL, k, false);
 		bench_micro_measure(&r->batch[s], &r->batch_rt[s], "spawn-batch", peer_n, NULL, k,
 				    false);
@@ -174,7 +175,7 @@ static void run_peers(struct results *r, uint64_t py_n, uint64_t peer_n)
 static int run(const bench_opts *o)
 {
 	uint64_t scale = o->quick ? 4 : 1;
-	uint64_t seq_n = 200000 / scale, batch_n = 200000 / scale, peer_n = 200000 / scale;
+	uint64_t seq_n = 200000 / scale, batch_n = 200000 / scale, peer_n = 100000 / scale;
 	uint64_t py_n = o->quick ? 4000 : 10000; /* asyncio: ~10 us a task */
 	struct results r;
 
@@ -182,11 +183,11 @@ static int run(const bench_opts *o)
 	for (int i = 0; i < o->runs; i++) {
 		/* The peers go before corio on odd runs, after it on even ones. */
 		if (i % 2 == 1)
-			run_peers(&r, py_n, peer_n);
+			run_peers(&r, i, py_n, peer_n);
 		if (run_corio(&r, i, seq_n, batch_n) != 0)
 			return 1;
 		if (i % 2 == 0)
-			run_peers(&r, py_n, peer_n);
+			run_peers(&r, i, py_n, peer_n);
 	}
 	bench_inflight_note(&r.seq[BENCH_INFLIGHT], &r.seq[BENCH_IDLE], true);
 	bench_inflight_note(&r.batch[BENCH_INFLIGHT], &r.batch[BENCH_IDLE], false);

@@ -253,6 +253,7 @@ void bench_micro_add(bench_result *r, bench_micro *m)
 
 	for (int i = 0; i < BENCH_MICRO_NPEERS; i++) {
 		m->why[i] = NULL;
+		m->n[i] = 0;
 		if (!bench_peer_bin(micro_peers[i].program, path, sizeof path)) {
 			snprintf(micro_why[i], sizeof micro_why[i], "%s not built",
 				 micro_peers[i].program);
@@ -342,29 +343,35 @@ void bench_micro_measure(bench_result *r, bench_micro *m, const char *mode, uint
 			 const char *arg, unsigned k, bool rate)
 {
 	for (int i = 0; i < BENCH_MICRO_NPEERS; i++) {
+		uint64_t ni = m->n[i] ? m->n[i] : n;
 		double ns;
 
 		if (m->why[i])
 			continue;
-		ns = micro_run(i, mode, n, arg, k);
+		ns = micro_run(i, mode, ni, arg, k);
 		if (ns < 0) {
 			bench_micro_skip(r, m, i, micro_why[i]);
 			continue;
 		}
 		bench_result_add(r, m->col[i], rate ? 1e9 / ns : ns);
+		/* yield counts 2 operations per N (two tasks), the other modes one. */
+		if (ns * (double)ni * (strcmp(mode, "yield") == 0 ? 2 : 1) > BENCH_MICRO_BUDGET_NS) {
+			ni = (uint64_t)(BENCH_MICRO_BUDGET_NS / ns /
+					(strcmp(mode, "yield") == 0 ? 2 : 1));
+			m->n[i] = ni < 1000 ? 1000 : ni / 1000 * 1000;
+		}
 	}
 }
 
 /* ---- the Python scripts ------------------------------------------------------------------ */
 
-double bench_python_peer(const char *script, char *const args[], const char *key, unsigned k,
-			 bool uvloop, const char **why)
+/* Runs the script once on loop i (0 asyncio, 1 uvloop) into out; 0, or -1 with *why. */
+static int python_run(int i, const char *script, const char *shapes, uint64_t n,
+		      bool inflight_first, char *out, size_t len, const char **why)
 {
-	static char skipped[160]; /* the script's own reason (uvloop missing): one at a time */
+	static char skipped[160]; /* the script's own reason: uvloop missing, the same each time */
 	const char *py = bench_python(), *dir = bench_peers_dir("python");
-	char path[4096], inflight[16], out[512], want[64], *argv[16], *s;
-	size_t a = 0;
-	double v;
+	char path[4096], count[32], states[32];
 	int rc;
 
 	if (!py || !dir) {
@@ -373,54 +380,72 @@ double bench_python_peer(const char *script, char *const args[], const char *key
 		return -1;
 	}
 	snprintf(path, sizeof path, "%s/%s", dir, script);
-	snprintf(inflight, sizeof inflight, "%u", k);
-	argv[a++] = (char *)py;
-	argv[a++] = path;
-	for (int i = 0; args[i] && a < 10; i++)
-		argv[a++] = args[i];
-	argv[a++] = "--inflight";
-	argv[a++] = inflight;
-	if (uvloop)
-		argv[a++] = "--uvloop";
-	argv[a] = NULL;
-	rc = bench_run_child(argv, out, sizeof out, NULL);
-	out[strcspn(out, "\n")] = 0;
-	/* A script that cannot run as asked (uvloop not importable) says why, exit status 0. */
+	snprintf(count, sizeof count, "%llu", (unsigned long long)n);
+	snprintf(states, sizeof states, "%u,%u", inflight_first ? BENCH_INFLIGHT_K : 0,
+		 inflight_first ? 0 : BENCH_INFLIGHT_K);
+	rc = bench_run_child((char *[]){ (char *)py, path, (char *)shapes, count, "--inflight",
+					 states, i ? "--uvloop" : NULL, NULL },
+			     out, len, NULL);
 	if (rc == 0 && strncmp(out, "skipped=", 8) == 0) {
+		out[strcspn(out, "\n")] = 0;
 		snprintf(skipped, sizeof skipped, "%.*s", (int)sizeof skipped - 1, out + 8);
 		*why = skipped;
 		return -1;
 	}
-	snprintf(want, sizeof want, "%s=", key);
-	if (rc != 0 || !(s = strstr(out, want)) || sscanf(s + strlen(want), "%lf", &v) != 1 ||
-	    v < 0) {
-		bench_log("  %s %s%s --inflight %u exited with %d, printed '%s'\n", py, path,
-			  uvloop ? " --uvloop" : "", k, rc, out);
-		*why = uvloop ? "uvloop peer failed" : "python peer failed";
+	if (rc != 0) {
+		bench_log("  %s %s %s %s --inflight %s%s exited with %d\n", py, path, shapes, count,
+			  states, i ? " --uvloop" : "", rc);
+		*why = i ? "uvloop peer failed" : "python peer failed";
 		return -1;
 	}
+	return 0;
+}
+
+/* The figure of shape in state k from a script's output, or -1. */
+static double python_value(const char *out, const char *shape, unsigned k, const char *key)
+{
+	char want[96];
+	const char *s;
+	double v;
+
+	snprintf(want, sizeof want, "=%s inflight=%u %s=", shape, k, key);
+	if (!(s = strstr(out, want)) || sscanf(s + strlen(want), "%lf", &v) != 1 || v < 0)
+		return -1;
 	return v;
 }
 
-void bench_py_add(bench_result *r, bench_py *p)
+void bench_py_add(bench_py_slot *s)
 {
-	p->why[0] = p->why[1] = NULL;
-	p->col[0] = bench_result_peer(r, "asyncio");
-	p->col[1] = bench_result_peer(r, "uvloop");
+	s->col[0] = bench_result_peer(s->r, "asyncio");
+	s->col[1] = bench_result_peer(s->r, "uvloop");
 }
 
-void bench_py_measure(bench_result *r, bench_py *p, const char *script, char *const args[],
-		      const char *key, unsigned k)
+void bench_py_measure(bench_py *p, const char *script, const char *shapes, uint64_t n,
+		      const char *key, bench_py_slot *slots, int nslots, bool inflight_first)
 {
-	for (int i = 0; i < BENCH_PY_NPEERS; i++) {
-		double v;
+	char out[2048];
 
-		if (p->why[i])
+	for (int i = 0; i < BENCH_PY_NPEERS; i++) {
+		double v[16];
+
+		if (p->why[i] || nslots > 16)
 			continue;
-		v = bench_python_peer(script, args, key, k, i == 1, &p->why[i]);
-		if (v < 0)
-			bench_result_skip(r, p->col[i], p->why[i]);
-		else
-			bench_result_add(r, p->col[i], v);
+		if (python_run(i, script, shapes, n, inflight_first, out, sizeof out, &p->why[i]) == 0)
+			for (int j = 0; j < nslots && !p->why[i]; j++) {
+				v[j] = python_value(out, slots[j].shape,
+						    bench_state_k(slots[j].state), key);
+				if (v[j] < 0) {
+					bench_log("  %s printed no %s for %s, %s: '%s'\n", script,
+						  key, slots[j].shape,
+						  bench_state_name[slots[j].state], out);
+					p->why[i] = "python peer printed no figure";
+				}
+			}
+		for (int j = 0; j < nslots; j++) {
+			if (p->why[i])
+				bench_result_skip(slots[j].r, slots[j].col[i], p->why[i]);
+			else
+				bench_result_add(slots[j].r, slots[j].col[i], v[j]);
+		}
 	}
 }

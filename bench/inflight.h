@@ -75,7 +75,13 @@ void bench_inflight_note(bench_result *r, const bench_result *idle, bool target)
 typedef struct bench_micro {
 	int col[BENCH_MICRO_NPEERS];          /* column in the result */
 	const char *why[BENCH_MICRO_NPEERS];  /* why it is skipped; NULL while it runs */
+	uint64_t n[BENCH_MICRO_NPEERS];       /* N of its next run; 0: the caller's */
 } bench_micro;
+
+/* Timed work one peer run is allowed: a peer much slower than corio at an operation (tokio's
+ * yield_now, ~2 us) gets a smaller N from its second run on, so that it costs the suite
+ * about this long per run whatever its speed; the figure is per operation either way. */
+#define BENCH_MICRO_BUDGET_NS 150000000ull
 
 /* Adds the three columns to r; a program that is not built is skipped at once. */
 void bench_micro_add(bench_result *r, bench_micro *m);
@@ -84,30 +90,40 @@ void bench_micro_add(bench_result *r, bench_micro *m);
 void bench_micro_skip(bench_result *r, bench_micro *m, int i, const char *why);
 /* Runs every peer of m not skipped once: PROGRAM mode n [arg] --inflight k [flavor], and
  * adds its figure to r: ns per operation as printed, or 1e9 / that when rate (items/s). A
- * peer that fails is skipped from then on, with its reason. */
+ * peer that fails is skipped from then on, with its reason. n is lowered for the next runs
+ * of a peer that took more than BENCH_MICRO_BUDGET_NS (never below 1000 nor a multiple of
+ * 1000 for spawn-batch). */
 void bench_micro_measure(bench_result *r, bench_micro *m, const char *mode, uint64_t n,
 			 const char *arg, unsigned k, bool rate);
 
 /* ---- the Python scripts ------------------------------------------------------------------ */
 
-/* Runs /usr/bin/python3 bench/peers/python/SCRIPT ARGS... [--inflight k] [--uvloop] and
- * reads the number after "key=" in what it prints. >= 0, or -1 with *why set (the
- * interpreter or the script missing, uvloop not importable, the script failing: logged). */
-double bench_python_peer(const char *script, char *const args[], const char *key, unsigned k,
-			 bool uvloop, const char **why);
-
 /* The two Python columns, "asyncio" and "uvloop" (the same script on uvloop's loop). */
 #define BENCH_PY_NPEERS 2
 
+/* Why each loop is skipped (NULL while it runs), for every result of a benchmark. */
 typedef struct bench_py {
-	int col[BENCH_PY_NPEERS];
 	const char *why[BENCH_PY_NPEERS];
 } bench_py;
 
-void bench_py_add(bench_result *r, bench_py *p);
-/* Runs the script once on each loop not skipped (bench_python_peer) and adds its figure; a
- * loop whose run fails is skipped from then on, with the reason. */
-void bench_py_measure(bench_result *r, bench_py *p, const char *script, char *const args[],
-		      const char *key, unsigned k);
+/* Where one figure of a script's run goes: the line for shape (a mode or a capacity, as
+ * the script prints it) in state goes to r's Python columns col[]. */
+typedef struct bench_py_slot {
+	bench_result *r;
+	int col[BENCH_PY_NPEERS];
+	const char *shape;
+	int state;
+} bench_py_slot;
+
+/* Adds the two columns to s->r. */
+void bench_py_add(bench_py_slot *s);
+/* One run on each loop not skipped: /usr/bin/python3 bench/peers/python/SCRIPT SHAPES N
+ * --inflight 0,1000 [--uvloop] (1000,0 when inflight_first: the order alternates with the
+ * runs), every shape in both states in one process (the interpreter's start costs more
+ * than a measurement). Each line "<name>=<shape> inflight=<K> <key>=<float>" goes to its
+ * slot. A loop that fails, or prints no figure for a slot, is skipped in every slot from
+ * then on, with the reason (uvloop not importable: the script's own `skipped=` line). */
+void bench_py_measure(bench_py *p, const char *script, const char *shapes, uint64_t n,
+		      const char *key, bench_py_slot *slots, int nslots, bool inflight_first);
 
 #endif

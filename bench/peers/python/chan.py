@@ -1,18 +1,18 @@
 #!/usr/bin/python3
-"""bench/peers/chan.py: the asyncio peer of corio-bench's `chan`.
+"""bench/peers/python/chan.py: the asyncio peer of corio-bench's `chan`.
 
 A producer task puts the integers 1..N into an asyncio.Queue(maxsize=CAP), then a None
 sentinel (asyncio.Queue has no close before 3.13); a consumer task gets them and sums them.
 Both are created with asyncio.create_task and awaited, as corio-bench spawns and joins its
 two tasks. After a warm-up run of N/10 items on the same loop, times one run of N items
-(from creating the tasks until both are done) and prints one line:
-    items_per_s=<float> sum=<int>
-and exits 1 if the sum is not N(N+1)/2.
+(from creating the tasks until both are done), for each capacity listed and in each state
+of --inflight (inflight.py), and prints one line per measurement:
+    cap=<CAP> inflight=<K> items_per_s=<float>
+and exits 1 if a sum is not N(N+1)/2.
 maxsize=0 is an unbounded queue in asyncio, not a rendezvous, so CAP must be >= 1.
-With --inflight K the warm-up and the timed run happen with K receives and a timer parked
-on the loop (inflight.py); --uvloop runs it all on uvloop's loop.
-usage: chan.py CAP N [--inflight K] [--uvloop]
+usage: chan.py CAP[,CAP...] N [--inflight K[,K...]] [--uvloop]
 """
+
 import asyncio
 import sys
 import time
@@ -54,22 +54,28 @@ def check(n, s):
         sys.exit(1)
 
 
-async def main(cap, n, k):
-    async with inflight.InFlight(k):
-        w = max(1, n // 10)
-        _, s = await once(cap, w)  # warm-up, like the C side
-        check(w, s)
-        ns, s = await once(cap, n)
-        check(n, s)
-    return ns
+async def measure(cap, n):
+    w = max(1, n // 10)
+    _, s = await once(cap, w)  # warm-up, like the C side
+    check(w, s)
+    ns, s = await once(cap, n)
+    check(n, s)
+    return n * 1e9 / max(ns, 1)
+
+
+async def main(caps, n, ks):
+    for k in ks:
+        async with inflight.InFlight(k):
+            for cap in caps:
+                inflight.report("cap", cap, k, "items_per_s", await measure(cap, n))
 
 
 if __name__ == "__main__":
     p = inflight.parser("chan.py", "asyncio.Queue between two tasks")
-    p.add_argument("cap", type=int, metavar="CAP", help="queue capacity, >= 1")
+    p.add_argument("caps", type=inflight.int_list, metavar="CAP[,CAP...]",
+                   help="queue capacities, each >= 1")
     p.add_argument("n", type=int, metavar="N", help="items, >= 1")
     args = p.parse_args()
-    if args.cap < 1 or args.n < 1:
-        p.error("CAP and N must be >= 1")
-    ns = inflight.run(lambda: main(args.cap, args.n, args.inflight), args)
-    print(f"items_per_s={args.n * 1e9 / max(ns, 1):.1f} sum={args.n * (args.n + 1) // 2}")
+    if min(args.caps) < 1 or args.n < 1:
+        p.error("every CAP and N must be >= 1")
+    inflight.run(lambda: main(args.caps, args.n, args.inflight), args)

@@ -1,15 +1,22 @@
 """bench/peers/python/inflight.py: what the asyncio peers of corio-bench's micro-benchmarks
-(chan.py, spawn.py, to_thread.py) share: their common options and the "I/O in flight" state.
+(chan.py, spawn.py, to_thread.py) share: their common options, the "I/O in flight" state
+and the output lines.
 
 The state is the one corio-bench gives its own loop (bench/inflight.c): K socket pairs, one
 task parked in loop.sock_recv on one end of each (nothing is ever written), and one task in
 a 60 s asyncio.sleep (an armed timer). A server's loop is always in that state; the idle loop
 is K = 0.
 
+Each script measures a comma-separated list of shapes (its first argument: modes or
+capacities) in each state of --inflight, in one process (an interpreter's start costs more
+than a measurement), and prints one line per measurement:
+    <name>=<shape> inflight=<K> <figure>=<float>
 Options every script takes after its own arguments:
-    --inflight K   that many parked receives (and the timer) while timing; default 0
-    --uvloop       run on uvloop's loop (Debian python3-uvloop) instead of asyncio's; when
-                   it cannot be imported the script prints `skipped=<reason>` and exits 0
+    --inflight K[,K...]  the states, in order: that many parked receives (and the timer)
+                         while timing; default 0 (idle only)
+    --uvloop             run on uvloop's loop (Debian python3-uvloop) instead of asyncio's;
+                         when it cannot be imported the script prints `skipped=<reason>` and
+                         exits 0
 """
 import argparse
 import asyncio
@@ -18,21 +25,34 @@ import socket
 import sys
 
 
+def int_list(text):
+    """"0,1000" -> [0, 1000]: non-negative integers."""
+    try:
+        v = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}")
+    if any(x < 0 for x in v):
+        raise argparse.ArgumentTypeError(f"negative: {text!r}")
+    return v
+
+
 def parser(prog, description):
     p = argparse.ArgumentParser(prog=prog, description=description)
-    p.add_argument("--inflight", type=int, default=0, metavar="K",
-                   help="parked receives on socket pairs (plus a 60 s timer) while timing")
+    p.add_argument("--inflight", type=int_list, default=[0], metavar="K[,K...]",
+                   help="the states: parked receives on socket pairs (plus a 60 s timer) "
+                        "while timing")
     p.add_argument("--uvloop", action="store_true", help="run on uvloop's event loop")
     return p
+
+
+def report(name, shape, k, figure, value):
+    print(f"{name}={shape} inflight={k} {figure}={value:.1f}", flush=True)
 
 
 def run(main, args):
     """asyncio.run(main()) on the loop args ask for (main: a coroutine function taking no
     argument); exits 0 with a skipped= line when that loop is uvloop and it cannot be
     imported."""
-    if args.inflight < 0:
-        print("--inflight must be >= 0", file=sys.stderr)
-        sys.exit(2)
     if args.uvloop:
         try:
             import uvloop

@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""bench/peers/to_thread.py: the asyncio peer of corio-bench's `blocking`.
+"""bench/peers/python/to_thread.py: the asyncio peer of corio-bench's `blocking`.
 
 Times round trips through asyncio.to_thread for a function that returns at once, from one
-task at a time (seq) or from 32 tasks at once (par), and prints one line:
-    per_sec=<float>
-With --inflight K the warm-up and the timed run happen with K receives and a timer parked
-on the loop (inflight.py); --uvloop runs it all on uvloop's loop.
-usage: to_thread.py seq|par N [--inflight K] [--uvloop]
+task at a time (seq) or from 32 tasks at once (par), after a warm-up of N/10 (the executor's
+threads start there), for each mode listed and in each state of --inflight (inflight.py),
+and prints one line per measurement:
+    mode=<seq|par> inflight=<K> per_sec=<float>
+usage: to_thread.py seq|par|seq,par N [--inflight K[,K...]] [--uvloop]
 """
 import asyncio
 import time
@@ -36,22 +36,28 @@ async def par(n):
     return sum(await asyncio.gather(*[one(n // TASKS) for _ in range(TASKS)]))
 
 
-async def main(mode, n, k):
+async def measure(mode, n):
     fn = seq if mode == "seq" else par
-    async with inflight.InFlight(k):
-        await fn(max(TASKS, n // 10))  # warm-up: the executor's threads start here
-        t0 = time.perf_counter()
-        await fn(n)
-        elapsed = time.perf_counter() - t0
-    done = n if mode == "seq" else (n // TASKS) * TASKS
-    return done / elapsed
+    await fn(max(TASKS, n // 10))
+    t0 = time.perf_counter()
+    await fn(n)
+    elapsed = time.perf_counter() - t0
+    return (n if mode == "seq" else (n // TASKS) * TASKS) / elapsed
+
+
+async def main(modes, n, ks):
+    for k in ks:
+        async with inflight.InFlight(k):
+            for mode in modes:
+                inflight.report("mode", mode, k, "per_sec", await measure(mode, n))
 
 
 if __name__ == "__main__":
     p = inflight.parser("to_thread.py", "asyncio.to_thread round trips")
-    p.add_argument("mode", choices=("seq", "par"))
-    p.add_argument("n", type=int, metavar="N", help="round trips, >= 32")
+    p.add_argument("modes", metavar="MODES", help="seq, par or both: seq,par")
+    p.add_argument("n", type=int, metavar="N", help=f"round trips, >= {TASKS}")
     args = p.parse_args()
-    if args.n < TASKS:
-        p.error(f"N must be >= {TASKS}")
-    print(f"per_sec={inflight.run(lambda: main(args.mode, args.n, args.inflight), args):.1f}")
+    modes = args.modes.split(",")
+    if args.n < TASKS or any(m not in ("seq", "par") for m in modes):
+        p.error(f"MODES must list seq and/or par, N must be >= {TASKS}")
+    inflight.run(lambda: main(modes, args.n, args.inflight), args)
