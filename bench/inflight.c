@@ -243,10 +243,6 @@ static const struct {
 	{ "tokio-multi", "tokio-micro", { "--flavor", "multi", "--threads", "1", NULL }, false },
 };
 
-/* Each program's reason is written once and kept for the whole process: results point to
- * it until the runner copies them. */
-static char micro_why[BENCH_MICRO_NPEERS][128];
-
 void bench_micro_add(bench_result *r, bench_micro *m)
 {
 	char path[4096];
@@ -255,9 +251,9 @@ void bench_micro_add(bench_result *r, bench_micro *m)
 		m->why[i] = NULL;
 		m->n[i] = 0;
 		if (!bench_peer_bin(micro_peers[i].program, path, sizeof path)) {
-			snprintf(micro_why[i], sizeof micro_why[i], "%s not built",
+			snprintf(m->reason[i], sizeof m->reason[i], "%s not built",
 				 micro_peers[i].program);
-			m->why[i] = micro_why[i];
+			m->why[i] = m->reason[i];
 		}
 		m->col[i] = bench_result_peer_skipped(r, micro_peers[i].column, m->why[i]);
 	}
@@ -282,19 +278,28 @@ static void env_gomaxprocs1(char **envp, size_t max)
 	envp[n] = NULL;
 }
 
-/* The one number a micro peer prints: ns per operation (> 0), or -1. */
+/* The one number a micro peer prints on stdout: ns per operation (> 0), or -1. Its stderr
+ * is in out too (a failing peer says why there): the figure is the line that is a number
+ * and nothing else. */
 static double parse_ns(const char *out)
 {
-	char *end;
-	double v = strtod(out, &end);
+	const char *line = out;
 
-	while (*end == '\n' || *end == ' ')
-		end++;
-	return end != out && *end == 0 && v > 0 ? v : -1;
+	for (;;) {
+		char *end;
+		double v = strtod(line, &end);
+
+		if (end != line && (*end == '\n' || *end == 0) && v > 0)
+			return v;
+		if (!(line = strchr(line, '\n')))
+			return -1;
+		line++;
+	}
 }
 
-/* One run of peer i; ns per operation, or -1 with micro_why[i] written (logged). */
-static double micro_run(int i, const char *mode, uint64_t n, const char *arg, unsigned k)
+/* One run of peer i; ns per operation, or -1 with why (why_len bytes) written (logged). */
+static double micro_run(int i, const char *mode, uint64_t n, const char *arg, unsigned k,
+			char *why, size_t why_len)
 {
 	char path[4096], count[32], inflight[16], out[256], *argv[16], *envp[512];
 	size_t a = 0;
@@ -303,7 +308,7 @@ static double micro_run(int i, const char *mode, uint64_t n, const char *arg, un
 	int rc;
 
 	if (!bench_peer_bin(micro_peers[i].program, path, sizeof path)) {
-		snprintf(micro_why[i], sizeof micro_why[i], "%s not built", micro_peers[i].program);
+		snprintf(why, why_len, "%s not built", micro_peers[i].program);
 		return -1;
 	}
 	snprintf(count, sizeof count, "%llu", (unsigned long long)n);
@@ -323,19 +328,19 @@ static double micro_run(int i, const char *mode, uint64_t n, const char *arg, un
 		env_gomaxprocs1(envp, sizeof envp / sizeof envp[0]);
 		c.envp = envp;
 	}
+	c.std[2] = TH_FD_STDOUT;
 	c.alarm_s = 120; /* a hung peer is killed, not waited for */
 	rc = th_run(&c, out, sizeof out, NULL);
 	if (rc == 0 && (ns = parse_ns(out)) > 0)
 		return ns;
-	out[strcspn(out, "\n")] = 0;
+	out[strcspn(out, "\n")] = 0; /* its first line: the error message, as a rule */
 	bench_log("  %s %s %s%s%s --inflight %u exited with %d, printed '%s'\n",
 		  micro_peers[i].program, mode, count, arg ? " " : "", arg ? arg : "", k, rc, out);
 	if (rc == 0)
-		snprintf(micro_why[i], sizeof micro_why[i], "%s printed no figure",
-			 micro_peers[i].program);
+		snprintf(why, why_len, "%s printed no figure", micro_peers[i].program);
 	else
-		snprintf(micro_why[i], sizeof micro_why[i], "%s %s failed (exit status %d)",
-			 micro_peers[i].program, mode, rc);
+		snprintf(why, why_len, "%s %s: exit status %d%s%.80s", micro_peers[i].program, mode,
+			 rc, out[0] ? ": " : "", out);
 	return -1;
 }
 
@@ -348,9 +353,9 @@ void bench_micro_measure(bench_result *r, bench_micro *m, const char *mode, uint
 
 		if (m->why[i])
 			continue;
-		ns = micro_run(i, mode, ni, arg, k);
+		ns = micro_run(i, mode, ni, arg, k, m->reason[i], sizeof m->reason[i]);
 		if (ns < 0) {
-			bench_micro_skip(r, m, i, micro_why[i]);
+			bench_micro_skip(r, m, i, m->reason[i]);
 			continue;
 		}
 		bench_result_add(r, m->col[i], rate ? 1e9 / ns : ns);

@@ -76,6 +76,7 @@ typedef struct bench_micro {
 	int col[BENCH_MICRO_NPEERS];          /* column in the result */
 	const char *why[BENCH_MICRO_NPEERS];  /* why it is skipped; NULL while it runs */
 	uint64_t n[BENCH_MICRO_NPEERS];       /* N of its next run; 0: the caller's */
+	char reason[BENCH_MICRO_NPEERS][128]; /* what why points to when the peer failed */
 } bench_micro;
 
 /* Timed work one peer run is allowed: a peer much slower than corio at an operation (tokio's
@@ -83,7 +84,8 @@ typedef struct bench_micro {
  * about this long per run whatever its speed; the figure is per operation either way. */
 #define BENCH_MICRO_BUDGET_NS 150000000ull
 
-/* Adds the three columns to r; a program that is not built is skipped at once. */
+/* Adds the three columns to r; a program that is not built is skipped at once. m must live
+ * until r is reported (the reasons are in it). */
 void bench_micro_add(bench_result *r, bench_micro *m);
 /* Marks column i of m skipped with why before any run (e.g. tokio has no rendezvous
  * channel). */
