@@ -224,27 +224,6 @@ uint64_t corio__spin_ns(void)
 	return us * 1000;
 }
 
-/* Turns with ready tasks and I/O in flight that may skip io_uring_enter in a row when the
- * kernel flags nothing; then one enter anyway. The flag is the rule: this only bounds what
- * a kernel that failed to raise it could cost (completions later by at most this many
- * turns), as tokio polls its driver every 61 tasks whatever it was told. */
-#define QUIET_TURNS_MAX 64
-
-/* Whether this non-blocking turn must enter the kernel to collect completions. Without
- * TASKRUN_FLAG (kernels before 5.19) every turn must: completions only arrive through an
- * enter (DEFER_TASKRUN) or task work run at one. */
-static bool work_due(corio__loop *l)
-{
-	if (!(l->caps.ring_flags & IORING_SETUP_TASKRUN_FLAG))
-		return true;
-	if ((IO_URING_READ_ONCE(*l->ring.sq.kflags) & IORING_SQ_TASKRUN) ||
-	    ++l->quiet_turns >= QUIET_TURNS_MAX) {
-		l->quiet_turns = 0;
-		return true;
-	}
-	return false;
-}
-
 bool corio__loop_poll(corio__loop *l, bool may_block)
 {
 	bool pending = io_uring_sq_ready(&l->ring) > 0;
@@ -259,7 +238,7 @@ bool corio__loop_poll(corio__loop *l, bool may_block)
 			return false;
 		enter(l, true);
 	} else if (pending || __atomic_load_n(&l->mbox.notified, __ATOMIC_ACQUIRE) ||
-		   (l->inflight > l->mbox.armed && work_due(l))) {
+		   (l->inflight > l->mbox.armed && !corio__ring_idle(l))) {
 		/* Ready tasks are waiting: no sleep, but completions and timers must not starve
 		 * behind tasks that only yield. No syscall when nothing is in flight (the
 		 * mailbox read only matters once something was posted), nor, where the kernel

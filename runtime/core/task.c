@@ -83,7 +83,10 @@ static struct corio_task *direct_next(corio__loop *l)
  * way, and this saves one per handoff. final: ASan must drop t's fake stack. */
 static void to_scheduler(corio__loop *l, struct corio_task *t, bool final)
 {
-	struct corio_task *next = direct_next(l);
+	/* The main task's end goes to the scheduler, which decides what runs next: once
+	 * corio_run's main task is done, what is left is cancelled before it runs (asyncio.run
+	 * does the same), not started by a direct handoff. */
+	struct corio_task *next = final && t->is_main ? NULL : direct_next(l);
 
 	if (next == t) {
 		/* A lone yielder that is next again: no switch at all. */

@@ -59,6 +59,25 @@ START_TEST(test_teardown_with_pending_sleeps)
 }
 END_TEST
 
+/* The same on an idle loop: nothing in flight, so nothing keeps the loop from handing the
+ * CPU straight from the main task's end to the task it spawned last. */
+static void *td_idle_main(void *arg)
+{
+	corio_task *t;
+
+	TH_CHECK((t = corio_spawn(td_not_run, NULL)) != NULL);
+	corio_detach(t);
+	return TH_OK;
+}
+
+START_TEST(test_teardown_idle_cancels_unstarted)
+{
+	td_never_ran = 1;
+	TH_RUN_EXPECT_OK(NULL, td_idle_main, NULL);
+	ck_assert_int_eq(td_never_ran, 1);
+}
+END_TEST
+
 /* ==== deadlock detection =============================================================== */
 
 static corio_task *dl_a, *dl_b, *dl_c;
@@ -341,5 +360,5 @@ END_TEST
 
 int main(void)
 {
-	return th_main(TH_SUITE("lifecycle", TH_TIMEOUT, test_teardown_with_pending_sleeps, test_deadlock_two_tasks_joining_each_other, test_deadlock_not_before_timers_done, test_deadlock_cycle_with_shield, test_no_deadlock_while_a_scope_can_expire, test_calls_outside_loop, test_run_inside_run_is_ebusy, test_two_threads_two_loops));
+	return th_main(TH_SUITE("lifecycle", TH_TIMEOUT, test_teardown_with_pending_sleeps, test_teardown_idle_cancels_unstarted, test_deadlock_two_tasks_joining_each_other, test_deadlock_not_before_timers_done, test_deadlock_cycle_with_shield, test_no_deadlock_while_a_scope_can_expire, test_calls_outside_loop, test_run_inside_run_is_ebusy, test_two_threads_two_loops));
 }

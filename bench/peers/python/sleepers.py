@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""bench/peers/sleepers.py: the asyncio peer of corio-bench's `sleepers`.
+"""bench/peers/python/sleepers.py: the asyncio and uvloop peer of corio-bench's `sleepers`.
 
 The seed tutorial's fetch_data pattern at scale: N coroutines each `await asyncio.sleep(1)`,
-run together with asyncio.gather. Prints one line:
+run together with asyncio.gather. With --uvloop the same code runs on uvloop's event loop
+(Debian's python3-uvloop, libuv underneath). Prints one line:
     wall_s=<seconds for asyncio.run> maxrss_kib=<peak RSS> done=<coroutines finished>
 (corio-bench takes the peak RSS from wait4 instead; both should agree.)
-usage: sleepers.py N
+usage: sleepers.py [--uvloop] N
 """
 import asyncio
 import resource
@@ -24,10 +25,21 @@ async def main(n):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or not sys.argv[1].isdigit():
-        print("usage: sleepers.py N", file=sys.stderr)
+    args = sys.argv[1:]
+    use_uvloop = args[:1] == ["--uvloop"]
+    if use_uvloop:
+        args = args[1:]
+    if len(args) != 1 or not args[0].isdigit():
+        print("usage: sleepers.py [--uvloop] N", file=sys.stderr)
         sys.exit(2)
-    n = int(sys.argv[1])
+    if use_uvloop:
+        try:
+            import uvloop
+        except ImportError as e:
+            print(f"sleepers.py: uvloop not importable: {e}", file=sys.stderr)
+            sys.exit(1)
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    n = int(args[0])
     t0 = time.perf_counter()
     done = asyncio.run(main(n))
     wall = time.perf_counter() - t0
