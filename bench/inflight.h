@@ -93,8 +93,8 @@ void bench_micro_skip(bench_result *r, bench_micro *m, int i, const char *why);
 /* Runs every peer of m not skipped once: PROGRAM mode n [arg] --inflight k [flavor], and
  * adds its figure to r: ns per operation as printed, or 1e9 / that when rate (items/s). A
  * peer that fails is skipped from then on, with its reason. n is lowered for the next runs
- * of a peer that took more than BENCH_MICRO_BUDGET_NS (never below 1000 nor a multiple of
- * 1000 for spawn-batch). */
+ * of a peer that took more than BENCH_MICRO_BUDGET_NS (to a multiple of 1000, spawn-batch's
+ * batch, and never below 1000). */
 void bench_micro_measure(bench_result *r, bench_micro *m, const char *mode, uint64_t n,
 			 const char *arg, unsigned k, bool rate);
 
@@ -123,8 +123,9 @@ void bench_py_add(bench_py_slot *s);
  * --inflight 0,1000 [--uvloop] (1000,0 when inflight_first: the order alternates with the
  * runs), every shape in both states in one process (the interpreter's start costs more
  * than a measurement). Each line "<name>=<shape> inflight=<K> <key>=<float>" goes to its
- * slot. A loop that fails, or prints no figure for a slot, is skipped in every slot from
- * then on, with the reason (uvloop not importable: the script's own `skipped=` line). */
+ * slot (at most 16). A loop that fails, or prints no figure for a slot, is skipped in every
+ * slot from then on, with the reason (uvloop not importable: the script's own `skipped=`
+ * line). */
 void bench_py_measure(bench_py *p, const char *script, const char *shapes, uint64_t n,
 		      const char *key, bench_py_slot *slots, int nslots, bool inflight_first);
 
