@@ -148,7 +148,7 @@ static double measure_yield(uint64_t per_task, bool blocking_first, unsigned k)
 
 /* ---- the benchmark --------------------------------------------------------------------- */
 
-/* The results of one run's measurements: raw, then per state yield and yield after
+/* Every result of the benchmark: raw, then per state yield and yield after
  * corio_blocking (swapcontext beside the idle ones), go and tokio beside the yields. */
 struct results {
 	bench_result raw, yield[BENCH_NSTATES], yieldb[BENCH_NSTATES];
