@@ -31,26 +31,15 @@ int corio_fs_unregister_buffers(void)
 	return r ? io_uring_unregister_buffers(r) : -EPERM;
 }
 
-/* Slot off + i inherits the O_DIRECT mark of fds[i] (fs/direct.c). */
-static void mark_slots(unsigned off, const int *fds, unsigned n)
-{
-	for (unsigned i = 0; i < n && off + i < CORIO_FD_FIXED_BIT; i++)
-		corio__fs_direct_mark(CORIO_FIXED_FD(off + i), corio__fs_direct_marked(fds[i]));
-}
-
 int corio_fs_register_files(const int *fds, unsigned n)
 {
 	struct io_uring *r = ring();
-	int rc;
 
 	if (!r)
 		return -EPERM;
 	if (!fds || n == 0)
 		return -EINVAL;
-	rc = io_uring_register_files(r, fds, n);
-	if (rc == 0)
-		mark_slots(0, fds, n);
-	return rc;
+	return io_uring_register_files(r, fds, n);
 }
 
 int corio_fs_update_files(unsigned off, const int *fds, unsigned n)
@@ -62,19 +51,13 @@ int corio_fs_update_files(unsigned off, const int *fds, unsigned n)
 		return -EPERM;
 	/* io_uring_register_files_update returns how many slots it updated. */
 	rc = io_uring_register_files_update(r, off, fds, n);
-	if (rc > 0)
-		mark_slots(off, fds, (unsigned)rc);
 	return rc < 0 ? rc : (unsigned)rc == n ? 0 : -EIO;
 }
 
 int corio_fs_unregister_files(void)
 {
 	struct io_uring *r = ring();
-	int rc = r ? io_uring_unregister_files(r) : -EPERM;
-
-	if (rc == 0)
-		corio__fs_direct_clear_slots();
-	return rc;
+	return r ? io_uring_unregister_files(r) : -EPERM;
 }
 
 static ssize_t rw_fixed(unsigned opcode, int fd, const void *buf, size_t len, off_t off,
@@ -88,7 +71,6 @@ static ssize_t rw_fixed(unsigned opcode, int fd, const void *buf, size_t len, of
 	io_uring_prep_rw((int)opcode, sqe, 0, buf, corio__fs_clamp(len), corio__fs_off(off));
 	sqe->buf_index = (__u16)buf_index;
 	corio__fs_set_fd(sqe, fd);
-	corio__fs_before_io(fd);
 	return corio__op_await(&op, 0);
 }
 

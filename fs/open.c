@@ -1,19 +1,9 @@
 /* fs/open.c: opening descriptors through the ring: corio_open, corio_openat and corio_open2
- * (openat2 with struct open_how); each sets or clears the new descriptor's O_DIRECT mark.
- * corio_close is the core's (runtime/core/close.c). */
+ * (openat2 with struct open_how). corio_close is the core's (runtime/core/close.c). */
 #define _GNU_SOURCE /* the Linux extensions: AT_EMPTY_PATH, O_DIRECT, SPLICE_F_*, ... */
 #include <errno.h>
 
 #include "fs/fs_internal.h"
-
-/* A new descriptor: its O_DIRECT mark (fs/direct.c) is set or cleared, since the number
- * may have been used before. */
-static int opened(int fd, int flags)
-{
-	if (fd >= 0)
-		corio__fs_direct_mark(fd, (flags & O_DIRECT) != 0);
-	return fd;
-}
 
 int corio_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
@@ -22,7 +12,7 @@ int corio_openat(int dirfd, const char *path, int flags, mode_t mode)
 	if (!path)
 		return -EFAULT;
 	io_uring_prep_openat(corio__op_sqe(&op), dirfd, path, flags | O_CLOEXEC, mode);
-	return opened(corio__op_await(&op, 0), flags);
+	return corio__op_await(&op, 0);
 }
 
 int corio_open(const char *path, int flags, mode_t mode)
@@ -40,5 +30,5 @@ int corio_open2(int dirfd, const char *path, const struct open_how *how)
 	h = *how;
 	h.flags |= O_CLOEXEC;
 	io_uring_prep_openat2(corio__op_sqe(&op), dirfd, path, &h);
-	return opened(corio__op_await(&op, 0), (int)h.flags);
+	return corio__op_await(&op, 0);
 }

@@ -14,7 +14,6 @@ static ssize_t rw(unsigned opcode, int fd, const void *buf, size_t len, off_t of
 		return -EINVAL;
 	io_uring_prep_rw((int)opcode, sqe, 0, buf, corio__fs_clamp(len), corio__fs_off(off));
 	corio__fs_set_fd(sqe, fd);
-	corio__fs_before_io(fd);
 	return corio__op_await(&op, 0);
 }
 
@@ -37,7 +36,6 @@ static ssize_t rwv(unsigned opcode, int fd, const struct iovec *iov, int iovcnt,
 		return -EINVAL;
 	io_uring_prep_rw((int)opcode, sqe, 0, iov, (unsigned)iovcnt, corio__fs_off(off));
 	corio__fs_set_fd(sqe, fd);
-	corio__fs_before_io(fd);
 	return corio__op_await(&op, 0);
 }
 

@@ -108,14 +108,13 @@ int corio__cancel_timed_out(struct corio_task *t, uint64_t deadline)
 
 /* ---- the decisions of a blocking call ---- */
 
-int corio__cancel_check(struct corio_task *t, unsigned opts, uint64_t *deadline)
+_Static_assert(CORIO__OP_CLEANUP == 1u, "corio__cancel_check (cancel.h) tests bit 1u");
+
+int corio__cancel_check_slow(struct corio_task *t, unsigned opts, uint64_t *deadline)
 {
 	uint64_t d = UINT64_MAX;
 
 	*deadline = UINT64_MAX;
-	/* Fast path: cleanup, or no cancellation, no scope, no expired I/O deadline. */
-	if ((opts & CORIO__OP_CLEANUP) || !(t->cancelled || t->scopes || t->interrupted))
-		return 0;
 	if (corio__task_cancel_due(t) || (t->interrupted && !(opts & CORIO__CHECK_NOINTR)))
 		return -ECANCELED;
 	if (!(opts & CORIO__OP_NOLINK))

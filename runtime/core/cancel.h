@@ -21,8 +21,19 @@
 #define CORIO__CHECK_NOINTR 8u
 
 /* The entry check of a blocking call of running task t: 0 and the deadline that applies
- * to the call in *deadline (UINT64_MAX: none), or -ECANCELED / -ETIMEDOUT as above. */
-int corio__cancel_check(struct corio_task *t, unsigned opts, uint64_t *deadline);
+ * to the call in *deadline (UINT64_MAX: none), or -ECANCELED / -ETIMEDOUT as above. The
+ * common case (no cancellation, no scope, no expired I/O deadline) is decided inline: it
+ * is on every channel operation, lock and wait. */
+int corio__cancel_check_slow(struct corio_task *t, unsigned opts, uint64_t *deadline);
+
+static inline int corio__cancel_check(struct corio_task *t, unsigned opts, uint64_t *deadline)
+{
+	*deadline = UINT64_MAX;
+	/* 1u: CORIO__OP_CLEANUP (op.h, which includes this file): nothing applies. */
+	if ((opts & 1u) || !(t->cancelled || t->scopes || t->interrupted))
+		return 0;
+	return corio__cancel_check_slow(t, opts, deadline);
+}
 
 /* What an operation of t returns when the kernel ended it with -ECANCELED: -ETIMEDOUT
  * (scopes marked) when the call's deadline passed and it was not t's own cancellation

@@ -2,12 +2,10 @@
  * descriptor, so that layers above the core can drop what they keep per descriptor without
  * the core calling up into them.
  *
- * Who registers what (the only registrants today; the table has room for a few more):
+ * Who registers what (the only registrant today; the table has room for a few more):
  *   - runtime/net/accept.c, when a thread creates its listener registry: forgets the
  *     listener served by a multishot accept on that fd (cancels the accept, wakes parked
  *     corio_accept callers with -EBADF). Only acts inside a task.
- *   - fs/direct.c, when it first marks a descriptor O_DIRECT: clears the fd's mark, since
- *     the number will be reused.
  *
  * A hook sees every fd corio_close is given: negative ones, registered slots
  * (CORIO_FD_FIXED_BIT set), inside a task and outside (after corio_run); it ignores what is
@@ -19,7 +17,7 @@
 
 typedef void (*corio__close_hook)(int fd);
 
-/* Room in the table: two registrants, with a margin. */
+/* Room in the table: one registrant, with a margin. */
 #define CORIO__CLOSE_HOOKS_MAX 4
 
 /* Adds hook to the table corio_close runs. Thread-safe (an atomic compare-and-swap per

@@ -321,14 +321,6 @@ void corio__submit(corio__loop *l, const struct io_uring_sqe *proto, corio__comp
 	}
 }
 
-void corio__loop_flush(corio__loop *l)
-{
-	if (io_uring_sq_ready(&l->ring) == 0)
-		return;
-	l->stats.submit_calls++;
-	io_uring_submit(&l->ring);
-}
-
 void corio__submit_cancel(corio__loop *l, corio__completion *c)
 {
 	struct io_uring_sqe sqe;

@@ -169,11 +169,6 @@ static inline bool corio__loop_quiet(corio__loop *l)
 	       (corio__ring_idle(l) && io_uring_cq_ready(&l->ring) == 0);
 }
 
-/* Submits what is queued now instead of at the end of the turn (O_DIRECT requests, which
- * the block layer serves better one by one). Never parks; a refusal (-EBUSY with a CQ
- * backlog) leaves them queued for the loop's own enter. */
-void corio__loop_flush(corio__loop *l);
-
 /* Asks the kernel to cancel the operation whose completion is c (IORING_OP_ASYNC_CANCEL).
  * Its CQE still arrives, with -ECANCELED or its real result. */
 void corio__submit_cancel(corio__loop *l, corio__completion *c);

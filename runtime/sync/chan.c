@@ -43,6 +43,26 @@ corio_chan *corio_chan_new(size_t capacity, size_t elem_size)
 	return ch;
 }
 
+/* Copies one element. The common sizes (a pointer, an int, a pair) are constant-size
+ * copies the compiler inlines; a call into libc's memcpy cost a fifth of an item's
+ * instructions in the capacity-1 benchmark. */
+static inline void elem_copy(void *dst, const void *src, size_t esz)
+{
+	switch (esz) {
+	case 4:
+		memcpy(dst, src, 4);
+		break;
+	case 8:
+		memcpy(dst, src, 8);
+		break;
+	case 16:
+		memcpy(dst, src, 16);
+		break;
+	default:
+		memcpy(dst, src, esz);
+	}
+}
+
 static void *slot(corio_chan *ch, size_t i)
 {
 	size_t k = ch->head + i;
@@ -59,7 +79,7 @@ static bool give_to_receiver(corio_chan *ch, const void *elem)
 
 	if (!r)
 		return false;
-	memcpy(r->buf, elem, ch->esz);
+	elem_copy(r->buf, elem, ch->esz);
 	corio__waiter_wake(r, 0);
 	return true;
 }
@@ -72,18 +92,18 @@ static bool take(corio_chan *ch, void *out)
 	struct corio__waiter *s;
 
 	if (ch->len > 0) {
-		memcpy(out, slot(ch, 0), ch->esz);
+		elem_copy(out, slot(ch, 0), ch->esz);
 		ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
 		ch->len--;
 		if ((s = corio__waitq_pop(&ch->senders))) {
-			memcpy(slot(ch, ch->len), s->buf, ch->esz);
+			elem_copy(slot(ch, ch->len), s->buf, ch->esz);
 			ch->len++;
 			corio__waiter_wake(s, 0);
 		}
 		return true;
 	}
 	if ((s = corio__waitq_pop(&ch->senders))) {
-		memcpy(out, s->buf, ch->esz);
+		elem_copy(out, s->buf, ch->esz);
 		corio__waiter_wake(s, 0);
 		return true;
 	}
@@ -98,7 +118,7 @@ static int put(corio_chan *ch, const void *elem)
 	if (give_to_receiver(ch, elem))
 		return 0;
 	if (ch->len < ch->cap) {
-		memcpy(slot(ch, ch->len), elem, ch->esz);
+		elem_copy(slot(ch, ch->len), elem, ch->esz);
 		ch->len++;
 		return 0;
 	}

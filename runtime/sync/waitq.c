@@ -7,19 +7,6 @@
 
 #include "runtime/core/op.h"
 
-int corio__wait_check(void)
-{
-	corio__loop *l = corio__loop_get();
-	struct corio_task *t = l ? l->current : NULL;
-	uint64_t deadline;
-
-	if (!t)
-		return -EPERM;
-	/* NOINTR: a call that need not park still goes through after an I/O deadline
-	 * expired; if it parks, corio__wait_park fails it. */
-	return corio__cancel_check(t, CORIO__CHECK_NOINTR, &deadline);
-}
-
 /* The queue is a runtime/util/list.h list; its public type (corio/sync.h) holds the same two
  * pointers under its own name, so each change goes through a corio__list copy. */
 static corio__list list_of(const corio__waitq *q)
@@ -53,7 +40,8 @@ static void waiter_unlink(corio__wait *w)
 
 int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
 {
-	struct corio_task *t = corio_current();
+	corio__loop *lp = corio__loop_get();
+	struct corio_task *t = lp ? lp->current : NULL;
 	corio__list l = list_of(q);
 
 	if (!t)

@@ -11,8 +11,11 @@
 #ifndef CORIO_WAITQ_H
 #define CORIO_WAITQ_H
 
+#include <errno.h>
+
 #include <corio/sync.h>
 
+#include "runtime/core/cancel.h"
 #include "runtime/core/task.h"
 #include "runtime/util/list.h"
 
@@ -36,8 +39,20 @@ static inline bool corio__waitq_empty(const corio__waitq *q)
 
 /* What every call that may park checks first (see corio/sync.h): -EPERM outside a task,
  * -ECANCELED when the running task's cancellation is due, -ETIMEDOUT (scopes marked as
- * fired) when its deadline passed, else 0. Never parks. */
-int corio__wait_check(void);
+ * fired) when its deadline passed, else 0. Never parks. Inline: it is on every channel
+ * operation (the common case is three loads). */
+static inline int corio__wait_check(void)
+{
+	corio__loop *l = corio__loop_get();
+	struct corio_task *t = l ? l->current : NULL;
+	uint64_t deadline;
+
+	if (!t)
+		return -EPERM;
+	/* NOINTR: a call that need not park still goes through after an I/O deadline
+	 * expired; if it parks, corio__wait_park fails it. */
+	return corio__cancel_check(t, CORIO__CHECK_NOINTR, &deadline);
+}
 
 /* Appends wt (on the running task's stack; buf set by the caller if used) to q and parks
  * until a waker ends the wait (returns the res it gave), or cancellation / the deadline

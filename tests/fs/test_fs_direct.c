@@ -12,7 +12,7 @@
 #include "tests/support/helpers.h"
 #include "tests/fs/fs_helpers.h"
 
-#include "fs/fs_internal.h" /* the thread-pool ftruncate, the copy fallback, O_DIRECT marks */
+#include "fs/fs_internal.h" /* the thread-pool ftruncate, the copy fallback */
 
 /* ---- O_DIRECT -------------------------------------------------------------------------- */
 
@@ -30,7 +30,6 @@ static void *t_direct(void *arg)
 		return TH_OK;
 	}
 	TH_CHECK(fd >= 0);
-	TH_CHECK(corio__fs_direct_marked(fd)); /* submitted one at a time, not batched */
 	TH_CHECK(corio_direct_alignment(fd, &mem, &offa) == 0 && mem > 0 && offa > 0);
 	fill_rand(buf, 1u << 16, 3);
 	TH_CHECK(corio_write(fd, buf, 1u << 16, 0) == 1 << 16);
@@ -50,10 +49,6 @@ static void *t_direct(void *arg)
 		TH_CHECK(corio_read(fd, buf, 4095, 0) == -EINVAL);
 		TH_CHECK(corio_write(fd, buf + 1, 4096, 0) == -EINVAL);
 	}
-	TH_CHECK(corio_close(fd) == 0);
-	TH_CHECK(!corio__fs_direct_marked(fd));
-	fd = corio_open(P("direct"), O_RDONLY, 0); /* likely the same number, buffered now */
-	TH_CHECK(fd >= 0 && !corio__fs_direct_marked(fd));
 	TH_CHECK(corio_close(fd) == 0);
 	corio_aligned_free(buf);
 	return TH_OK;
