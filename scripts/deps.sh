@@ -21,7 +21,7 @@ build_pkgs=(build-essential cmake pkg-config liburing-dev check zlib1g-dev node-
             libssl-dev ca-certificates valgrind python3 nginx-light curl openssl)
 bench_pkgs=(nginx-light h2o wrk fio python3-aiohttp python3-aiofiles python3-uvloop
             libcurl4-openssl-dev nghttp2-client golang-go cargo rustc librust-tokio-dev
-            librust-hyper-dev)
+            librust-hyper-dev librust-libc-dev)
 
 usage() {
 	echo "usage: $0 [build|bench|stress]"

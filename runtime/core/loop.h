@@ -84,6 +84,9 @@ struct corio__loop {
 				       * corio_task.all; teardown, deadlock report) */
 	unsigned attached_live;       /* unfinished tasks that somebody will join */
 	corio__timer *free_timers;
+	struct corio_task *free_tasks; /* task structs to reuse, linked through ->arg (task.c) */
+	unsigned nfree_tasks;
+	bool closing_tasks;            /* corio__tasks_free_all: nothing more is kept */
 	unsigned timer_alloc_fail;    /* tests only: fail this many wait-timer allocations */
 	struct corio__sleep_bucket *sleep_slots[CORIO__SLEEP_SLOTS]; /* open buckets (sleep.c) */
 	struct corio__sleep_bucket *free_buckets;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
@@ -165,10 +166,38 @@ static void task_main(void *p)
 	__builtin_unreachable();
 }
 
+/* Task structs kept for reuse per loop: spawn + join paid a calloc and a free, ~30% of
+ * its instructions. Bounded, so a burst of tasks leaves at most this many behind. None
+ * under ASan, which then catches a handle used after its join. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FREE_TASKS_MAX 0
+#else
+#define FREE_TASKS_MAX 256
+#endif
+
 static void task_free(corio__loop *l, struct corio_task *t)
 {
 	corio__list_remove(&l->tasks, &t->all);
+	if (l->nfree_tasks < FREE_TASKS_MAX && !l->closing_tasks) {
+		t->arg = l->free_tasks;
+		l->free_tasks = t;
+		l->nfree_tasks++;
+		return;
+	}
 	free(t);
+}
+
+/* A zeroed task struct: a kept one, or a new one. */
+static struct corio_task *task_alloc(corio__loop *l)
+{
+	struct corio_task *t = l->free_tasks;
+
+	if (!t)
+		return calloc(1, sizeof *t);
+	l->free_tasks = t->arg;
+	l->nfree_tasks--;
+	memset(t, 0, sizeof *t);
+	return t;
 }
 
 /* After a task finished: its stack goes back to the pool at once (the task struct stays
@@ -256,7 +285,7 @@ corio_task *corio_spawn(corio_fn fn, void *arg)
 		errno = l ? EINVAL : EPERM;
 		return NULL;
 	}
-	t = calloc(1, sizeof *t);
+	t = task_alloc(l);
 	if (!t)
 		return NULL;
 	if (corio__stack_get(&l->stacks, &t->stack) != 0) {
@@ -326,6 +355,15 @@ void corio__task_free(struct corio_task *t)
 
 void corio__tasks_free_all(corio__loop *l)
 {
+	l->closing_tasks = true;
 	while (l->tasks.head)
 		task_free(l, CORIO__CONTAINER_OF(l->tasks.head, struct corio_task, all));
+	while (l->free_tasks) {
+		struct corio_task *t = l->free_tasks;
+
+		l->free_tasks = t->arg;
+		free(t);
+	}
+	l->nfree_tasks = 0;
+	l->closing_tasks = false;
 }
