@@ -1,13 +1,18 @@
 /* bench/b_blocking.c: round trips per second through corio_blocking (the thread pool that
  * wakes its loop through the mailbox's eventfd read), from one task at a time and from 32
- * tasks at once, beside asyncio.to_thread doing the same (bench/peers/python/to_thread.py).
- * Target (issue 3): >= 10x asyncio.to_thread. */
+ * tasks at once, beside asyncio.to_thread doing the same (bench/peers/python/to_thread.py)
+ * on asyncio's loop and on uvloop's. Target (issue 3): >= 10x asyncio.to_thread.
+ * Each on an idle loop and on a loop with 1000 receives and a timer in flight
+ * (bench/inflight.h), the Python peers too: a server's loop is never idle, and a loop with
+ * I/O in flight can no longer simply sleep on the mailbox's read. */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <corio/corio.h>
 
 #include "bench/bench.h"
+#include "bench/inflight.h"
 
 #define TASKS 32
 
@@ -39,9 +44,8 @@ static void *caller(void *arg)
 	return NULL;
 }
 
-static void *rt_main(void *arg)
+static void round_trips(struct rt *r)
 {
-	struct rt *r = arg;
 	corio_task *t[TASKS];
 	uint64_t t0;
 	unsigned n = 0;
@@ -52,106 +56,99 @@ static void *rt_main(void *arg)
 	if (corio_gather(t, n, NULL) != 0 || n < r->tasks)
 		r->err = -1;
 	r->per_sec = (double)(r->per_task * r->tasks) * 1e9 / (double)(bench_now() - t0);
+}
+
+/* A warm-up (the pool's threads start there) and the timed round trips, in one loop. */
+static void *rt_main(void *arg)
+{
+	struct rt *r = arg, warm = *r;
+
+	warm.per_task = r->per_task / 10 + 1;
+	round_trips(&warm);
+	if (warm.err) {
+		r->err = warm.err;
+		return NULL;
+	}
+	round_trips(r);
 	return NULL;
 }
 
-/* Round trips per second, or -1. */
-static double measure_corio(unsigned tasks, uint64_t total)
+/* Round trips per second with k receives and a timer in flight (k == 0: idle), or -1. */
+static double measure_corio(unsigned tasks, uint64_t total, unsigned k)
 {
-	struct rt warm = { .tasks = tasks, .per_task = total / tasks / 10 + 1 };
 	struct rt r = { .tasks = tasks, .per_task = total / tasks };
+	int rc = bench_inflight_run(k, rt_main, &r);
 
-	if (corio_run(rt_main, &warm, NULL) != 0 || warm.err ||
-	    corio_run(rt_main, &r, NULL) != 0 || r.err) {
-		bench_log("blocking: corio_blocking failed (%d)\n", warm.err ? warm.err : r.err);
+	if (rc != 0 || r.err) {
+		bench_log("blocking: corio_blocking failed (%d)\n", rc ? rc : r.err);
 		return -1;
 	}
 	return r.per_sec;
 }
 
-static double measure_python(const char *mode, uint64_t n, const char **why)
-{
-	const char *py = bench_python(), *dir = bench_peers_dir("python");
-	char script[4096], count[32], out[256];
-	double v;
-	int rc;
-
-	if (!py) {
-		*why = "/usr/bin/python3 not installed";
-		return -1;
-	}
-	if (!dir) {
-		*why = "bench/peers/python not found (set CORIO_BENCH_PEERS)";
-		return -1;
-	}
-	snprintf(script, sizeof script, "%s/to_thread.py", dir);
-	snprintf(count, sizeof count, "%llu", (unsigned long long)n);
-	rc = bench_run_child((char *[]){ (char *)py, script, (char *)mode, count, NULL }, out,
-			     sizeof out, NULL);
-	if (rc != 0 || sscanf(out, "per_sec=%lf", &v) != 1) {
-		bench_log("blocking: %s %s exited with %d, printed '%s'\n", py, script, rc, out);
-		*why = "python peer failed";
-		return -1;
-	}
-	return v;
-}
-
+/* "[target: >= 10x asyncio.to_thread: met]", after what is in the note already. */
 static void target_note(bench_result *r, int py)
 {
 	double ratio = bench_result_ratio(r, py);
+	size_t len = strlen(r->note);
 
 	if (ratio > 0)
-		snprintf(r->note, sizeof r->note, "[target: >= 10x asyncio.to_thread: %s]",
-			 ratio >= 10 ? "met" : "MISSED");
+		snprintf(r->note + len, sizeof r->note - len, "%s[target: >= 10x asyncio.to_thread: "
+			 "%s]", len ? " " : "", ratio >= 10 ? "met" : "MISSED");
 }
 
 static int run(const bench_opts *o)
 {
-	uint64_t n = o->quick ? 20000 : 100000, py_n = o->quick ? 2000 : 10000;
-	bench_result seq, par;
-	int seq_c, seq_py, par_c, par_py;
-	const char *why = NULL;
+	uint64_t n = o->quick ? 10000 : 50000, py_n = o->quick ? 1000 : 3000;
+	static const unsigned ntasks[2] = { 1, TASKS };
+	static const char *const pymode[2] = { "seq", "par" };
+	bench_result res[BENCH_NSTATES][2];
+	bench_py py = { { NULL } };
+	bench_py_slot slots[BENCH_NSTATES][2];
 
-	bench_result_init(&seq, "blocking", "round trips/s", true, "1 task, N=%llu",
-			  (unsigned long long)n);
-	seq_c = bench_result_peer(&seq, "corio");
-	seq_py = bench_result_peer(&seq, "asyncio");
-	bench_result_init(&par, "blocking", "round trips/s", true, "%d tasks, N=%llu", TASKS,
-			  (unsigned long long)n);
-	par_c = bench_result_peer(&par, "corio");
-	par_py = bench_result_peer(&par, "asyncio");
+	for (int s = 0; s < BENCH_NSTATES; s++)
+		for (int m = 0; m < 2; m++) {
+			bench_result_init(&res[s][m], "blocking", "round trips/s", true,
+					  "%u task%s, N=%llu, %s", ntasks[m], m ? "s" : "",
+					  (unsigned long long)n, bench_state_name[s]);
+			bench_result_peer(&res[s][m], "corio");
+			slots[s][m] = (bench_py_slot){ .r = &res[s][m], .shape = pymode[m],
+						       .state = s };
+			bench_py_add(&slots[s][m]);
+		}
 	for (int i = 0; i < o->runs; i++) {
-		double cs = measure_corio(1, n), cp = measure_corio(TASKS, n), ps = -1, pp = -1;
+		double c[BENCH_NSTATES][2];
 
-		if (cs < 0 || cp < 0)
-			return 1;
-		if (!why) {
-			ps = measure_python("seq", py_n, &why);
-			pp = why ? -1 : measure_python("par", py_n, &why);
+		/* Idle first on even runs, in flight first on odd ones. */
+		for (int j = 0; j < BENCH_NSTATES; j++) {
+			int s = i % 2 == 0 ? j : BENCH_NSTATES - 1 - j;
+
+			for (int m = 0; m < 2; m++)
+				if ((c[s][m] = measure_corio(ntasks[m], n, bench_state_k(s))) < 0)
+					return 1;
 		}
-		bench_log("  run %d: corio 1 task %.0f/s, %d tasks %.0f/s; asyncio %.0f/s, %.0f/s\n",
-			  i + 1, cs, TASKS, cp, ps, pp);
-		bench_result_add(&seq, seq_c, cs);
-		bench_result_add(&par, par_c, cp);
-		if (!why) {
-			bench_result_add(&seq, seq_py, ps);
-			bench_result_add(&par, par_py, pp);
-		}
+		for (int s = 0; s < BENCH_NSTATES; s++)
+			for (int m = 0; m < 2; m++)
+				bench_result_add(&res[s][m], 0, c[s][m]);
+		bench_py_measure(&py, "to_thread.py", "seq,par", py_n, "per_sec", &slots[0][0],
+				 BENCH_NSTATES * 2, i % 2 == 1);
+		bench_log("  run %d: corio 1 task %.0f/s, %d tasks %.0f/s idle; %.0f/s, %.0f/s in "
+			  "flight\n", i + 1, c[0][0], TASKS, c[0][1], c[1][0], c[1][1]);
 	}
-	if (why) {
-		bench_result_skip(&seq, seq_py, why);
-		bench_result_skip(&par, par_py, why);
-	} else {
-		target_note(&seq, seq_py);
-		target_note(&par, par_py);
+	for (int m = 0; m < 2; m++) {
+		bench_inflight_note(&res[BENCH_INFLIGHT][m], &res[BENCH_IDLE][m], false);
+		for (int s = 0; s < BENCH_NSTATES; s++)
+			target_note(&res[s][m], slots[s][m].col[0]);
 	}
-	bench_result_report(&seq, o);
-	bench_result_report(&par, o);
+	for (int m = 0; m < 2; m++)
+		for (int s = 0; s < BENCH_NSTATES; s++)
+			bench_result_report(&res[s][m], o);
 	return 0;
 }
 
 const bench_def bench_blocking = {
 	.name = "blocking",
-	.desc = "round trips/s through corio_blocking (1 and 32 tasks) vs asyncio.to_thread",
+	.desc = "round trips/s through corio_blocking (1 and 32 tasks), idle and with I/O in "
+		"flight, vs asyncio.to_thread on asyncio and uvloop",
 	.run = run,
 };

@@ -9,8 +9,17 @@
  * Capacities 1, 64 and 0 (rendezvous: each send waits for the receiver to take the item).
  * Beside asyncio.Queue(maxsize=1 / 64) with the same pattern (bench/peers/python/chan.py: the
  * producer puts a None sentinel since asyncio.Queue has no close before 3.13). asyncio has
- * no rendezvous queue (maxsize=0 is unbounded), so capacity 0 has no peer. The asyncio peer
- * sends fewer items (its rate does not depend on N, and N = 1e6 at maxsize=1 takes ~10 s).
+ * no rendezvous queue (maxsize=0 is unbounded), so capacity 0 has no Python peer. The asyncio
+ * peer sends fewer items (its rate does not depend on N, and N = 1e6 at maxsize=1 takes
+ * ~15 s), on asyncio's loop and on uvloop's. Beside them the runtimes a user would pick
+ * instead, with the same shape (go-micro / tokio-micro, mode chan): a Go channel of the same
+ * capacity between two goroutines (GOMAXPROCS=1; capacity 0 is Go's rendezvous channel) and
+ * a tokio mpsc channel between two tasks (current_thread, and multi_thread with one worker;
+ * tokio has no rendezvous channel: capacity 0 is skipped).
+ *
+ * Every configuration is measured on an idle loop and on a loop with 1000 receives and a
+ * timer in flight (bench/inflight.h), the peers too: a server's loop is never idle (issue
+ * 13's target for capacity 1: in flight <= 1.5x idle).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,11 +29,12 @@
 #include <corio/corio.h>
 
 #include "bench/bench.h"
+#include "bench/inflight.h"
 
 #define DEFAULT_N 1000000ull
 #define QUICK_N 200000ull
-#define PY_N 200000ull
-#define PY_QUICK_N 50000ull
+#define PY_N 20000ull       /* asyncio.Queue(maxsize=1): ~20 us an item on this VM */
+#define PY_QUICK_N 5000ull
 
 struct xfer {
 	corio_chan *ch;
@@ -131,10 +141,11 @@ static void *chan_main(void *arg)
 	return NULL;
 }
 
-static double measure_corio(size_t cap, uint64_t n)
+/* Items/s with k receives and a timer in flight (k == 0: idle), or -1. */
+static double measure_corio(size_t cap, uint64_t n, unsigned k)
 {
 	struct chan_run r = { .cap = cap, .n = n, .rate = -1 };
-	int rc = corio_run(chan_main, &r, NULL);
+	int rc = bench_inflight_run(k, chan_main, &r);
 
 	if (rc != 0) {
 		bench_log("chan: corio_run: %s\n", strerror(-rc));
@@ -143,100 +154,115 @@ static double measure_corio(size_t cap, uint64_t n)
 	return r.rate;
 }
 
-/* The asyncio peer: items/s, or -1 (the reason is logged and kept in *why). */
-static double measure_python(size_t cap, uint64_t n, const char **why)
-{
-	const char *py = bench_python(), *dir = bench_peers_dir("python");
-	char script[4096], capacity[32], count[32], out[256];
-	unsigned long long sum = 0;
-	const char *s;
-	double rate;
-	int rc;
+#define NCAPS 3
 
-	if (!py) {
-		*why = "/usr/bin/python3 not installed";
-		return -1;
-	}
-	if (!dir) {
-		*why = "bench/peers/python not found (set CORIO_BENCH_PEERS)";
-		return -1;
-	}
-	snprintf(script, sizeof script, "%s/chan.py", dir);
-	snprintf(capacity, sizeof capacity, "%zu", cap);
-	snprintf(count, sizeof count, "%llu", (unsigned long long)n);
-	rc = bench_run_child((char *[]){ (char *)py, script, capacity, count, NULL }, out,
-			     sizeof out, NULL);
-	if (rc != 0 || sscanf(out, "items_per_s=%lf", &rate) != 1 || rate <= 0 ||
-	    !(s = strstr(out, "sum=")) || sscanf(s, "sum=%llu", &sum) != 1 ||
-	    sum != n * (n + 1) / 2) {
-		bench_log("chan: %s %s %s %s exited with %d, printed '%s'\n", py, script, capacity,
-			  count, rc, out);
-		*why = "python peer failed";
-		return -1;
-	}
-	return rate;
+static const size_t caps[NCAPS] = { 1, 64, 0 };
+
+/* Per state and capacity: the result, its Python columns (none for capacity 0) and the
+ * compiled runtimes' columns. */
+struct results {
+	bench_result res[BENCH_NSTATES][NCAPS];
+	bench_py py;
+	bench_py_slot py_slots[BENCH_NSTATES * NCAPS];
+	int npy;
+	bench_micro rt[BENCH_NSTATES][NCAPS];
+};
+
+/* The capacities as the Python script prints them. */
+static const char *const cap_names[NCAPS] = { "1", "64", "0" };
+
+static void results_init(struct results *r, uint64_t n, uint64_t py_n)
+{
+	memset(&r->py, 0, sizeof r->py);
+	r->npy = 0;
+	for (int s = 0; s < BENCH_NSTATES; s++)
+		for (int c = 0; c < NCAPS; c++) {
+			bench_result *res = &r->res[s][c];
+
+			if (caps[c])
+				bench_result_init(res, "chan", "items/s", true,
+						  "cap %zu, N=%llu, asyncio %llu, %s", caps[c],
+						  (unsigned long long)n, (unsigned long long)py_n,
+						  bench_state_name[s]);
+			else
+				bench_result_init(res, "chan", "items/s", true,
+						  "cap 0 (rendezvous), N=%llu, %s",
+						  (unsigned long long)n, bench_state_name[s]);
+			bench_result_peer(res, "corio");
+			if (caps[c]) {
+				bench_py_slot *ps = &r->py_slots[r->npy++];
+
+				*ps = (bench_py_slot){ .r = res, .shape = cap_names[c], .state = s };
+				bench_py_add(ps);
+			} else
+				snprintf(res->note, sizeof res->note,
+					 "(asyncio.Queue has no rendezvous mode)");
+			bench_micro_add(res, &r->rt[s][c]);
+			if (caps[c] == 0)
+				for (int p = 1; p < BENCH_MICRO_NPEERS; p++)
+					bench_micro_skip(res, &r->rt[s][c], p,
+							 "tokio's mpsc has no rendezvous channel");
+		}
 }
 
-#define NCAPS 3
+/* One run of every corio measurement, idle first on even runs; 0 or -1. */
+static int run_corio(struct results *r, int i, uint64_t n)
+{
+	double v[BENCH_NSTATES][NCAPS];
+
+	for (int j = 0; j < BENCH_NSTATES; j++) {
+		int s = i % 2 == 0 ? j : BENCH_NSTATES - 1 - j;
+
+		for (int c = 0; c < NCAPS; c++)
+			if ((v[s][c] = measure_corio(caps[c], n, bench_state_k(s))) < 0)
+				return -1;
+	}
+	bench_log("  run %d: corio cap 1, 64, 0: idle %.0f, %.0f, %.0f items/s; in flight %.0f, "
+		  "%.0f, %.0f items/s\n", i + 1, v[0][0], v[0][1], v[0][2], v[1][0], v[1][1],
+		  v[1][2]);
+	for (int s = 0; s < BENCH_NSTATES; s++)
+		for (int c = 0; c < NCAPS; c++)
+			bench_result_add(&r->res[s][c], 0, v[s][c]);
+	return 0;
+}
+
+static void run_peers(struct results *r, int i, uint64_t n, uint64_t py_n)
+{
+	bench_py_measure(&r->py, "chan.py", "1,64", py_n, "items_per_s", r->py_slots, r->npy,
+			 i % 2 == 1);
+	for (int s = 0; s < BENCH_NSTATES; s++)
+		for (int c = 0; c < NCAPS; c++)
+			bench_micro_measure(&r->res[s][c], &r->rt[s][c], "chan", n, cap_names[c],
+					    bench_state_k(s), true);
+}
 
 static int run(const bench_opts *o)
 {
-	static const size_t caps[NCAPS] = { 1, 64, 0 };
 	uint64_t n = o->quick ? QUICK_N : DEFAULT_N, py_n = o->quick ? PY_QUICK_N : PY_N;
-	bench_result res[NCAPS];
-	int pc[NCAPS], pp[NCAPS];
-	const char *why = NULL;
+	uint64_t peer_n = n / 2; /* lowered per peer after its first run (inflight.h) */
+	struct results r;
 
-	for (int k = 0; k < NCAPS; k++) {
-		if (caps[k])
-			bench_result_init(&res[k], "chan", "items/s", true,
-					  "cap %zu, N=%llu, asyncio %llu", caps[k],
-					  (unsigned long long)n, (unsigned long long)py_n);
-		else
-			bench_result_init(&res[k], "chan", "items/s", true,
-					  "cap 0 (rendezvous), N=%llu", (unsigned long long)n);
-		pc[k] = bench_result_peer(&res[k], "corio");
-		pp[k] = -1;
-		if (caps[k])
-			pp[k] = bench_result_peer(&res[k], "asyncio");
-		else
-			snprintf(res[k].note, sizeof res[k].note,
-				 "(asyncio.Queue has no rendezvous mode)");
-	}
-
+	results_init(&r, n, py_n);
 	for (int i = 0; i < o->runs; i++) {
-		double c[NCAPS], p[NCAPS] = { -1, -1, -1 };
-
 		/* Peers before corio on odd runs, after it on even ones. */
-		for (int k = 0; k < NCAPS && i % 2 == 1; k++)
-			if (caps[k] && !why)
-				p[k] = measure_python(caps[k], py_n, &why);
-		for (int k = 0; k < NCAPS; k++)
-			if ((c[k] = measure_corio(caps[k], n)) < 0)
-				return 1;
-		for (int k = 0; k < NCAPS && i % 2 == 0; k++)
-			if (caps[k] && !why)
-				p[k] = measure_python(caps[k], py_n, &why);
-		bench_log("  run %d: corio cap 1 %.0f, cap 64 %.0f, cap 0 %.0f items/s; "
-			  "asyncio cap 1 %.0f, cap 64 %.0f items/s\n", i + 1, c[0], c[1], c[2],
-			  p[0], p[1]);
-		for (int k = 0; k < NCAPS; k++) {
-			bench_result_add(&res[k], pc[k], c[k]);
-			if (pp[k] >= 0 && !why)
-				bench_result_add(&res[k], pp[k], p[k]);
-		}
+		if (i % 2 == 1)
+			run_peers(&r, i, peer_n, py_n);
+		if (run_corio(&r, i, n) != 0)
+			return 1;
+		if (i % 2 == 0)
+			run_peers(&r, i, peer_n, py_n);
 	}
-	for (int k = 0; k < NCAPS; k++) {
-		if (why && pp[k] >= 0)
-			bench_result_skip(&res[k], pp[k], why);
-		bench_result_report(&res[k], o);
-	}
+	for (int c = 0; c < NCAPS; c++)
+		bench_inflight_note(&r.res[BENCH_INFLIGHT][c], &r.res[BENCH_IDLE][c], caps[c] == 1);
+	for (int c = 0; c < NCAPS; c++)
+		for (int s = 0; s < BENCH_NSTATES; s++)
+			bench_result_report(&r.res[s][c], o);
 	return 0;
 }
 
 const bench_def bench_chan = {
 	.name = "chan",
-	.desc = "items/s through a corio_chan between two tasks (capacity 1, 64, 0) vs "
-		"asyncio.Queue",
+	.desc = "items/s through a corio_chan between two tasks (capacity 1, 64, 0), idle and with "
+		"I/O in flight, vs asyncio.Queue, uvloop, Go channels, tokio mpsc",
 	.run = run,
 };

@@ -4,7 +4,13 @@
  *   batch:       spawn 1000, gather the 1000, repeat (the stack pool is warm: stacks are
  *                reused from its free list);
  *   cold batch:  the first batch of 1000 of a fresh loop, which maps every stack.
- * Beside asyncio.create_task + await of the same shape (bench/peers/python/spawn.py).
+ * Each on an idle loop and on a loop with 1000 receives and a timer in flight
+ * (bench/inflight.h: a server's loop is never idle; issue 13's target for spawn + join is
+ * in flight <= 1.5x idle). Beside, in both states, asyncio.create_task + await of the same
+ * shape on asyncio's and on uvloop's loop (bench/peers/python/spawn.py), a goroutine with a
+ * done channel or a WaitGroup (GOMAXPROCS=1) and tokio::spawn + await of the JoinHandle
+ * (current_thread, and multi_thread with one worker): go-micro / tokio-micro, modes spawn
+ * and spawn-batch.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +19,7 @@
 #include <corio/corio.h>
 
 #include "bench/bench.h"
+#include "bench/inflight.h"
 
 #define BATCH 1000
 
@@ -78,10 +85,11 @@ static void *spawn_main(void *arg)
 	return NULL;
 }
 
-static double measure_corio(enum mode mode, uint64_t tasks)
+/* ns per task with k receives and a timer in flight (k == 0: idle), or -1. */
+static double measure_corio(enum mode mode, uint64_t tasks, unsigned k)
 {
 	struct spawn_run s = { .mode = mode, .tasks = tasks };
-	int rc = corio_run(spawn_main, &s, NULL);
+	int rc = bench_inflight_run(k, spawn_main, &s);
 
 	if (rc != 0) {
 		bench_log("spawn: corio_run: %s\n", strerror(-rc));
@@ -92,89 +100,110 @@ static double measure_corio(enum mode mode, uint64_t tasks)
 	return s.ns;
 }
 
-/* The asyncio peer: >= 0 ns per task, or -1 (the reason is logged and kept in *why). */
-static double measure_python(const char *mode, uint64_t tasks, const char **why)
-{
-	const char *py = bench_python(), *dir = bench_peers_dir("python");
-	char script[4096], count[32], out[256];
-	double ns;
-	int rc;
+/* Per state: the sequential and batch results with their peers, the cold batch alone. */
+struct results {
+	bench_result seq[BENCH_NSTATES], batch[BENCH_NSTATES], cold[BENCH_NSTATES];
+	bench_py py;
+	bench_py_slot py_slots[2 * BENCH_NSTATES]; /* seq idle, in flight, batch idle, ... */
+	bench_micro seq_rt[BENCH_NSTATES], batch_rt[BENCH_NSTATES];
+};
 
-	if (!py) {
-		*why = "/usr/bin/python3 not installed";
-		return -1;
+static void results_init(struct results *r)
+{
+	memset(&r->py, 0, sizeof r->py);
+	for (int s = 0; s < BENCH_NSTATES; s++) {
+		bench_py_slot *ps = &r->py_slots[s], *pb = &r->py_slots[BENCH_NSTATES + s];
+
+		bench_result_init(&r->seq[s], "spawn", "ns/task", false,
+				  "spawn + join, sequential, %s", bench_state_name[s]);
+		bench_result_peer(&r->seq[s], "corio");
+		*ps = (bench_py_slot){ .r = &r->seq[s], .shape = "seq", .state = s };
+		bench_py_add(ps);
+		bench_micro_add(&r->seq[s], &r->seq_rt[s]);
+		bench_result_init(&r->batch[s], "spawn", "ns/task", false,
+				  "spawn 1000 + gather, warm, %s", bench_state_name[s]);
+		bench_result_peer(&r->batch[s], "corio");
+		*pb = (bench_py_slot){ .r = &r->batch[s], .shape = "batch", .state = s };
+		bench_py_add(pb);
+		bench_micro_add(&r->batch[s], &r->batch_rt[s]);
+		bench_result_init(&r->cold[s], "spawn", "ns/task", false,
+				  "spawn 1000 + gather, new loop, %s", bench_state_name[s]);
+		bench_result_peer(&r->cold[s], "corio");
 	}
-	if (!dir) {
-		*why = "bench/peers/python not found (set CORIO_BENCH_PEERS)";
-		return -1;
+}
+
+/* Every corio measurement of one run, idle first on even runs, in flight first on odd
+ * ones; 0 or -1. */
+static int run_corio(struct results *r, int i, uint64_t seq_n, uint64_t batch_n)
+{
+	double cs[BENCH_NSTATES], cb[BENCH_NSTATES], cc[BENCH_NSTATES];
+
+	for (int j = 0; j < BENCH_NSTATES; j++) {
+		int s = i % 2 == 0 ? j : BENCH_NSTATES - 1 - j;
+		unsigned k = bench_state_k(s);
+
+		cs[s] = measure_corio(SEQ, seq_n, k);
+		cb[s] = measure_corio(BATCHED, batch_n, k);
+		cc[s] = measure_corio(COLD, BATCH, k);
+		if (cs[s] < 0 || cb[s] < 0 || cc[s] < 0)
+			return -1;
 	}
-	snprintf(script, sizeof script, "%s/spawn.py", dir);
-	snprintf(count, sizeof count, "%llu", (unsigned long long)tasks);
-	rc = bench_run_child((char *[]){ (char *)py, script, (char *)mode, count, NULL }, out,
-			     sizeof out, NULL);
-	if (rc != 0 || sscanf(out, "ns_per_task=%lf", &ns) != 1) {
-		bench_log("spawn: %s %s exited with %d, printed '%s'\n", py, script, rc, out);
-		*why = "python peer failed";
-		return -1;
+	bench_log("  run %d: idle seq %.1f ns, batch %.1f ns, cold %.1f ns; in flight seq %.1f "
+		  "ns, batch %.1f ns, cold %.1f ns\n", i + 1, cs[0], cb[0], cc[0], cs[1], cb[1],
+		  cc[1]);
+	for (int s = 0; s < BENCH_NSTATES; s++) {
+		bench_result_add(&r->seq[s], 0, cs[s]);
+		bench_result_add(&r->batch[s], 0, cb[s]);
+		bench_result_add(&r->cold[s], 0, cc[s]);
 	}
-	return ns;
+	return 0;
+}
+
+static void run_peers(struct results *r, int i, uint64_t py_n, uint64_t peer_n)
+{
+	bench_py_measure(&r->py, "spawn.py", "seq,batch", py_n, "ns_per_task", r->py_slots,
+			 2 * BENCH_NSTATES, i % 2 == 1);
+	for (int s = 0; s < BENCH_NSTATES; s++) {
+		unsigned k = bench_state_k(s);
+
+		bench_micro_measure(&r->seq[s], &r->seq_rt[s], "spawn", peer_n, NULL, k, false);
+		bench_micro_measure(&r->batch[s], &r->batch_rt[s], "spawn-batch", peer_n, NULL, k,
+				    false);
+	}
 }
 
 static int run(const bench_opts *o)
 {
 	uint64_t scale = o->quick ? 4 : 1;
-	uint64_t seq_n = 200000 / scale, batch_n = 200000 / scale, py_n = 20000 / scale;
-	bench_result seq, batch, cold;
-	int seq_c, seq_py, batch_c, batch_py, cold_c;
-	const char *why = NULL;
+	uint64_t seq_n = 200000 / scale, batch_n = 200000 / scale, peer_n = 100000 / scale;
+	uint64_t py_n = o->quick ? 4000 : 10000; /* asyncio: ~10 us a task */
+	struct results r;
 
-	bench_result_init(&seq, "spawn", "ns/task", false, "spawn + join, sequential");
-	seq_c = bench_result_peer(&seq, "corio");
-	seq_py = bench_result_peer(&seq, "asyncio");
-	bench_result_init(&batch, "spawn", "ns/task", false, "spawn 1000 + gather, warm");
-	batch_c = bench_result_peer(&batch, "corio");
-	batch_py = bench_result_peer(&batch, "asyncio");
-	bench_result_init(&cold, "spawn", "ns/task", false, "spawn 1000 + gather, new loop");
-	cold_c = bench_result_peer(&cold, "corio");
-
+	results_init(&r);
 	for (int i = 0; i < o->runs; i++) {
-		double cs, cb, cc, ps = -1, pb = -1;
-
-		if (i % 2 == 1 && !why) {
-			ps = measure_python("seq", py_n, &why);
-			pb = why ? -1 : measure_python("batch", py_n, &why);
-		}
-		cs = measure_corio(SEQ, seq_n);
-		cb = measure_corio(BATCHED, batch_n);
-		cc = measure_corio(COLD, BATCH);
-		if (i % 2 == 0 && !why) {
-			ps = measure_python("seq", py_n, &why);
-			pb = why ? -1 : measure_python("batch", py_n, &why);
-		}
-		if (cs < 0 || cb < 0 || cc < 0)
+		/* The peers go before corio on odd runs, after it on even ones. */
+		if (i % 2 == 1)
+			run_peers(&r, i, py_n, peer_n);
+		if (run_corio(&r, i, seq_n, batch_n) != 0)
 			return 1;
-		bench_log("  run %d: seq %.1f ns, batch %.1f ns, cold %.1f ns; asyncio seq %.0f ns, "
-			  "batch %.0f ns\n", i + 1, cs, cb, cc, ps, pb);
-		bench_result_add(&seq, seq_c, cs);
-		bench_result_add(&batch, batch_c, cb);
-		bench_result_add(&cold, cold_c, cc);
-		if (!why) {
-			bench_result_add(&seq, seq_py, ps);
-			bench_result_add(&batch, batch_py, pb);
-		}
+		if (i % 2 == 0)
+			run_peers(&r, i, py_n, peer_n);
 	}
-	if (why) {
-		bench_result_skip(&seq, seq_py, why);
-		bench_result_skip(&batch, batch_py, why);
-	}
-	bench_result_report(&seq, o);
-	bench_result_report(&batch, o);
-	bench_result_report(&cold, o);
+	bench_inflight_note(&r.seq[BENCH_INFLIGHT], &r.seq[BENCH_IDLE], true);
+	bench_inflight_note(&r.batch[BENCH_INFLIGHT], &r.batch[BENCH_IDLE], false);
+	bench_inflight_note(&r.cold[BENCH_INFLIGHT], &r.cold[BENCH_IDLE], false);
+	for (int s = 0; s < BENCH_NSTATES; s++)
+		bench_result_report(&r.seq[s], o);
+	for (int s = 0; s < BENCH_NSTATES; s++)
+		bench_result_report(&r.batch[s], o);
+	for (int s = 0; s < BENCH_NSTATES; s++)
+		bench_result_report(&r.cold[s], o);
 	return 0;
 }
 
 const bench_def bench_spawn = {
 	.name = "spawn",
-	.desc = "ns per corio_spawn + run + corio_join (sequential, batches of 1000) vs asyncio",
+	.desc = "ns per corio_spawn + run + corio_join (sequential, batches of 1000), idle and with "
+		"I/O in flight, vs asyncio, uvloop, Go, tokio",
 	.run = run,
 };

@@ -1,19 +1,23 @@
 #!/usr/bin/python3
-"""bench/peers/chan.py: the asyncio peer of corio-bench's `chan`.
+"""bench/peers/python/chan.py: the asyncio peer of corio-bench's `chan`.
 
 A producer task puts the integers 1..N into an asyncio.Queue(maxsize=CAP), then a None
 sentinel (asyncio.Queue has no close before 3.13); a consumer task gets them and sums them.
 Both are created with asyncio.create_task and awaited, as corio-bench spawns and joins its
 two tasks. After a warm-up run of N/10 items on the same loop, times one run of N items
-(from creating the tasks until both are done) and prints one line:
-    items_per_s=<float> sum=<int>
-and exits 1 if the sum is not N(N+1)/2.
+(from creating the tasks until both are done), for each capacity listed and in each state
+of --inflight (inflight.py), and prints one line per measurement:
+    cap=<CAP> inflight=<K> items_per_s=<float>
+and exits 1 if a sum is not N(N+1)/2.
 maxsize=0 is an unbounded queue in asyncio, not a rendezvous, so CAP must be >= 1.
-usage: chan.py CAP N
+usage: chan.py CAP[,CAP...] N [--inflight K[,K...]] [--uvloop]
 """
+
 import asyncio
 import sys
 import time
+
+import inflight
 
 
 async def producer(q, n):
@@ -50,20 +54,28 @@ def check(n, s):
         sys.exit(1)
 
 
-async def main(cap, n):
+async def measure(cap, n):
     w = max(1, n // 10)
     _, s = await once(cap, w)  # warm-up, like the C side
     check(w, s)
     ns, s = await once(cap, n)
     check(n, s)
-    return ns
+    return n * 1e9 / max(ns, 1)
+
+
+async def main(caps, n, ks):
+    for k in ks:
+        async with inflight.InFlight(k):
+            for cap in caps:
+                inflight.report("cap", cap, k, "items_per_s", await measure(cap, n))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or not sys.argv[1].isdigit() or not sys.argv[2].isdigit() \
-            or int(sys.argv[1]) < 1 or int(sys.argv[2]) < 1:
-        print("usage: chan.py CAP N (CAP >= 1, N >= 1)", file=sys.stderr)
-        sys.exit(2)
-    cap, n = int(sys.argv[1]), int(sys.argv[2])
-    ns = asyncio.run(main(cap, n))
-    print(f"items_per_s={n * 1e9 / max(ns, 1):.1f} sum={n * (n + 1) // 2}")
+    p = inflight.parser("chan.py", "asyncio.Queue between two tasks")
+    p.add_argument("caps", type=inflight.int_list, metavar="CAP[,CAP...]",
+                   help="queue capacities, each >= 1")
+    p.add_argument("n", type=int, metavar="N", help="items, >= 1")
+    args = p.parse_args()
+    if min(args.caps) < 1 or args.n < 1:
+        p.error("every CAP and N must be >= 1")
+    inflight.run(lambda: main(args.caps, args.n, args.inflight), args)

@@ -1,14 +1,17 @@
 #!/usr/bin/python3
-"""bench/peers/to_thread.py: the asyncio peer of corio-bench's `blocking`.
+"""bench/peers/python/to_thread.py: the asyncio peer of corio-bench's `blocking`.
 
 Times round trips through asyncio.to_thread for a function that returns at once, from one
-task at a time (seq) or from 32 tasks at once (par), and prints one line:
-    per_sec=<float>
-usage: to_thread.py seq|par N
+task at a time (seq) or from 32 tasks at once (par), after a warm-up of N/10 (the executor's
+threads start there), for each mode listed and in each state of --inflight (inflight.py),
+and prints one line per measurement:
+    mode=<seq|par> inflight=<K> per_sec=<float>
+usage: to_thread.py seq|par|seq,par N [--inflight K[,K...]] [--uvloop]
 """
 import asyncio
-import sys
 import time
+
+import inflight
 
 TASKS = 32
 
@@ -33,17 +36,28 @@ async def par(n):
     return sum(await asyncio.gather(*[one(n // TASKS) for _ in range(TASKS)]))
 
 
-async def main(mode, n):
+async def measure(mode, n):
     fn = seq if mode == "seq" else par
-    await fn(max(TASKS, n // 10))  # warm-up: the executor's threads start here
+    await fn(max(TASKS, n // 10))
     t0 = time.perf_counter()
     await fn(n)
-    done = n if mode == "seq" else (n // TASKS) * TASKS
-    return done / (time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    return (n if mode == "seq" else (n // TASKS) * TASKS) / elapsed
+
+
+async def main(modes, n, ks):
+    for k in ks:
+        async with inflight.InFlight(k):
+            for mode in modes:
+                inflight.report("mode", mode, k, "per_sec", await measure(mode, n))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("seq", "par"):
-        print("usage: to_thread.py seq|par N", file=sys.stderr)
-        sys.exit(2)
-    print(f"per_sec={asyncio.run(main(sys.argv[1], int(sys.argv[2]))):.1f}")
+    p = inflight.parser("to_thread.py", "asyncio.to_thread round trips")
+    p.add_argument("modes", metavar="MODES", help="seq, par or both: seq,par")
+    p.add_argument("n", type=int, metavar="N", help=f"round trips, >= {TASKS}")
+    args = p.parse_args()
+    modes = args.modes.split(",")
+    if args.n < TASKS or any(m not in ("seq", "par") for m in modes):
+        p.error(f"MODES must list seq and/or par, N must be >= {TASKS}")
+    inflight.run(lambda: main(modes, args.n, args.inflight), args)
