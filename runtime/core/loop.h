@@ -158,6 +158,15 @@ static inline bool corio__ring_idle(corio__loop *l)
 	return true;
 }
 
+/* The kernel has completions for this ring: flagged task work (TASKRUN_FLAG), overflowed
+ * CQEs, or CQEs posted already. Only meaningful with TASKRUN_FLAG (corio__ring_idle). */
+static inline bool corio__ring_work_flagged(corio__loop *l)
+{
+	return (IO_URING_READ_ONCE(*l->ring.sq.kflags) &
+		(IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) ||
+	       io_uring_cq_ready(&l->ring) > 0;
+}
+
 /* True when a poll step would find nothing to deliver: nothing queued, nothing posted, no
  * injected failure waiting, and nothing in flight but the mailbox read or, where the kernel
  * flags its pending work, nothing flagged and no completion in the CQ ring. Then the next

@@ -129,7 +129,10 @@ bool corio__mailbox_spin(corio__loop *l, uint64_t ns)
 	__atomic_store_n(&mb->spinning, true, __ATOMIC_SEQ_CST);
 	for (unsigned i = 1; !seen; i++) {
 		seen = __atomic_load_n(&mb->notified, __ATOMIC_ACQUIRE);
-		if (!seen && i % 64 == 0 && corio_now() >= end)
+		/* Other I/O completed meanwhile (see spin_for_pool): the poll step takes it. */
+		if (!seen && i % 64 == 0 &&
+		    (corio_now() >= end ||
+		     (l->inflight != mb->armed && corio__ring_work_flagged(l))))
 			break;
 		corio__cpu_relax();
 	}

@@ -46,13 +46,17 @@ static void deadlock(corio__loop *l)
 	}
 }
 
-/* Only blocking-pool jobs are outstanding: their results are usually microseconds away,
- * so the mailbox is polled for a bounded time before the loop sleeps in the kernel. True
- * when that ran posted messages (tasks may be ready: no poll step is needed). */
+/* Blocking-pool jobs are outstanding: their results are usually microseconds away, so the
+ * mailbox is polled for a bounded time before the loop sleeps in the kernel. With other
+ * I/O in flight too, only where the kernel flags its completions (TASKRUN_FLAG, 5.19): the
+ * spin then also ends at the first one (corio__mailbox_spin), without a syscall. True when
+ * that ran posted messages (tasks may be ready: no poll step is needed). */
 static bool spin_for_pool(corio__loop *l, bool may_block)
 {
 	if (!may_block || l->faulted || l->external == 0 || io_uring_sq_ready(&l->ring) > 0 ||
-	    l->inflight != l->mbox.armed || !corio__spin_ns())
+	    (l->inflight != l->mbox.armed &&
+	     !(l->caps.ring_flags & IORING_SETUP_TASKRUN_FLAG)) ||
+	    !corio__spin_ns())
 		return false;
 	l->dl.turn_now = 0; /* a new turn, as corio__loop_poll would have started */
 	return corio__mailbox_spin(l, corio__spin_ns());

@@ -167,12 +167,14 @@ static void task_main(void *p)
 }
 
 /* Task structs kept for reuse per loop: spawn + join paid a calloc and a free, ~30% of
- * its instructions. Bounded, so a burst of tasks leaves at most this many behind. None
+ * its instructions. Bounded, so a burst of tasks leaves at most this many behind (a few
+ * hundred KiB): 1 024, a batch of spawn + gather, whose frees would otherwise let glibc
+ * trim the heap and fault it back in on the next batch. None
  * under ASan, which then catches a handle used after its join. */
 #if defined(__SANITIZE_ADDRESS__)
 #define FREE_TASKS_MAX 0
 #else
-#define FREE_TASKS_MAX 256
+#define FREE_TASKS_MAX 1024
 #endif
 
 static void task_free(corio__loop *l, struct corio_task *t)
