@@ -49,9 +49,10 @@ static inline uint64_t corio__fs_off(off_t off)
 /* O_DIRECT requests are batched like every other: one io_uring_enter carries what the
  * turn queued. Unbatching them (one enter each, so that no block plug holds them back) was
  * measured once at ~20% more IOPS on a virtio-blk disk; A/B runs on this project's current
- * machines (4 KiB random reads, alternating, 8 rounds) found batching ahead at 32 in
- * flight (~1.7x: a syscall per read costs more than the plug) and even at 1 and 4. One
- * behaviour for every descriptor, however it was opened. */
+ * machines (4 KiB random reads, alternating rounds) found batching ahead at 32 in flight:
+ * 1.19x on a quiet machine (medians of 6), 1.7x with the CPUs shared (a syscall per read
+ * costs more than the plug); at 4 in flight unbatched was 1.08x ahead, within the spread,
+ * and at 1 they are level. One behaviour for every descriptor, however it was opened. */
 
 /* write_all that also says how many bytes went out before an error (*done). */
 ssize_t corio__fs_write_all(int fd, const void *buf, size_t len, off_t off, size_t *done);
