@@ -34,11 +34,15 @@ bench_env bench_environment;
 static void usage(FILE *f)
 {
 	fputs("usage: corio-bench list\n"
+	      "       corio-bench peers\n"
 	      "       corio-bench run [NAME...] [--json] [--quick] [--runs N] [--secs S]\n"
 	      "                       [--sleepers N] [--out DIR | --no-files]\n"
 	      "       corio-bench --help\n"
 	      "\n"
 	      "  list          the benchmarks, in the order `run` runs them\n"
+	      "  peers         where each peer program was found (or that it was not): the\n"
+	      "                compiled ones in <build>/peers or <prefix>/libexec/corio, the\n"
+	      "                scripts' folders, the servers and tools from $PATH\n"
 	      "  run           runs the named benchmarks (none: all), each beside its peers\n"
 	      "                (swapcontext, liburing, asyncio, an epoll server, fio, ...; a peer\n"
 	      "                that is not installed is reported as skipped, never faked)\n"
@@ -50,7 +54,7 @@ static void usage(FILE *f)
 	      "  --secs S      seconds of each timed measurement in the benchmarks that measure\n"
 	      "                for a time (echo, file, ...): default 0.5, 0.25 with --quick\n"
 	      "                (longer is steadier: --secs 2 for a careful run); http_server\n"
-	      "                runs wrk -d5s, https_server -d3s (-d1s with --quick) unless\n"
+	      "                runs wrk -d3s, https_server too (-d1s with --quick) unless\n"
 	      "                --secs is given\n"
 	      "  --json        stdout gets one JSON object per result and nothing else\n"
 	      "                ({\"bench\", \"config\", \"unit\", \"higher_is_better\", \"results\",\n"
@@ -79,6 +83,35 @@ static const bench_def *find(const char *name)
 		if (registry[i] && strcmp(registry[i]->name, name) == 0)
 			return registry[i];
 	return NULL;
+}
+
+/* `corio-bench peers`: where each peer comes from, as the benchmarks will look for it. */
+static int cmd_peers(void)
+{
+	static const char *const compiled[] = { "peer-echo_epoll", "peer-curl_multi", "go-micro",
+						"go-echo",	   "go-http",	      "go-httpc",
+						"tokio-micro",	   "tokio-echo",      "hyper-http",
+						"hyper-httpc" };
+	static const char *const scripts[] = { "python", "node" };
+	static const char *const tools[] = { "nginx", "h2o", "wrk", "h2load", "fio", "node" };
+	char buf[4096];
+	const char *p;
+
+	for (size_t i = 0; i < sizeof compiled / sizeof compiled[0]; i++) {
+		p = bench_peer_bin(compiled[i], buf, sizeof buf);
+		printf("%-16s %s\n", compiled[i], p ? p : "not found");
+	}
+	for (size_t i = 0; i < sizeof scripts / sizeof scripts[0]; i++) {
+		p = bench_peers_dir(scripts[i]);
+		printf("%-16s %s\n", scripts[i], p ? p : "not found");
+	}
+	for (size_t i = 0; i < sizeof tools / sizeof tools[0]; i++) {
+		p = bench_which(tools[i], buf, sizeof buf);
+		printf("%-16s %s\n", tools[i], p ? p : "not found");
+	}
+	p = bench_python();
+	printf("%-16s %s\n", "python3", p ? p : "not found");
+	return 0;
 }
 
 static int cmd_list(void)
@@ -593,6 +626,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		return cmd_list();
+	}
+	if (strcmp(argv[1], "peers") == 0) {
+		if (argc != 2) {
+			fprintf(stderr, "corio-bench: peers takes no arguments\n");
+			return 2;
+		}
+		return cmd_peers();
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 2, argv + 2, argc, argv);

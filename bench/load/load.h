@@ -40,6 +40,8 @@ typedef struct load_opts {
 	int recv_mode;               /* 0 plain recv (default), 1 multishot receiver (--recv ring) */
 	int send_mode;               /* 0 park on each send, 1 queue it with the receive (default) */
 	size_t rbuf;                 /* receive buffer per connection */
+	uint64_t spin_ns;            /* --spin-us: each loop polls this long after a response
+				      * before it sleeps (0: sleeps at once, the default) */
 } load_opts;
 
 /* ---- statistics --------------------------------------------------------------------- */

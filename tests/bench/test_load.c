@@ -483,6 +483,22 @@ START_TEST(load_pipeline)
 }
 END_TEST
 
+START_TEST(load_spin)
+{
+	static char out[OUTMAX];
+	/* The spinner task polls the ring between responses, then naps; the run is counted
+	 * and ends as without it. */
+	static const char *const extra[] = { "--spin-us", "100", NULL };
+	server s;
+
+	skip_without_load();
+	s = server_start();
+	load_clean(out, &s, false, "/", "1s", extra);
+	assert_served(out, 16);
+	server_stop(&s);
+}
+END_TEST
+
 START_TEST(load_head)
 {
 	static char out[OUTMAX];
@@ -777,6 +793,8 @@ START_TEST(load_bad_args)
 		{ "-H", "no colon", "http://127.0.0.1:1/", NULL },
 		{ "--pipeline", "0", "http://127.0.0.1:1/", NULL },
 		{ "--rate", "-5", "http://127.0.0.1:1/", NULL },
+		{ "--spin-us", "x", "http://127.0.0.1:1/", NULL },
+		{ "--spin-us", "2000000", "http://127.0.0.1:1/", NULL },
 		{ "-c", NULL },
 		{ "--body", "/nonexistent/file", "http://127.0.0.1:1/", NULL },
 	};
@@ -814,6 +832,7 @@ static Suite *load_suite(bool with_load)
 	tcase_add_test(l, load_rate);
 	tcase_add_test(l, load_coordinated_omission);
 	tcase_add_test(l, load_nginx_count);
+	tcase_add_test(l, load_spin);
 	tcase_add_test(l, load_bad_args);
 	suite_add_tcase(s, l);
 	return s;

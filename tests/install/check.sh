@@ -124,4 +124,16 @@ if [[ -n $exported ]]; then
 fi
 say "libcorio.so exports only corio_* symbols"
 
+# An installed corio-bench finds its peers under <prefix>/libexec/corio, not in the build
+# tree it came from: the build tree is hidden by running it with a cleared $PATH from /.
+if [[ -x $prefix/bin/corio-bench ]]; then
+	peers=$(cd / && PATH=/nonexistent "$prefix/bin/corio-bench" peers) ||
+		fail "corio-bench peers"
+	grep -qx "peer-echo_epoll *$prefix/bin/../libexec/corio/peer-echo_epoll" <<<"$peers" ||
+		fail "the installed corio-bench does not find its epoll peer: $peers"
+	[[ -f $prefix/libexec/corio/python/sleepers.py ]] ||
+		fail "the Python peers are not installed"
+	say "the installed corio-bench finds its peers"
+fi
+
 echo "check.sh: all install checks passed"
