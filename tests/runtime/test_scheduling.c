@@ -61,14 +61,20 @@ static void *starve_main(void *arg)
 static const unsigned ring_variants[] = { 0, IORING_SETUP_DEFER_TASKRUN,
 					  IORING_SETUP_TASKRUN_FLAG };
 
-START_TEST(test_yielder_does_not_starve_sleeper)
+/* Runs fn as the main task of a loop under each of ring_variants. */
+static void run_ring_variants(corio_fn fn)
 {
 	for (size_t i = 0; i < sizeof ring_variants / sizeof ring_variants[0]; i++) {
 		corio_config cfg = th_config();
 
 		cfg.ring_flags_disable = ring_variants[i];
-		TH_RUN_EXPECT_OK(&cfg, starve_main, NULL);
+		TH_RUN_EXPECT_OK(&cfg, fn, NULL);
 	}
+}
+
+START_TEST(test_yielder_does_not_starve_sleeper)
+{
+	run_ring_variants(starve_main);
 }
 END_TEST
 
@@ -131,12 +137,7 @@ static void *wake_main(void *arg)
 
 START_TEST(test_yielders_do_not_starve_a_receive)
 {
-	for (size_t i = 0; i < sizeof ring_variants / sizeof ring_variants[0]; i++) {
-		corio_config cfg = th_config();
-
-		cfg.ring_flags_disable = ring_variants[i];
-		TH_RUN_EXPECT_OK(&cfg, wake_main, NULL);
-	}
+	run_ring_variants(wake_main);
 }
 END_TEST
 
@@ -300,12 +301,7 @@ static void *inflight_syscall_main(void *arg)
 
 START_TEST(test_yield_with_io_in_flight_makes_few_syscalls)
 {
-	for (size_t i = 0; i < sizeof ring_variants / sizeof ring_variants[0]; i++) {
-		corio_config cfg = th_config();
-
-		cfg.ring_flags_disable = ring_variants[i];
-		TH_RUN_EXPECT_OK(&cfg, inflight_syscall_main, NULL);
-	}
+	run_ring_variants(inflight_syscall_main);
 }
 END_TEST
 
