@@ -171,16 +171,22 @@ static void task_main(void *p)
  * hundred KiB): 1 024, a batch of spawn + gather, whose frees would otherwise let glibc
  * trim the heap and fault it back in on the next batch. None
  * under ASan, which then catches a handle used after its join. */
-#if defined(__SANITIZE_ADDRESS__)
-#define FREE_TASKS_MAX 0
-#else
 #define FREE_TASKS_MAX 1024
+
+static bool task_keep(const corio__loop *l)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	(void)l;
+	return false;
+#else
+	return l->nfree_tasks < FREE_TASKS_MAX && !l->closing_tasks;
 #endif
+}
 
 static void task_free(corio__loop *l, struct corio_task *t)
 {
 	corio__list_remove(&l->tasks, &t->all);
-	if (l->nfree_tasks < FREE_TASKS_MAX && !l->closing_tasks) {
+	if (task_keep(l)) {
 		t->arg = l->free_tasks;
 		l->free_tasks = t;
 		l->nfree_tasks++;
