@@ -1,5 +1,6 @@
 # cmake/peers_go.cmake: the Go peers of corio-bench (bench/peers/go/NAME/main.go, one
-# `package main` each, standard library only, one module: bench/peers/go/go.mod), built with
+# `package main` each, sharing bench/peers/go/serve; standard library only, one module:
+# bench/peers/go/go.mod), built with
 # the go tool into <build>/peers/go-NAME and installed beside the other peers
 # (${CORIO_PEER_LIBEXEC}), where corio-bench finds them (bench_peer_bin).
 #
@@ -30,6 +31,8 @@ else()
     "GOPATH=${CMAKE_CURRENT_BINARY_DIR}/go-path"
     GOPROXY=off GOTOOLCHAIN=local GOFLAGS= GOWORK=off GO111MODULE=on CGO_ENABLED=0)
   file(GLOB _go_mains CONFIGURE_DEPENDS "${_go_src}/*/main.go")
+  # The package every server shares (bench/peers/go/serve): a change rebuilds them all.
+  file(GLOB _go_shared CONFIGURE_DEPENDS "${_go_src}/serve/*.go")
   list(SORT _go_mains)
   set(_go_prev "")
   foreach(_main ${_go_mains})
@@ -43,7 +46,7 @@ else()
       COMMAND ${CMAKE_COMMAND} -E env ${_go_env}
               "${CORIO_GO}" build -trimpath -buildvcs=false -o "${_out}" ./${_name}
       WORKING_DIRECTORY "${_go_src}"
-      DEPENDS ${_go_files} "${_go_src}/go.mod"
+      DEPENDS ${_go_files} ${_go_shared} "${_go_src}/go.mod"
       COMMENT "Building Go peer go-${_name}"
       VERBATIM)
     add_custom_target(go-${_name} ALL DEPENDS "${_out}")

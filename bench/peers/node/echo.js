@@ -16,40 +16,19 @@
 'use strict';
 
 const net = require('node:net');
+const serve = require('./serve.js');
 
 const USAGE = 'usage: node echo.js PORT THREADS';
 
-function badArgs(why) {
-	console.error(`echo.js: ${why}\n${USAGE}`);
-	process.exit(2);
-}
-
-function intArg(s, what, min, max) {
-	if (!/^[0-9]+$/.test(s) || Number(s) < min || Number(s) > max)
-		badArgs(`${what} must be an integer in ${min}..${max}, not '${s}'`);
-	return Number(s);
-}
-
 function main() {
-	const args = process.argv.slice(2);
-	if (args.length < 1 || args.length > 2)
-		badArgs('wrong number of arguments');
-	const port = intArg(args[0], 'PORT', 1, 65535);
-	if (args.length === 2)
-		intArg(args[1], 'THREADS', 1, 1 << 16); // checked, then ignored: see above
+	const port = serve.serverArgs('echo.js', USAGE);
 
 	const server = net.createServer((sock) => {
 		sock.setNoDelay(true);
 		sock.on('error', () => sock.destroy()); // reset by the client: just drop it
 		sock.pipe(sock);
 	});
-	server.on('error', (e) => {
-		console.error(`echo.js: listen 127.0.0.1:${port}: ${e.message}`);
-		process.exit(1);
-	});
-	process.on('SIGTERM', () => process.exit(0));
-	process.on('SIGINT', () => process.exit(0));
-	server.listen({ host: '127.0.0.1', port, backlog: 4096 });
+	serve.listen(server, 'echo.js', port);
 }
 
 main();

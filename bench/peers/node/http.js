@@ -21,21 +21,11 @@
 'use strict';
 
 const http = require('node:http');
+const serve = require('./serve.js');
 
 const USAGE = 'usage: node http.js PORT THREADS';
 const HELLO = Buffer.from('hello world\n');
 const NOT_FOUND = Buffer.from('404 not found\n');
-
-function badArgs(why) {
-	console.error(`http.js: ${why}\n${USAGE}`);
-	process.exit(2);
-}
-
-function intArg(s, what, min, max) {
-	if (!/^[0-9]+$/.test(s) || Number(s) < min || Number(s) > max)
-		badArgs(`${what} must be an integer in ${min}..${max}, not '${s}'`);
-	return Number(s);
-}
 
 function handler(req, res) {
 	const q = req.url.indexOf('?');
@@ -47,22 +37,11 @@ function handler(req, res) {
 }
 
 function main() {
-	const args = process.argv.slice(2);
-	if (args.length < 1 || args.length > 2)
-		badArgs('wrong number of arguments');
-	const port = intArg(args[0], 'PORT', 1, 65535);
-	if (args.length === 2)
-		intArg(args[1], 'THREADS', 1, 1 << 16); // checked, then ignored: see above
+	const port = serve.serverArgs('http.js', USAGE);
 
 	const server = http.createServer(handler);
 	server.keepAliveTimeout = 0;
-	server.on('error', (e) => {
-		console.error(`http.js: listen 127.0.0.1:${port}: ${e.message}`);
-		process.exit(1);
-	});
-	process.on('SIGTERM', () => process.exit(0));
-	process.on('SIGINT', () => process.exit(0));
-	server.listen({ host: '127.0.0.1', port, backlog: 4096 });
+	serve.listen(server, 'http.js', port);
 }
 
 main();

@@ -19,24 +19,15 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"net"
-	"os"
-	"os/signal"
-	"runtime"
-	"strconv"
-	"syscall"
 	"time"
+
+	"corio.bench/peers/serve"
 )
 
 const usage = "usage: go-echo PORT [THREADS]"
 
-func badArgs(why string) {
-	fmt.Fprintf(os.Stderr, "go-echo: %s\n%s\n", why, usage)
-	os.Exit(2)
-}
-
-func serve(c net.Conn) {
+func echo(c net.Conn) {
 	buf := make([]byte, 16384)
 
 	defer c.Close()
@@ -54,36 +45,7 @@ func serve(c net.Conn) {
 }
 
 func main() {
-	args := os.Args[1:]
-	if len(args) < 1 || len(args) > 2 {
-		badArgs("wrong number of arguments")
-	}
-	port, err := strconv.Atoi(args[0])
-	if err != nil || port < 1 || port > 65535 {
-		badArgs(fmt.Sprintf("PORT must be 1..65535, not %q", args[0]))
-	}
-	if len(args) == 2 {
-		threads, err := strconv.Atoi(args[1])
-		if err != nil || threads < 1 {
-			badArgs(fmt.Sprintf("THREADS must be an integer >= 1, not %q", args[1]))
-		}
-		runtime.GOMAXPROCS(threads)
-	}
-
-	// Go's default for SIGTERM is to die of it; corio-bench stops its servers with SIGTERM
-	// and a clean stop is exit 0.
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
-	go func() {
-		<-stop
-		os.Exit(0)
-	}()
-
-	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go-echo: %v\n", err)
-		os.Exit(1)
-	}
+	ln := serve.Listen("go-echo", serve.ServerArgs("go-echo", usage))
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
@@ -100,10 +62,9 @@ func main() {
 				time.Sleep(backoff)
 				continue
 			}
-			fmt.Fprintf(os.Stderr, "go-echo: accept: %v\n", err)
-			os.Exit(1)
+			serve.Fail("go-echo", "accept: %v", err)
 		}
 		backoff = 0
-		go serve(c)
+		go echo(c)
 	}
 }

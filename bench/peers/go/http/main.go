@@ -21,30 +21,16 @@
 package main
 
 import (
-	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"runtime"
 	"strconv"
-	"syscall"
+
+	"corio.bench/peers/serve"
 )
 
 const usage = "usage: go-http PORT [THREADS]"
 
 var hello = []byte("hello world\n")
 var helloLen = strconv.Itoa(len(hello))
-
-func badArgs(why string) {
-	fmt.Fprintf(os.Stderr, "go-http: %s\n%s\n", why, usage)
-	os.Exit(2)
-}
-
-func fail(format string, a ...interface{}) {
-	fmt.Fprintf(os.Stderr, "go-http: "+format+"\n", a...)
-	os.Exit(1)
-}
 
 func handler(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != "/hello" {
@@ -60,33 +46,7 @@ func handler(w http.ResponseWriter, r *http.Request) {
 }
 
 func main() {
-	args := os.Args[1:]
-	if len(args) < 1 || len(args) > 2 {
-		badArgs("wrong number of arguments")
-	}
-	port, err := strconv.Atoi(args[0])
-	if err != nil || port < 1 || port > 65535 {
-		badArgs(fmt.Sprintf("PORT must be 1..65535, not %q", args[0]))
-	}
-	if len(args) == 2 {
-		threads, err := strconv.Atoi(args[1])
-		if err != nil || threads < 1 {
-			badArgs(fmt.Sprintf("THREADS must be an integer >= 1, not %q", args[1]))
-		}
-		runtime.GOMAXPROCS(threads)
-	}
-
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
-	go func() {
-		<-stop
-		os.Exit(0)
-	}()
-
-	ln, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		fail("%v", err)
-	}
+	ln := serve.Listen("go-http", serve.ServerArgs("go-http", usage))
 	srv := &http.Server{Handler: http.HandlerFunc(handler)}
-	fail("serve: %v", srv.Serve(ln))
+	serve.Fail("go-http", "serve: %v", srv.Serve(ln))
 }

@@ -34,13 +34,14 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"corio.bench/peers/serve"
 )
 
 const usage = "usage: go-httpc URL N SECS [CAFILE]"
 
 func badArgs(why string) {
-	fmt.Fprintf(os.Stderr, "go-httpc: %s\n%s\n", why, usage)
-	os.Exit(2)
+	serve.BadArgs("go-httpc", usage, why)
 }
 
 type counts struct {

@@ -51,6 +51,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"corio.bench/peers/serve"
 )
 
 const batch = 1000
@@ -64,8 +66,7 @@ func fail(format string, a ...interface{}) {
 }
 
 func badArgs(why string) {
-	fmt.Fprintf(os.Stderr, "go-micro: %s\n%s\n", why, usage)
-	os.Exit(2)
+	serve.BadArgs("go-micro", usage, why)
 }
 
 // ---- the in-flight state -------------------------------------------------------------------
