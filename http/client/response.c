@@ -231,8 +231,9 @@ static ssize_t read_decoded(corio_http_response *r, char *buf, size_t len)
 		int rc;
 
 		if (have || (r->h.message_done && !corio__http_decoder_done(&r->dec))) {
-			n = corio__http_decode(&r->dec, r->h.pend.p + r->h.pend_off, have, &used, buf,
-					       len);
+			/* NULL, not NULL + 0 (undefined), when nothing was ever pending */
+			n = corio__http_decode(&r->dec, have ? r->h.pend.p + r->h.pend_off : NULL,
+					       have, &used, buf, len);
 			if (n < 0)
 				return fail(r, (int)n);
 			r->h.pend_off += used;
