@@ -36,10 +36,10 @@ copy_inputs() {
 	find "$from" -maxdepth 1 -type f ! -name '.*' -exec cp -t "$to" {} +
 }
 
-# The number after "key: " in the last line that has it.
+# The number after "KEY:" (as libFuzzer prints it) in the last line that has one.
 last_number() {
 	local key=$1 log=$2
-	grep -o "$key[: ]*[0-9]*" "$log" | tail -n 1 | grep -o '[0-9]*$'
+	grep -oE "(^|[ ])$key: *[0-9]+" "$log" | tail -n 1 | grep -oE '[0-9]+$'
 }
 
 failed=0
