@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 
 #include "http/server/server_internal.h"
+#include "runtime/net/receiver_ext.h"
 
 /* Receiving: through a multishot receiver per connection (corio_receiver, net.h: one
  * request stays armed for the connection's life, so no receive is submitted and no poll
@@ -49,6 +50,24 @@ ssize_t corio__hserver_recv(corio__hserver_conn *c, void *buf, size_t len, uint6
 	else
 		n = c->rx ? corio_receiver_recv(c->rx, buf, len) : corio_recv(c->fd, buf, len, 0);
 	return corio__deadline_end(&d, n);
+}
+
+
+/* Waits for input without a buffer to receive it into: the receiver's own wait, or a
+ * one-byte MSG_PEEK that leaves the byte in the socket. With TLS, bytes already taken from
+ * the socket (a partial record) count as input. */
+int corio__hserver_wait_input(corio__hserver_conn *c, uint64_t deadline)
+{
+	corio__deadline d;
+	char byte;
+	ssize_t n;
+
+	if (c->tls && corio__tls_buffered(c->tls))
+		return 0;
+	corio__deadline_begin(&d, deadline);
+	n = c->rx ? corio__receiver_wait(c->rx) : corio_recv(c->fd, &byte, 1, MSG_PEEK);
+	n = corio__deadline_end(&d, n);
+	return n < 0 ? (int)n : 0;
 }
 
 
