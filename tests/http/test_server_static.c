@@ -11,6 +11,7 @@
 
 #include <corio/http_server.h>
 
+#include "http/common/date.h"
 #include "tests/support/helpers.h"
 #include "tests/http/server_helpers.h"
 
@@ -400,6 +401,40 @@ START_TEST(static_hostile)
 }
 END_TEST
 
+/* HTTP-dates (http/common/date.c) on their own: the three forms of RFC 9110 5.6.7, every
+ * date the server writes read back to its time (leap years, weekdays), and dates that do
+ * not exist refused rather than normalised. */
+START_TEST(http_dates)
+{
+	static const char *const invalid[] = {
+		"Sun, 29 Feb 2099 00:00:00 GMT", "Mon, 06 Nov 1994 08:49:37 GMT",
+		"Sun, 06 Nov 1994 08:49:37 gmt", "sun, 06 Nov 1994 08:49:37 GMT",
+		"Sun, 06 Nov 1994 08:49:37 GMT ", " Sun, 06 Nov 1994 08:49:37 GMT",
+		"Sun, 06 Nov 1994 8:49:37 GMT",	 "Sun, 06 Nov 94 08:49:37 GMT",
+		"Sun, 06 Nov 1994 08:49:61 GMT", "Thu, 01 Jan 1970 00:00:00 GMT+1",
+		"Wed, 31 Dec 1969 23:59:59 GMT", "Sun Nov 6 08:49:37 1994",
+		"Sun Nov  6 08:49:37 94",	 "Sunday, 06-Nov-1994 08:49:37 GMT",
+		"Sun, 06-Nov-94 08:49:37 GMT",	 "",
+	};
+	char buf[32];
+
+	ck_assert_int_eq(corio__http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+	ck_assert_int_eq(corio__http_parse_date("Sunday, 06-Nov-94 08:49:37 GMT"), 784111777);
+	ck_assert_int_eq(corio__http_parse_date("Sun Nov  6 08:49:37 1994"), 784111777);
+	ck_assert_int_eq(corio__http_parse_date("Thu, 01 Jan 1970 00:00:00 GMT"), 0);
+	ck_assert_int_eq(corio__http_parse_date("Tue, 29 Feb 2000 00:00:00 GMT"), 951782400);
+	ck_assert_int_eq(corio__http_parse_date("Wed, 31 Dec 2008 23:59:60 GMT"), 1230768000);
+	ck_assert_int_eq(corio__http_parse_date(NULL), -1);
+	for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++)
+		ck_assert_msg(corio__http_parse_date(invalid[i]) == -1, "accepted '%s'", invalid[i]);
+	/* 0 to the end of 9999, in steps that visit every weekday, month and time of day */
+	for (int64_t t = 0; t < INT64_C(253402300800); t += INT64_C(1234567)) {
+		corio__http_date(buf, t);
+		ck_assert_msg(corio__http_parse_date(buf) == t, "%s is not %lld", buf, (long long)t);
+	}
+}
+END_TEST
+
 START_TEST(static_files)
 {
 	make_files();
@@ -455,7 +490,7 @@ int main(void)
 	Suite *s = suite_create("http_server");
 
 	TH_TCASE(s, "server", TH_TIMEOUT, static_files, static_files_cold, static_files_splice, mime_types,
-		 static_hostile);
+		 static_hostile, http_dates);
 	TH_TCASE(s, "faults", TH_TIMEOUT, faults_static);
 	return th_main(s);
 }
