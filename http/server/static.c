@@ -212,7 +212,8 @@ static int redirect_slash(corio_http_in *req, corio_http_out *resp)
 }
 
 /* The value of the one field named name; NULL when there is none, or several: RFC 9110
- * 13.1.3 has an If-Modified-Since of more than one member ignored. */
+ * 13.1.3 has an If-Modified-Since of more than one member ignored, and two Range lines
+ * would combine into a list of ranges, which is ignored too (a range list is never served). */
 static const char *single_field(const corio_http_in *req, const char *name)
 {
 	const char *v = NULL, *n, *val;
@@ -233,7 +234,7 @@ static int send_file(corio_http_in *req, corio_http_out *resp, int fd, const str
 	uint64_t size = st->stx_size, start = 0, len = size;
 	int64_t mtime = st->stx_mtime.tv_sec;
 	const char *ims = single_field(req, "if-modified-since");
-	const char *range = corio_http_in_header(req, "range");
+	const char *range = single_field(req, "range");
 	const char *if_range = corio_http_in_header(req, "if-range");
 	char lm[32], cr[80];
 	int r = 0;
@@ -249,7 +250,9 @@ static int send_file(corio_http_in *req, corio_http_out *resp, int fd, const str
 			return corio_http_out_send(resp, "", 0);
 		}
 	}
-	if (range && (!if_range || corio__http_parse_date(if_range) == mtime))
+	/* An If-Range given twice, or with another date, or an entity-tag: the whole file. */
+	if (range && (!if_range || (single_field(req, "if-range") &&
+				    corio__http_parse_date(if_range) == mtime)))
 		r = parse_range(range, size, &start, &len);
 	if (r < 0) {
 		snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);

@@ -320,8 +320,9 @@ static void *t_paths(void *arg)
 static void *t_ranges(void *arg)
 {
 	static const char whole[] = "0123456789abcdefghij";
-	char many[1200] = "Range: bytes=0-0";
+	char many[1200] = "Range: bytes=0-0", lm[64], h[256];
 	srvctx x;
+	resp r;
 
 	(void)arg;
 	for (int i = 0; i < 200; i++)
@@ -342,6 +343,18 @@ static void *t_ranges(void *arg)
 	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: bytes=1-2x\r\n", 200, whole));
 	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: lines=1-2\r\n", 200, whole));
 	TH_CHECK(get_is(x.port, "/files/hello.txt", many, 200, whole));
+	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: bytes=1-2\r\nRange: bytes=3-4\r\n", 200,
+			whole));
+	/* If-Range: the file's date once, or the whole file */
+	TH_CHECK(once(x.port, "HEAD /files/hello.txt HTTP/1.1\r\nHost: t\r\n\r\n", &r, NULL) == 0);
+	TH_CHECK(hval(&r, "last-modified", lm, sizeof lm));
+	resp_free(&r);
+	snprintf(h, sizeof h, "Range: bytes=1-2\r\nIf-Range: %s\r\n", lm);
+	TH_CHECK(get_is(x.port, "/files/hello.txt", h, 206, "12"));
+	snprintf(h, sizeof h, "Range: bytes=1-2\r\nIf-Range: %s\r\nIf-Range: %s\r\n", lm, lm);
+	TH_CHECK(get_is(x.port, "/files/hello.txt", h, 200, whole));
+	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: bytes=1-2\r\nIf-Range: \"x\"\r\n", 200,
+			whole));
 	TH_CHECK(srv_stop(&x, CORIO_SEC(1)) == 0);
 	return TH_OK;
 }
