@@ -667,6 +667,13 @@ START_TEST(faults_bodies)
 }
 END_TEST
 
+START_TEST(faults_hostile)
+{
+	g_faults = FAULTS;
+	RUN_OK(t_hostile, NULL);
+}
+END_TEST
+
 START_TEST(faults_pipeline)
 {
 	g_faults = "11:short@0.7";
@@ -680,6 +687,7 @@ int main(void)
 
 	TH_TCASE(s, "server", TH_TIMEOUT, basic, long_targets, bodies, early_answers, pipeline_keepalive,
 		 hostile_requests);
-	TH_TCASE(s, "faults", TH_TIMEOUT, faults_basic, faults_bodies, faults_pipeline);
+	TH_TCASE(s, "faults", TH_TIMEOUT, faults_basic, faults_bodies, faults_pipeline,
+		 faults_hostile);
 	return th_main(s);
 }

@@ -498,12 +498,23 @@ START_TEST(faults_static)
 }
 END_TEST
 
+START_TEST(faults_static_hostile)
+{
+	g_faults = FAULTS;
+	make_files();
+	RUN_OK(t_paths, NULL);
+	RUN_OK(t_ranges, NULL);
+	RUN_OK(t_dates, NULL);
+	rm_files();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http_server");
 
 	TH_TCASE(s, "server", TH_TIMEOUT, static_files, static_files_cold, static_files_splice, mime_types,
 		 static_hostile, http_dates);
-	TH_TCASE(s, "faults", TH_TIMEOUT, faults_static);
+	TH_TCASE(s, "faults", TH_TIMEOUT, faults_static, faults_static_hostile);
 	return th_main(s);
 }
