@@ -404,13 +404,19 @@ static void *t_dates(void *arg)
 	return TH_OK;
 }
 
-START_TEST(static_hostile)
+/* The hostile requests, each part with a server of its own. */
+static void run_static_hostile(void)
 {
 	make_files();
 	RUN_OK(t_paths, NULL);
 	RUN_OK(t_ranges, NULL);
 	RUN_OK(t_dates, NULL);
 	rm_files();
+}
+
+START_TEST(static_hostile)
+{
+	run_static_hostile();
 }
 END_TEST
 
@@ -501,11 +507,7 @@ END_TEST
 START_TEST(faults_static_hostile)
 {
 	g_faults = FAULTS;
-	make_files();
-	RUN_OK(t_paths, NULL);
-	RUN_OK(t_ranges, NULL);
-	RUN_OK(t_dates, NULL);
-	rm_files();
+	run_static_hostile();
 }
 END_TEST
 
