@@ -20,10 +20,30 @@
 
 /* ---- redirects -------------------------------------------------------------------------- */
 
+/* 302s whose Location is hostile as written (the server's bytes after "Location: "). */
+static const struct {
+	const char *path, *loc;
+} fixed_locs[] = {
+	{"/space", "/a b"},
+	{"/tab", "/a\tb"},
+	{"/utf8", "/caf\xc3\xa9"},
+	{"/two-differ", "/final\r\nLocation: /elsewhere"},
+	{"/two-same", "/final\r\nLocation: /final"},
+	{"/to-js", "javascript:alert(1)"},
+};
+
+static const char *fixed_location(const char *path)
+{
+	for (size_t i = 0; i < sizeof fixed_locs / sizeof fixed_locs[0]; i++)
+		if (!strncmp(path, fixed_locs[i].path, strlen(fixed_locs[i].path)))
+			return fixed_locs[i].loc;
+	return NULL;
+}
+
 static int r_redirects(srv *s, const rq *q, const char **out, size_t *len)
 {
 	static char buf[512];
-	const char *path = strchr(q->head, ' ') + 1;
+	const char *path = strchr(q->head, ' ') + 1, *fixed;
 	int code;
 	char loc[256] = "";
 
@@ -52,24 +72,9 @@ static int r_redirects(srv *s, const rq *q, const char **out, size_t *len)
 	} else if (!strncmp(path, "/netpath", 8)) { /* scheme-relative: the other server */
 		code = 302;
 		snprintf(loc, sizeof loc, "//%s/landed", (const char *)s->ud + 7);
-	} else if (!strncmp(path, "/space", 6)) {
+	} else if ((fixed = fixed_location(path))) {
 		code = 302;
-		snprintf(loc, sizeof loc, "/a b");
-	} else if (!strncmp(path, "/tab", 4)) {
-		code = 302;
-		snprintf(loc, sizeof loc, "/a\tb");
-	} else if (!strncmp(path, "/utf8", 5)) {
-		code = 302;
-		snprintf(loc, sizeof loc, "/caf\xc3\xa9");
-	} else if (!strncmp(path, "/two-differ", 11)) {
-		code = 302;
-		snprintf(loc, sizeof loc, "/final\r\nLocation: /elsewhere");
-	} else if (!strncmp(path, "/two-same", 9)) {
-		code = 302;
-		snprintf(loc, sizeof loc, "/final\r\nLocation: /final");
-	} else if (!strncmp(path, "/to-js", 6)) {
-		code = 302;
-		snprintf(loc, sizeof loc, "javascript:alert(1)");
+		snprintf(loc, sizeof loc, "%s", fixed);
 	} else if (!strncmp(path, "/to-ftp", 7)) {
 		code = 302;
 		snprintf(loc, sizeof loc, "ftp://127.0.0.1/"); /* no client for it */
