@@ -3,7 +3,8 @@
  * Content-Length or chunked framing), bodies from memory, a descriptor or a callback,
  * Expect: 100-continue, the retry rule (idempotent, replayable, a reused connection that
  * failed before any response byte) and redirects (RFC 9110 method rules, a maximum, loop
- * detection, credentials dropped across origins). */
+ * detection, credentials only the caller's and dropped across origins, Locations that are
+ * not followed). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>

@@ -271,8 +271,12 @@ typedef struct good_case {
 } good_case;
 
 static const good_case good[] = {
-	/* a lone chunked, in any case, with whitespace */
+	/* a lone chunked, in any case, with whitespace, after an empty list element */
 	{"HTTP/1.1 200 OK\r\nTransfer-Encoding:  CHUNKED \r\n\r\n3\r\nabc\r\n0\r\n\r\n", 200, "OK", "abc"},
+	{"HTTP/1.1 200 OK\r\nTransfer-Encoding: , chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 200, "OK", "abc"},
+	/* chunk extensions, a quoted value included, are skipped */
+	{"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;a=\"x,y\";b\r\nabc\r\n0\r\n\r\n", 200,
+	 "OK", "abc"},
 	/* no reason phrase, an empty one, one with HTAB and obs-text */
 	{"HTTP/1.1 200\r\nContent-Length: 3\r\n\r\nabc", 200, "", "abc"},
 	{"HTTP/1.1 404 \r\nContent-Length: 3\r\n\r\nabc", 404, "", "abc"},
