@@ -558,6 +558,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 				sel[nsel++] = b;
 		}
 	}
+	o.named = nsel > 0;
 	if (nsel == 0)
 		for (size_t i = 0; i < NBENCH; i++)
 			if (registry[i])
