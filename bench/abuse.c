@@ -56,6 +56,19 @@ static int open_conn(abuse *a)
 	return fd;
 }
 
+/* The next connection of a client, or -1 once the run is over (open_conn counts the
+ * failures in between). */
+static int next_conn(abuse *a)
+{
+	while (!over(a)) {
+		int fd = open_conn(a);
+
+		if (fd >= 0)
+			return fd;
+	}
+	return -1;
+}
+
 /* Closes with an RST instead of a FIN (SO_LINGER 0): an abrupt drop, and no TIME_WAIT
  * left on this side to eat the ephemeral ports. */
 static void close_rst(int fd)
@@ -64,6 +77,15 @@ static void close_rst(int fd)
 
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
 	corio_close(fd);
+}
+
+/* The i-th drop of a client: every other one with an RST, the others with a FIN. */
+static void drop_conn(int fd, unsigned i)
+{
+	if (i % 2)
+		close_rst(fd);
+	else
+		corio_close(fd);
 }
 
 /* Reads and drops left body bytes: 0 or -errno. */
@@ -144,13 +166,12 @@ static int counted(abuse *a, int fd, const char *path, bool close)
 /* Keep-alive requests on one connection until one fails; paths[from..to] in turn. */
 static void keepalive_loop(abuse *a, unsigned from, unsigned to)
 {
-	while (!over(a)) {
-		int fd = open_conn(a), rc = 200;
+	for (int fd; (fd = next_conn(a)) >= 0;) {
+		unsigned i = from;
 
-		for (unsigned i = from; fd >= 0 && rc == 200 && !over(a); i = i < to ? i + 1 : from)
-			rc = counted(a, fd, a->paths[i], false);
-		if (fd >= 0)
-			corio_close(fd);
+		while (!over(a) && counted(a, fd, a->paths[i], false) == 200)
+			i = i < to ? i + 1 : from;
+		corio_close(fd);
 	}
 }
 
@@ -166,11 +187,7 @@ static void big(abuse *a)
 
 static void close_each(abuse *a)
 {
-	while (!over(a)) {
-		int fd = open_conn(a);
-
-		if (fd < 0)
-			continue;
+	for (int fd; (fd = next_conn(a)) >= 0;) {
 		counted(a, fd, a->paths[0], true);
 		corio_close(fd);
 		/* 200 a second at most: the server's TIME_WAIT sockets (it closes first) and
@@ -182,13 +199,9 @@ static void close_each(abuse *a)
 /* One request, then silence until the server closes (its idle timeout) or the run ends. */
 static void idle(abuse *a)
 {
-
-	while (!over(a)) {
-		int fd = open_conn(a);
+	for (int fd; (fd = next_conn(a)) >= 0;) {
 		char b;
 
-		if (fd < 0)
-			continue;
 		if (counted(a, fd, a->paths[0], false) == 200) {
 			a->st.idle_open++;
 			corio_recv(fd, &b, 1, 0);
@@ -204,12 +217,9 @@ static void slowloris(abuse *a)
 {
 	static const char start[] = "GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
 
-	while (!over(a)) {
-		int fd = open_conn(a);
+	for (int fd; (fd = next_conn(a)) >= 0;) {
 		ssize_t rc;
 
-		if (fd < 0)
-			continue;
 		a->st.slow_open++;
 		rc = corio_send_all(fd, start, sizeof start - 1);
 		while (rc >= 0 && corio_sleep(SLOW_EVERY) == 0)
@@ -224,38 +234,37 @@ static void half_sent(abuse *a)
 {
 	static const char half[] = "GET /4k.html HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Ag";
 
-	for (unsigned i = 0; !over(a); i++) {
-		int fd = open_conn(a);
+	unsigned i = 0;
 
-		if (fd < 0)
-			continue;
+	for (int fd; (fd = next_conn(a)) >= 0; i++) {
 		if (corio_send_all(fd, half, sizeof half - 1) >= 0)
 			a->st.half_sent++;
-		if (i % 2)
-			close_rst(fd);
-		else
-			corio_close(fd);
+		drop_conn(fd, i);
 		corio_sleep(CORIO_MS(20));
 	}
 }
 
+/* A burst of a->burst connections opened one after the other and held, then all dropped
+ * at once: the server sees that many arrive together and vanish. */
 static void drop(abuse *a)
 {
+	int *fds = malloc(a->burst * sizeof *fds);
 
-	while (!over(a)) {
-		for (unsigned i = 0; i < ABUSE_DROP_BATCH && !over(a); i++) {
+	while (fds && !over(a)) {
+		unsigned n = 0;
+
+		while (n < a->burst && !over(a)) {
 			int fd = open_conn(a);
 
-			if (fd < 0)
-				continue;
-			a->st.dropped++;
-			if (i % 2)
-				close_rst(fd);
-			else
-				corio_close(fd);
+			if (fd >= 0)
+				fds[n++] = fd;
 		}
-		corio_sleep(CORIO_MS(100));
+		for (unsigned i = 0; i < n; i++)
+			drop_conn(fds[i], i);
+		a->st.dropped += n;
+		corio_sleep(ABUSE_BURST_EVERY);
 	}
+	free(fds);
 }
 
 /* Pipelines requests with plain nonblocking send(2) until it says EAGAIN: an io_uring send
@@ -287,11 +296,7 @@ static void flood_once(abuse *a, int fd)
 
 static void flood(abuse *a)
 {
-	while (!over(a)) {
-		int fd = open_conn(a);
-
-		if (fd < 0)
-			continue;
+	for (int fd; (fd = next_conn(a)) >= 0;) {
 		flood_once(a, fd);
 		close_rst(fd); /* unread answers make it an RST anyway */
 	}
@@ -299,13 +304,9 @@ static void flood(abuse *a)
 
 static void tls_hello(abuse *a)
 {
-
-	while (!over(a)) {
-		int fd = open_conn(a);
+	for (int fd; (fd = next_conn(a)) >= 0;) {
 		corio_timeout t;
 
-		if (fd < 0)
-			continue;
 		if (corio_send_all(fd, a->hello, a->hello_len) >= 0)
 			a->st.tls_hellos++;
 		corio_timeout_enter(&t, CORIO_SEC(5));

@@ -9,7 +9,8 @@
  *                        (reopened when the server closes them)
  *   slowloris            ABUSE_SLOW connections sending a header a byte every 300 ms
  *   half-sent            a request cut mid-header, then closed (every other one with RST)
- *   open and drop        ABUSE_DROP_BATCH connections every 100 ms, closed at once
+ *   open and drop        bursts of `burst` connections (ABUSE_BURST by default) opened
+ *                        and held, then all closed at once, every ABUSE_BURST_EVERY
  *   pipelined floods     ABUSE_FLOODERS clients pipelining requests and never reading, until
  *                        the socket blocks (or ABUSE_FLOOD_CAP bytes), held 2 s, closed
  *   TLS on the plain port  a real ClientHello (OpenSSL's), then whatever the server answers
@@ -26,8 +27,9 @@
 #define ABUSE_KEEPALIVE 4
 #define ABUSE_IDLE 300
 #define ABUSE_SLOW 64
-#define ABUSE_DROP_BATCH 20
-#define ABUSE_FLOODERS 2
+#define ABUSE_BURST 1000
+#define ABUSE_BURST_EVERY CORIO_SEC(5)
+#define ABUSE_FLOODERS 8
 #define ABUSE_FLOOD_CAP (32u << 20)
 
 /* What the clients did so far (one loop writes them; read them from the same loop). */
@@ -36,7 +38,7 @@ typedef struct abuse_stats {
 	uint64_t errors;          /* their requests (or connects) that failed before the end */
 	int last_error;           /* the last of those: -errno, or the HTTP status */
 	uint64_t connections;     /* connections opened, every client */
-	uint64_t dropped;         /* opened and closed at once */
+	uint64_t dropped;         /* opened in a burst and closed at once */
 	uint64_t half_sent;       /* requests cut mid-header */
 	uint64_t slow_cut;        /* slowloris connections the server ended */
 	uint64_t floods;          /* pipelined floods that made the socket block */
@@ -51,6 +53,8 @@ typedef struct abuse {
 	int port;
 	uint64_t end;             /* corio_now() at which every client stops */
 	const char *paths[3];     /* small, small, big (the 1 MiB file) */
+	unsigned burst;           /* connections of a drop burst: keep it below the
+				   * descriptor limit (RLIMIT_NOFILE) with room for the rest */
 	abuse_stats st;
 	/* The run's own. */
 	bool stopped;
