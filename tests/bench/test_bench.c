@@ -520,7 +520,8 @@ START_TEST(soak_runs_and_server_answers)
 	ck_assert_msg(count_lines(text, " s  server: rss ") >= 3, "fewer than 3 samples:\n%s",
 		      text);
 	ck_assert_ptr_nonnull(strstr(text, "corio-bench rss "));
-	ck_assert_ptr_nonnull(strstr(text, "soak summary: server rss after warm-up"));
+	ck_assert_ptr_nonnull(strstr(text, "soak summary: server rss before any client"));
+	ck_assert_ptr_nonnull(strstr(text, "final/warm-up"));
 	ck_assert_ptr_nonnull(strstr(text, "soak summary: server fds baseline"));
 	ck_assert_ptr_nonnull(strstr(text, "soak: the server answered GET /hello after the run: 200"));
 	free(text);
