@@ -55,7 +55,8 @@ static void usage(FILE *f)
 	      "                for a time (echo, file, ...): default 0.5, 0.25 with --quick\n"
 	      "                (longer is steadier: --secs 2 for a careful run); http_server\n"
 	      "                runs wrk -d3s, https_server too (-d1s with --quick) unless\n"
-	      "                --secs is given\n"
+	      "                --secs is given; soak: the whole run (default 60 s when named,\n"
+	      "                20 s in the whole suite, 10 s with --quick)\n"
 	      "  --json        stdout gets one JSON object per result and nothing else\n"
 	      "                ({\"bench\", \"config\", \"unit\", \"higher_is_better\", \"results\",\n"
 	      "                \"runs\", \"spread\", \"ratio\"[, \"skipped\"]}); the table goes to\n"
@@ -558,6 +559,7 @@ static int cmd_run(int argc, char **argv, int full_argc, char **full_argv)
 				sel[nsel++] = b;
 		}
 	}
+	o.named = nsel > 0;
 	if (nsel == 0)
 		for (size_t i = 0; i < NBENCH; i++)
 			if (registry[i])
