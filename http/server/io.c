@@ -15,25 +15,29 @@
 #include "http/server/server_internal.h"
 #include "runtime/net/receiver_ext.h"
 
-/* Receiving: through a multishot receiver per connection (corio_receiver, net.h: one
- * request stays armed for the connection's life, so no receive is submitted and no poll
- * armed per request, and a connection holds at most ~64 KiB of the loop's buffer pool),
- * or a plain corio_recv per read with CORIO_HTTP_RECV=plain and where the kernel has no
- * provided-buffer rings (5.19) or multishot receive (6.0). Measured in the README. */
-static bool recv_plain;
+/* Receiving: a plain corio_recv per read by default; through a multishot receiver per
+ * connection with CORIO_HTTP_RECV=multishot (corio_receiver, net.h: one request stays
+ * armed for the connection's life, no receive submitted per request; 4% less CPU per
+ * hello-world request, README). Not the default: the receiver's buffers come from one pool
+ * per loop, and under mixed abuse (corio-bench run soak: pipelined floods, bursts of 1 000
+ * connections, slow clients) the pool ran dry and well-behaved keep-alive requests waited
+ * in their sockets, 10-40 requests/s instead of ~15 000, with the loop asleep; plain
+ * receives held 15 000/s and half the memory in the same run. Where the kernel has no
+ * provided-buffer rings (5.19) or multishot receive (6.0) the receiver is never used. */
+static bool recv_multishot;
 static pthread_once_t recv_mode_once = PTHREAD_ONCE_INIT;
 
 static void recv_mode_init(void)
 {
 	const char *e = getenv("CORIO_HTTP_RECV");
 
-	recv_plain = e && strcmp(e, "plain") == 0;
+	recv_multishot = e && strcmp(e, "multishot") == 0;
 }
 
 void corio__hserver_rx_open(corio__hserver_conn *c)
 {
 	pthread_once(&recv_mode_once, recv_mode_init);
-	if (!recv_plain && !c->tls)
+	if (recv_multishot && !c->tls)
 		c->rx = corio_receiver_new(c->fd); /* NULL: plain receives */
 }
 

@@ -185,8 +185,8 @@ int corio__hserver_parser_finish_headers(corio__hserver_conn *c);
 /* The request's idea of keep-alive (HTTP version and Connection). */
 bool corio__hserver_parser_keep_alive(corio__hserver_conn *c);
 
-/* io.c: the connection's socket. Opens the receiver unless receives are plain (the
- * environment's CORIO_HTTP_RECV=plain, or a kernel without multishot receive). */
+/* io.c: the connection's socket. Opens a multishot receiver where the environment asks
+ * for one (CORIO_HTTP_RECV=multishot) and the kernel has it; else receives are plain. */
 void corio__hserver_rx_open(corio__hserver_conn *c);
 /* Receives up to len bytes before deadline (absolute, the loop's clock): bytes, 0 at EOF,
  * -ETIMEDOUT, -errno. Parks. */
