@@ -57,6 +57,27 @@ typedef enum corio__hserver_field_state {
 	CORIO__HSERVER_IN_VALUE,
 } corio__hserver_field_state;
 
+/* The connections' input buffers of one server loop (bufs.c): fixed-size, carved from
+ * mappings of their own, free ones newest last in free[0..nfree). */
+typedef struct corio__hserver_slab corio__hserver_slab;
+typedef struct corio__hserver_bufs {
+	size_t size;               /* bytes per buffer (the read_buffer option, whole pages) */
+	char **free;
+	unsigned nfree, cap, total;
+	unsigned ntrimmed;         /* free[0..ntrimmed) hold no resident page */
+	unsigned low;              /* the fewest free since the last trim */
+	corio__hserver_slab *slabs;
+} corio__hserver_bufs;
+
+void corio__hserver_bufs_init(corio__hserver_bufs *b, size_t size);
+/* A buffer of b->size bytes, NULL without memory. */
+char *corio__hserver_buf_get(corio__hserver_bufs *b);
+void corio__hserver_buf_put(corio__hserver_bufs *b, char *p); /* NULL allowed */
+/* Gives back the pages of the buffers nobody took since the previous call (beyond a few). */
+void corio__hserver_bufs_trim(corio__hserver_bufs *b);
+/* Unmaps every buffer: none may be in use. */
+void corio__hserver_bufs_fini(corio__hserver_bufs *b);
+
 /* One loop's share of a server: its listener, its connections, its stop signal. Touched
  * only from that loop's thread (the loop pointer under srv->mu). */
 typedef struct corio__hserver_loop {
@@ -67,6 +88,9 @@ typedef struct corio__hserver_loop {
 	corio_event drained;       /* set when the last connection left after stopping */
 	bool stopping;
 	unsigned nconns;
+	unsigned lean;             /* connections idle long enough to hold no buffer (conn.c) */
+	unsigned released;         /* connections gone lean or closed since the last heap trim */
+	corio__hserver_bufs bufs;  /* the connections' input buffers */
 	corio__list conns;         /* of corio__hserver_conn, by link */
 	int result;
 } corio__hserver_loop;
@@ -183,12 +207,15 @@ int corio__hserver_parser_finish_headers(corio__hserver_conn *c);
 /* The request's idea of keep-alive (HTTP version and Connection). */
 bool corio__hserver_parser_keep_alive(corio__hserver_conn *c);
 
-/* io.c: the connection's socket. Opens the receiver unless receives are plain (the
- * environment's CORIO_HTTP_RECV=plain, or a kernel without multishot receive). */
+/* io.c: the connection's socket. Opens a multishot receiver where the environment asks
+ * for one (CORIO_HTTP_RECV=multishot) and the kernel has it; else receives are plain. */
 void corio__hserver_rx_open(corio__hserver_conn *c);
 /* Receives up to len bytes before deadline (absolute, the loop's clock): bytes, 0 at EOF,
  * -ETIMEDOUT, -errno. Parks. */
 ssize_t corio__hserver_recv(corio__hserver_conn *c, void *buf, size_t len, uint64_t deadline);
+/* Parks until the connection has input (or EOF, or an error the next receive reports),
+ * holding no buffer meanwhile. 0, -ETIMEDOUT at deadline, -ECANCELED, -errno. */
+int corio__hserver_wait_input(corio__hserver_conn *c, uint64_t deadline);
 /* now + the server's write timeout. */
 uint64_t corio__hserver_write_deadline(corio__hserver_conn *c);
 /* A send failed: the connection is broken and not kept; err becomes the response's sticky
