@@ -15,8 +15,8 @@
  *
  * Checked: the parser consumes no more than it was given and stops early only at a
  * message's end, a sink never overfills, the body is never longer than the raw bytes that
- * carried it, a Content-Length body is exactly that long, decoding stays under its cap and
- * the output buffer, and every header and trailer is stored inside its arena. */
+ * carried it, a Content-Length body is exactly that long, decoding fills no more than the
+ * output buffer, and every header and trailer is stored inside its arena. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
@@ -105,7 +105,8 @@ static ssize_t deliver(resp *r, size_t n)
 
 static ssize_t finish(resp *r)
 {
-	if (r->decoding && !corio__http_decoder_done(&r->dec) && r->dec.started)
+	if (r->decoding && !corio__http_decoder_done(&r->dec) &&
+	    corio__http_decoder_started(&r->dec))
 		return fail(r, -EPROTO);
 	r->eof = true;
 	return 0;
@@ -140,28 +141,24 @@ static ssize_t read_plain(resp *r, char *buf, size_t len)
 	}
 }
 
-/* read_decoded: body bytes through the pending buffer and the decoder. */
+/* read_decoded: body bytes through the pending buffer and the decoder, which runs before
+ * every receive (its layers may hold output from input already taken). */
 static ssize_t read_decoded(resp *r, char *buf, size_t len)
 {
 	for (;;) {
 		size_t have = corio__hclient_parser_pending(&r->h), used = 0;
+		const char *src = have ? r->h.pend.p + r->h.pend_off : "";
+		ssize_t n = corio__http_decode(&r->dec, src, have, &used, buf, len);
 		int rc;
 
-		if (have || (r->h.message_done && !corio__http_decoder_done(&r->dec))) {
-			/* no pointer arithmetic on an empty pending buffer: it may be NULL */
-			const char *in = have ? r->h.pend.p + r->h.pend_off : NULL;
-			ssize_t n = corio__http_decode(&r->dec, in, have, &used, buf, len);
-
-			if (n < 0)
-				return fail(r, (int)n);
-			FUZZ_CHECK((size_t)n <= len && used <= have);
-			FUZZ_CHECK(r->dec.out_total <= MAX_BODY);
-			r->h.pend_off += used;
-			if (n > 0)
-				return deliver(r, (size_t)n);
-			if (used && corio__hclient_parser_pending(&r->h))
-				continue;
-		}
+		if (n < 0)
+			return fail(r, (int)n);
+		FUZZ_CHECK((size_t)n <= len && used <= have);
+		r->h.pend_off += used;
+		if (n > 0)
+			return deliver(r, (size_t)n);
+		if (used && corio__hclient_parser_pending(&r->h))
+			continue;
 		if (r->h.message_done)
 			return finish(r);
 		rc = pump(r, SIZE_MAX);
@@ -217,6 +214,17 @@ static void read_all(resp *r, size_t out_len)
 		FUZZ_CHECK(r->body_total == (uint64_t)r->h.content_length);
 }
 
+/* corio__hclient_response_ready: every Content-Encoding field adds its layers. */
+static void set_decoding(resp *r)
+{
+	const char *ce;
+
+	corio__http_decoder_init(&r->dec, MAX_BODY);
+	for (size_t i = 0; (ce = corio__hclient_parser_get(&r->h, false, "Content-Encoding", i)); i++)
+		corio__http_decoder_add(&r->dec, ce);
+	r->decoding = corio__http_decoder_active(&r->dec);
+}
+
 /* One response on k. True when the connection would go back to the pool. */
 static bool one_response(conn *k, uint8_t flags)
 {
@@ -225,7 +233,7 @@ static bool one_response(conn *k, uint8_t flags)
 	static const size_t headers[] = { 100, 2, 8, 100 };
 	static const size_t chunk_ext[] = { 4096, 0, 8, 64 };
 	size_t max_headers = headers[(flags >> 4) & 3];
-	resp r = { .k = k };
+	resp r = { .k = k }; /* a zeroed decoder, as calloc leaves it in response.c */
 	bool keep = false;
 	int rc = 0;
 
@@ -234,14 +242,9 @@ static bool one_response(conn *k, uint8_t flags)
 	while (!r.h.headers_done && rc == 0)
 		rc = pump(&r, SIZE_MAX);
 	if (rc == 0) {
-		int coding = corio__http_coding_of(
-			corio__hclient_parser_get(&r.h, false, "Content-Encoding", 0));
-
 		check_head(&r, max_headers);
-		if ((flags & 2) && coding > 0 && !r.h.head) {
-			corio__http_decoder_init(&r.dec, (corio__http_coding)coding, MAX_BODY);
-			r.decoding = true;
-		}
+		if ((flags & 2) && !r.h.head)
+			set_decoding(&r);
 		read_all(&r, out_lens[(flags >> 2) & 3]);
 		/* client.c keeps a connection only with nothing left in its buffer */
 		keep = r.h.message_done && r.h.keep_alive && !r.h.err && !r.err && k->off == k->len;
