@@ -81,12 +81,16 @@ static inline uint32_t cp_rand(uint64_t *state)
 	return (uint32_t)((x ^ (x >> 31)) >> 32);
 }
 
-/* Formats a failure into c->msg and returns it (a workload returns it as its result). */
+/* Formats a failure into c->msg and returns it (a workload returns it as its result).
+ * The first failure of a run is the one kept: what other tasks of the workload see
+ * after it (EOF, EPIPE) follows from it. */
 __attribute__((format(printf, 2, 3))) static inline const char *cp_fail(cp_ctx *c,
 									const char *fmt, ...)
 {
 	va_list ap;
 
+	if (c->msg[0])
+		return c->msg;
 	va_start(ap, fmt);
 	vsnprintf(c->msg, sizeof c->msg, fmt, ap);
 	va_end(ap);
@@ -212,9 +216,15 @@ static inline void *cp_task(void *arg)
 		msg = NULL;
 	if (corio_stats(&st) == 0)
 		call->c->injected = st.faults_injected;
-	if (corio_timeout_exit(&t) && !msg)
-		msg = cp_fail(call->c, "hung: still running after %llu s",
-			      (unsigned long long)(CP_HANG_NS / CORIO_SEC(1)));
+	if (corio_timeout_exit(&t)) { /* what failed after the scope fired follows from it */
+		char first[400];
+
+		snprintf(first, sizeof first, "%s", msg ? msg : "none");
+		snprintf(call->c->msg, sizeof call->c->msg,
+			 "hung: still running after %llu s (then: %.400s)",
+			 (unsigned long long)(CP_HANG_NS / CORIO_SEC(1)), first);
+		msg = call->c->msg;
+	}
 	return (void *)msg;
 }
 

@@ -67,6 +67,20 @@ static void *pair_echo(void *arg)
 	return NULL;
 }
 
+/* The stream a writer sends (malloc'ed), or NULL after shutting fd down. */
+static uint8_t *writer_bytes(echo *e, int fd)
+{
+	uint8_t *buf = malloc(ECHO_LEN);
+
+	if (!buf) {
+		echo_error(e, "malloc", -ENOMEM);
+		shutdown(fd, SHUT_RDWR);
+		return NULL;
+	}
+	cp_fill(e->c->seed, 0, buf, ECHO_LEN);
+	return buf;
+}
+
 /* Sends the stream, alternating corio_send (retrying its short counts here) and
  * corio_send_all; then shuts its direction down. On error it shuts both down, so that the
  * reader and the echo see EOF instead of waiting for bytes that will not come. */
@@ -74,15 +88,11 @@ static void *pair_writer(void *arg)
 {
 	echo *e = arg;
 	uint64_t rng = e->c->seed * 5ull;
-	uint8_t *buf = malloc(ECHO_LEN);
+	uint8_t *buf = writer_bytes(e, e->fd);
 	size_t off = 0;
 
-	if (!buf) {
-		echo_error(e, "malloc", -ENOMEM);
-		shutdown(e->fd, SHUT_RDWR);
+	if (!buf)
 		return NULL;
-	}
-	cp_fill(e->c->seed, 0, buf, ECHO_LEN);
 	for (int i = 0; off < ECHO_LEN; i++) {
 		size_t n = chunk(&rng, ECHO_LEN - off);
 		ssize_t w = i % 2 ? corio_send_all(e->fd, buf + off, n)
@@ -100,33 +110,42 @@ static void *pair_writer(void *arg)
 	return NULL;
 }
 
-/* Reads the echo with corio_recv and corio_recv_exact in turn until EOF, checking every
- * byte. Returns how many bytes came back, or -1 after wrong bytes (e->msg says which). */
-static long pair_read(echo *e, uint8_t *buf)
+/* One read of the echo: as many bytes as one call gives, or exactly len (fewer at EOF). */
+typedef ssize_t (*echo_read_fn)(echo *e, void *buf, size_t len, bool exact);
+
+/* Reads the echo until EOF, one read of each kind in turn, checking every byte. Returns how
+ * many bytes came back, or -1 after wrong bytes (e->msg says which). After a failure it
+ * shuts fd down both ways, so that the other tasks stop instead of waiting. */
+static long read_echo(echo *e, uint8_t *buf, echo_read_fn rd, int fd)
 {
 	uint64_t rng = e->c->seed * 7ull;
 	size_t got = 0;
 
 	for (int i = 0;; i++) {
 		size_t want = chunk(&rng, CHUNK_MAX);
-		ssize_t n = i % 2 ? corio_recv_exact(e->fd, buf, want) : corio_recv(e->fd, buf, want, 0);
+		ssize_t n = rd(e, buf, want, i % 2);
 		size_t bad;
 
 		if (n < 0) {
-			echo_error(e, i % 2 ? "reader: corio_recv_exact" : "reader: corio_recv", n);
-			shutdown(e->fd, SHUT_RDWR);
+			echo_error(e, i % 2 ? "reader: an exact read" : "reader: a read", n);
+			shutdown(fd, SHUT_RDWR);
 			return (long)got;
 		}
 		if ((bad = cp_mismatch(e->c->seed, got, buf, (size_t)n)) != (size_t)n) {
 			e->msg = cp_fail(e->c, "reader: wrong byte at offset %zu of the stream",
 					 got + bad);
-			shutdown(e->fd, SHUT_RDWR);
+			shutdown(fd, SHUT_RDWR);
 			return -1;
 		}
 		got += (size_t)n;
 		if (n == 0 || (i % 2 && (size_t)n < want))
 			return (long)got; /* EOF */
 	}
+}
+
+static ssize_t pair_read1(echo *e, void *buf, size_t len, bool exact)
+{
+	return exact ? corio_recv_exact(e->fd, buf, len) : corio_recv(e->fd, buf, len, 0);
 }
 
 /* The exchange is over: judge what came back. */
@@ -160,7 +179,7 @@ static const char *pair_workload(cp_ctx *c)
 	writer = e;
 	tp = corio_spawn(pair_echo, &peer);
 	tw = corio_spawn(pair_writer, &writer);
-	got = pair_read(&e, buf);
+	got = read_echo(&e, buf, pair_read1, e.fd);
 	cp_join(tw);
 	cp_join(tp);
 	corio_close(sv[0]);
@@ -234,16 +253,12 @@ static void *tcp_writer(void *arg)
 {
 	echo *e = arg;
 	uint64_t rng = e->c->seed * 13ull;
-	uint8_t *buf = malloc(ECHO_LEN);
-	size_t off = 0;
 	int fd = corio_stream_fd(e->st), rc = 0;
+	uint8_t *buf = writer_bytes(e, fd);
+	size_t off = 0;
 
-	if (!buf) {
-		echo_error(e, "malloc", -ENOMEM);
-		shutdown(fd, SHUT_RDWR);
+	if (!buf)
 		return NULL;
-	}
-	cp_fill(e->c->seed, 0, buf, ECHO_LEN);
 	while (off < ECHO_LEN && rc == 0) {
 		size_t n = chunk(&rng, ECHO_LEN - off);
 		ssize_t w = corio_stream_write(e->st, buf + off, n);
@@ -262,33 +277,10 @@ static void *tcp_writer(void *arg)
 	return NULL;
 }
 
-/* Reads the echo with read_exact and read_some in turn until EOF, as pair_read. */
-static long tcp_read(echo *e, uint8_t *buf)
+static ssize_t stream_read1(echo *e, void *buf, size_t len, bool exact)
 {
-	uint64_t rng = e->c->seed * 17ull;
-	size_t got = 0;
-
-	for (int i = 0;; i++) {
-		size_t want = chunk(&rng, CHUNK_MAX);
-		ssize_t n = i % 2 ? corio_stream_read_exact(e->st, buf, want)
-				  : corio_stream_read_some(e->st, buf, want);
-		size_t bad;
-
-		if (n < 0) {
-			echo_error(e, i % 2 ? "reader: read_exact" : "reader: read_some", n);
-			shutdown(corio_stream_fd(e->st), SHUT_RDWR);
-			return (long)got;
-		}
-		if ((bad = cp_mismatch(e->c->seed, got, buf, (size_t)n)) != (size_t)n) {
-			e->msg = cp_fail(e->c, "reader: wrong byte at offset %zu of the stream",
-					 got + bad);
-			shutdown(corio_stream_fd(e->st), SHUT_RDWR);
-			return -1;
-		}
-		got += (size_t)n;
-		if (n == 0 || (i % 2 && (size_t)n < want))
-			return (long)got;
-	}
+	return exact ? corio_stream_read_exact(e->st, buf, len)
+		     : corio_stream_read_some(e->st, buf, len);
 }
 
 /* Connects the client half and wraps it in e->st. 0 or -errno (recorded in e). */
@@ -332,7 +324,7 @@ static const char *tcp_workload(cp_ctx *c)
 	if (tcp_client(&e, corio_sock_port(lfd)) == 0) {
 		writer = e;
 		tw = corio_spawn(tcp_writer, &writer);
-		got = tcp_read(&e, buf);
+		got = read_echo(&e, buf, stream_read1, corio_stream_fd(e.st));
 		cp_join(tw);
 		if ((rc = corio_stream_close(e.st)) != 0)
 			echo_error(&e, "corio_stream_close", rc);
