@@ -2,7 +2,9 @@
  * patterned file of about 1 MiB written block by block in a shuffled order and read back in
  * another (corio_write_all / corio_read_full, and corio_write / corio_read retried by hand
  * over short counts), then the whole-file helpers (corio_write_file, atomic or not,
- * corio_read_file) and corio_copy_file, under every fault class. Shorts and EINTR must be
+ * corio_read_file) and corio_copy_file; and a file written through a corio_file_writer
+ * and read back through a corio_file_reader (reads and lines in turn), under every fault
+ * class. Shorts and EINTR must be
  * invisible (those calls promise to retry them); EAGAIN, EIO, ENOSPC and ENOMEM must end the
  * workload with a clean error, no wrong byte, no descriptor, no memory and no temporary file
  * left behind.
@@ -172,6 +174,109 @@ static const char *files_workload(cp_ctx *c)
 	return m;
 }
 
+/* ---- buffered writer and reader ------------------------------------------------------- */
+
+/* Writes len bytes of the stream through a corio_file_writer in chunks of up to three
+ * buffers (some buffered, some going straight out), then frees it (the final flush). */
+static const char *buffered_write(cp_ctx *c, int fd, const uint8_t *buf, size_t len,
+				  size_t bufsize)
+{
+	corio_file_writer *w = corio_file_writer_new(fd, 0, bufsize);
+	uint64_t rng = c->seed * 31ull;
+	size_t off = 0;
+	int rc;
+
+	if (!w)
+		return cp_fail(c, "corio_file_writer_new");
+	while (off < len) {
+		size_t n = 1 + cp_rand(&rng) % (3 * bufsize);
+		ssize_t k = corio_file_writer_write(w, buf + off, n < len - off ? n : len - off);
+
+		if (k < 0) {
+			corio_file_writer_free(w);
+			return cp_stop(c, "corio_file_writer_write", k);
+		}
+		off += (size_t)k;
+	}
+	if (corio_file_writer_tell(w) != len) {
+		corio_file_writer_free(w);
+		return cp_fail(c, "corio_file_writer_tell: %llu, want %zu",
+			       (unsigned long long)corio_file_writer_tell(w), len);
+	}
+	if ((rc = corio_file_writer_free(w)) != 0)
+		return cp_stop(c, "corio_file_writer_free (the last flush)", rc);
+	return NULL;
+}
+
+/* One step of the reader: a read of up to want bytes, or (every third step) a line, which
+ * this stream of random bytes has wherever a byte is '\n' (copied up to cap bytes: a line
+ * longer than what is left of the file is caught by the caller). */
+static ssize_t reader_step(corio_file_reader *r, uint8_t *out, size_t want, size_t cap, int i)
+{
+	char *line;
+	ssize_t n;
+
+	if (i % 3 != 2)
+		return corio_file_reader_read(r, out, want);
+	n = corio_file_reader_readline(r, &line, 0);
+	if (n > 0)
+		memcpy(out, line, (size_t)n < cap ? (size_t)n : cap);
+	return n;
+}
+
+/* Reads the file back through a corio_file_reader, reads and lines in turn. */
+static const char *buffered_read(cp_ctx *c, int fd, uint8_t *out, size_t len, size_t bufsize)
+{
+	corio_file_reader *r = corio_file_reader_new(fd, 0, bufsize);
+	uint64_t rng = c->seed * 37ull;
+	size_t got = 0;
+	const char *m = NULL;
+
+	if (!r)
+		return cp_fail(c, "corio_file_reader_new");
+	for (int i = 0; !m; i++) {
+		size_t want = 1 + cp_rand(&rng) % (2 * bufsize);
+		ssize_t n = reader_step(r, out + got, want < len - got ? want : len - got + 1,
+					len + 1 - got, i);
+
+		if (n < 0)
+			m = cp_stop(c, i % 3 == 2 ? "corio_file_reader_readline" : "corio_file_reader_read", n);
+		else if (got + (size_t)n > len || cp_mismatch(c->seed, got, out + got, (size_t)n) != (size_t)n)
+			m = cp_fail(c, "reader: wrong bytes at %zu (step %d, %zd bytes)", got, i, n);
+		else if (n == 0)
+			break;
+		else
+			got += (size_t)n;
+	}
+	if (!m && got != len)
+		m = cp_fail(c, "reader: %zu of %zu bytes before EOF", got, len);
+	corio_file_reader_free(r);
+	return m;
+}
+
+static const char *buffered_workload(cp_ctx *c)
+{
+	size_t len = file_len(c->seed), bufsize = (size_t)512 << (c->seed % 8);
+	uint8_t *buf = malloc(len + 1), *out = malloc(len + 1);
+	int fd = corio_open(path("data"), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	const char *m;
+
+	if (fd < 0)
+		m = cp_stop(c, "corio_open", fd);
+	else if (!buf || !out)
+		m = cp_fail(c, "malloc");
+	else {
+		cp_fill(c->seed, 0, buf, len);
+		m = buffered_write(c, fd, buf, len, bufsize);
+		m = m ? m : buffered_read(c, fd, out, len, bufsize);
+	}
+	if (fd >= 0)
+		corio_close(fd);
+	free(buf);
+	free(out);
+	return m;
+}
+
 /* After a run: only the files the workload names may be there (a failed atomic write or
  * copy removes its temporary or half-made file), and none is left for the next run. */
 static void check_and_empty_dir(cp_ctx *c)
@@ -190,23 +295,36 @@ static void check_and_empty_dir(cp_ctx *c)
 	}
 	closedir(d);
 	ck_assert_msg(!stray[0], "seed %u, class %s, CORIO_FAULTS=%s: %s left behind\n"
-		      "  replay: CORIO_CAMPAIGN_SEEDS=%u TH_ONLY=test_files %s", c->seed,
-		      cp_class_names[c->cls], c->spec, stray, c->seed, cp_exe);
+		      "  replay: CORIO_CAMPAIGN_SEEDS=%u %s", c->seed, cp_class_names[c->cls],
+		      c->spec, stray, c->seed, cp_exe);
 }
 
 /* Made by main, removed by main whatever the seeds did; each seed works in a fresh
  * directory inside. */
 static char base[256];
 
-START_TEST(test_files)
+/* Runs fn for seed in a fresh directory. Shorts and EINTR must not show: every call here
+ * promises to retry them. */
+static void files_campaign(unsigned seed, cp_workload fn, const char *test)
 {
 	static const int none[] = { 0 };
 
-	snprintf(dir, sizeof dir, "%s/seed-%d-XXXXXX", base, _i);
+	snprintf(dir, sizeof dir, "%s/seed-%u-XXXXXX", base, seed);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	cp_run_classes((unsigned)_i, CP_FILES, files_workload, "test_files",
-		       (1u << CP_SHORT) | (1u << CP_EINTR), none, NULL, check_and_empty_dir);
+	cp_run_classes(seed, CP_FILES, fn, test, (1u << CP_SHORT) | (1u << CP_EINTR), none, NULL,
+		       check_and_empty_dir);
 	rmdir(dir);
+}
+
+START_TEST(test_files)
+{
+	files_campaign((unsigned)_i, files_workload, "test_files");
+}
+END_TEST
+
+START_TEST(test_files_buffered)
+{
+	files_campaign((unsigned)_i, buffered_workload, "test_files_buffered");
 }
 END_TEST
 
@@ -226,7 +344,7 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	rc = cp_main(CP_SUITE("campaign_fs", 300, test_files));
+	rc = cp_main(CP_SUITE("campaign_fs", 300, test_files, test_files_buffered));
 	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;
 }
