@@ -38,7 +38,8 @@
 	X(http_server)      \
 	X(http_client)      \
 	X(https_server)     \
-	X(https_client)
+	X(https_client)     \
+	X(soak)
 
 typedef struct bench_opts {
 	bool json;               /* one JSON object per result on stdout, nothing else there */
@@ -50,6 +51,7 @@ typedef struct bench_opts {
 	 * the suite within its time budget). Honour it when > 0. */
 	double secs;
 	bool secs_given;         /* --secs was on the command line (not the runner's default) */
+	bool named;              /* benchmarks were named on the command line (not the suite) */
 } bench_opts;
 
 typedef struct bench_def {

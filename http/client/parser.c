@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "http/client/parser.h"
+#include "http/common/coding.h"
 
 #define H(p) ((corio__hclient_parser *)(p)->data)
 
@@ -57,10 +58,55 @@ static int count_bytes(corio__hclient_parser *h, size_t n)
 	return h->header_bytes > h->max_header_bytes ? -EMSGSIZE : 0;
 }
 
+/* Status-line bytes following the version, from at to the end of the current feed. */
+static void sl_take(corio__hclient_parser *h, const char *at, const char *end)
+{
+	while (h->sl_len < sizeof h->sl && at < end)
+		h->sl[h->sl_len++] = *at++;
+}
+
+static int on_version(llhttp_t *p, const char *at, size_t n)
+{
+	corio__hclient_parser *h = H(p);
+
+	/* Called again when the version was split between two feeds: the later call sees
+	 * the bytes after it. */
+	h->sl_armed = true;
+	h->sl_len = 0;
+	sl_take(h, at + n, h->feed_end);
+	return 0;
+}
+
+/* RFC 9112 4: HTTP/1.x, SP, a status code of exactly three digits in 100..599 (RFC 9110
+ * 15), then SP and a reason or the line's end. */
+static bool status_line_ok(const corio__hclient_parser *h)
+{
+	const char *s = h->sl;
+	int st = h->p.status_code;
+
+	return h->p.http_major == 1 && h->sl_len == sizeof h->sl && s[0] == ' ' &&
+	       s[1] >= '0' && s[1] <= '9' && s[2] >= '0' && s[2] <= '9' && s[3] >= '0' &&
+	       s[3] <= '9' && (s[4] == ' ' || s[4] == '\r') && st >= 100 && st <= 599;
+}
+
+/* reason-phrase = *( HTAB / SP / VCHAR / obs-text ): no NUL or other control byte. */
+static bool reason_ok(const char *at, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)at[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
 static int on_status(llhttp_t *p, const char *at, size_t n)
 {
 	corio__hclient_parser *h = H(p);
 
+	if (!reason_ok(at, n))
+		return fail(h, -EBADMSG);
 	h->last = CORIO__HCLIENT_SPAN_STATUS;
 	h->has_reason = true;
 	if (count_bytes(h, n) != 0)
@@ -135,22 +181,39 @@ static int on_chunk_complete(llhttp_t *p)
 	return 0;
 }
 
+/* The message's Transfer-Encoding: 0 when absent or a lone chunked, -EBADMSG otherwise
+ * (llhttp 8.1.0 frames "gzip, chunked" as chunked and would hand over gzip bytes as the
+ * body; any other coding it would read to EOF). */
+static int check_te(corio__hclient_parser *h)
+{
+	corio__http_te te = {0};
+
+	if (!(h->p.flags & F_TRANSFER_ENCODING))
+		return 0;
+	for (size_t k = 0; k < h->hdr.n; k++)
+		if (strcasecmp(h->hdr.arena.p + h->hdr.f[k].name, "Transfer-Encoding") == 0)
+			corio__http_te_add(&te, h->hdr.arena.p + h->hdr.f[k].value);
+	return corio__http_te_chunked_only(&te) ? 0 : -EBADMSG;
+}
+
 static int on_headers_complete(llhttp_t *p)
 {
 	corio__hclient_parser *h = H(p);
 	int st = p->status_code;
+	bool bodyless = h->head || st == 204 || st == 304;
 
 	if (close_span(h) != 0)
 		return fail(h, -ENOMEM);
 	h->last = CORIO__HCLIENT_SPAN_NONE;
 	h->chunk_ext = 0;
+	if (!status_line_ok(h))
+		return fail(h, -EBADMSG);
+	h->sl_armed = false;
 	if (st == 101)
 		return fail(h, -EBADMSG); /* never asked for an upgrade */
 	if (st >= 100 && st < 200)
 		return 1; /* interim: no body; the final response follows */
-	/* Transfer-Encoding other than chunked: llhttp would read to EOF an encoding we never
-	 * announced in TE; refuse it. */
-	if ((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED))
+	if (!bodyless && check_te(h) != 0)
 		return fail(h, -EBADMSG);
 	/* llhttp takes any length up to UINT64_MAX. Above INT64_MAX it would be stored as a
 	 * negative number, which says "no Content-Length" (read to EOF) to every reader: a
@@ -160,6 +223,9 @@ static int on_headers_complete(llhttp_t *p)
 	h->headers_done = true;
 	h->status = st;
 	h->version = p->http_major * 10 + p->http_minor;
+	/* RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 message means its framing is faulty:
+	 * the message is read as framed, then the connection is closed. */
+	h->must_close = h->version < 11 && (p->flags & F_TRANSFER_ENCODING);
 	h->chunked = (p->flags & F_CHUNKED) != 0;
 	h->content_length = (p->flags & F_CONTENT_LENGTH) ? (int64_t)p->content_length : -1;
 	h->last = CORIO__HCLIENT_SPAN_NONE;
@@ -167,7 +233,7 @@ static int on_headers_complete(llhttp_t *p)
 	 * later straight into the reader's buffer. Returning 1 (no body) cannot be combined
 	 * with a pause, so the flag that 1 would set is set by hand: on resume llhttp 8.1.0
 	 * continues in after_headers_complete, which reads it. */
-	if (h->head || st == 204 || st == 304)
+	if (bodyless)
 		p->flags |= F_SKIPBODY;
 	return HPE_PAUSED;
 }
@@ -211,11 +277,12 @@ static int on_message_complete(llhttp_t *p)
 	h->last = CORIO__HCLIENT_SPAN_NONE;
 	h->message_done = true;
 	/* Must be asked here: llhttp clears the flags it depends on right after. */
-	h->keep_alive = llhttp_should_keep_alive(p) != 0;
+	h->keep_alive = llhttp_should_keep_alive(p) != 0 && !h->must_close;
 	return HPE_PAUSED; /* stop at the message's last byte */
 }
 
 static const llhttp_settings_t settings = {
+	.on_version = on_version,
 	.on_status = on_status,
 	.on_header_field = on_field,
 	.on_header_value = on_value,
@@ -234,7 +301,8 @@ void corio__hclient_parser_init(corio__hclient_parser *h, bool head, size_t max_
 	llhttp_init(&h->p, HTTP_RESPONSE, &settings);
 	h->p.data = h;
 	h->head = head;
-	h->max_header_bytes = max_header_bytes;
+	/* Fields are kept at 32-bit offsets in their arena: "no limit" still stops below. */
+	h->max_header_bytes = max_header_bytes < UINT32_MAX / 2 ? max_header_bytes : UINT32_MAX / 2;
 	h->max_headers = max_headers;
 	h->max_chunk_ext = max_chunk_ext;
 	h->content_length = -1;
@@ -271,6 +339,11 @@ ssize_t corio__hclient_parser_feed(corio__hclient_parser *h, const char *data, s
 		data = "";
 	h->any_byte = h->any_byte || len > 0;
 	h->feed_base = data;
+	h->feed_end = data + len;
+	/* Bytes of the status line after the version, when the version ended the last feed
+	 * (llhttp consumes every byte before the head's end: they come next). */
+	if (h->sl_armed)
+		sl_take(h, data, data + len);
 	e = llhttp_execute(&h->p, data, len);
 	if (e == HPE_PAUSED) {
 		used = (size_t)(llhttp_get_error_pos(&h->p) - data);

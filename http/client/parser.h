@@ -1,7 +1,8 @@
 /* http/client/parser.h: the llhttp glue that parses one HTTP/1.x response for the client:
  * status line, header fields and trailers kept in arenas, the llhttp 8.1.0 traps handled
- * here (obs-fold rejected, header bytes/count and chunk-extension bytes counted, 1xx interim
- * responses skipped, HEAD/204/304 without a body, pause at message completion so the bytes
+ * here (obs-fold rejected, header bytes/count and chunk-extension bytes counted, the
+ * status line checked to the letter (llhttp takes "099", "20", "0200", "HTTP/2.0", a NUL in
+ * the reason), Transfer-Encoding limited to a lone chunked, 1xx interim responses skipped, HEAD/204/304 without a body, pause at message completion so the bytes
  * after a response are known, keep-alive asked inside on_message_complete, EOF through
  * llhttp_finish). Body bytes go to the caller's sink or to a pending buffer. Never parks. */
 #ifndef CORIO_HTTP_CLIENT_PARSER_H
@@ -50,8 +51,15 @@ typedef struct corio__hclient_parser {
 	bool has_reason;         /* the hdr arena starts with the reason phrase */
 	bool interim_seen;       /* a 1xx (100 Continue) came before the final response */
 	bool any_byte;           /* at least one byte of a response was fed */
+	bool must_close;         /* framing not to be trusted after this message (RFC 9112 6.1) */
+	/* The 5 bytes after the version of the status line being parsed (" 200 " or
+	 * " 200\r"): llhttp reads any number of digits, so they are checked here. */
+	bool sl_armed;
+	unsigned char sl_len;
+	char sl[5];
 	int err;                 /* sticky: negative errno */
 	const char *feed_base;   /* the buffer of the current feed call */
+	const char *feed_end;
 	char prev;               /* the last byte of the previous feed (obs-fold detection) */
 	/* body sink: the caller's buffer (sink, when set) first, then the pending buffer */
 	char *sink;

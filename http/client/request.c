@@ -3,7 +3,8 @@
  * Content-Length or chunked framing), bodies from memory, a descriptor or a callback,
  * Expect: 100-continue, the retry rule (idempotent, replayable, a reused connection that
  * failed before any response byte) and redirects (RFC 9110 method rules, a maximum, loop
- * detection, credentials dropped across origins). */
+ * detection, credentials only the caller's and dropped across origins, Locations that are
+ * not followed). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -186,9 +187,12 @@ static void add_basic_auth(const job *j, sbuf *b)
 	ssize_t n;
 	size_t o = 0;
 
-	if (!j->url.userinfo || !j->sensitive_ok || user_has(j, "Authorization"))
+	/* Credentials are the caller's: those of the first URL, sent to its origin only. A
+	 * Location's own userinfo is never sent (a server could swap the user's
+	 * credentials for its own choice). */
+	if (!j->first.userinfo || !j->sensitive_ok || user_has(j, "Authorization"))
 		return;
-	n = corio_url_decode(j->url.userinfo, strlen(j->url.userinfo), 0, &dec);
+	n = corio_url_decode(j->first.userinfo, strlen(j->first.userinfo), 0, &dec);
 	if (n < 0) {
 		b->oom = b->oom || n == -ENOMEM;
 		return;
@@ -536,12 +540,26 @@ static bool is_redirect(int st)
 	return st == 301 || st == 302 || st == 303 || st == 307 || st == 308;
 }
 
+/* r's Location, NULL when absent or when two fields disagree (Location is a single
+ * value, RFC 9110 10.2.2: which one the server meant is unknown). */
+static const char *location(const corio_http_response *r)
+{
+	const char *loc = corio_http_response_header(r, "Location"), *other;
+
+	for (size_t i = 1; loc && (other = corio_http_response_header_n(r, "Location", i)); i++)
+		if (strcmp(other, loc) != 0)
+			return NULL;
+	return loc;
+}
+
 /* Decides whether r (a 3xx) is followed: 1 yes (j updated for the next hop), 0 no (r is
- * the final response), -errno. */
+ * the final response), -errno. A Location that is not a valid URI reference (spaces,
+ * control or non-ASCII bytes: corio_url_resolve refuses them, so none can reach the
+ * request line) is not followed either. */
 static int next_hop(job *j, corio_http_response *r, unsigned done)
 {
 	int st = corio_http_response_status(r);
-	const char *loc = corio_http_response_header(r, "Location");
+	const char *loc = location(r);
 	corio_url next;
 	int rc;
 

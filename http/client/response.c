@@ -125,13 +125,16 @@ int corio__hclient_read_head(corio_http_response *r, bool until_interim, uint64_
 
 void corio__hclient_response_ready(corio_http_response *r, bool decompress, uint64_t max_decoded)
 {
-	const char *ce = corio__hclient_parser_get(&r->h, false, "Content-Encoding", 0);
-	int coding = corio__http_coding_of(ce);
+	const char *ce;
 
-	if (decompress && coding > 0 && !r->h.head) {
-		corio__http_decoder_init(&r->dec, (corio__http_coding)coding, max_decoded);
-		r->decoding = true;
-	}
+	if (!decompress || r->h.head)
+		return;
+	/* Every Content-Encoding field counts: two fields are one list (RFC 9110 5.3), and
+	 * decoding only the first would hand over half-decoded bytes. */
+	corio__http_decoder_init(&r->dec, max_decoded);
+	for (size_t i = 0; (ce = corio__hclient_parser_get(&r->h, false, "Content-Encoding", i)); i++)
+		corio__http_decoder_add(&r->dec, ce);
+	r->decoding = corio__http_decoder_active(&r->dec);
 }
 
 static ssize_t deliver(corio_http_response *r, ssize_t n)
@@ -145,7 +148,8 @@ static ssize_t deliver(corio_http_response *r, ssize_t n)
 /* The body ended: a compressed stream must have ended too. */
 static ssize_t finish(corio_http_response *r)
 {
-	if (r->decoding && !corio__http_decoder_done(&r->dec) && r->dec.started)
+	if (r->decoding && !corio__http_decoder_done(&r->dec) &&
+	    corio__http_decoder_started(&r->dec))
 		return fail(r, -EPROTO);
 	release_conn(r);
 	r->eof = true;
@@ -223,24 +227,24 @@ static ssize_t read_plain(corio_http_response *r, char *buf, size_t len)
 	}
 }
 
+/* Decoding runs before every receive: the layers may hold output from input already
+ * taken (zlib's window, the buffers between layers), which must not wait for more. */
 static ssize_t read_decoded(corio_http_response *r, char *buf, size_t len)
 {
 	for (;;) {
 		size_t have = corio__hclient_parser_pending(&r->h), used = 0;
-		ssize_t n = 0;
+		const char *src = have ? r->h.pend.p + r->h.pend_off : "";
+		ssize_t n;
 		int rc;
 
-		if (have || (r->h.message_done && !corio__http_decoder_done(&r->dec))) {
-			n = corio__http_decode(&r->dec, r->h.pend.p + r->h.pend_off, have, &used, buf,
-					       len);
-			if (n < 0)
-				return fail(r, (int)n);
-			r->h.pend_off += used;
-			if (n > 0)
-				return deliver(r, n);
-			if (used && corio__hclient_parser_pending(&r->h))
-				continue;
-		}
+		n = corio__http_decode(&r->dec, src, have, &used, buf, len);
+		if (n < 0)
+			return fail(r, (int)n);
+		r->h.pend_off += used;
+		if (n > 0)
+			return deliver(r, n);
+		if (used && corio__hclient_parser_pending(&r->h))
+			continue;
 		if (r->h.message_done)
 			return finish(r);
 		/* The connection stays with r until the stream decoded cleanly (finish): a

@@ -1,48 +1,108 @@
-/* http/common/coding.c: owns Content-Encoding decoding for the client (see coding.h).
+/* http/common/coding.c: owns the client's transfer and content codings (see coding.h).
  * gzip goes through inflateInit2(15 + 32) (zlib detects the gzip header); "deflate" is
  * meant to be zlib-wrapped (RFC 9110 8.4.1.2) but many servers send raw deflate, so the
  * first two bytes decide: a valid zlib header (CM 8, check bits) -> zlib, otherwise raw
- * (windowBits -15). Never parks. */
+ * (windowBits -15). Layers are decoded in the reverse of the order they were listed
+ * (RFC 9110 8.4: the codings are listed in the order they were applied). Never parks. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "http/common/coding.h"
 #include "runtime/util/str.h"
 
-int corio__http_coding_of(const char *ce)
-{
-	size_t n;
+/* The buffer between two layers. */
+#define MID_SIZE 16384
 
-	if (!ce)
-		return CORIO__HTTP_IDENTITY;
-	while (*ce == ' ' || *ce == '\t')
-		ce++;
-	n = strlen(ce);
-	while (n > 0 && (ce[n - 1] == ' ' || ce[n - 1] == '\t'))
-		n--;
-	if (n == 0 || CORIO__IEQ_LIT(ce, n, "identity"))
-		return CORIO__HTTP_IDENTITY;
-	if (CORIO__IEQ_LIT(ce, n, "gzip") || CORIO__IEQ_LIT(ce, n, "x-gzip"))
-		return CORIO__HTTP_GZIP;
-	if (CORIO__IEQ_LIT(ce, n, "deflate"))
-		return CORIO__HTTP_DEFLATE;
-	return -1;
+static bool ows(char c)
+{
+	return c == ' ' || c == '\t';
 }
 
-void corio__http_decoder_init(corio__http_decoder *d, corio__http_coding coding, uint64_t cap)
+bool corio__http_list_next(const char **s, const char **el, size_t *n)
+{
+	const char *p = *s, *end;
+
+	if (!p || !*p)
+		return false;
+	end = p + strcspn(p, ",");
+	*s = *end ? end + 1 : end;
+	while (p < end && ows(*p))
+		p++;
+	while (end > p && ows(end[-1]))
+		end--;
+	*el = p;
+	*n = (size_t)(end - p);
+	return true;
+}
+
+void corio__http_te_add(corio__http_te *t, const char *value)
+{
+	const char *el;
+	size_t n;
+
+	while (corio__http_list_next(&value, &el, &n))
+		if (n > 0) {
+			t->codings++;
+			t->last_chunked = CORIO__IEQ_LIT(el, n, "chunked");
+		}
+}
+
+bool corio__http_te_chunked_only(const corio__http_te *t)
+{
+	return t->codings == 1 && t->last_chunked;
+}
+
+/* ---- Content-Encoding ------------------------------------------------------------------ */
+
+void corio__http_decoder_init(corio__http_decoder *d, uint64_t cap)
 {
 	memset(d, 0, sizeof *d);
-	d->coding = coding;
 	d->cap = cap;
 }
 
-static int start(corio__http_decoder *d, const unsigned char *in, size_t inlen)
+/* Pushes one listed coding: it is undone before those listed earlier, so it goes first. */
+static void push(corio__http_decoder *d, corio__http_coding c)
+{
+	if (d->n == CORIO__HTTP_MAX_CODINGS) {
+		d->bad = true;
+		return;
+	}
+	memmove(&d->l[1], &d->l[0], d->n * sizeof d->l[0]);
+	memset(&d->l[0], 0, sizeof d->l[0]);
+	d->l[0].coding = c;
+	d->n++;
+}
+
+void corio__http_decoder_add(corio__http_decoder *d, const char *value)
+{
+	const char *el;
+	size_t n;
+
+	while (corio__http_list_next(&value, &el, &n)) {
+		if (n == 0 || CORIO__IEQ_LIT(el, n, "identity"))
+			continue;
+		if (CORIO__IEQ_LIT(el, n, "gzip") || CORIO__IEQ_LIT(el, n, "x-gzip"))
+			push(d, CORIO__HTTP_GZIP);
+		else if (CORIO__IEQ_LIT(el, n, "deflate"))
+			push(d, CORIO__HTTP_DEFLATE);
+		else
+			d->bad = true; /* br, zstd, compress, a typo: never handed over half-decoded */
+	}
+}
+
+bool corio__http_decoder_active(const corio__http_decoder *d)
+{
+	return d->n > 0 || d->bad;
+}
+
+static int start(corio__http_layer *l, const unsigned char *in, size_t inlen)
 {
 	int wbits = 15 + 32;
 
-	if (d->coding == CORIO__HTTP_DEFLATE) {
+	if (l->coding == CORIO__HTTP_DEFLATE) {
 		if (inlen < 2)
 			return 1; /* wait for more */
 		wbits = ((in[0] & 0x0f) == 8 && (in[0] >> 4) <= 7 &&
@@ -50,33 +110,34 @@ static int start(corio__http_decoder *d, const unsigned char *in, size_t inlen)
 				? 15
 				: -15;
 	}
-	if (inflateInit2(&d->z, wbits) != Z_OK)
+	if (inflateInit2(&l->z, wbits) != Z_OK)
 		return -ENOMEM;
-	d->started = true;
+	l->started = true;
 	return 0;
 }
 
-ssize_t corio__http_decode(corio__http_decoder *d, const void *in, size_t inlen, size_t *used,
-			   void *out, size_t outlen)
+/* One layer: inflates in[0..inlen) into out[0..outlen), at most cap bytes in all. Bytes
+ * produced, *used the input consumed, or -errno. */
+static ssize_t step(corio__http_layer *l, const unsigned char *in, size_t inlen, size_t *used,
+		    void *out, size_t outlen, uint64_t cap)
 {
-	const unsigned char *src = in;
 	int rc;
 	size_t produced;
 
 	*used = 0;
-	if (d->ended) {
+	if (l->ended) {
 		/* Another gzip member may follow; anything else is ignored, as zlib's gzip
 		 * tools and browsers do. */
-		if (d->coding != CORIO__HTTP_GZIP || inlen < 2 || src[0] != 0x1f || src[1] != 0x8b) {
+		if (l->coding != CORIO__HTTP_GZIP || inlen < 2 || in[0] != 0x1f || in[1] != 0x8b) {
 			*used = inlen;
 			return 0;
 		}
-		if (inflateReset(&d->z) != Z_OK)
+		if (inflateReset(&l->z) != Z_OK)
 			return -EBADMSG;
-		d->ended = false;
+		l->ended = false;
 	}
-	if (!d->started) {
-		rc = start(d, src, inlen);
+	if (!l->started) {
+		rc = start(l, in, inlen);
 		if (rc != 0)
 			return rc > 0 ? 0 : rc;
 	}
@@ -84,33 +145,124 @@ ssize_t corio__http_decode(corio__http_decoder *d, const void *in, size_t inlen,
 		outlen = UINT32_MAX;
 	if (inlen > UINT32_MAX)
 		inlen = UINT32_MAX;
-	d->z.next_in = (unsigned char *)src;
-	d->z.avail_in = (uInt)inlen;
-	d->z.next_out = out;
-	d->z.avail_out = (uInt)outlen;
-	rc = inflate(&d->z, Z_NO_FLUSH);
-	*used = inlen - d->z.avail_in;
-	produced = outlen - d->z.avail_out;
+	l->z.next_in = (unsigned char *)in;
+	l->z.avail_in = (uInt)inlen;
+	l->z.next_out = out;
+	l->z.avail_out = (uInt)outlen;
+	rc = inflate(&l->z, Z_NO_FLUSH);
+	*used = inlen - l->z.avail_in;
+	produced = outlen - l->z.avail_out;
 	if (rc == Z_STREAM_END)
-		d->ended = true;
+		l->ended = true;
 	else if (rc == Z_MEM_ERROR)
 		return -ENOMEM;
 	else if (rc != Z_OK && rc != Z_BUF_ERROR)
 		return -EBADMSG;
-	d->out_total += produced;
-	if (d->out_total > d->cap)
+	l->out_total += produced;
+	if (l->out_total > cap)
 		return -EFBIG;
 	return (ssize_t)produced;
 }
 
+/* An inner layer's output is compressed data of the next one: a little larger than what
+ * it decodes to at worst (stored blocks), never by this much. */
+static uint64_t inner_cap(uint64_t cap)
+{
+	uint64_t c = cap + cap / 8 + 4096;
+
+	return c < cap ? UINT64_MAX : c;
+}
+
+/* Moves the inner layers' data one step along: layer k reads l[k-1].mid (the body for
+ * k == 0) into its own mid. Sets *moved when a byte was consumed or produced. */
+static int fill_inner(corio__http_decoder *d, const unsigned char *in, size_t inlen,
+		      size_t *used, bool *moved)
+{
+	for (size_t k = 0; k + 1 < d->n; k++) {
+		corio__http_layer *l = &d->l[k], *prev = k ? &d->l[k - 1] : NULL;
+		const unsigned char *src = prev ? (unsigned char *)prev->mid + prev->off : in + *used;
+		size_t srclen = prev ? prev->len - prev->off : inlen - *used, u;
+		ssize_t n;
+
+		if (!l->mid && !(l->mid = malloc(MID_SIZE)))
+			return -ENOMEM;
+		if (l->off > 0) { /* keep the free room at the end */
+			memmove(l->mid, l->mid + l->off, l->len - l->off);
+			l->len -= l->off;
+			l->off = 0;
+		}
+		if (l->len == MID_SIZE)
+			continue;
+		n = step(l, src, srclen, &u, l->mid + l->len, MID_SIZE - l->len, inner_cap(d->cap));
+		if (n < 0)
+			return (int)n;
+		l->len += (size_t)n;
+		if (prev)
+			prev->off += u;
+		else
+			*used += u;
+		*moved = *moved || n > 0 || u > 0;
+	}
+	return 0;
+}
+
+ssize_t corio__http_decode(corio__http_decoder *d, const void *in, size_t inlen, size_t *used,
+			   void *out, size_t outlen)
+{
+	*used = 0;
+	if (inlen > 0)
+		d->any_input = true;
+	if (d->bad)
+		return inlen > 0 ? -EBADMSG : 0;
+	if (d->n == 0) /* nothing to undo: the body is its own output */
+		return -EINVAL;
+	for (;;) {
+		corio__http_layer *last = &d->l[d->n - 1], *prev = d->n > 1 ? last - 1 : NULL;
+		bool moved = false;
+		size_t u;
+		ssize_t n;
+		int rc = fill_inner(d, in, inlen, used, &moved);
+
+		if (rc < 0)
+			return rc;
+		if (prev)
+			n = step(last, (unsigned char *)prev->mid + prev->off, prev->len - prev->off, &u,
+				 out, outlen, d->cap);
+		else
+			n = step(last, (const unsigned char *)in + *used, inlen - *used, &u, out, outlen,
+				 d->cap);
+		if (n < 0)
+			return n;
+		if (prev)
+			prev->off += u;
+		else
+			*used += u;
+		if (n > 0)
+			return n;
+		if (!moved && u == 0)
+			return 0;
+	}
+}
+
 bool corio__http_decoder_done(const corio__http_decoder *d)
 {
-	return d->ended;
+	for (size_t k = 0; k < d->n; k++)
+		if (!d->l[k].ended)
+			return false;
+	return true;
+}
+
+bool corio__http_decoder_started(const corio__http_decoder *d)
+{
+	return d->any_input;
 }
 
 void corio__http_decoder_free(corio__http_decoder *d)
 {
-	if (d->started)
-		inflateEnd(&d->z);
+	for (size_t k = 0; k < d->n; k++) {
+		if (d->l[k].started)
+			inflateEnd(&d->l[k].z);
+		free(d->l[k].mid);
+	}
 	memset(d, 0, sizeof *d);
 }

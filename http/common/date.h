@@ -15,7 +15,8 @@
 
 /* "Sun, 06 Nov 1994 08:49:37 GMT" for t (CORIO__HTTP_DATE_LEN chars + NUL). */
 void corio__http_date(char out[32], int64_t t);
-/* Parses the three HTTP-date forms; -1 when invalid. */
+/* Parses the three HTTP-date forms; -1 when invalid (a day the month lacks, a weekday not
+ * the date's, a field out of range) or before 1970. */
 int64_t corio__http_parse_date(const char *s);
 
 #endif

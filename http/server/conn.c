@@ -14,13 +14,60 @@
 #include <corio/fs.h>
 
 #include "http/server/server_internal.h"
+#include "runtime/core/trim.h" /* runtime/: an idle task's stack pages */
 
 #define LINGER_NS CORIO_SEC(2)   /* after an error answer: read and drop input this long */
 #define LINGER_BYTES (1u << 20)
+/* A keep-alive connection idle this long gives back what only a request needs (lean). */
+#define LEAN_AFTER_NS CORIO_SEC(1)
 
 static uint64_t deadline_after(uint64_t ns)
 {
 	return corio__deadline_after(ns); /* the loop turn's clock (runtime/time/deadline.h) */
+}
+
+/* What a connection holds only for a request: the input buffer, the head's arena and
+ * field table, the output buffers, and the stack pages the handler and parser touched.
+ * Nothing of it is live between requests (the head so far is empty, the output flushed). */
+static void go_lean(corio__hserver_conn *c)
+{
+	free(c->buf);
+	c->buf = NULL;
+	corio__buf_free(&c->req.arena);
+	free(c->req.hdrs);
+	c->req.hdrs = NULL;
+	c->req.hcap = 0;
+	corio__buf_free(&c->obuf);
+	corio__hserver_out_free(c);
+	corio__task_trim_stack();
+	c->hl->released++;
+}
+
+/* The wait for a keep-alive connection's next request. A client with more to ask usually
+ * asks within a second: until then the connection waits as it is, buffer ready. Past that
+ * it goes lean and waits for input holding no buffer, so that an idle connection costs its
+ * structs and its stack's top page (README "Memory"), and takes a buffer again when the
+ * request comes. */
+static ssize_t recv_idle(corio__hserver_conn *c, uint64_t idle_deadline)
+{
+	uint64_t lean_at = deadline_after(LEAN_AFTER_NS);
+	ssize_t n;
+	int rc;
+
+	if (lean_at >= idle_deadline)
+		return corio__hserver_recv(c, c->buf, c->cap, idle_deadline);
+	n = corio__hserver_recv(c, c->buf, c->cap, lean_at);
+	if (n != -ETIMEDOUT)
+		return n;
+	go_lean(c);
+	c->hl->lean++;
+	rc = corio__hserver_wait_input(c, idle_deadline);
+	c->hl->lean--;
+	if (rc < 0)
+		return rc;
+	if (!(c->buf = malloc(c->cap)))
+		return -ENOMEM;
+	return corio__hserver_recv(c, c->buf, c->cap, idle_deadline);
 }
 
 /* The next request's head. 0: ready for the handler; > 0: the status to answer with before
@@ -57,7 +104,8 @@ static int read_head(corio__hserver_conn *c)
 			return -1;
 		c->rpos = c->wpos = 0; /* all parsed: the head so far is in the arena */
 		c->phase = idle ? CORIO__HSERVER_IDLE : CORIO__HSERVER_BUSY;
-		n = corio__hserver_recv(c, c->buf, c->cap, idle ? idle_deadline : head_deadline);
+		n = idle ? recv_idle(c, idle_deadline)
+			 : corio__hserver_recv(c, c->buf, c->cap, head_deadline);
 		c->phase = CORIO__HSERVER_BUSY;
 		if (n == -ETIMEDOUT && !idle)
 			return 408;
@@ -183,16 +231,20 @@ void *corio__hserver_conn_main(void *arg)
 
 	c->phase = CORIO__HSERVER_BUSY;
 	c->cap = hl->srv->o.read_buffer;
-	if (!hl->stopping && (c->buf = malloc(c->cap)) &&
-	    (!hl->srv->o.tls || tls_handshake(c))) {
+	/* The buffer last: the structs a connection keeps for its life sit together in the
+	 * heap, and a lean connection's freed buffer is a hole the heap trim can return
+	 * (server.c). */
+	if (!hl->stopping && (!hl->srv->o.tls || tls_handshake(c))) {
 		corio__hserver_rx_open(c);
-		serve(c);
+		if ((c->buf = malloc(c->cap)))
+			serve(c);
 	}
 	corio_receiver_free(c->rx); /* its final CQE may come after the close */
 	corio_tls_free(c->tls);
 	corio_close(c->fd);
 	corio__list_remove(&hl->conns, &c->link);
 	conn_free(c);
+	hl->released++;
 	if (--hl->nconns == 0 && hl->stopping)
 		corio_event_set(&hl->drained);
 	return NULL;

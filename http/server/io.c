@@ -13,26 +13,31 @@
 #include <sys/uio.h>
 
 #include "http/server/server_internal.h"
+#include "runtime/net/receiver_ext.h"
 
-/* Receiving: through a multishot receiver per connection (corio_receiver, net.h: one
- * request stays armed for the connection's life, so no receive is submitted and no poll
- * armed per request, and a connection holds at most ~64 KiB of the loop's buffer pool),
- * or a plain corio_recv per read with CORIO_HTTP_RECV=plain and where the kernel has no
- * provided-buffer rings (5.19) or multishot receive (6.0). Measured in the README. */
-static bool recv_plain;
+/* Receiving: a plain corio_recv per read by default; through a multishot receiver per
+ * connection with CORIO_HTTP_RECV=multishot (corio_receiver, net.h: one request stays
+ * armed for the connection's life, no receive submitted per request; 4% less CPU per
+ * hello-world request, README). Not the default: the receiver's buffers come from one pool
+ * per loop, and under mixed abuse (corio-bench run soak: pipelined floods, bursts of 1 000
+ * connections, slow clients) the pool ran dry and well-behaved keep-alive requests waited
+ * in their sockets, 10-40 requests/s instead of ~15 000, with the loop asleep; plain
+ * receives held 15 000/s and half the memory in the same run. Where the kernel has no
+ * provided-buffer rings (5.19) or multishot receive (6.0) the receiver is never used. */
+static bool recv_multishot;
 static pthread_once_t recv_mode_once = PTHREAD_ONCE_INIT;
 
 static void recv_mode_init(void)
 {
 	const char *e = getenv("CORIO_HTTP_RECV");
 
-	recv_plain = e && strcmp(e, "plain") == 0;
+	recv_multishot = e && strcmp(e, "multishot") == 0;
 }
 
 void corio__hserver_rx_open(corio__hserver_conn *c)
 {
 	pthread_once(&recv_mode_once, recv_mode_init);
-	if (!recv_plain && !c->tls)
+	if (recv_multishot && !c->tls)
 		c->rx = corio_receiver_new(c->fd); /* NULL: plain receives */
 }
 
@@ -49,6 +54,24 @@ ssize_t corio__hserver_recv(corio__hserver_conn *c, void *buf, size_t len, uint6
 	else
 		n = c->rx ? corio_receiver_recv(c->rx, buf, len) : corio_recv(c->fd, buf, len, 0);
 	return corio__deadline_end(&d, n);
+}
+
+
+/* Waits for input without a buffer to receive it into: the receiver's own wait, or a
+ * one-byte MSG_PEEK that leaves the byte in the socket. With TLS, bytes already taken from
+ * the socket (a partial record) count as input. */
+int corio__hserver_wait_input(corio__hserver_conn *c, uint64_t deadline)
+{
+	corio__deadline d;
+	char byte;
+	ssize_t n;
+
+	if (c->tls && corio__tls_buffered(c->tls))
+		return 0;
+	corio__deadline_begin(&d, deadline);
+	n = c->rx ? corio__receiver_wait(c->rx) : corio_recv(c->fd, &byte, 1, MSG_PEEK);
+	n = corio__deadline_end(&d, n);
+	return n < 0 ? (int)n : 0;
 }
 
 

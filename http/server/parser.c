@@ -1,7 +1,8 @@
 /* http/server/parser.c: the llhttp 8.1.0 glue of the server: request parsing into the request's
  * arena (target, header names and values), the limits llhttp does not have (header bytes and
  * count, chunk-extension and trailer bytes, body size), obs-fold rejection, and the checks
- * made once the headers are complete (Host, Transfer-Encoding, Expect, HTTP version).
+ * made once the headers are complete (Host, Transfer-Encoding, Expect, HTTP version), and the
+ * request-target split into path and query (RFC 9112 3.2) with the Host syntax it shares.
  *
  * The parser is paused (HPE_PAUSED) at the end of the headers, so the handler runs before
  * the body is parsed, and at the end of each message, so pipelined requests behind it stay
@@ -9,6 +10,7 @@
  * moves each span down to the write cursor req.bwr inside the connection's buffer (a no-op
  * for Content-Length bodies), so the decoded body is one contiguous run [bptr, bwr). */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,131 @@ static int on_url_complete(llhttp_t *p)
 	return arena_put(r, "", 1) == 0 ? 0 : fail(r, 500);
 }
 
+/* ---- the request-target and Host (RFC 9112 3.2, RFC 3986 3.2.2) --------------------------- */
+
+static bool is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static bool is_hex(char ch)
+{
+	return is_digit(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+/* unreserved / sub-delims: what a reg-name holds besides pct-encoded bytes. */
+static bool is_name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || is_digit(ch) ||
+	       (ch && strchr("-._~!$&'()*+,;=", ch));
+}
+
+/* IP-literal without its brackets: an IPv6 address, or IPvFuture ("v" 1*HEXDIG "." ...). */
+static bool ip_literal_ok(const char *s, size_t n)
+{
+	char a[INET6_ADDRSTRLEN];
+	struct in6_addr ip;
+	size_t i = 1;
+
+	if (n && (s[0] == 'v' || s[0] == 'V')) {
+		while (i < n && is_hex(s[i]))
+			i++;
+		if (i == 1 || i + 1 >= n || s[i++] != '.')
+			return false;
+		for (; i < n; i++)
+			if (!is_name_char(s[i]) && s[i] != ':')
+				return false;
+		return true;
+	}
+	if (n >= sizeof a)
+		return false;
+	memcpy(a, s, n);
+	a[n] = '\0';
+	return inet_pton(AF_INET6, a, &ip) == 1;
+}
+
+/* uri-host [":" port], the Host field's syntax (an IPv4 address is a reg-name by its
+ * characters). need_host: an empty host is invalid too (an http URI's authority). */
+static bool host_ok(const char *s, size_t n, bool need_host)
+{
+	size_t i = 0;
+
+	if (n && s[0] == '[') {
+		const char *e = memchr(s, ']', n);
+
+		if (!e || !ip_literal_ok(s + 1, (size_t)(e - s) - 1))
+			return false;
+		i = (size_t)(e - s) + 1;
+	}
+	for (; i < n && s[i] != ':'; i++) {
+		if (s[0] == '[')
+			return false; /* bytes after the ']' */
+		if (s[i] == '%') {
+			if (i + 2 >= n || !is_hex(s[i + 1]) || !is_hex(s[i + 2]))
+				return false;
+			i += 2;
+		} else if (!is_name_char(s[i])) {
+			return false;
+		}
+	}
+	if (need_host && i == 0)
+		return false;
+	for (i += i < n; i < n; i++) /* past the ':', the port's digits */
+		if (!is_digit(s[i]))
+			return false;
+	return true;
+}
+
+/* Where a request-target's parts lie, as offsets into it. */
+typedef struct target_parts {
+	size_t auth, auth_len; /* absolute-form: the authority; auth_len 0 otherwise */
+	size_t path, path_len; /* path_len 0: an absolute-form without path, which means "/" */
+	size_t query;          /* after the '?', or SIZE_MAX */
+} target_parts;
+
+/* The length of an "http://" or "https://" prefix (any case), 0 for anything else. */
+static size_t http_scheme_len(const char *t)
+{
+	if (strncasecmp(t, CORIO__LIT("http://")) == 0)
+		return CORIO__SLEN("http://");
+	if (strncasecmp(t, CORIO__LIT("https://")) == 0)
+		return CORIO__SLEN("https://");
+	return 0;
+}
+
+/* Splits t (RFC 9112 3.2): origin-form "/p?q"; absolute-form "http://host:port/p?q" (no
+ * userinfo, the path ends at '?' or the end, so "http://x?y=/a" is the path "/"); "*" for
+ * OPTIONS only. Authority-form is CONNECT's, refused elsewhere. No fragment in any form.
+ * 0, or 400. */
+static int target_split(const char *t, bool options, target_parts *o)
+{
+	size_t i = 0, sl;
+
+	*o = (target_parts){ .query = SIZE_MAX };
+	if (strchr(t, '#'))
+		return 400;
+	if (t[0] == '*' && t[1] == '\0') {
+		o->path_len = 1;
+		return options ? 0 : 400;
+	}
+	if (t[0] != '/') {
+		if (!(sl = http_scheme_len(t)))
+			return 400;
+		o->auth = sl;
+		o->auth_len = strcspn(t + sl, "/?");
+		if (memchr(t + sl, '@', o->auth_len) || !host_ok(t + sl, o->auth_len, true))
+			return 400;
+		i = sl + o->auth_len;
+	}
+	o->path = i;
+	o->path_len = strcspn(t + i, "?");
+	if (t[i + o->path_len] == '?')
+		o->query = i + o->path_len + 1;
+	return 0;
+}
+
+/* ---- the parser's callbacks --------------------------------------------------------------- */
+
 static int trailer_bytes(corio__hserver_conn *c, size_t len)
 {
 	c->req.ext_bytes += len;
@@ -117,6 +244,8 @@ static int end_value(corio__hserver_conn *c)
 	/* The fields the server itself looks at, noted here rather than searched for later. */
 	if (CORIO__IEQ_LIT(r->arena.p + h->name, h->name_len, "host")) {
 		r->hosts++;
+		if (!host_ok(r->arena.p + h->value, h->value_len, false))
+			return fail(r, 400); /* RFC 9112 3.2: an invalid Host value */
 	} else if (CORIO__IEQ_LIT(r->arena.p + h->name, h->name_len, "transfer-encoding")) {
 		if (!r->tes++)
 			r->te_idx = (int)r->nhdrs;
@@ -126,6 +255,21 @@ static int end_value(corio__hserver_conn *c)
 	}
 	r->nhdrs++;
 	r->field_state = CORIO__HSERVER_BETWEEN_FIELDS;
+	return 0;
+}
+
+/* Room in hdrs for one more field (hdrs may move: fields are indexes, never pointers). */
+static int field_room(corio_http_in *r)
+{
+	unsigned cap = r->hcap ? r->hcap * 2 : 16;
+	corio__hserver_field *h;
+
+	if (r->nhdrs < r->hcap)
+		return 0;
+	if (!(h = realloc(r->hdrs, cap * sizeof *h)))
+		return -1;
+	r->hdrs = h;
+	r->hcap = cap;
 	return 0;
 }
 
@@ -141,15 +285,8 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len)
 	if (r->field_state == CORIO__HSERVER_BETWEEN_FIELDS) {
 		if (r->nhdrs >= c->hl->srv->o.max_headers)
 			return fail(r, 431);
-		if (r->nhdrs == r->hcap) {
-			unsigned cap = r->hcap ? r->hcap * 2 : 16;
-			corio__hserver_field *h = realloc(r->hdrs, cap * sizeof *h);
-
-			if (!h)
-				return fail(r, 500);
-			r->hdrs = h;
-			r->hcap = cap;
-		}
+		if (field_room(r) != 0)
+			return fail(r, 500);
 		r->hdrs[r->nhdrs].name = (uint32_t)r->arena.len;
 		r->hdrs[r->nhdrs].value = UINT32_MAX;
 		r->field_state = CORIO__HSERVER_IN_NAME;
@@ -165,7 +302,13 @@ static int on_header_field_complete(llhttp_t *p)
 
 	if (r->in_trailers)
 		return 0;
+	/* llhttp 8.1.0 takes an empty name (": b") and calls on_header_field with no bytes,
+	 * or not at all: a field-name is a token of at least one character (RFC 9110 5.1). */
+	if (r->field_state != CORIO__HSERVER_IN_NAME)
+		return fail(r, 400);
 	h = &r->hdrs[r->nhdrs];
+	if (r->arena.len == h->name)
+		return fail(r, 400);
 	h->name_len = (uint32_t)(r->arena.len - h->name);
 	if (arena_put(r, "", 1) != 0)
 		return fail(r, 500);
@@ -212,6 +355,14 @@ static int on_headers_complete(llhttp_t *p)
 	return HPE_PAUSED; /* the handler runs before the body is parsed */
 }
 
+/* The parser runs with LENIENT_VERSION, which lets any digit "." digit through: HTTP/1.x
+ * is served as 1.1 (RFC 9110 2.5), another major version is 505. A malformed version
+ * ("HTTP/1.10", "HTTP/x.1") still fails in llhttp, which answers 400. */
+static int on_version_complete(llhttp_t *p)
+{
+	return p->http_major == 1 ? 0 : fail(&conn_of(p)->req, 505);
+}
+
 static int on_body(llhttp_t *p, const char *at, size_t len)
 {
 	corio__hserver_conn *c = conn_of(p);
@@ -251,6 +402,7 @@ static void settings_init(void)
 	llhttp_settings_init(&settings);
 	settings.on_url = on_url;
 	settings.on_url_complete = on_url_complete;
+	settings.on_version_complete = on_version_complete;
 	settings.on_header_field = on_header_field;
 	settings.on_header_field_complete = on_header_field_complete;
 	settings.on_header_value = on_header_value;
@@ -266,6 +418,8 @@ void corio__hserver_parser_init(corio__hserver_conn *c)
 {
 	pthread_once(&settings_once, settings_init);
 	llhttp_init(&c->parser, HTTP_REQUEST, &settings);
+	/* Kept by llhttp_reset; on_version_complete does the version check in its place. */
+	c->parser.lenient_flags |= LENIENT_VERSION;
 	c->parser.data = c;
 }
 
@@ -320,31 +474,52 @@ static const char *find(const corio_http_in *r, const char *name, unsigned *coun
 	return v;
 }
 
-/* path and query as separate strings (absolute-form targets lose scheme and authority). */
-static int split_target(corio_http_in *r, uint32_t *path, uint32_t *query)
+/* The authority of an absolute-form target replaces Host (RFC 9112 3.2.2): the Host field's
+ * value becomes a copy of it, or a Host field is added (HTTP/1.0 may send none). */
+static int authority_as_host(corio_http_in *r, const target_parts *tp)
 {
-	const char *t = r->arena.p + r->url_off, *q, *s = t;
-	size_t plen;
+	uint32_t v = (uint32_t)r->arena.len, name;
+	unsigned i = 0;
 
-	/* origin-form ("/...", nearly every request) skips the absolute-form test */
-	if (*t != '/' && (strncasecmp(t, CORIO__LIT("http://")) == 0 ||
-			  strncasecmp(t, CORIO__LIT("https://")) == 0)) {
-		s = strchr(strstr(t, "://") + 3, '/');
-		if (!s)
-			s = "/";
+	/* The source lies in the arena: arena_put follows it if the arena moves. */
+	if (arena_put(r, r->arena.p + r->url_off + tp->auth, tp->auth_len) || arena_put(r, "", 1))
+		return 500;
+	while (i < r->nhdrs &&
+	       !CORIO__IEQ_LIT(r->arena.p + r->hdrs[i].name, r->hdrs[i].name_len, "host"))
+		i++;
+	if (i == r->nhdrs) {
+		name = (uint32_t)r->arena.len;
+		if (field_room(r) != 0 || arena_put(r, "Host", sizeof "Host"))
+			return 500;
+		r->hdrs[i] = (corio__hserver_field){ .name = name, .name_len = 4 };
+		r->nhdrs++;
 	}
-	q = strchr(s, '?');
-	plen = q ? (size_t)(q - s) : strlen(s);
-	*path = (uint32_t)r->arena.len;
-	if (arena_put(r, s, plen) || arena_put(r, "", 1)) /* s may point into the arena */
-		return -1;
-	*query = (uint32_t)r->arena.len;
-	/* t, s and q pointed into the arena, which arena_put may have moved. */
-	t = r->arena.p + r->url_off;
-	q = strchr(t, '?');
-	if (arena_put(r, q ? q + 1 : "", q ? strlen(q + 1) : 0) || arena_put(r, "", 1))
-		return -1;
+	r->hdrs[i].value = v;
+	r->hdrs[i].value_len = (uint32_t)tp->auth_len;
 	return 0;
+}
+
+/* Stores the target's path ("/" for an empty one) and query as strings of their own, as
+ * offsets: every arena_put may move the arena, the target with it. 0, or the status. */
+static int split_target(corio_http_in *r, bool options, uint32_t *path, uint32_t *query)
+{
+	target_parts tp;
+	int st = target_split(r->arena.p + r->url_off, options, &tp);
+	const char *q;
+
+	if (st != 0)
+		return st;
+	*path = (uint32_t)r->arena.len;
+	if (tp.path_len ? arena_put(r, r->arena.p + r->url_off + tp.path, tp.path_len)
+			: arena_put(r, "/", 1))
+		return 500;
+	if (arena_put(r, "", 1))
+		return 500;
+	*query = (uint32_t)r->arena.len;
+	q = tp.query == SIZE_MAX ? "" : r->arena.p + r->url_off + tp.query;
+	if (arena_put(r, q, strlen(q)) || arena_put(r, "", 1))
+		return 500;
+	return tp.auth_len ? authority_as_host(r, &tp) : 0;
 }
 
 bool corio__hserver_parser_keep_alive(corio__hserver_conn *c)
@@ -358,14 +533,14 @@ int corio__hserver_parser_finish_headers(corio__hserver_conn *c)
 	const llhttp_t *p = &c->parser;
 	uint32_t path, query;
 	uint64_t cl;
+	int st;
 
-	if (split_target(r, &path, &query) != 0)
-		return 500;
 	r->target = r->arena.p + r->url_off;
-	r->path = r->arena.p + path;
-	r->query = r->arena.p + query;
+	r->path = r->query = ""; /* until the target is split, below */
 	r->method = llhttp_method_name((llhttp_method_t)p->method);
-	r->version = p->http_major * 10 + p->http_minor;
+	/* HTTP/1.2 and later minors are served as 1.1 (RFC 9110 2.5). */
+	r->version = p->http_major == 1 ? (p->http_minor ? 11 : 10)
+				       : p->http_major * 10 + p->http_minor;
 	r->chunked = (p->flags & F_CHUNKED) != 0;
 	/* llhttp takes any length up to UINT64_MAX; above INT64_MAX it cannot be told apart
 	 * from -1 (chunked) once stored, so it is clamped here and refused below. */
@@ -378,6 +553,12 @@ int corio__hserver_parser_finish_headers(corio__hserver_conn *c)
 		return 400; /* RFC 9112 3.2 */
 	if (p->method == HTTP_CONNECT)
 		return 501;
+	if ((st = split_target(r, p->method == HTTP_OPTIONS, &path, &query)) != 0)
+		return st;
+	/* Only now: split_target added to the arena, which may have moved. */
+	r->target = r->arena.p + r->url_off;
+	r->path = r->arena.p + path;
+	r->query = r->arena.p + query;
 	/* Transfer codings other than chunked alone are not implemented (RFC 9112 6.1). */
 	if (r->tes && r->version < 11)
 		return 400; /* RFC 9112 6.1: faulty framing from a 1.0 client */

@@ -6,6 +6,7 @@
  * cancelled at the deadline). Serving and shutting down park. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,43 @@ static void *stop_loop(void *arg)
 	return NULL;
 }
 
+/* What connections gone lean (conn.c) or closed freed stays resident in the allocator's
+ * free chunks, between the structs of live connections, where glibc's free() never returns
+ * it to the system: malloc_trim does, page by page. It walks the whole heap, so it runs
+ * here, at most once a second and only after connections went lean or closed (what one
+ * busy connection frees the next request takes again). */
+#define HEAP_TRIM_NS CORIO_SEC(1)
+
+static void trim_heap(corio__hserver_loop *hl)
+{
+	if (!hl->released)
+		return;
+	hl->released = 0;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
+/* Waits for the stop signal, trimming the heap once a second meanwhile. 0 when stopped,
+ * -ECANCELED when serve was cancelled. */
+static int wait_stop(corio__hserver_loop *hl)
+{
+	for (;;) {
+		corio_timeout t;
+		int rc;
+
+		corio_timeout_enter(&t, HEAP_TRIM_NS);
+		rc = corio_event_wait(&hl->stop);
+		if (corio_timeout_exit(&t) && rc == -ETIMEDOUT) {
+			trim_heap(hl);
+			continue;
+		}
+		if (rc == -ENOMEM) /* no timer for the scope: wait without trimming */
+			rc = corio_event_wait(&hl->stop);
+		return rc < 0 ? -ECANCELED : 0;
+	}
+}
+
 static int serve_loop(corio__hserver_loop *hl)
 {
 	corio_http_server *srv = hl->srv;
@@ -236,7 +274,7 @@ static int serve_loop(corio__hserver_loop *hl)
 	acc = stop ? NULL : corio_spawn(accept_main, hl);
 	if (!stop && !acc)
 		hl->result = -ENOMEM;
-	if (acc && corio_event_wait(&hl->stop) < 0) {
+	if (acc && wait_stop(hl) < 0) {
 		/* serve was cancelled: stop at once, as a shutdown with no grace would. */
 		pthread_mutex_lock(&srv->mu);
 		if (!srv->stop_requested) {

@@ -67,6 +67,8 @@ typedef struct corio__hserver_loop {
 	corio_event drained;       /* set when the last connection left after stopping */
 	bool stopping;
 	unsigned nconns;
+	unsigned lean;             /* connections idle long enough to hold no buffer (conn.c) */
+	unsigned released;         /* connections gone lean or closed since the last heap trim */
 	corio__list conns;         /* of corio__hserver_conn, by link */
 	int result;
 } corio__hserver_loop;
@@ -183,12 +185,15 @@ int corio__hserver_parser_finish_headers(corio__hserver_conn *c);
 /* The request's idea of keep-alive (HTTP version and Connection). */
 bool corio__hserver_parser_keep_alive(corio__hserver_conn *c);
 
-/* io.c: the connection's socket. Opens the receiver unless receives are plain (the
- * environment's CORIO_HTTP_RECV=plain, or a kernel without multishot receive). */
+/* io.c: the connection's socket. Opens a multishot receiver where the environment asks
+ * for one (CORIO_HTTP_RECV=multishot) and the kernel has it; else receives are plain. */
 void corio__hserver_rx_open(corio__hserver_conn *c);
 /* Receives up to len bytes before deadline (absolute, the loop's clock): bytes, 0 at EOF,
  * -ETIMEDOUT, -errno. Parks. */
 ssize_t corio__hserver_recv(corio__hserver_conn *c, void *buf, size_t len, uint64_t deadline);
+/* Parks until the connection has input (or EOF, or an error the next receive reports),
+ * holding no buffer meanwhile. 0, -ETIMEDOUT at deadline, -ECANCELED, -errno. */
+int corio__hserver_wait_input(corio__hserver_conn *c, uint64_t deadline);
 /* now + the server's write timeout. */
 uint64_t corio__hserver_write_deadline(corio__hserver_conn *c);
 /* A send failed: the connection is broken and not kept; err becomes the response's sticky

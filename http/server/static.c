@@ -35,8 +35,9 @@ static int hexval(char ch)
 	return -1;
 }
 
-/* upath ("/a/./b%20c/") -> out ("a/b c", relative, "" for the root). *dir_slash: upath ends
- * with '/'. 0, or the status to answer: 400 (bad escape, NUL), 403 (".."), 414. */
+/* upath ("/a/./b%20c/") -> out ("a/b c", relative, "" for the root). *dir_slash: upath names
+ * a directory ("/", or a last segment "." or empty), so it must not resolve to a file.
+ * 0, or the status to answer: 400 (bad escape, NUL), 403 (".."), 414. */
 static int normalise(const char *upath, char *out, size_t cap, bool *dir_slash)
 {
 	char dec[PATH_MAX_BYTES];
@@ -62,7 +63,8 @@ static int normalise(const char *upath, char *out, size_t cap, bool *dir_slash)
 		dec[n++] = ch;
 	}
 	dec[n] = '\0';
-	*dir_slash = n > 0 && dec[n - 1] == '/';
+	/* "/a.txt/." is "/a.txt/" (the "." dropped below): not the file */
+	*dir_slash = dec[n - 1] == '/' || (n >= 2 && dec[n - 1] == '.' && dec[n - 2] == '/');
 	for (char *seg = dec, *end; *seg; seg = end) {
 		size_t len;
 
@@ -115,6 +117,8 @@ static int open_status(int err)
 	}
 }
 
+/* A decimal number, saturated at UINT64_MAX: a position that large lies past the end of any
+ * file (unsatisfiable as a first-pos, the whole rest as a last-pos or suffix-length). */
 static bool digits(const char **s, uint64_t *v)
 {
 	const char *p = *s;
@@ -123,9 +127,9 @@ static bool digits(const char **s, uint64_t *v)
 	if (*p < '0' || *p > '9')
 		return false;
 	for (; *p >= '0' && *p <= '9'; p++) {
-		if (*v > (UINT64_MAX - 9) / 10)
-			return false;
-		*v = *v * 10 + (uint64_t)(*p - '0');
+		uint64_t d = (uint64_t)(*p - '0');
+
+		*v = *v > (UINT64_MAX - d) / 10 ? UINT64_MAX : *v * 10 + d;
 	}
 	*s = p;
 	return true;
@@ -168,16 +172,37 @@ static int parse_range(const char *h, uint64_t size, uint64_t *start, uint64_t *
 	return 1;
 }
 
+/* The request's path as a Location (it begins with '/'): runs of '/' merged, so that it never
+ * begins with "//" (a scheme-relative reference: "//sub/" is the host "sub", an open
+ * redirect), and a backslash as "%5C" (browsers read "/\host" as "//host"). out holds 3 bytes
+ * per byte of path. Returns the length written. */
+static size_t location_path(const char *path, char *out)
+{
+	size_t o = 0;
+
+	for (const char *s = path; *s; s++) {
+		if (*s == '/' && o && out[o - 1] == '/')
+			continue;
+		if (*s == '\\')
+			memcpy(out + o, "%5C", 3), o += 3;
+		else
+			out[o++] = *s;
+	}
+	return o;
+}
+
 /* To the request's own path (upath may be a part of it) with a '/' added. */
 static int redirect_slash(corio_http_in *req, corio_http_out *resp)
 {
-	size_t n = strlen(req->path) + strlen(req->query) + 3;
+	size_t n = 3 * strlen(req->path) + strlen(req->query) + 3;
 	char *loc = malloc(n);
+	size_t o;
 	int rc;
 
 	if (!loc)
 		return corio_http_out_error(resp, 500);
-	snprintf(loc, n, "%s/%s%s", req->path, *req->query ? "?" : "", req->query);
+	o = location_path(req->path, loc);
+	snprintf(loc + o, n - o, "/%s%s", *req->query ? "?" : "", req->query);
 	corio_http_out_status(resp, 301);
 	rc = corio_http_out_header(resp, "Location", loc);
 	free(loc);
@@ -186,14 +211,30 @@ static int redirect_slash(corio_http_in *req, corio_http_out *resp)
 	return corio_http_out_send(resp, "", 0);
 }
 
+/* The value of the one field named name; NULL when there is none, or several: RFC 9110
+ * 13.1.3 has an If-Modified-Since of more than one member ignored, and two Range lines
+ * would combine into a list of ranges, which is ignored too (a range list is never served). */
+static const char *single_field(const corio_http_in *req, const char *name)
+{
+	const char *v = NULL, *n, *val;
+
+	for (size_t i = 0; corio_http_in_header_at(req, i, &n, &val) == 0; i++)
+		if (strcasecmp(n, name) == 0) {
+			if (v)
+				return NULL;
+			v = val;
+		}
+	return v;
+}
+
 /* The file is open and regular: answers 200, 206, 304 or 416. */
 static int send_file(corio_http_in *req, corio_http_out *resp, int fd, const struct statx *st,
 		     const char *name)
 {
 	uint64_t size = st->stx_size, start = 0, len = size;
 	int64_t mtime = st->stx_mtime.tv_sec;
-	const char *ims = corio_http_in_header(req, "if-modified-since");
-	const char *range = corio_http_in_header(req, "range");
+	const char *ims = single_field(req, "if-modified-since");
+	const char *range = single_field(req, "range");
 	const char *if_range = corio_http_in_header(req, "if-range");
 	char lm[32], cr[80];
 	int r = 0;
@@ -209,7 +250,9 @@ static int send_file(corio_http_in *req, corio_http_out *resp, int fd, const str
 			return corio_http_out_send(resp, "", 0);
 		}
 	}
-	if (range && (!if_range || corio__http_parse_date(if_range) == mtime))
+	/* An If-Range given twice, or with another date, or an entity-tag: the whole file. */
+	if (range && (!if_range || (single_field(req, "if-range") &&
+				    corio__http_parse_date(if_range) == mtime)))
 		r = parse_range(range, size, &start, &len);
 	if (r < 0) {
 		snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
@@ -250,6 +293,10 @@ static int serve_at(int dirfd, corio_http_in *req, corio_http_out *resp, const c
 		return corio_http_out_error(resp, open_status(fd));
 	if ((rc = corio_fstat(fd, &st)) < 0)
 		goto fail;
+	if (slash && !S_ISDIR(st.stx_mode)) {
+		corio_close(fd); /* "/a.txt/": a file is no directory (404, as nginx answers) */
+		return corio_http_out_error(resp, 404);
+	}
 	if (S_ISDIR(st.stx_mode)) {
 		int idx;
 

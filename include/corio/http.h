@@ -23,8 +23,16 @@
  *       -EPROTONOSUPPORT a scheme other than http and https
  *       -EKEYREJECTED    https://: the server's certificate failed verification (untrusted,
  *                        expired, another name); corio_tls_error(NULL) says which (corio/tls.h)
- *       -EBADMSG         malformed response (llhttp rejected it, obs-fold, 101 not asked
- *                        for, unsupported Transfer-Encoding, bad compressed data)
+ *       -EBADMSG         malformed response: llhttp rejected it, obs-fold, 101 not asked
+ *                        for; a status line other than HTTP/1.x, one space, a status code
+ *                        of exactly three digits in 100..599, one space and a reason without
+ *                        control bytes (or no reason); a Transfer-Encoding other than a
+ *                        lone chunked (at corio_http_get; "gzip, chunked" included: the
+ *                        client decodes no transfer coding), Content-Length with
+ *                        Transfer-Encoding, a Content-Length that is not plain digits or
+ *                        appears twice (even "5,5"); when decompressing, reading a non-empty
+ *                        body with a Content-Encoding it does not decode or more than 3
+ *                        layers, or bad compressed data (never a half-decoded body)
  *       -EPROTO          truncated response: the connection ended inside the headers or
  *                        the body (a short Content-Length or chunked body, a cut gzip
  *                        stream); never reported as success. Over TLS also a handshake or
@@ -34,13 +42,18 @@
  *       -EMSGSIZE        response headers beyond max_header_bytes / max_headers, or a chunk
  *                        extension beyond max_chunk_ext
  *       -EFBIG           body beyond max_body_size (decoded bytes) or max_decoded_size
+ *                        (checked on the decoded bytes as they come: a small compressed body
+ *                        that inflates without end fails once past it)
  *       -ELOOP           more than max_redirects redirects, or a redirect loop
  *       -ETIMEDOUT       connect, total or idle-read timeout
  *       -ESHUTDOWN       corio_http_client_free ran while the request waited for a connection
  *       resolution errors of corio_tcp_connect (CORIO_EAI codes, see corio/net.h)
  *   - A connection that saw any error is closed, never reused; a connection goes back to the
  *     pool only after a complete response whose keep-alive holds and with nothing unread
- *     behind it.
+ *     behind it. An HTTP/1.0 response with Transfer-Encoding is read as framed but its
+ *     connection is always closed (RFC 9112 6.1: its framing is not to be trusted).
+ *   - Heads are bounded: interim (1xx) responses, the final head and the trailers count
+ *     against max_header_bytes together with their fields against max_headers (-EMSGSIZE).
  */
 #ifndef CORIO_HTTP_H
 #define CORIO_HTTP_H
@@ -133,7 +146,10 @@ typedef struct corio_http_client_opts {
 	size_t max_headers;        /* header fields (and trailer fields), default 100 */
 	size_t max_chunk_ext;      /* chunk-extension bytes of one chunk, default 4 KiB */
 	uint64_t max_body_size;    /* decoded body bytes of one response, default 1 GiB */
-	uint64_t max_decoded_size; /* output of gzip/deflate decoding, default max_body_size */
+	uint64_t max_decoded_size; /* output of gzip/deflate decoding, default max_body_size.
+				    * Content-Encoding: every field, all listed codings (gzip,
+				    * x-gzip, deflate zlib-wrapped or raw; identity skipped) undone
+				    * in reverse order, at most 3 layers */
 	uint64_t expect_continue_min; /* Expect: 100-continue for bodies at least this large
 				       * (default: never, unless the request asks for it) */
 	uint64_t continue_ns;      /* wait for 100 Continue before sending the body anyway (1 s) */
@@ -212,7 +228,11 @@ CORIO_API int corio_http_get(corio_http_client *c, const char *url, corio_http_r
  * Authorization, Cookie and Proxy-Authorization are sent only to the first request's
  * origin (scheme, host and port: a redirect from https:// to http:// of the same host
  * drops them too). A URL requested twice in one chain, or more than max_redirects hops:
- * -ELOOP. A redirect to a scheme other than http/https: -EPROTONOSUPPORT. Userinfo in a URL becomes Basic credentials.
+ * -ELOOP. A redirect to a scheme other than http/https: -EPROTONOSUPPORT. A Location that
+ * is not a valid URI reference (spaces, control or non-ASCII bytes) or two Location fields
+ * that differ: the 3xx itself is returned. Scheme-relative Locations ("//host/p") keep the
+ * current scheme. Userinfo in the request's URL becomes Basic credentials, sent to that
+ * URL's origin only (after redirects too); userinfo in a Location is never sent.
  * Retry: a GET, HEAD, PUT, DELETE, OPTIONS or TRACE whose body can be replayed is sent once
  * more, on a new connection, when a pooled connection failed before any response byte. */
 CORIO_API int corio_http_request(corio_http_client *c, const struct corio_http_request *req,

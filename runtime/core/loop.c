@@ -179,12 +179,52 @@ static void reap(corio__loop *l)
 	}
 }
 
-/* io_uring_enter: submit everything queued and, if wait, wait for one completion. */
+/* Stacks released in a burst are trimmed once no task needed them for a whole period
+ * (stack.h). Only when the loop is about to sleep: a loop with work is using its stacks,
+ * and one that sleeps wakes for the trim (sleep_ns). */
+#define STACK_TRIM_NS CORIO_SEC(1)
+
+static void trim_stacks(corio__loop *l)
+{
+	uint64_t now;
+
+	if (!corio__stack_pool_excess(&l->stacks))
+		return;
+	now = corio_now();
+	if (now < l->stack_trim_at)
+		return;
+	corio__stack_pool_trim(&l->stacks);
+	l->stack_trim_at = now + STACK_TRIM_NS;
+}
+
+/* How long a sleeping loop may stay in the kernel: until the next stack trim while warm
+ * stacks wait for one, else without limit (0). Only where the kernel takes the timeout as
+ * an argument of io_uring_enter (5.11, IORING_FEAT_EXT_ARG): liburing's fallback would
+ * queue a timeout SQE whose CQE is not ours to deliver. Elsewhere the trim waits for the
+ * next wakeup. */
+static uint64_t sleep_ns(corio__loop *l)
+{
+	uint64_t now;
+
+	if (!(l->ring.features & IORING_FEAT_EXT_ARG) || !corio__stack_pool_excess(&l->stacks))
+		return 0;
+	now = corio_now();
+	return l->stack_trim_at > now ? l->stack_trim_at - now : 1;
+}
+
+/* io_uring_enter: submit everything queued and, if wait, wait for one completion (or
+ * until the stack trim is due). */
 static void enter(corio__loop *l, bool wait)
 {
+	uint64_t ns = wait ? sleep_ns(l) : 0;
+
 	for (;;) {
-		int rc = wait ? io_uring_submit_and_wait(&l->ring, 1)
-			      : io_uring_submit_and_get_events(&l->ring);
+		struct __kernel_timespec ts = { .tv_sec = (long long)(ns / 1000000000u),
+						.tv_nsec = (long long)(ns % 1000000000u) };
+		struct io_uring_cqe *cqe;
+		int rc = !wait ? io_uring_submit_and_get_events(&l->ring)
+			 : ns  ? io_uring_submit_and_wait_timeout(&l->ring, &cqe, 1, &ts, NULL)
+			       : io_uring_submit_and_wait(&l->ring, 1);
 
 		l->stats.submit_calls++;
 		if (rc >= 0 || rc == -EINTR || rc == -ETIME)
@@ -236,6 +276,7 @@ bool corio__loop_poll(corio__loop *l, bool may_block)
 		if (!pending && l->inflight == l->mbox.armed && l->external == 0 && !l->loopset &&
 		    !l->exposed)
 			return false;
+		trim_stacks(l);
 		enter(l, true);
 	} else if (pending || __atomic_load_n(&l->mbox.notified, __ATOMIC_ACQUIRE) ||
 		   (l->inflight > l->mbox.armed && !corio__ring_idle(l))) {

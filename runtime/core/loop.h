@@ -80,6 +80,7 @@ struct corio__loop {
 	corio__completion **faulted_tail;
 	unsigned inflight;            /* CQEs the kernel still owes us */
 	unsigned quiet_turns;         /* quiet handoffs in a row (corio__ring_idle) */
+	uint64_t stack_trim_at;       /* corio_now() of the next stack trim (loop.c) */
 	corio__list tasks;            /* every task not yet freed, newest first (task.c's
 				       * corio_task.all; teardown, deadlock report) */
 	unsigned attached_live;       /* unfinished tasks that somebody will join */

@@ -206,16 +206,31 @@ static void populate_top(const corio__stack_pool *p, void *lo, size_t size)
 		__atomic_store_n(&populate_ok, 0, __ATOMIC_RELAXED);
 }
 
+/* Pops a free stack of the list at *list, NULL when empty. */
+static void *pop(void **list)
+{
+	void *node = *list;
+
+	if (node)
+		*list = *(void **)node;
+	return node;
+}
+
 static int take(corio__stack_pool *p, corio__stack *st, uint8_t kind)
 {
-	void **list = kind == CORIO__STACK_GUARDED ? &p->free_guarded : &p->free_packed;
+	corio__stack_free *f = &p->free[kind - 1];
+	void *node = pop(&f->warm);
 	int rc;
 
-	if (*list) {
-		void *node = *list;
-
-		*list = *(void **)node;
+	if (node) {
+		if (--f->nwarm < f->low)
+			f->low = f->nwarm;
 		st->lo = node_lo(node, usable(p, kind));
+		return 0;
+	}
+	if (f->ncold) { /* no page resident: the top one made so at once, as a new stack's */
+		st->lo = node_lo(f->cold[--f->ncold], usable(p, kind));
+		populate_top(p, st->lo, usable(p, kind));
 		return 0;
 	}
 	rc = kind == CORIO__STACK_GUARDED ? guarded_new(p, st) : packed_new(p, st);
@@ -252,33 +267,109 @@ int corio__stack_get(corio__stack_pool *p, corio__stack *st)
 void corio__stack_put(corio__stack_pool *p, corio__stack *st)
 {
 	void **node = top_node(st->lo, st->size);
+	corio__stack_free *f = &p->free[st->kind - 1];
 
 #ifdef CORIO_HAVE_VALGRIND
 	VALGRIND_STACK_DEREGISTER(st->vg_id);
 #endif
-	if (st->kind == CORIO__STACK_GUARDED) {
+	if (st->kind == CORIO__STACK_GUARDED)
 		p->live_guarded--;
-		*node = p->free_guarded;
-		p->free_guarded = node;
-	} else {
+	else
 		p->live_packed--;
-		*node = p->free_packed;
-		p->free_packed = node;
-	}
+	*node = f->warm;
+	f->warm = node;
+	f->nwarm++;
 	st->lo = NULL;
+}
+
+void corio__stack_release_below(const corio__stack_pool *p, const corio__stack *st,
+				const void *below)
+{
+	uintptr_t mask = ~(uintptr_t)(p->page - 1);
+	uintptr_t lo = ((uintptr_t)st->lo + p->page - 1) & mask;
+	uintptr_t hi = (uintptr_t)below & mask;
+
+	/* Both ends on page boundaries inside the stack: a packed stack's lowest page holds
+	 * nothing of its neighbours (its canary is in the slot below, which is not touched). */
+	if (hi > lo && hi <= (uintptr_t)st->lo + st->size)
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+bool corio__stack_pool_excess(const corio__stack_pool *p)
+{
+	return p->free[0].nwarm > CORIO__STACK_WARM_KEEP ||
+	       p->free[1].nwarm > CORIO__STACK_WARM_KEEP;
+}
+
+/* Room in the cold array for n more; false when it cannot grow (the stacks stay warm). */
+static bool cold_reserve(corio__stack_free *f, unsigned n)
+{
+	unsigned cap = f->coldcap ? f->coldcap : 64;
+	void **a;
+
+	if (f->ncold + n <= f->coldcap)
+		return true;
+	while (cap < f->ncold + n)
+		cap *= 2;
+	if (!(a = realloc(f->cold, cap * sizeof *a)))
+		return false;
+	f->cold = a;
+	f->coldcap = cap;
+	return true;
+}
+
+/* The warm list is newest first: the first nwarm - n stay, the n after them (the oldest)
+ * give their pages back, top page and link included, and go to the cold array. A slot
+ * starts on a page boundary for both kinds; a packed slot's top 16 bytes are the canary
+ * of the stack above, which reads zero again, as it must. */
+static unsigned trim_kind(corio__stack_pool *p, corio__stack_free *f, uint8_t kind)
+{
+	unsigned n = f->low > CORIO__STACK_WARM_KEEP ? f->low - CORIO__STACK_WARM_KEEP : 0;
+	void **link = &f->warm;
+
+	if (!n || !cold_reserve(f, n)) {
+		f->low = f->nwarm; /* a new period starts either way */
+		return 0;
+	}
+	for (unsigned i = n; i < f->nwarm; i++)
+		link = (void **)*link;
+	for (unsigned i = 0; i < n; i++) {
+		void *node = pop(link);
+
+		madvise(node_lo(node, usable(p, kind)), p->size, MADV_DONTNEED);
+		f->cold[f->ncold++] = node;
+	}
+	f->nwarm -= n;
+	f->low = f->nwarm;
+	return n;
+}
+
+unsigned corio__stack_pool_trim(corio__stack_pool *p)
+{
+	return trim_kind(p, &p->free[0], CORIO__STACK_GUARDED) +
+	       trim_kind(p, &p->free[1], CORIO__STACK_PACKED);
+}
+
+static void unmap_own(corio__stack_pool *p, void *node)
+{
+	char *lo = node_lo(node, p->size);
+
+	munmap(lo - p->page, p->size + p->page);
 }
 
 void corio__stack_pool_fini(corio__stack_pool *p)
 {
-	void *node = p->markers ? NULL : p->free_guarded; /* else they go with their slabs */
-
-	while (node) {
+	/* Guarded stacks with a mapping of their own; with markers they go with their slabs. */
+	for (void *node = p->markers ? NULL : p->free[0].warm; node;) {
 		void *next = *(void **)node;
-		char *lo = node_lo(node, p->size);
 
-		munmap(lo - p->page, p->size + p->page);
+		unmap_own(p, node);
 		node = next;
 	}
+	for (unsigned i = 0; !p->markers && i < p->free[0].ncold; i++)
+		unmap_own(p, p->free[0].cold[i]);
+	free(p->free[0].cold);
+	free(p->free[1].cold);
 	while (p->slabs) {
 		corio__slab *s = p->slabs;
 

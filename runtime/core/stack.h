@@ -9,6 +9,13 @@
  * ones beyond it, and falls back to packed when a mapping fails: a spawn never fails for
  * lack of mappings. Released stacks are kept on free lists and reused; everything is
  * unmapped when the loop ends.
+ *
+ * Memory after a burst: a released stack keeps the pages its task touched ("warm": the next
+ * task on it takes no fault). Warm stacks that nobody needed for a whole trim period
+ * beyond CORIO__STACK_WARM_KEEP per kind are released whole ("cold", their pages given
+ * back) by corio__stack_pool_trim, which the loop calls when it is about to sleep
+ * (loop.c). So 5 000 connections come and gone leave 64 warm stacks, not 5 000, and a
+ * steady load that reuses its stacks never pays a trim.
  */
 #ifndef CORIO_STACK_H
 #define CORIO_STACK_H
@@ -30,14 +37,26 @@ typedef struct corio__stack {
 
 typedef struct corio__slab corio__slab;
 
+/* Free stacks of one kind. Warm ones are linked through their top words (resident: their
+ * task wrote them) and taken first; cold ones hold no page, so they are listed in an array
+ * of their top words' addresses. */
+typedef struct corio__stack_free {
+	void *warm;
+	void **cold;
+	unsigned ncold, coldcap;
+	unsigned nwarm;
+	unsigned low;            /* the fewest warm ones since the last trim: never needed */
+} corio__stack_free;
+
+#define CORIO__STACK_WARM_KEEP 64u /* warm stacks per kind a trim never touches */
+
 typedef struct corio__stack_pool {
 	size_t size;             /* usable bytes per stack */
 	size_t page;
 	corio_stack_kind mode;
 	unsigned guarded_max;
 	uint64_t live_guarded, live_packed;
-	void *free_guarded;      /* free lists, linked through the stacks' top words */
-	void *free_packed;
+	corio__stack_free free[2]; /* [kind - 1] */
 	corio__slab *slabs;      /* slabs (packed stacks; guarded ones too with markers) */
 	char *slab_next;         /* unused part of the newest packed slab */
 	size_t slab_left;
@@ -51,6 +70,15 @@ void corio__stack_pool_fini(corio__stack_pool *p);
 /* 0 or -ENOMEM. */
 int corio__stack_get(corio__stack_pool *p, corio__stack *st);
 void corio__stack_put(corio__stack_pool *p, corio__stack *st);
+/* Whether a trim would release anything: warm stacks beyond CORIO__STACK_WARM_KEEP. */
+bool corio__stack_pool_excess(const corio__stack_pool *p);
+/* Trims the warm stacks no task took since the previous call (beyond the ones kept),
+ * oldest first: one madvise(MADV_DONTNEED) each. Returns how many. Never parks. */
+unsigned corio__stack_pool_trim(corio__stack_pool *p);
+/* Releases the pages of st strictly below below (the running task's frames are above):
+ * they read as zero when touched again. One madvise; no effect when nothing is whole. */
+void corio__stack_release_below(const corio__stack_pool *p, const corio__stack *st,
+				const void *below);
 /* False when a packed stack's canary was overwritten. The canary is the 16 bytes just
  * below the stack's lowest usable byte, staying zero: the first thing an overflow writes.
  * Packed stacks sit back to back, so these bytes are the top 16 of the slot below (kept

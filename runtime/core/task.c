@@ -4,6 +4,7 @@
  * decided in runtime/core/cancel.c. Every switch goes task -> scheduler -> task; the scheduler runs on
  * the thread's own stack (runtime/core/run.c drives it). */
 #include "runtime/core/task.h"
+#include "runtime/core/trim.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -374,4 +375,19 @@ void corio__tasks_free_all(corio__loop *l)
 	}
 	l->nfree_tasks = 0;
 	l->closing_tasks = false;
+}
+
+/* The calls that park next (a wait, the scheduler, the switch) stay within this margin
+ * below the caller's frame: their page is not released only to fault straight back. */
+#define TRIM_MARGIN 1024
+
+void corio__task_trim_stack(void)
+{
+	corio__loop *l = corio__loop_get();
+	struct corio_task *t = l ? l->current : NULL;
+	char here;
+
+	if (t && t->stack.lo)
+		corio__stack_release_below(&l->stacks, &t->stack,
+					   (const void *)((uintptr_t)&here - TRIM_MARGIN));
 }

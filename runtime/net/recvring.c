@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 
 #include "runtime/net/net_internal.h"
+#include "runtime/net/receiver_ext.h"
 #include "runtime/util/deque.h"
 #include "runtime/util/list.h"
 
@@ -237,6 +238,14 @@ corio_receiver *corio_receiver_new(int fd)
 	}
 	r->c.fn = recv_cqe;
 	corio__deque_init(&r->q, sizeof(seg));
+	/* Its queue now rather than at the first arrival: beside the receiver in the heap,
+	 * not after whatever the connection allocated meanwhile. */
+	if (corio__deque_grow(&r->q) != 0) {
+		pool_release(r->pool);
+		free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
 	r->loop = l;
 	r->fd = fd;
 	arm(r); /* receiving starts now: data arriving before the first read is kept */
@@ -283,7 +292,9 @@ static size_t take(corio_receiver *r, char *buf, size_t len)
 	return done;
 }
 
-ssize_t corio_receiver_recv(corio_receiver *r, void *buf, size_t len)
+/* corio_receiver_recv, or with wait_only corio__receiver_wait: returns 0 as soon as
+ * something (bytes, EOF, an error) is there to read, without taking it. */
+static ssize_t receive(corio_receiver *r, void *buf, size_t len, bool wait_only)
 {
 	corio__loop *l = corio__loop_get();
 	corio__wait w;
@@ -300,6 +311,8 @@ ssize_t corio_receiver_recv(corio_receiver *r, void *buf, size_t len)
 	for (;;) {
 		if (corio__task_cancel_due(l->current))
 			return -ECANCELED;
+		if (wait_only && (r->q.len || r->err || r->eof))
+			return 0;
 		if (r->q.len && len)
 			return (ssize_t)take(r, buf, fault_len(l, len));
 		if (r->err) {
@@ -307,7 +320,7 @@ ssize_t corio_receiver_recv(corio_receiver *r, void *buf, size_t len)
 			r->err = 0; /* reported once; the next call re-arms */
 			return rc;
 		}
-		if (r->eof || len == 0)
+		if (r->eof || (len == 0 && !wait_only))
 			return 0;
 		if (!r->armed && !r->starved)
 			arm(r);
@@ -319,6 +332,16 @@ ssize_t corio_receiver_recv(corio_receiver *r, void *buf, size_t len)
 		if (rc < 0)
 			return rc;
 	}
+}
+
+ssize_t corio_receiver_recv(corio_receiver *r, void *buf, size_t len)
+{
+	return receive(r, buf, len, false);
+}
+
+int corio__receiver_wait(corio_receiver *r)
+{
+	return (int)receive(r, NULL, 0, true);
 }
 
 void corio_receiver_free(corio_receiver *r)

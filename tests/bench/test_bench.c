@@ -2,7 +2,8 @@
  * asserts a speed). `run switch --quick --json --out DIR`: every stdout line is a JSON
  * object with the keys the runtime issue defined; results.json parses and has the switch
  * results; report.svg is an SVG document; index.html has the table. Bad usage exits 2 with
- * nothing on stdout; --no-files writes nothing; SIGINT stops the servers the run started.
+ * nothing on stdout; --no-files writes nothing; SIGINT stops the servers the run started;
+ * `run soak --secs 3` samples the server, summarizes and sees it answer after the run.
  *
  * The program: $CORIO_BENCH_BIN, or corio-bench beside this test binary (the build
  * directory); skipped (77) when neither exists, e.g. a build with CORIO_BUILD_BENCH=OFF.
@@ -490,6 +491,43 @@ START_TEST(bad_usage_exits_2)
 }
 END_TEST
 
+/* ---- soak -------------------------------------------------------------------------- */
+
+/* Lines of text that hold needle. */
+static int count_lines(const char *text, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = text; p && *p;) {
+		const char *end = strchr(p, '\n'), *hit = strstr(p, needle);
+
+		n += hit && (!end || hit < end);
+		p = end ? end + 1 : NULL;
+	}
+	return n;
+}
+
+/* `run soak --secs 3` completes, prints its samples (every third of so short a run), the
+ * summary and the server's answer after the run. Only that it ran: no figure is checked. */
+START_TEST(soak_runs_and_server_answers)
+{
+	char *text;
+
+	ck_assert_int_eq(run_bench(NULL, (char *[]){ "run", "soak", "--secs", "3", "--no-files",
+						 NULL },
+				   &text),
+			 0);
+	ck_assert_msg(count_lines(text, " s  server: rss ") >= 3, "fewer than 3 samples:\n%s",
+		      text);
+	ck_assert_ptr_nonnull(strstr(text, "corio-bench rss "));
+	ck_assert_ptr_nonnull(strstr(text, "soak summary: server rss before any client"));
+	ck_assert_ptr_nonnull(strstr(text, "final/warm-up"));
+	ck_assert_ptr_nonnull(strstr(text, "soak summary: server fds baseline"));
+	ck_assert_ptr_nonnull(strstr(text, "soak: the server answered GET /hello after the run: 200"));
+	free(text);
+}
+END_TEST
+
 /* ---- Ctrl-C ------------------------------------------------------------------------ */
 
 /* Children of pid (from /proc/<n>/stat's ppid), up to max. */
@@ -604,6 +642,7 @@ int main(void)
 	tcase_add_test(tc, no_files_and_table);
 	tcase_add_test(tc, bad_usage_exits_2);
 	tcase_add_test(tc, sigint_stops_the_servers);
+	tcase_add_test(tc, soak_runs_and_server_answers);
 	suite_add_tcase(s, tc);
 	{
 		TCase *all = tcase_create("quick_all"); /* the whole suite: minutes, not seconds */

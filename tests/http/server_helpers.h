@@ -74,6 +74,12 @@ static inline void handler(corio_http_in *req, corio_http_out *resp, void *ud)
 			 corio_http_in_target(req), corio_http_in_query(req), v ? v : "(none)",
 			 corio_http_in_version(req), corio_http_in_header_count(req));
 		corio_http_out_send(resp, tmp, strlen(tmp));
+	} else if (!strcmp(path, "/host")) {
+		/* the Host the handler sees (an absolute-form target's authority replaces it) */
+		const char *h = corio_http_in_header(req, "host");
+
+		snprintf(tmp, sizeof tmp, "%s", h ? h : "(none)");
+		corio_http_out_send(resp, tmp, strlen(tmp));
 	} else if (!strcmp(path, "/slow")) {
 		if (handler_started)
 			corio_event_set(handler_started);
@@ -162,12 +168,14 @@ static inline void *serve_task(void *arg)
 	return NULL;
 }
 
-static inline int srv_start(srvctx *x, const corio_http_server_opts *o)
+/* A server with handler h (ud its argument) instead of the suites' handler. */
+static inline int srv_start_with(srvctx *x, const corio_http_server_opts *o,
+				 corio_http_handler h, void *ud)
 {
 	int rc;
 
 	memset(x, 0, sizeof *x);
-	if (!(x->srv = corio_http_server_new(o, handler, NULL)))
+	if (!(x->srv = corio_http_server_new(o, h, ud)))
 		return -ENOMEM;
 	if ((rc = corio_http_server_listen(x->srv, "127.0.0.1", 0)) < 0)
 		return rc;
@@ -175,6 +183,11 @@ static inline int srv_start(srvctx *x, const corio_http_server_opts *o)
 	x->task = corio_spawn(serve_task, x);
 	corio_yield(); /* the server parks in accept */
 	return x->port > 0 && x->task ? 0 : -EINVAL;
+}
+
+static inline int srv_start(srvctx *x, const corio_http_server_opts *o)
+{
+	return srv_start_with(x, o, handler, NULL);
 }
 
 static inline int srv_stop(srvctx *x, uint64_t grace)
@@ -413,6 +426,8 @@ static inline void make_files(void)
 	snprintf(file_root, sizeof file_root, "/tmp/corio-http-test-%d", (int)getpid());
 	mkdir(file_root, 0755);
 	snprintf(p, sizeof p, "%s/sub", file_root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/\\evil", file_root); /* a directory named "\evil" */
 	mkdir(p, 0755);
 	snprintf(p, sizeof p, "%s/hello.txt", file_root);
 	f = fopen(p, "w");

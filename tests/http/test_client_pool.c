@@ -1,6 +1,7 @@
 /* tests/http/test_client_pool.c: the HTTP/1.1 client's connection pool: keep-alive reuse,
  * unsolicited bytes that prevent reuse, per-host and total limits, idle expiry, a client
- * freed with a live response, the retry rule (idempotent requests on reused connections
+ * freed with a live response, faulty framing that is never pooled (HTTP/1.0 with
+ * Transfer-Encoding), the retry rule (idempotent requests on reused connections
  * only), connections closed while idle, and the connect, request and idle-read timeouts. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -86,6 +87,44 @@ START_TEST(unsolicited_bytes_prevent_reuse)
 	ctx x = {.nsrv = 1, .body = t_extra};
 
 	x.s[0].respond = r_extra;
+	RUN_CTX(x);
+}
+END_TEST
+
+/* RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 response means faulty framing: the body
+ * is read as chunked, then the connection is closed whatever keep-alive says. The same
+ * response framed by Content-Length is pooled (the control: reuse is observable here). */
+FIXED(r_10_chunked, "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n"
+		    "3\r\nabc\r\n0\r\n\r\n", KEEP)
+FIXED(r_10_length, "HTTP/1.0 200 OK\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nabc",
+      KEEP)
+
+static void *t_10_chunked(ctx *x)
+{
+	corio_http_client_stats st;
+	char *t = NULL;
+	size_t len;
+
+	for (int i = 0; i < 3; i++) {
+		for (int k = 0; k < 2; k++) {
+			TH_CHECK(get_text(x->c, u(x, k, "/"), &t, &len) == 200);
+			TH_CHECK(len == 3 && strcmp(t, "abc") == 0);
+			free(t);
+		}
+	}
+	TH_CHECK(x->s[0].accepts == 3); /* a new connection every time */
+	TH_CHECK(x->s[1].accepts == 1);
+	corio_http_client_stats_get(x->c, &st);
+	TH_CHECK(st.idle == 1); /* s[1]'s only */
+	return TH_OK;
+}
+
+START_TEST(http10_transfer_encoding_never_pooled)
+{
+	ctx x = {.nsrv = 2, .body = t_10_chunked};
+
+	x.s[0].respond = r_10_chunked;
+	x.s[1].respond = r_10_length;
 	RUN_CTX(x);
 }
 END_TEST
@@ -490,7 +529,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("http_client");
-	TCase *tc = TH_TCASE(s, "scripted", TH_TIMEOUT, keepalive_reuse, unsolicited_bytes_prevent_reuse, pool_limits, pool_total_limit_evicts_idle, idle_expiry, client_freed_with_live_response_and_waiter, retry_only_idempotent_on_reused, closed_while_idle_detected_before_reuse, timeouts, idle_read_timeout);
+	TCase *tc = TH_TCASE(s, "scripted", TH_TIMEOUT, keepalive_reuse, unsolicited_bytes_prevent_reuse, http10_transfer_encoding_never_pooled, pool_limits, pool_total_limit_evicts_idle, idle_expiry, client_freed_with_live_response_and_waiter, retry_only_idempotent_on_reused, closed_while_idle_detected_before_reuse, timeouts, idle_read_timeout);
 
 	tcase_add_loop_test(tc, unsolicited_bytes_on_idle_connection, 0, (int)(sizeof late_bytes / sizeof late_bytes[0]));
 	return th_main(s);

@@ -1,5 +1,6 @@
 /* tests/http/test_client_redirects.c: the HTTP/1.1 client's redirects: methods per status,
- * loops, the maximum, and credentials dropped across origins. */
+ * loops, the maximum, credentials dropped across origins, and hostile Locations (userinfo,
+ * scheme-relative, other schemes, bytes no URI has, two that disagree). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -19,10 +20,30 @@
 
 /* ---- redirects -------------------------------------------------------------------------- */
 
+/* 302s whose Location is hostile as written (the server's bytes after "Location: "). */
+static const struct {
+	const char *path, *loc;
+} fixed_locs[] = {
+	{"/space", "/a b"},
+	{"/tab", "/a\tb"},
+	{"/utf8", "/caf\xc3\xa9"},
+	{"/two-differ", "/final\r\nLocation: /elsewhere"},
+	{"/two-same", "/final\r\nLocation: /final"},
+	{"/to-js", "javascript:alert(1)"},
+};
+
+static const char *fixed_location(const char *path)
+{
+	for (size_t i = 0; i < sizeof fixed_locs / sizeof fixed_locs[0]; i++)
+		if (!strncmp(path, fixed_locs[i].path, strlen(fixed_locs[i].path)))
+			return fixed_locs[i].loc;
+	return NULL;
+}
+
 static int r_redirects(srv *s, const rq *q, const char **out, size_t *len)
 {
 	static char buf[512];
-	const char *path = strchr(q->head, ' ') + 1;
+	const char *path = strchr(q->head, ' ') + 1, *fixed;
 	int code;
 	char loc[256] = "";
 
@@ -45,6 +66,15 @@ static int r_redirects(srv *s, const rq *q, const char **out, size_t *len)
 	} else if (!strncmp(path, "/cross", 6)) {
 		code = 302;
 		snprintf(loc, sizeof loc, "%s/landed", (const char *)s->ud);
+	} else if (!strncmp(path, "/to-userinfo", 12)) { /* same origin, the server's credentials */
+		code = 302;
+		snprintf(loc, sizeof loc, "http://evil:pw@127.0.0.1:%d/landed", s->port);
+	} else if (!strncmp(path, "/netpath", 8)) { /* scheme-relative: the other server */
+		code = 302;
+		snprintf(loc, sizeof loc, "//%s/landed", (const char *)s->ud + 7);
+	} else if ((fixed = fixed_location(path))) {
+		code = 302;
+		snprintf(loc, sizeof loc, "%s", fixed);
 	} else if (!strncmp(path, "/to-ftp", 7)) {
 		code = 302;
 		snprintf(loc, sizeof loc, "ftp://127.0.0.1/"); /* no client for it */
@@ -181,10 +211,67 @@ START_TEST(cross_origin_redirect_drops_credentials)
 }
 END_TEST
 
+/* Where a hostile Location leads. */
+static void *t_hostile(ctx *x)
+{
+	static const char *const unusable[] = {"/space", "/tab", "/utf8", "/two-differ"};
+	corio_http_response *r;
+	char url[128];
+	int n;
+
+	x->s[0].ud = x->s[1].url;
+	/* A Location's userinfo is never sent: the server cannot pick the credentials... */
+	TH_CHECK(corio_http_get(x->c, u(x, 0, "/to-userinfo"), &r) == 0);
+	TH_CHECK(corio_http_response_status(r) == 200 && corio_http_response_redirects(r) == 1);
+	corio_http_response_free(r);
+	n = x->s[0].requests;
+	TH_CHECK(strncmp(head_of(&x->s[0], n), "GET /landed ", 12) == 0);
+	TH_CHECK(!strcasestr(head_of(&x->s[0], n), "Authorization"));
+	/* ...nor swap the caller's for its own: the caller's go on to the same origin */
+	snprintf(url, sizeof url, "http://alice:secret@127.0.0.1:%d/to-userinfo", x->s[0].port);
+	TH_CHECK(corio_http_get(x->c, url, &r) == 0);
+	corio_http_response_free(r);
+	n = x->s[0].requests;
+	/* base64("alice:secret"); base64("evil:pw") would be ZXZpbDpwdw== */
+	TH_CHECK(strstr(head_of(&x->s[0], n), "\r\nAuthorization: Basic YWxpY2U6c2VjcmV0\r\n"));
+	/* scheme-relative: the base's scheme, the Location's authority */
+	TH_CHECK(corio_http_get(x->c, u(x, 0, "/netpath"), &r) == 0);
+	TH_CHECK(corio_http_response_status(r) == 200);
+	corio_http_response_free(r);
+	TH_CHECK(strncmp(head_of(&x->s[1], x->s[1].requests), "GET /landed HTTP/1.1\r\n", 22) == 0);
+	/* bytes no URI reference has, or two Locations that disagree: the 3xx is the answer,
+	 * and nothing reached the request line */
+	for (size_t i = 0; i < sizeof unusable / sizeof unusable[0]; i++) {
+		int before = x->s[0].requests;
+
+		TH_CHECK(corio_http_get(x->c, u(x, 0, unusable[i]), &r) == 0);
+		TH_CHECK(corio_http_response_status(r) == 302 && corio_http_response_redirects(r) == 0);
+		corio_http_response_free(r);
+		TH_CHECK(x->s[0].requests == before + 1);
+	}
+	/* the same Location twice is one Location */
+	TH_CHECK(corio_http_get(x->c, u(x, 0, "/two-same"), &r) == 0);
+	TH_CHECK(corio_http_response_status(r) == 200 && corio_http_response_redirects(r) == 1);
+	corio_http_response_free(r);
+	/* a scheme the client has no business following */
+	TH_CHECK(corio_http_get(x->c, u(x, 0, "/to-js"), &r) == -EPROTONOSUPPORT);
+	TH_CHECK(r == NULL);
+	return TH_OK;
+}
+
+START_TEST(hostile_locations)
+{
+	ctx x = {.nsrv = 2, .body = t_hostile};
+
+	x.s[0].respond = x.s[1].respond = r_redirects;
+	RUN_CTX(x);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http_client");
 
-	TH_TCASE(s, "scripted", TH_TIMEOUT, redirects_methods_loops_maximum, cross_origin_redirect_drops_credentials);
+	TH_TCASE(s, "scripted", TH_TIMEOUT, redirects_methods_loops_maximum, cross_origin_redirect_drops_credentials, hostile_locations);
 	return th_main(s);
 }

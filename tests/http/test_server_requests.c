@@ -1,7 +1,8 @@
 /* tests/http/test_server_requests.c: the HTTP/1.1 server's request handling (http/server/,
  * http/server/parser.c): GET/HEAD/POST, long request-targets, Content-Length and chunked
  * bodies, 100-continue and answers before the body's end, the 500 for a silent handler,
- * pipelining and keep-alive (HTTP/1.1 and 1.0 rules); then the same exchanges with reads
+ * pipelining and keep-alive (HTTP/1.1 and 1.0 rules), hostile requests (target forms, Host
+ * syntax, versions, odd numbers); then the same exchanges with reads
  * and writes shortened at random (requests reach the parser in pieces). */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -496,6 +497,162 @@ START_TEST(pipeline_keepalive)
 }
 END_TEST
 
+/* ---- hostile requests (the probe of issue 14) -------------------------------------------- */
+
+/* One request on a new connection: its status, and its body when want_body is set (NULL:
+ * not checked). Prints what differs. */
+static bool answers(int port, const char *req, int status, const char *want_body)
+{
+	resp r;
+	int rc = once(port, req, &r, NULL);
+	bool ok = rc == 0 && r.status == status && (!want_body || !strcmp(r.body, want_body));
+
+	if (!ok)
+		fprintf(stderr, "want %d '%s', got rc %d status %d '%s' for %.60s\n", status,
+			want_body ? want_body : "", rc, r.status, r.body ? r.body : "", req);
+	resp_free(&r);
+	return ok;
+}
+
+/* The request-target split (RFC 9112 3.2): the absolute-form's path ends at '?' or the
+ * end (empty: "/"), its authority replaces Host and carries no userinfo; "*" is
+ * OPTIONS's only; no fragment, no other scheme. */
+static void *t_targets(int port)
+{
+	TH_CHECK(answers(port, "GET http://t?y=/info HTTP/1.1\r\nHost: t\r\n\r\n", 200,
+			 "hello world\n"));
+	TH_CHECK(answers(port, "GET http://t HTTP/1.1\r\nHost: t\r\n\r\n", 200, "hello world\n"));
+	TH_CHECK(answers(port, "GET http://t/info?/x HTTP/1.1\r\nHost: t\r\n\r\n", 200,
+			 "GET|http://t/info?/x|/x|(none)|11|1"));
+	TH_CHECK(answers(port, "GET http://a.example:81/host HTTP/1.1\r\nHost: t\r\n\r\n", 200,
+			 "a.example:81"));
+	TH_CHECK(answers(port, "GET https://[::1]/host HTTP/1.0\r\n\r\n", 200, "[::1]"));
+	TH_CHECK(answers(port, "GET /host HTTP/1.1\r\nHost: t:8080\r\n\r\n", 200, "t:8080"));
+	TH_CHECK(answers(port, "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", 404, NULL));
+	return TH_OK;
+}
+
+/* Request lines refused, with the status they get and the connection closed. */
+static const struct {
+	const char *line;
+	int status;
+} refused_lines[] = {
+	/* targets: userinfo, no host, a port of letters, another scheme, "*" but for OPTIONS,
+	 * a fragment */
+	{ "GET http://user@t/ HTTP/1.1", 400 },
+	{ "GET http://u:p@t/ HTTP/1.1", 400 },
+	{ "GET http:///info HTTP/1.1", 400 },
+	{ "GET http://t:8a/ HTTP/1.1", 400 },
+	{ "GET ftp://t/info HTTP/1.1", 400 },
+	{ "GET * HTTP/1.1", 400 },
+	{ "GET /info#x HTTP/1.1", 400 },
+	/* versions: another major is 505, a malformed version 400 */
+	{ "GET / HTTP/2.0", 505 },
+	{ "GET / HTTP/3.0", 505 },
+	{ "GET / HTTP/0.9", 505 },
+	{ "GET / HTTP/1.10", 400 },
+	{ "GET / HTTP/x.1", 400 },
+	{ "GET / HTTP/1", 400 },
+	{ "GET / HTTP/1.1.1", 400 },
+};
+
+static void *t_refused_lines(int port)
+{
+	char req[256];
+
+	for (size_t i = 0; i < sizeof refused_lines / sizeof *refused_lines; i++) {
+		snprintf(req, sizeof req, "%s\r\nHost: t\r\n\r\n", refused_lines[i].line);
+		TH_CHECK(answers_and_closes(port, req, refused_lines[i].status));
+	}
+	return TH_OK;
+}
+
+/* Header fields: no empty name; Host is uri-host [":" port] (RFC 9112 3.2). */
+static void *t_fields(int port)
+{
+	static const char *const bad_hosts[] = { "a/b c", "t:8a", "[::1]x", "[::g]", "a b",
+						 "t@u", "t:1:2", "[v1.x" };
+	static const char *const good_hosts[] = { "",	      "t:",	 "127.0.0.1:8080",
+						  "[::1]:80", "a%41.b-c_d~", "[v1.a:b]" };
+	char req[256];
+
+	TH_CHECK(answers_and_closes(port, "GET / HTTP/1.1\r\nHost: t\r\n: b\r\n\r\n", 400));
+	TH_CHECK(answers_and_closes(port, "GET / HTTP/1.1\r\n: b\r\nHost: t\r\n\r\n", 400));
+	for (size_t i = 0; i < sizeof bad_hosts / sizeof *bad_hosts; i++) {
+		snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad_hosts[i]);
+		TH_CHECK(answers_and_closes(port, req, 400));
+	}
+	for (size_t i = 0; i < sizeof good_hosts / sizeof *good_hosts; i++) {
+		snprintf(req, sizeof req, "GET /host HTTP/1.1\r\nHost: %s\r\n\r\n", good_hosts[i]);
+		TH_CHECK(answers(port, req, 200, good_hosts[i]));
+	}
+	return TH_OK;
+}
+
+/* HTTP/1.x is served as 1.1 (RFC 9110 2.5); other versions are in refused_lines. */
+static void *t_versions(int port)
+{
+	resp r;
+
+	TH_CHECK(once(port, "GET /info HTTP/1.2\r\nHost: t\r\n\r\n", &r, NULL) == 0);
+	TH_CHECK(!strncmp(r.head, "HTTP/1.1 200 OK\r\n", 17));
+	TH_CHECK(!strcmp(r.body, "GET|/info||(none)|11|1"));
+	resp_free(&r);
+	TH_CHECK(answers(port, "GET /info HTTP/1.9\r\nHost: t\r\n\r\n", 200, NULL));
+	return TH_OK;
+}
+
+/* Integers from the network: Content-Length in its odd forms, chunk sizes. */
+static void *t_numbers(int port)
+{
+	static const char *const bad_cl[] = { "+5", "5,5", "-1", "5 5", "0x5",
+					      "99999999999999999999999" };
+	char req[256];
+
+	for (size_t i = 0; i < sizeof bad_cl / sizeof *bad_cl; i++) {
+		snprintf(req, sizeof req,
+			 "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %s\r\n\r\nhello",
+			 bad_cl[i]);
+		TH_CHECK(answers_and_closes(port, req, 400));
+	}
+	TH_CHECK(answers_and_closes(port,
+				    "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n"
+				    "Content-Length: 5\r\n\r\nhello",
+				    400));
+	TH_CHECK(answers(port, "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length:  05 \r\n\r\nhello",
+			 200, "hello"));
+	TH_CHECK(answers_and_closes(port,
+				    "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+				    "\r\n+5\r\nhello\r\n0\r\n\r\n",
+				    400));
+	TH_CHECK(answers_and_closes(port,
+				    "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+				    "\r\nfffffffffffffffffffff\r\nhello\r\n0\r\n\r\n",
+				    400));
+	TH_CHECK(answers(port,
+			 "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+			 "\r\n00000000000000000000005\r\nhello\r\n0\r\n\r\n",
+			 200, "hello"));
+	return TH_OK;
+}
+
+static void *t_hostile(void *arg)
+{
+	(void)arg;
+	TH_CHECK(with_server(NULL, t_targets) == TH_OK);
+	TH_CHECK(with_server(NULL, t_fields) == TH_OK);
+	TH_CHECK(with_server(NULL, t_versions) == TH_OK);
+	TH_CHECK(with_server(NULL, t_refused_lines) == TH_OK);
+	TH_CHECK(with_server(NULL, t_numbers) == TH_OK);
+	return TH_OK;
+}
+
+START_TEST(hostile_requests)
+{
+	RUN_OK(t_hostile, NULL);
+}
+END_TEST
+
 START_TEST(faults_basic)
 {
 	g_faults = FAULTS;
@@ -510,6 +667,13 @@ START_TEST(faults_bodies)
 }
 END_TEST
 
+START_TEST(faults_hostile)
+{
+	g_faults = FAULTS;
+	RUN_OK(t_hostile, NULL);
+}
+END_TEST
+
 START_TEST(faults_pipeline)
 {
 	g_faults = "11:short@0.7";
@@ -521,7 +685,9 @@ int main(void)
 {
 	Suite *s = suite_create("http_server");
 
-	TH_TCASE(s, "server", TH_TIMEOUT, basic, long_targets, bodies, early_answers, pipeline_keepalive);
-	TH_TCASE(s, "faults", TH_TIMEOUT, faults_basic, faults_bodies, faults_pipeline);
+	TH_TCASE(s, "server", TH_TIMEOUT, basic, long_targets, bodies, early_answers, pipeline_keepalive,
+		 hostile_requests);
+	TH_TCASE(s, "faults", TH_TIMEOUT, faults_basic, faults_bodies, faults_pipeline,
+		 faults_hostile);
 	return th_main(s);
 }

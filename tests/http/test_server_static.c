@@ -1,6 +1,6 @@
 /* tests/http/test_server_static.c: the HTTP/1.1 server's static files (http/server/ static
  * routes, http/common/mime.c): Range, If-Modified-Since, traversal, cold files read from disk,
- * splice, MIME types; and the static routes again with short reads and writes. */
+ * splice, MIME types, hostile paths, ranges and dates; and the static routes again with short reads and writes. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <spawn.h>
@@ -11,6 +11,7 @@
 
 #include <corio/http_server.h>
 
+#include "http/common/date.h"
 #include "tests/support/helpers.h"
 #include "tests/http/server_helpers.h"
 
@@ -240,6 +241,219 @@ static void *t_static(void *arg)
 	return TH_OK;
 }
 
+/* ---- hostile requests (the probe of issue 14) -------------------------------------------- */
+
+/* One GET of target with extra header lines hdrs: its status, and its body when want_body
+ * is set. Prints what differs. */
+static bool get_is(int port, const char *target, const char *hdrs, int status,
+		   const char *want_body)
+{
+	char req[2048];
+	resp r;
+	int rc;
+	bool ok;
+
+	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n", target, hdrs);
+	rc = once(port, req, &r, NULL);
+	ok = rc == 0 && r.status == status && (!want_body || !strcmp(r.body, want_body));
+	if (!ok)
+		fprintf(stderr, "want %d '%s', got rc %d status %d '%s' for %s %s\n", status,
+			want_body ? want_body : "", rc, r.status, r.body ? r.body : "", target,
+			hdrs);
+	resp_free(&r);
+	return ok;
+}
+
+/* The 301 a directory without its slash gets: its Location. */
+static bool redirects_to(int port, const char *target, const char *want)
+{
+	char req[512], v[256];
+	resp r;
+	bool ok;
+
+	snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", target);
+	ok = once(port, req, &r, NULL) == 0 && r.status == 301 &&
+	     hval(&r, "location", v, sizeof v) && !strcmp(v, want);
+	if (!ok)
+		fprintf(stderr, "want 301 to %s, got %d %s for %s\n", want, r.status,
+			hval(&r, "location", v, sizeof v) ? v : "(none)", target);
+	resp_free(&r);
+	return ok;
+}
+
+/* Paths: a file is no directory; redirects never leave the host ("//host", "/\host"). */
+static void *t_paths(void *arg)
+{
+	corio_http_static *st = corio_http_static_new(file_root);
+	srvctx x;
+
+	(void)arg;
+	TH_CHECK(st != NULL);
+	TH_CHECK(srv_start(&x, NULL) == 0);
+	TH_CHECK(get_is(x.port, "/files/hello.txt/", "", 404, NULL));
+	TH_CHECK(get_is(x.port, "/files/hello.txt/.", "", 404, NULL));
+	TH_CHECK(get_is(x.port, "/files/hello.txt%2f", "", 404, NULL));
+	TH_CHECK(get_is(x.port, "/files/sub/.", "", 200, "<p>index</p>"));
+	TH_CHECK(get_is(x.port, "/files/sub%2F", "", 200, "<p>index</p>"));
+	TH_CHECK(get_is(x.port, "/files/sub/index.html/", "", 404, NULL));
+	TH_CHECK(get_is(x.port, "/files/%zz", "", 400, NULL));
+	TH_CHECK(get_is(x.port, "/files/%2", "", 400, NULL));
+	TH_CHECK(get_is(x.port, "/files/sub/%2e", "", 200, "<p>index</p>"));
+	TH_CHECK(get_is(x.port, "/files/sub/%2e%2E/hello.txt", "", 403, NULL));
+	TH_CHECK(redirects_to(x.port, "/files//sub", "/files/sub/"));
+	TH_CHECK(srv_stop(&x, CORIO_SEC(1)) == 0);
+	/* the static handler at the root: the probe's "//sub" */
+	TH_CHECK(srv_start_with(&x, NULL, corio_http_static_handler, st) == 0);
+	TH_CHECK(redirects_to(x.port, "//sub", "/sub/"));
+	TH_CHECK(redirects_to(x.port, "///sub?x=1", "/sub/?x=1"));
+	TH_CHECK(redirects_to(x.port, "http://t//sub", "/sub/"));
+	TH_CHECK(redirects_to(x.port, "/\\evil", "/%5Cevil/"));
+	TH_CHECK(redirects_to(x.port, "/%5Cevil", "/%5Cevil/"));
+	TH_CHECK(get_is(x.port, "http://t?y=/hello.txt", "", 404, NULL)); /* "/": no index */
+	TH_CHECK(get_is(x.port, "/hello.txt", "", 200, "0123456789abcdefghij"));
+	TH_CHECK(srv_stop(&x, CORIO_SEC(1)) == 0);
+	corio_http_static_free(st);
+	return TH_OK;
+}
+
+/* Range (RFC 9110 14): numbers beyond 64 bits, empty and reversed ranges, many ranges. */
+static void *t_ranges(void *arg)
+{
+	static const char whole[] = "0123456789abcdefghij";
+	char many[1200] = "Range: bytes=0-0", lm[64], h[256];
+	srvctx x;
+	resp r;
+
+	(void)arg;
+	for (int i = 0; i < 200; i++)
+		strcat(many, ",1-1");
+	strcat(many, "\r\n");
+	TH_CHECK(srv_start(&x, NULL) == 0);
+	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: bytes=-0\r\n", 416, NULL));
+	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: bytes=5-3\r\n", 200, whole));
+	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: bytes=99999999999999999999999-\r\n",
+			416, NULL));
+	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: bytes=18-99999999999999999999999\r\n",
+			206, "ij"));
+	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: bytes=-99999999999999999999999\r\n",
+			206, whole));
+	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: bytes=18446744073709551615-\r\n", 416,
+			NULL));
+	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: bytes=+1-2\r\n", 200, whole));
+	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: bytes=1-2x\r\n", 200, whole));
+	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: lines=1-2\r\n", 200, whole));
+	TH_CHECK(get_is(x.port, "/files/hello.txt", many, 200, whole));
+	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: bytes=1-2\r\nRange: bytes=3-4\r\n", 200,
+			whole));
+	/* If-Range: the file's date once, or the whole file */
+	TH_CHECK(once(x.port, "HEAD /files/hello.txt HTTP/1.1\r\nHost: t\r\n\r\n", &r, NULL) == 0);
+	TH_CHECK(hval(&r, "last-modified", lm, sizeof lm));
+	resp_free(&r);
+	snprintf(h, sizeof h, "Range: bytes=1-2\r\nIf-Range: %s\r\n", lm);
+	TH_CHECK(get_is(x.port, "/files/hello.txt", h, 206, "12"));
+	snprintf(h, sizeof h, "Range: bytes=1-2\r\nIf-Range: %s\r\nIf-Range: %s\r\n", lm, lm);
+	TH_CHECK(get_is(x.port, "/files/hello.txt", h, 200, whole));
+	TH_CHECK(get_is(x.port, "/files/hello.txt", "Range: bytes=1-2\r\nIf-Range: \"x\"\r\n", 200,
+			whole));
+	TH_CHECK(srv_stop(&x, CORIO_SEC(1)) == 0);
+	return TH_OK;
+}
+
+/* If-Modified-Since (RFC 9110 13.1.3): an invalid date is ignored (200), never normalised
+ * into a valid one (304); so is a field given twice. The file is newer than 2000 and older
+ * than 2070. */
+static void *t_dates(void *arg)
+{
+	static const char *const ignored[] = {
+		"Sun, 29 Feb 2099 00:00:00 GMT", /* 2099 is no leap year */
+		"Wed, 01 Jan 2099 00:00:00 GMT", /* a Thursday */
+		"Thu, 01 Jan 2099 24:00:00 GMT",
+		"Thu, 01 Jan 2099 00:60:00 GMT",
+		"Thu, 31 Apr 2099 00:00:00 GMT",
+		"Thu, 00 Jan 2099 00:00:00 GMT",
+		"Thu, 1 Jan 2099 00:00:00 GMT",
+		"Thu, 01 Jan 2099 00:00:00 UTC",
+		"Thu, 01 Jan 2099 00:00:00 GMT junk",
+		"Thu Jan 1 00:00:00 2099",
+		"Friday, 31-Apr-99 00:00:00 GMT",
+	};
+	static const char *const valid[] = {
+		"Thu, 01 Jan 2099 00:00:00 GMT",
+		"Sat, 28 Feb 2099 23:59:59 GMT",
+		"Thu Jan  1 00:00:00 2099",
+		"Wednesday, 01-Jan-70 00:00:00 GMT", /* 2070: not more than 50 years ahead */
+	};
+	char h[128];
+	srvctx x;
+
+	(void)arg;
+	TH_CHECK(srv_start(&x, NULL) == 0);
+	for (size_t i = 0; i < sizeof ignored / sizeof *ignored; i++) {
+		snprintf(h, sizeof h, "If-Modified-Since: %s\r\n", ignored[i]);
+		TH_CHECK(get_is(x.port, "/files/hello.txt", h, 200, "0123456789abcdefghij"));
+	}
+	for (size_t i = 0; i < sizeof valid / sizeof *valid; i++) {
+		snprintf(h, sizeof h, "If-Modified-Since: %s\r\n", valid[i]);
+		TH_CHECK(get_is(x.port, "/files/hello.txt", h, 304, NULL));
+	}
+	TH_CHECK(get_is(x.port, "/files/hello.txt",
+			"If-Modified-Since: Thu, 01 Jan 2099 00:00:00 GMT\r\n"
+			"If-Modified-Since: Thu, 01 Jan 2099 00:00:00 GMT\r\n",
+			200, NULL));
+	TH_CHECK(srv_stop(&x, CORIO_SEC(1)) == 0);
+	return TH_OK;
+}
+
+/* The hostile requests, each part with a server of its own. */
+static void run_static_hostile(void)
+{
+	make_files();
+	RUN_OK(t_paths, NULL);
+	RUN_OK(t_ranges, NULL);
+	RUN_OK(t_dates, NULL);
+	rm_files();
+}
+
+START_TEST(static_hostile)
+{
+	run_static_hostile();
+}
+END_TEST
+
+/* HTTP-dates (http/common/date.c) on their own: the three forms of RFC 9110 5.6.7, every
+ * date the server writes read back to its time (leap years, weekdays), and dates that do
+ * not exist refused rather than normalised. */
+START_TEST(http_dates)
+{
+	static const char *const invalid[] = {
+		"Sun, 29 Feb 2099 00:00:00 GMT", "Mon, 06 Nov 1994 08:49:37 GMT",
+		"Sun, 06 Nov 1994 08:49:37 gmt", "sun, 06 Nov 1994 08:49:37 GMT",
+		"Sun, 06 Nov 1994 08:49:37 GMT ", " Sun, 06 Nov 1994 08:49:37 GMT",
+		"Sun, 06 Nov 1994 8:49:37 GMT",	 "Sun, 06 Nov 94 08:49:37 GMT",
+		"Sun, 06 Nov 1994 08:49:61 GMT", "Thu, 01 Jan 1970 00:00:00 GMT+1",
+		"Wed, 31 Dec 1969 23:59:59 GMT", "Sun Nov 6 08:49:37 1994",
+		"Sun Nov  6 08:49:37 94",	 "Sunday, 06-Nov-1994 08:49:37 GMT",
+		"Sun, 06-Nov-94 08:49:37 GMT",	 "",
+	};
+	char buf[32];
+
+	ck_assert_int_eq(corio__http_parse_date("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777);
+	ck_assert_int_eq(corio__http_parse_date("Sunday, 06-Nov-94 08:49:37 GMT"), 784111777);
+	ck_assert_int_eq(corio__http_parse_date("Sun Nov  6 08:49:37 1994"), 784111777);
+	ck_assert_int_eq(corio__http_parse_date("Thu, 01 Jan 1970 00:00:00 GMT"), 0);
+	ck_assert_int_eq(corio__http_parse_date("Tue, 29 Feb 2000 00:00:00 GMT"), 951782400);
+	ck_assert_int_eq(corio__http_parse_date("Wed, 31 Dec 2008 23:59:60 GMT"), 1230768000);
+	ck_assert_int_eq(corio__http_parse_date(NULL), -1);
+	for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++)
+		ck_assert_msg(corio__http_parse_date(invalid[i]) == -1, "accepted '%s'", invalid[i]);
+	/* 0 to the end of 9999, in steps that visit every weekday, month and time of day */
+	for (int64_t t = 0; t < INT64_C(253402300800); t += INT64_C(1234567)) {
+		corio__http_date(buf, t);
+		ck_assert_msg(corio__http_parse_date(buf) == t, "%s is not %lld", buf, (long long)t);
+	}
+}
+END_TEST
+
 START_TEST(static_files)
 {
 	make_files();
@@ -290,11 +504,19 @@ START_TEST(faults_static)
 }
 END_TEST
 
+START_TEST(faults_static_hostile)
+{
+	g_faults = FAULTS;
+	run_static_hostile();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http_server");
 
-	TH_TCASE(s, "server", TH_TIMEOUT, static_files, static_files_cold, static_files_splice, mime_types);
-	TH_TCASE(s, "faults", TH_TIMEOUT, faults_static);
+	TH_TCASE(s, "server", TH_TIMEOUT, static_files, static_files_cold, static_files_splice, mime_types,
+		 static_hostile, http_dates);
+	TH_TCASE(s, "faults", TH_TIMEOUT, faults_static, faults_static_hostile);
 	return th_main(s);
 }

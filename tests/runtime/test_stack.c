@@ -1,7 +1,8 @@
 /* tests/runtime/test_stack.c: the coroutine stacks' Check suite (runtime/core/stack.c through the public
  * API): overflow detection for guarded stacks (guard page + SIGSEGV handler) and packed
  * stacks (canary checked at the next switch), reuse of released stacks, and how AUTO mode
- * mixes the two kinds (guarded_max, and the fallback when mappings run out).
+ * mixes the two kinds (guarded_max, and the fallback when mappings run out), and the trim
+ * of stacks a burst released (their deep pages given back once nobody needed them).
  *
  * Overflows run in a child process (fork + waitpid here, stderr captured through a pipe):
  * the child must die by SIGABRT after printing "corio: coroutine stack overflow", and must
@@ -14,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -364,6 +366,78 @@ START_TEST(test_stacks_unmapped_after_run)
 }
 END_TEST
 
+/* A burst of tasks that went deep, all released: once the loop went a second without
+ * needing them, all but the kept few (CORIO__STACK_WARM_KEEP, 64 a kind) have their deep
+ * pages released (mincore says which are resident). The stacks still work afterwards. */
+#define TRIM_N 300
+#define TRIM_KEEP 64
+#define DEEP_BYTES (24 * 1024)
+
+static char *deep_addr[TRIM_N];
+
+static void *deep_task(void *arg)
+{
+	volatile char pad[DEEP_BYTES];
+
+	memset((char *)pad, 1, sizeof pad);
+	deep_addr[(intptr_t)arg] = (char *)pad;
+	corio_yield(); /* all TRIM_N live at once */
+	return (void *)(uintptr_t)pad[7];
+}
+
+static int resident_deep(void)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	int n = 0;
+
+	for (int i = 0; i < TRIM_N; i++) {
+		unsigned char v = 0;
+		void *p = (void *)((uintptr_t)deep_addr[i] & ~(page - 1));
+
+		n += mincore(p, page, &v) == 0 && (v & 1);
+	}
+	return n;
+}
+
+static void *burst(void)
+{
+	corio_task *t[TRIM_N];
+
+	for (intptr_t i = 0; i < TRIM_N; i++)
+		TH_CHECK((t[i] = corio_spawn(deep_task, (void *)i)) != NULL);
+	TH_CHECK(corio_gather(t, TRIM_N, NULL) == 0);
+	return TH_OK;
+}
+
+static void *trim_main(void *arg)
+{
+	uint64_t end = corio_now() + CORIO_SEC(30);
+	int left;
+
+	(void)arg;
+	TH_CHECK(burst() == TH_OK);
+	TH_CHECK(resident_deep() > TRIM_KEEP);
+	/* the trim is due a second after the burst: poll for it (a hang fails at 30 s) */
+	while ((left = resident_deep()) > TRIM_KEEP && corio_now() < end)
+		corio_sleep(CORIO_MS(100));
+	TH_CHECK(left <= TRIM_KEEP);
+	TH_CHECK(burst() == TH_OK); /* trimmed stacks run again (their pages read as zero) */
+	return TH_OK;
+}
+
+START_TEST(test_burst_stacks_trimmed)
+{
+	static const corio_stack_kind kinds[] = { CORIO_STACK_GUARDED, CORIO_STACK_PACKED };
+
+	for (size_t i = 0; i < 2; i++) {
+		corio_config cfg = th_config();
+
+		cfg.stack_kind = kinds[i];
+		TH_RUN_EXPECT_OK(&cfg, trim_main, NULL);
+	}
+}
+END_TEST
+
 /* ==== AUTO mode ========================================================================= */
 
 struct auto_case {
@@ -461,7 +535,7 @@ static Suite *stack_suite(void)
 	Suite *s = suite_create("stack");
 
 	TH_TCASE(s, "overflow", TH_TIMEOUT, test_guarded_overflow_aborts_with_message, test_guarded_overflow_mprotect, test_auto_overflow_aborts_with_message, test_packed_canary_smash_aborts_at_next_switch, test_packed_deep_but_within_limits);
-	TH_TCASE(s, "pool", TH_TIMEOUT, test_stack_reuse_100k_sequential, test_stacks_unmapped_after_run, test_auto_guarded_max, test_auto_falls_back_when_mappings_run_out, test_auto_falls_back_mprotect);
+	TH_TCASE(s, "pool", TH_TIMEOUT, test_stack_reuse_100k_sequential, test_stacks_unmapped_after_run, test_burst_stacks_trimmed, test_auto_guarded_max, test_auto_falls_back_when_mappings_run_out, test_auto_falls_back_mprotect);
 	return s;
 }
 
