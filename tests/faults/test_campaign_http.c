@@ -255,19 +255,19 @@ static void http_campaign(unsigned seed, const char *test)
 	site_free();
 }
 
-/* The server receiving through a multishot receiver (the default), then with plain
- * receives (CORIO_HTTP_RECV=plain: read once per process, and each seed runs in a fresh
- * child). */
+/* The server receiving with plain receives (the default), then through its multishot
+ * receiver (CORIO_HTTP_RECV=multishot: read once per process, and each seed runs in a
+ * fresh child). */
 START_TEST(test_http)
 {
 	http_campaign((unsigned)_i, "test_http");
 }
 END_TEST
 
-START_TEST(test_http_plain_recv)
+START_TEST(test_http_multishot_recv)
 {
-	setenv("CORIO_HTTP_RECV", "plain", 1);
-	http_campaign((unsigned)_i, "test_http_plain_recv");
+	setenv("CORIO_HTTP_RECV", "multishot", 1);
+	http_campaign((unsigned)_i, "test_http_multishot_recv");
 }
 END_TEST
 
@@ -277,7 +277,7 @@ END_TEST
  * (injected) ECONNRESET while the connection was still up; the client then waited for an
  * early answer the server could not give, as the server waited for the rest of the body:
  * the request took the client's whole total timeout. The client now half-closes before
- * reading an early answer. */
+ * reading an early answer. (Plain receives were not yet the server's default then.) */
 START_TEST(test_regression_post_send_reset)
 {
 	cp_ctx c = { .seed = 4, .cls = CP_RESET };
@@ -292,7 +292,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = CP_SUITE("campaign_http", 300, test_http, test_http_plain_recv);
+	Suite *s = CP_SUITE("campaign_http", 300, test_http, test_http_multishot_recv);
 
 	TH_TCASE(s, "regressions", 300, test_regression_post_send_reset);
 	return cp_main(s);
