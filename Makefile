@@ -13,7 +13,7 @@
 #                              the seeded fault campaigns (tests/faults/) over seeds 1-200 (or
 #                              SEEDS, a CORIO_CAMPAIGN_SEEDS list; SEED=S one seed, verbose) in
 #                              the debug and ASan builds, printing every failing seed and the
-#                              command that replays it (not in CI: about 4 min; make test
+#                              command that replays it (not in CI: about 10 min; make test
 #                              runs seeds 1-3)
 #   make examples              builds examples/ in build/debug
 #   make install [PREFIX=..]   release build installed to $(PREFIX) (default /usr/local)
