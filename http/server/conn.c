@@ -31,7 +31,7 @@ static uint64_t deadline_after(uint64_t ns)
  * Nothing of it is live between requests (the head so far is empty, the output flushed). */
 static void go_lean(corio__hserver_conn *c)
 {
-	free(c->buf);
+	corio__hserver_buf_put(&c->hl->bufs, c->buf);
 	c->buf = NULL;
 	corio__buf_free(&c->req.arena);
 	free(c->req.hdrs);
@@ -65,7 +65,7 @@ static ssize_t recv_idle(corio__hserver_conn *c, uint64_t idle_deadline)
 	c->hl->lean--;
 	if (rc < 0)
 		return rc;
-	if (!(c->buf = malloc(c->cap)))
+	if (!(c->buf = corio__hserver_buf_get(&c->hl->bufs)))
 		return -ENOMEM;
 	return corio__hserver_recv(c, c->buf, c->cap, idle_deadline);
 }
@@ -216,7 +216,7 @@ static void conn_free(corio__hserver_conn *c)
 	corio__buf_free(&c->req.arena);
 	free(c->req.hdrs);
 	corio__hserver_out_free(c);
-	free(c->buf);
+	corio__hserver_buf_put(&c->hl->bufs, c->buf);
 	corio__buf_free(&c->obuf);
 	for (int i = 0; i < 2; i++)
 		if (c->pipe[i] >= 0)
@@ -231,12 +231,9 @@ void *corio__hserver_conn_main(void *arg)
 
 	c->phase = CORIO__HSERVER_BUSY;
 	c->cap = hl->srv->o.read_buffer;
-	/* The buffer last: the structs a connection keeps for its life sit together in the
-	 * heap, and a lean connection's freed buffer is a hole the heap trim can return
-	 * (server.c). */
 	if (!hl->stopping && (!hl->srv->o.tls || tls_handshake(c))) {
 		corio__hserver_rx_open(c);
-		if ((c->buf = malloc(c->cap)))
+		if ((c->buf = corio__hserver_buf_get(&hl->bufs)))
 			serve(c);
 	}
 	corio_receiver_free(c->rx); /* its final CQE may come after the close */

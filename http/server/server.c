@@ -221,7 +221,8 @@ static void *stop_loop(void *arg)
 	return NULL;
 }
 
-/* What connections gone lean (conn.c) or closed freed stays resident in the allocator's
+/* Once a second: the input buffers nobody took give their pages back (bufs.c); and what
+ * connections gone lean (conn.c) or closed freed stays resident in the allocator's
  * free chunks, between the structs of live connections, where glibc's free() never returns
  * it to the system: malloc_trim does, page by page. It walks the whole heap, so it runs
  * here, at most once a second and only after connections went lean or closed (what one
@@ -230,6 +231,7 @@ static void *stop_loop(void *arg)
 
 static void trim_heap(corio__hserver_loop *hl)
 {
+	corio__hserver_bufs_trim(&hl->bufs);
 	if (!hl->released)
 		return;
 	hl->released = 0;
@@ -267,6 +269,7 @@ static int serve_loop(corio__hserver_loop *hl)
 
 	corio_event_init(&hl->stop);
 	corio_event_init(&hl->drained);
+	corio__hserver_bufs_init(&hl->bufs, srv->o.read_buffer);
 	pthread_mutex_lock(&srv->mu);
 	hl->loop = loop;
 	stop = srv->stop_requested;
@@ -292,6 +295,7 @@ static int serve_loop(corio__hserver_loop *hl)
 	pthread_mutex_lock(&srv->mu);
 	hl->loop = NULL;
 	pthread_mutex_unlock(&srv->mu);
+	corio__hserver_bufs_fini(&hl->bufs); /* every connection is gone (stop_loop) */
 	return hl->result;
 }
 

@@ -57,6 +57,27 @@ typedef enum corio__hserver_field_state {
 	CORIO__HSERVER_IN_VALUE,
 } corio__hserver_field_state;
 
+/* The connections' input buffers of one server loop (bufs.c): fixed-size, carved from
+ * mappings of their own, free ones newest last in free[0..nfree). */
+typedef struct corio__hserver_slab corio__hserver_slab;
+typedef struct corio__hserver_bufs {
+	size_t size;               /* bytes per buffer (the read_buffer option, whole pages) */
+	char **free;
+	unsigned nfree, cap, total;
+	unsigned ntrimmed;         /* free[0..ntrimmed) hold no resident page */
+	unsigned low;              /* the fewest free since the last trim */
+	corio__hserver_slab *slabs;
+} corio__hserver_bufs;
+
+void corio__hserver_bufs_init(corio__hserver_bufs *b, size_t size);
+/* A buffer of b->size bytes, NULL without memory. */
+char *corio__hserver_buf_get(corio__hserver_bufs *b);
+void corio__hserver_buf_put(corio__hserver_bufs *b, char *p); /* NULL allowed */
+/* Gives back the pages of the buffers nobody took since the previous call (beyond a few). */
+void corio__hserver_bufs_trim(corio__hserver_bufs *b);
+/* Unmaps every buffer: none may be in use. */
+void corio__hserver_bufs_fini(corio__hserver_bufs *b);
+
 /* One loop's share of a server: its listener, its connections, its stop signal. Touched
  * only from that loop's thread (the loop pointer under srv->mu). */
 typedef struct corio__hserver_loop {
@@ -69,6 +90,7 @@ typedef struct corio__hserver_loop {
 	unsigned nconns;
 	unsigned lean;             /* connections idle long enough to hold no buffer (conn.c) */
 	unsigned released;         /* connections gone lean or closed since the last heap trim */
+	corio__hserver_bufs bufs;  /* the connections' input buffers */
 	corio__list conns;         /* of corio__hserver_conn, by link */
 	int result;
 } corio__hserver_loop;
