@@ -9,6 +9,12 @@
 #                              SQE semantics (cmake/liburing_compat.cmake); .ci/run runs it too
 #   make test-stress           make test from a clean copy of HEAD with two CPU hogs per CPU,
 #                              then again pinned to one CPU (not in CI: it takes a while)
+#   make test-faults [SEEDS=..] [SEED=S]
+#                              the seeded fault campaigns (tests/faults/) over seeds 1-200 (or
+#                              SEEDS, a CORIO_CAMPAIGN_SEEDS list; SEED=S one seed, verbose) in
+#                              the debug and ASan builds, printing every failing seed and the
+#                              command that replays it (not in CI: about 10 min; make test
+#                              runs seeds 1-3)
 #   make examples              builds examples/ in build/debug
 #   make install [PREFIX=..]   release build installed to $(PREFIX) (default /usr/local)
 #   make clean                 removes build/
@@ -34,7 +40,7 @@ TSAN_DIR := build/tsan
 # matches every tests/runtime/test_sync_*.c.
 TSAN_SUITES := test_threads|test_blocking|test_xchan|test_sync_
 
-.PHONY: all test test-debug test-asan test-tsan test-compat test-stress debug-build bench release-build examples install \
+.PHONY: all test test-debug test-asan test-tsan test-compat test-stress test-faults debug-build bench release-build examples install \
         clean deps deps-bench
 
 all: debug-build
@@ -79,6 +85,9 @@ test-compat: deps
 
 test-stress:
 	scripts/test-stress.sh
+
+test-faults: deps
+	SEEDS='$(SEEDS)' SEED='$(SEED)' scripts/test-faults.sh
 
 # Sequential on purpose: the sanitized run starts only when the debug run passed.
 test:
