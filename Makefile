@@ -14,6 +14,12 @@
 #                              corpus (tests/fuzz/run.sh); fails on a crash, leak or timeout
 #                              and prints the failing input's path. make test replays the
 #                              corpora and tests/fuzz/regress/ (fuzz_replay_*) without clang
+#   make test-faults [SEEDS=..] [SEED=S]
+#                              the seeded fault campaigns (tests/faults/) over seeds 1-200 (or
+#                              SEEDS, a CORIO_CAMPAIGN_SEEDS list; SEED=S one seed, verbose) in
+#                              the debug and ASan builds, printing every failing seed and the
+#                              command that replays it (not in CI: about 10 min; make test
+#                              runs seeds 1-3)
 #   make examples              builds examples/ in build/debug
 #   make install [PREFIX=..]   release build installed to $(PREFIX) (default /usr/local)
 #   make clean                 removes build/
@@ -41,7 +47,7 @@ FUZZ_DIR := build/fuzz
 # matches every tests/runtime/test_sync_*.c.
 TSAN_SUITES := test_threads|test_blocking|test_xchan|test_sync_
 
-.PHONY: all test test-debug test-asan test-tsan test-compat test-stress debug-build bench release-build examples install \
+.PHONY: all test test-debug test-asan test-tsan test-compat test-stress test-faults debug-build bench release-build examples install \
         clean deps deps-bench fuzz deps-fuzz
 
 all: debug-build
@@ -97,6 +103,9 @@ fuzz: deps-fuzz
 
 test-stress:
 	scripts/test-stress.sh
+
+test-faults: deps
+	SEEDS='$(SEEDS)' SEED='$(SEED)' scripts/test-faults.sh
 
 # Sequential on purpose: the sanitized run starts only when the debug run passed.
 test:

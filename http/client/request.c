@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -405,7 +406,12 @@ static int attempt(job *j, corio_http_response *r)
 	rc = send_body(r, &j->body, chunked);
 	if (rc == -EPIPE || rc == -ECONNRESET) {
 		/* The server may have answered early (413, 401...) and stopped reading: its
-		 * answer is worth more than the send error. */
+		 * answer is worth more than the send error. Half-close first: a server still
+		 * waiting for the rest of the body (the send failed before it reached the
+		 * kernel) then sees its end and answers or closes, instead of both sides
+		 * waiting for the other until a timeout. */
+		if (r->conn)
+			shutdown(r->conn->fd, SHUT_WR);
 		if (corio__hclient_read_head(r, false, UINT64_MAX) == 0) {
 			if (r->conn)
 				r->conn->broken = true;

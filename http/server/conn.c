@@ -27,7 +27,8 @@ static uint64_t deadline_after(uint64_t ns)
 }
 
 /* What a connection holds only for a request: the input buffer, the head's arena and
- * field table, the output buffers, and the stack pages the handler and parser touched.
+ * field table, the output buffers, TLS's empty buffers, and the stack pages the handler
+ * and parser touched.
  * Nothing of it is live between requests (the head so far is empty, the output flushed). */
 static void go_lean(corio__hserver_conn *c)
 {
@@ -39,6 +40,7 @@ static void go_lean(corio__hserver_conn *c)
 	c->req.hcap = 0;
 	corio__buf_free(&c->obuf);
 	corio__hserver_out_free(c);
+	corio__tls_trim(c->tls);
 	corio__task_trim_stack();
 	c->hl->released++;
 }

@@ -98,6 +98,7 @@ void corio_tls_free(corio_tls *t)
 	corio__tls_config_unref(t->cfg);
 	free(t->wq.p);
 	free(t->sq.p);
+	free(t->in);
 	free(t);
 }
 

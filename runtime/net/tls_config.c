@@ -40,6 +40,9 @@ corio_tls_config *corio_tls_config_new(bool server)
 		goto fail;
 	/* Renegotiation would make a write need a read; nothing here supports that. */
 	SSL_CTX_set_options(c->ctx, SSL_OP_NO_RENEGOTIATION);
+	/* OpenSSL's record buffers (~34 KiB a connection) freed whenever they are empty, so an
+	 * idle connection does not keep them (README "Memory under load"). */
+	SSL_CTX_set_mode(c->ctx, SSL_MODE_RELEASE_BUFFERS);
 	/* A missing system store is not an error here: verification then fails per
 	 * connection, with a reason that says so. */
 	if (!server && !SSL_CTX_set_default_verify_paths(c->ctx))

@@ -34,6 +34,27 @@ bool corio__tls_buffered(const corio_tls *t)
 	return t && (SSL_has_pending(t->ssl) || t->in_off < t->in_len);
 }
 
+void corio__tls_trim(corio_tls *t)
+{
+	if (!t)
+		return;
+	if (!t->receiving && t->in_off == t->in_len) {
+		free(t->in);
+		t->in = NULL;
+		t->in_off = t->in_len = 0;
+	}
+	if (!t->wq.len) {
+		free(t->wq.p);
+		t->wq = (corio__tls_buf){ 0 };
+	}
+	/* sq is the sender's while it holds the lock; an empty one with the lock free is idle */
+	if (!t->sq.len && corio_mutex_trylock(&t->send_lock) == 0) {
+		free(t->sq.p);
+		t->sq = (corio__tls_buf){ 0 };
+		corio_mutex_unlock(&t->send_lock);
+	}
+}
+
 /* Records are flushed once this much ciphertext waits in t->wq. */
 #define FLUSH_AT CORIO__TLS_CHUNK
 

@@ -29,6 +29,10 @@ corio__tls_session *corio__tls_session_get(corio_tls *t);
 void corio__tls_session_free(corio__tls_session *s); /* NULL allowed */
 /* Whether t's handshake resumed a session. */
 bool corio__tls_resumed(const corio_tls *t);
+/* Gives back t's buffers while they are empty (the receive buffer, the send queues; OpenSSL
+ * frees its own record buffers when idle, SSL_MODE_RELEASE_BUFFERS): for a connection that
+ * will wait long. They are taken again when needed. Never parks. */
+void corio__tls_trim(corio_tls *t);
 /* Whether t holds received bytes nobody has read yet (ciphertext or plaintext). */
 bool corio__tls_buffered(const corio_tls *t);
 /* Encrypts iov[0..n) into records and sends them, flushing once per ~16 KiB of records

@@ -73,7 +73,8 @@ struct corio_tls {
 	size_t in_off, in_len;        /* t->in[in_off..in_len): received, not yet OpenSSL's */
 	char alpn[256];
 	char err[CORIO__TLS_ERRLEN];
-	unsigned char in[CORIO__TLS_INBUF];
+	unsigned char *in;            /* CORIO__TLS_INBUF bytes, taken by the first receive and
+				       * given back by corio__tls_trim when empty */
 };
 
 /* Takes / drops a reference (the last drop frees the config). Never park. */

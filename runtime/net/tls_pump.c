@@ -13,6 +13,7 @@
  * t->in and OpenSSL's record buffer already hold stays there for the next corio_tls_read. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -99,12 +100,16 @@ static ssize_t receive(corio_tls *t)
 		t->in_len -= t->in_off;
 		t->in_off = 0;
 	}
-	if (t->in_len == sizeof t->in) {
+	if (!t->in && !(t->in = malloc(CORIO__TLS_INBUF))) {
+		snprintf(t->err, sizeof t->err, "no memory for the TLS receive buffer");
+		return -ENOMEM;
+	}
+	if (t->in_len == CORIO__TLS_INBUF) {
 		snprintf(t->err, sizeof t->err, "TLS receive buffer full");
 		return -EPROTO; /* OpenSSL asked for more while holding this much: cannot be */
 	}
 	t->receiving = true;
-	n = corio_recv(t->fd, t->in + t->in_len, sizeof t->in - t->in_len, 0);
+	n = corio_recv(t->fd, t->in + t->in_len, CORIO__TLS_INBUF - t->in_len, 0);
 	t->receiving = false;
 	if (n > 0)
 		t->in_len += (size_t)n;

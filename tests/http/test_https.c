@@ -6,7 +6,8 @@
  * client dropped at the handshake deadline, a close-delimited body cut without
  * close_notify (-EPROTO, never success) and ended with it, a 16 MiB body byte-exact,
  * Expect: 100-continue with a streamed body, gzip decoding, a read timeout, a server on two
- * loops, bad configs, and a graceful shutdown with a handshake in progress. Certificates are
+ * loops, a keep-alive connection served again after it went lean, bad configs, and a graceful
+ * shutdown with a handshake in progress. Certificates are
  * made at start (tests/support/certs.h); everything listens on 127.0.0.1 port 0. */
 #include "tests/support/helpers.h"
 #include "tests/support/certs.h"
@@ -523,6 +524,34 @@ static void *t_big_body(void *arg)
 }
 TH_TASK_TEST(body_16_mib, t_big_body)
 
+/* A keep-alive HTTPS connection idle for over a second goes lean on the server (its TLS
+ * buffers, input buffer and stack pages given back, http/server/conn.c): the requests that
+ * follow on it, a 16 MiB body among them, work as before, on the same connection. The sleep
+ * makes the connection idle, which is the condition under test: a machine too slow for it
+ * to go lean in time makes the test weaker, never failing. */
+static void *c_lean_reuse(env *e)
+{
+	corio_http_client_stats st;
+	char u[128], out[64];
+
+	url_of(u, sizeof u, "https", "localhost", e->tls.port, "/");
+	TH_CHECK(get(e->c, u, NULL, 0, out, sizeof out) == 200 && !strcmp(out, "hello"));
+	corio_sleep(CORIO_MS(1500));
+	TH_CHECK(get(e->c, u, NULL, 0, out, sizeof out) == 200 && !strcmp(out, "hello"));
+	corio_sleep(CORIO_MS(1500));
+	TH_CHECK(c_big_body(e) == TH_OK);
+	corio_http_client_stats_get(e->c, &st);
+	TH_CHECK(st.connects == 1 && st.reuses == 2);
+	return TH_OK;
+}
+
+static void *t_lean_reuse(void *arg)
+{
+	(void)arg;
+	return with_servers(NULL, false, NULL, c_lean_reuse);
+}
+TH_TASK_TEST(idle_connection_goes_lean_and_serves_again, t_lean_reuse)
+
 typedef struct stream_body {
 	size_t sent, total;
 } stream_body;
@@ -791,7 +820,8 @@ int main(void)
 		Suite *s = TH_SUITE("https", TH_TIMEOUT, get_reuse_and_resume, verification_failures,
 				    redirects_between_schemes, plain_http_to_tls_port,
 				    silent_handshake_dropped, body_cut_without_close_notify,
-				    body_16_mib, continue_gzip_and_timeout, server_on_two_loops,
+				    body_16_mib, idle_connection_goes_lean_and_serves_again,
+				    continue_gzip_and_timeout, server_on_two_loops,
 				    shutdown_during_handshake, thousand_connections, bad_configs);
 		TCase *tc = tcase_create("faults");
 
