@@ -9,6 +9,11 @@
 #                              SQE semantics (cmake/liburing_compat.cmake); .ci/run runs it too
 #   make test-stress           make test from a clean copy of HEAD with two CPU hogs per CPU,
 #                              then again pinned to one CPU (not in CI: it takes a while)
+#   make fuzz [FUZZ_SECONDS=N] clang + libFuzzer build of tests/fuzz/fuzz_*.c in build/fuzz, each
+#                              target run N seconds (default 60) over a scratch copy of its
+#                              corpus (tests/fuzz/run.sh); fails on a crash, leak or timeout
+#                              and prints the failing input's path. make test replays the
+#                              corpora and tests/fuzz/regress/ (fuzz_replay_*) without clang
 #   make test-faults [SEEDS=..] [SEED=S]
 #                              the seeded fault campaigns (tests/faults/) over seeds 1-200 (or
 #                              SEEDS, a CORIO_CAMPAIGN_SEEDS list; SEED=S one seed, verbose) in
@@ -25,6 +30,7 @@ CTEST ?= ctest
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 PREFIX ?= /usr/local
 BENCH_ARGS ?=
+FUZZ_SECONDS ?= 60
 
 DEBUG_DIR := build/debug
 ASAN_DIR := build/asan
@@ -35,13 +41,14 @@ SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 
 COMPAT_DIR := build/compat
 TSAN_DIR := build/tsan
+FUZZ_DIR := build/fuzz
 # The suites where threads meet (ThreadSanitizer counts every coroutine as a thread and
 # stops at 8128, so the suites with 10 000+ live tasks cannot run under it); test_sync_
 # matches every tests/runtime/test_sync_*.c.
 TSAN_SUITES := test_threads|test_blocking|test_xchan|test_sync_
 
 .PHONY: all test test-debug test-asan test-tsan test-compat test-stress test-faults debug-build bench release-build examples install \
-        clean deps deps-bench
+        clean deps deps-bench fuzz deps-fuzz
 
 all: debug-build
 
@@ -50,6 +57,9 @@ deps:
 
 deps-bench:
 	scripts/deps.sh bench
+
+deps-fuzz:
+	scripts/deps.sh fuzz
 
 debug-build: deps
 	$(CMAKE) -S . -B $(DEBUG_DIR) -DCMAKE_BUILD_TYPE=Debug -DCORIO_SANITIZE=OFF \
@@ -82,6 +92,14 @@ test-compat: deps
 		-DCORIO_BUILD_BENCH=ON
 	$(CMAKE) --build $(COMPAT_DIR) -j$(NPROC)
 	$(CTEST) --test-dir $(COMPAT_DIR) --output-on-failure -j2
+
+# libFuzzer needs clang; warnings are not errors here (the gcc builds hold -Werror).
+fuzz: deps-fuzz
+	$(CMAKE) -S . -B $(FUZZ_DIR) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCORIO_BUILD_FUZZ=ON -DCORIO_WERROR=OFF -DCORIO_BUILD_TESTS=OFF \
+		-DCORIO_BUILD_EXAMPLES=OFF -DCORIO_BUILD_BENCH=OFF
+	$(CMAKE) --build $(FUZZ_DIR) --target fuzz_targets -j$(NPROC)
+	tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 test-stress:
 	scripts/test-stress.sh

@@ -11,6 +11,9 @@
 #                             Rust with Debian's tokio and hyper crates; Node.js is used when
 #                             installed: Debian 12's is 18, the peers want 20)
 #   scripts/deps.sh stress    the build group plus stress-ng (make test-stress)
+#   scripts/deps.sh fuzz      the build group plus clang and libFuzzer (make fuzz);
+#                             libclang-rt-14-dev, which holds the fuzzer and sanitizer
+#                             runtimes, is only recommended by clang and named explicitly
 #
 # Idempotent: prints nothing and touches nothing when every package is there. Otherwise
 # runs one `apt-get update` and one `apt-get install`, as root or through sudo.
@@ -23,14 +26,17 @@ bench_pkgs=(nginx-light h2o wrk fio python3-aiohttp python3-aiofiles python3-uvl
             libcurl4-openssl-dev nghttp2-client golang-go cargo rustc librust-tokio-dev
             librust-hyper-dev librust-libc-dev)
 
+fuzz_pkgs=(clang libfuzzer-14-dev libclang-rt-14-dev)
+
 usage() {
-	echo "usage: $0 [build|bench|stress]"
+	echo "usage: $0 [build|bench|stress|fuzz]"
 }
 
 group=${1:-build}
 case $group in
 build) wanted=("${build_pkgs[@]}") ;;
 stress) wanted=("${build_pkgs[@]}" stress-ng) ;;
+fuzz) wanted=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
 bench) wanted=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
 -h | --help)
 	usage

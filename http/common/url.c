@@ -311,6 +311,10 @@ static int build(const parts *pt, const char *path, size_t path_len, corio_url *
 			goto bad;
 		out->has_port = true;
 	}
+	/* RFC 3986 3.3: without an authority a path cannot begin with "//" (its string would
+	 * read as one). Only dot removal in a resolution can make such a path. */
+	if (!pt->has_authority && path_len >= 2 && path[0] == '/' && path[1] == '/')
+		goto bad;
 	if (is_http_like(pt->scheme.p, (size_t)pt->scheme.len)) {
 		if (!pt->has_authority || !*out->host)
 			goto bad;

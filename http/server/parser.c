@@ -222,13 +222,14 @@ static int trailer_bytes(corio__hserver_conn *c, size_t len)
 static int end_value(corio__hserver_conn *c)
 {
 	corio_http_in *r = &c->req;
-	corio__hserver_field *h = &r->hdrs[r->nhdrs];
+	corio__hserver_field *h;
 	char *v;
 
 	if (r->field_state == CORIO__HSERVER_IN_NAME)
 		return fail(r, 400);
 	if (r->field_state != CORIO__HSERVER_IN_VALUE)
 		return 0;
+	h = &r->hdrs[r->nhdrs]; /* not before: hdrs is NULL until the first field (NULL + 0) */
 	if (h->value == UINT32_MAX)
 		h->value = (uint32_t)r->arena.len;
 	v = r->arena.p + h->value;
