@@ -71,8 +71,9 @@ typedef struct corio__hclient_parser {
 void corio__hclient_parser_init(corio__hclient_parser *h, bool head, size_t max_header_bytes,
 				size_t max_headers, size_t max_chunk_ext);
 void corio__hclient_parser_free(corio__hclient_parser *h);
-/* Parses data[0..len): bytes consumed (less than len only when the message completed
- * inside), or a negative errno (sticky): -EBADMSG, -EMSGSIZE, -ENOMEM. */
+/* Parses data[0..len): bytes consumed (less than len when the head or the message
+ * completed inside: the parser pauses there, and the rest is fed again), or a negative
+ * errno (sticky): -EBADMSG, -EMSGSIZE, -ENOMEM. */
 ssize_t corio__hclient_parser_feed(corio__hclient_parser *h, const char *data, size_t len);
 /* The connection ended. 0 when that completed the message (close-delimited body),
  * -ECONNRESET when no byte of a response came, -EPROTO when it was cut short. */
