@@ -1,0 +1,186 @@
+// tests/ws/peers/ws_client.js: Node's `ws` package as a WebSocket CLIENT of corio's server,
+// for tests/ws/test_ws_interop_node.c. One scenario per run:
+//
+//     node ws_client.js URL SCENARIO [CA_FILE]
+//
+// NODE_PATH must name the node_modules holding ws (scripts/deps.sh installs it in
+// build/npm). CA_FILE: the PEM CA trusted for wss:// URLs. Each step that holds prints one
+// line on stdout ("echo ok", "pong ok", "closed CODE REASON", ...); the first that does not
+// prints "fail WHY" and exits 1. Exit 0 when the scenario ran to its end.
+//
+// Scenarios (what the server at URL is expected to do in brackets):
+//   echo           [echo every message with its opcode] text and binary of 0, 1, 125, 126,
+//                  65535, 65536 and 1 MiB bytes; multi-byte UTF-8 text; a binary message
+//                  in three fragments with a ping between them; a text message fragmented
+//                  inside a multi-byte character; a ping answered by a pong with its
+//                  payload; then a close 1000 "done"
+//   close4000      [receive until the close] closes with 4000 "node says bye" at once
+//   wait-close     [close the connection] waits for the server's close, prints its code
+//   deflate        [echo] offers permessage-deflate, prints "extensions LIST" ("-": none),
+//                  echoes compressible and incompressible messages, then closes 1000
+'use strict';
+
+const fs = require('node:fs');
+const WebSocket = require('ws');
+
+const [url, scenario, caFile] = process.argv.slice(2);
+
+function out(line) {
+	process.stdout.write(line + '\n');
+}
+
+function fail(why) {
+	out('fail ' + why);
+	process.exit(1);
+}
+
+if (!url || !scenario)
+	fail('usage: node ws_client.js URL SCENARIO [CA_FILE]');
+
+const opts = { perMessageDeflate: scenario === 'deflate', maxPayload: 64 << 20 };
+if (caFile)
+	opts.ca = fs.readFileSync(caFile);
+const ws = new WebSocket(url, opts);
+
+// Messages as they arrive, taken in order by next().
+const inbox = [];
+let waiter = null;
+ws.on('message', (data, isBinary) => {
+	const m = { data, isBinary };
+	if (waiter) {
+		const w = waiter;
+		waiter = null;
+		w(m);
+	} else {
+		inbox.push(m);
+	}
+});
+ws.on('error', (e) => fail('error ' + e.message));
+let closed = null;
+const closedPromise = new Promise((resolve) => {
+	ws.on('close', (code, reason) => {
+		closed = { code, reason: reason.toString() };
+		if (waiter)
+			fail(`closed (${code}) while waiting for a message`);
+		resolve(closed);
+	});
+});
+
+function next() {
+	if (inbox.length)
+		return Promise.resolve(inbox.shift());
+	return new Promise((resolve) => {
+		waiter = resolve;
+	});
+}
+
+function nextPong() {
+	return new Promise((resolve) => ws.once('pong', resolve));
+}
+
+// n bytes: printable ASCII for text, every byte value for binary.
+function pattern(n, text) {
+	const b = Buffer.alloc(n);
+	for (let i = 0; i < n; i++)
+		b[i] = text ? 0x20 + ((i * 7) % 95) : (i * 31 + 7) & 0xff;
+	return b;
+}
+
+async function expectEcho(what, data, binary) {
+	const m = await next();
+	const want = Buffer.isBuffer(data) ? data : Buffer.from(data);
+	if (m.isBinary !== binary)
+		fail(`${what}: came back as ${m.isBinary ? 'binary' : 'text'}`);
+	if (!m.data.equals(want))
+		fail(`${what}: ${m.data.length} bytes came back, ${want.length} sent, or others`);
+}
+
+async function closeAndPrint(code, reason) {
+	ws.close(code, reason);
+	const c = await closedPromise;
+	out(`closed ${c.code} ${c.reason}`);
+}
+
+async function echo() {
+	for (const n of [0, 1, 125, 126, 65535, 65536, 1 << 20]) {
+		for (const binary of [false, true]) {
+			const b = pattern(n, !binary);
+			ws.send(binary ? b : b.toString('latin1'), { binary });
+			await expectEcho(`echo ${n} ${binary ? 'binary' : 'text'}`, b, binary);
+		}
+	}
+	out('echo ok');
+	const utf8 = 'žluťoučký kůň úpěl ďábelské ódy ✓ 🎉 '.repeat(500);
+	ws.send(utf8);
+	await expectEcho('multi-byte text', utf8, false);
+	out('utf8 ok');
+
+	// Three fragments, a ping between the first two: one message comes back.
+	const parts = [pattern(1000, false), pattern(70000, false), pattern(3, false)];
+	const pong = nextPong();
+	ws.send(parts[0], { binary: true, fin: false });
+	ws.ping('between');
+	ws.send(parts[1], { binary: true, fin: false });
+	ws.send(parts[2], { binary: true, fin: true });
+	await expectEcho('fragmented binary', Buffer.concat(parts), true);
+	const p = await pong;
+	if (p.toString() !== 'between')
+		fail(`pong between fragments carried '${p}'`);
+	// Text cut inside a character (é is C3 A9): valid only once joined.
+	const text = Buffer.from('fragmented é text');
+	const cut = text.indexOf(0xc3) + 1;
+	ws.send(text.subarray(0, cut), { binary: false, fin: false });
+	ws.send(Buffer.alloc(0), { binary: false, fin: false });
+	ws.send(text.subarray(cut), { binary: false, fin: true });
+	await expectEcho('text fragmented inside a character', text, false);
+	out('fragments ok');
+
+	const pong2 = nextPong();
+	ws.ping('corio-ping');
+	const q = await pong2;
+	if (q.toString() !== 'corio-ping')
+		fail(`pong carried '${q}'`);
+	out('pong ok');
+	await closeAndPrint(1000, 'done');
+}
+
+async function deflate() {
+	out('extensions ' + (ws.extensions || '-'));
+	const big = Buffer.from('compressible text, over and over. '.repeat(30000));
+	const msgs = [
+		[Buffer.alloc(0), true], [big, false], [pattern(65536, false), true],
+		[Buffer.from('x'), false], [big, true],
+	];
+	for (const [data, binary] of msgs) {
+		ws.send(binary ? data : data.toString(), { binary });
+		await expectEcho(`deflate echo ${data.length} ${binary ? 'binary' : 'text'}`, data,
+			binary);
+	}
+	out('echo ok');
+	await closeAndPrint(1000, 'done');
+}
+
+async function main() {
+	await new Promise((resolve) => ws.once('open', resolve));
+	switch (scenario) {
+	case 'echo':
+		await echo();
+		break;
+	case 'close4000':
+		await closeAndPrint(4000, 'node says bye');
+		break;
+	case 'wait-close': {
+		const c = await closedPromise;
+		out(`closed ${c.code} ${c.reason}`);
+		break;
+	}
+	case 'deflate':
+		await deflate();
+		break;
+	default:
+		fail('unknown scenario ' + scenario);
+	}
+	process.exit(0);
+}
+
+main().catch((e) => fail('exception ' + (e && e.stack ? e.stack : e)));
