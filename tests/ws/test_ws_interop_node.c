@@ -1,0 +1,442 @@
+/* tests/ws/test_ws_interop_node.c: corio's WebSocket against an implementation nobody here
+ * wrote, Node's `ws` package (from the npm registry, installed by scripts/deps.sh into
+ * build/npm; skipped with 77 and the reason when Node or ws is missing, never faked).
+ *
+ * Node as the CLIENT of corio's server (corio_ws_accept in a handler, tests/ws/interop.h;
+ * the script is tests/ws/peers/ws_client.js): text and binary echo of 0 B .. 1 MiB,
+ * multi-byte UTF-8, fragments with a ping between them, a text message fragmented inside a
+ * character, ping -> pong, Node closing with 4000 + reason as corio sees it, corio closing
+ * with 1001 as Node sees it, the same over wss:// with Node trusting the test CA, and
+ * permessage-deflate offered by Node: declined cleanly by a server that does not accept it,
+ * accepted or declined (the connection works either way) by one that does.
+ *
+ * Node as the SERVER for corio's client (corio_ws_connect; tests/ws/peers/ws_server.js,
+ * which listens on a port the kernel picks and prints it): the echo matrix, fragmented
+ * messages with a ping between fragments (corio's automatic pong seen by Node), a ping
+ * while corio waits in a receive, Node closing with 4001, corio closing with 4002 as Node
+ * sees it, wss://, permessage-deflate offered or not, and bad input injected by Node on its
+ * raw socket: invalid UTF-8 in a text frame (-EPROTO, Node sees 1007) and a masked frame
+ * from a server (-EPROTO, Node sees 1002). */
+#include "tests/ws/interop.h"
+
+static const size_t sizes[] = { 0, 1, 125, 126, 65535, 65536, 1u << 20 };
+#define NSIZES (sizeof sizes / sizeof sizes[0])
+
+/* ---- Node as the client ------------------------------------------------------------------ */
+
+/* Node's client: `node ws_client.js URL SCENARIO [CA]`. */
+static void client_argv(const ix_ccase *k, char *url, char **argv)
+{
+	static char script[PATH_MAX];
+
+	snprintf(script, sizeof script, "%s/ws_client.js", IX_PEERS);
+	argv[0] = ix_node;
+	argv[1] = script;
+	argv[2] = url;
+	argv[3] = (char *)k->scenario;
+	argv[4] = k->tls ? ix_certs.path[CERT_CA] : NULL;
+	argv[5] = NULL;
+}
+
+static void run_cjob(ix_ccase k)
+{
+	k.argv = client_argv;
+	TH_RUN_EXPECT_OK(NULL, ix_client_case, &k);
+}
+
+/* 7 sizes, text and binary; multi-byte text; 2 fragmented messages. */
+#define ECHO_MSGS ((int)NSIZES * 2 + 3)
+
+START_TEST(node_client_echo)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "echo",
+			     .lines = { "echo ok", "utf8 ok", "fragments ok", "pong ok", "closed 1000" },
+			     .check = ix_seen_peer_closed, .echoed = ECHO_MSGS, .code = 1000,
+			     .reason = "done" });
+}
+END_TEST
+
+START_TEST(node_client_close_4000)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "close4000", .lines = { "closed " },
+			     .check = ix_seen_peer_closed, .echoed = 0, .code = 4000,
+			     .reason = "node says bye" });
+}
+END_TEST
+
+/* corio closed with 1001: Node saw it, and corio's close returned 0 (Node answered). */
+START_TEST(node_client_sees_close_1001)
+{
+	run_cjob((ix_ccase){ .path = "/close", .scenario = "wait-close",
+			     .lines = { "closed 1001 corio going away" },
+			     .check = ix_seen_closed_here });
+}
+END_TEST
+
+START_TEST(node_client_wss_echo)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "echo", .tls = true,
+			     .lines = { "echo ok", "utf8 ok", "fragments ok", "pong ok", "closed 1000" },
+			     .check = ix_seen_peer_closed, .echoed = ECHO_MSGS, .code = 1000,
+			     .reason = "done" });
+}
+END_TEST
+
+START_TEST(node_client_wss_close_1001)
+{
+	run_cjob((ix_ccase){ .path = "/close", .scenario = "wait-close", .tls = true,
+			     .lines = { "closed 1001 corio going away" },
+			     .check = ix_seen_closed_here });
+}
+END_TEST
+
+/* Node offered permessage-deflate to a server that does not accept it: declined, and the
+ * echoes (1 MiB of compressible text among them) work uncompressed. */
+START_TEST(node_client_deflate_declined)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "deflate",
+			     .lines = { "extensions -", "echo ok", "closed 1000" },
+			     .check = ix_seen_peer_closed, .echoed = 5, .code = 1000,
+			     .reason = "done" });
+}
+END_TEST
+
+/* A server that accepts permessage-deflate: accepted (or declined, the extension being
+ * optional), and the echoes work either way. */
+START_TEST(node_client_deflate_accepted)
+{
+	run_cjob((ix_ccase){ .path = "/deflate", .scenario = "deflate",
+			     .lines = { "extensions ", "echo ok", "closed 1000" },
+			     .check = ix_seen_peer_closed, .echoed = 5, .code = 1000,
+			     .reason = "done" });
+}
+END_TEST
+
+/* ---- Node as the server ------------------------------------------------------------------ */
+
+/* A Node server (wss:// when tls) for the checks of fn: started, its port read, stopped by
+ * its pid whatever fn found. */
+typedef struct senv {
+	ix_peer p;
+	int port;
+	bool tls;
+	corio_http_client *c;
+} senv;
+typedef const char *(*server_fn)(senv *e);
+
+typedef struct sjob {
+	bool tls;
+	server_fn fn;
+} sjob;
+
+static void *t_server_case(void *arg)
+{
+	const sjob *j = arg;
+	senv e = { .p = { .fd = -1 }, .tls = j->tls };
+	char script[PATH_MAX];
+	char *argv[5] = { ix_node, script, NULL, NULL, NULL };
+	const char *res;
+	int rc;
+
+	snprintf(script, sizeof script, "%s/ws_server.js", IX_PEERS);
+	if (j->tls) {
+		argv[2] = ix_certs.path[CERT_GOOD];
+		argv[3] = ix_certs.path[CERT_GOOD_KEY];
+	}
+	if ((rc = ix_start(&e.p, argv)) < 0)
+		res = ix_fail("cannot start node: %s", strerror(-rc));
+	else if ((e.port = ix_listening(&e.p)) <= 0)
+		res = ix_fail("node server did not listen: %s; last line '%s'", strerror(-e.port),
+			      e.p.last);
+	else if (!(e.c = ix_client(j->tls ? &ix_certs : NULL)))
+		res = "no client";
+	else
+		res = j->fn(&e);
+	corio_http_client_free(e.c);
+	ix_stop(&e.p);
+	return (void *)res;
+}
+
+static void run_sjob(bool tls, server_fn fn)
+{
+	sjob j = { tls, fn };
+
+	TH_RUN_EXPECT_OK(NULL, t_server_case, &j);
+}
+
+/* corio's client connected to path (with o; NULL: defaults) into *ws: NULL or why not. */
+static const char *connect_to(senv *e, const char *path, const corio_ws_opts *o, corio_ws **ws)
+{
+	char url[128];
+	int rc;
+
+	snprintf(url, sizeof url, "%s://127.0.0.1:%d%s", e->tls ? "wss" : "ws", e->port, path);
+	*ws = NULL;
+	rc = o ? corio_ws_connect_opts(e->c, url, o, ws) : corio_ws_connect(e->c, url, ws);
+	if (rc != 0)
+		return ix_fail("corio_ws_connect %s: %s", url, strerror(-rc));
+	return ix_expect(&e->p, "open ") == 0 ? NULL : ix_fail("Node saw no connection");
+}
+
+/* Closes ws with 4002 "corio bye", which Node must see, and frees it. */
+static const char *close_4002(senv *e, corio_ws *ws, const char *path)
+{
+	char want[96];
+	int rc = corio_ws_close(ws, 4002, "corio bye");
+
+	corio_ws_free(ws);
+	if (rc != 0)
+		return ix_fail("corio_ws_close(4002): %s", strerror(-rc));
+	snprintf(want, sizeof want, "close %s 4002 corio bye", path);
+	return ix_expect_line(&e->p, "close ", want) ? NULL
+						    : ix_fail("Node saw '%s', not '%s'", e->p.last, want);
+}
+
+static const char *s_echo(senv *e)
+{
+	corio_ws *ws;
+	const char *why = connect_to(e, "/echo", NULL, &ws);
+
+	if (why)
+		return why;
+	if (strcmp(e->p.last, "open /echo -") != 0)
+		why = ix_fail("Node's open line: '%s'", e->p.last);
+	for (size_t i = 0; !why && i < NSIZES; i++) {
+		if (!(why = ix_echo_one(ws, sizes[i], true)))
+			why = ix_echo_one(ws, sizes[i], false);
+	}
+	if (why) {
+		corio_ws_free(ws);
+		return why;
+	}
+	return close_4002(e, ws, "/echo");
+}
+
+START_TEST(node_server_echo)
+{
+	run_sjob(false, s_echo);
+}
+END_TEST
+
+START_TEST(node_server_wss_echo)
+{
+	run_sjob(true, s_echo);
+}
+END_TEST
+
+/* One message of corio_ws_recv equal to (op, want): NULL or why not. */
+static const char *recv_is(corio_ws *ws, int want_op, const void *want, size_t len)
+{
+	char buf[256];
+	int op = 0;
+	ssize_t n = corio_ws_recv(ws, &op, buf, sizeof buf);
+
+	if (n < 0)
+		return ix_fail("recv: %s (close code %d)", strerror((int)-n), corio_ws_close_code(ws));
+	if (op != want_op || (size_t)n != len || memcmp(buf, want, len) != 0)
+		return ix_fail("recv: opcode %d, %zd bytes '%.*s'", op, n, (int)(n < 64 ? n : 64), buf);
+	return NULL;
+}
+
+/* Node sends a text message in three fragments with a ping between them, then a binary one
+ * in two: whole messages come out, and Node gets the pong. */
+static const char *s_fragments(senv *e)
+{
+	static const unsigned char bin[] = { 1, 2, 3, 4, 5 };
+	corio_ws *ws;
+	const char *why = connect_to(e, "/fragments", NULL, &ws);
+
+	if (why)
+		return why;
+	if (!(why = recv_is(ws, CORIO_WS_TEXT, "first second third", 18)) &&
+	    !(why = recv_is(ws, CORIO_WS_BINARY, bin, sizeof bin)) &&
+	    !(why = recv_is(ws, CORIO_WS_TEXT, "done", 4)) &&
+	    !ix_expect_line(&e->p, "pong ", "pong in the middle"))
+		why = ix_fail("Node's pong line: '%s'", e->p.last);
+	if (why) {
+		corio_ws_free(ws);
+		return why;
+	}
+	return close_4002(e, ws, "/fragments");
+}
+
+START_TEST(node_server_fragments)
+{
+	run_sjob(false, s_fragments);
+}
+END_TEST
+
+/* Node pings while corio waits in a receive: the automatic pong reaches Node, which then
+ * sends "pong seen". */
+static const char *s_ping(senv *e)
+{
+	corio_ws *ws;
+	const char *why = connect_to(e, "/ping", NULL, &ws);
+
+	if (why)
+		return why;
+	if (!(why = recv_is(ws, CORIO_WS_TEXT, "pong seen", 9)) &&
+	    !ix_expect_line(&e->p, "pong ", "pong node-ping"))
+		why = ix_fail("Node's pong line: '%s'", e->p.last);
+	if (why) {
+		corio_ws_free(ws);
+		return why;
+	}
+	return close_4002(e, ws, "/ping");
+}
+
+START_TEST(node_server_ping)
+{
+	run_sjob(false, s_ping);
+}
+END_TEST
+
+/* Node closes with 4001 "node closes": the receive returns -EPIPE with that code, and
+ * corio's answer completes Node's close handshake. */
+static const char *s_close(senv *e)
+{
+	char buf[16];
+	corio_ws *ws;
+	int op, rc;
+	ssize_t n;
+	const char *why = connect_to(e, "/close", NULL, &ws);
+
+	if (why)
+		return why;
+	n = corio_ws_recv(ws, &op, buf, sizeof buf);
+	if (n != -EPIPE)
+		why = ix_fail("recv after Node's close: %zd, not -EPIPE", n);
+	else if (corio_ws_close_code(ws) != 4001 || strcmp(corio_ws_close_reason(ws), "node closes"))
+		why = ix_fail("close code %d '%s', Node sent 4001 'node closes'",
+			      corio_ws_close_code(ws), corio_ws_close_reason(ws));
+	else if ((rc = corio_ws_close(ws, 1000, NULL)) != 0)
+		why = ix_fail("corio_ws_close after the peer's close: %s", strerror(-rc));
+	else if (ix_expect(&e->p, "close /close ") != 0)
+		why = ix_fail("Node did not finish its close: '%s'", e->p.last);
+	corio_ws_free(ws);
+	return why;
+}
+
+START_TEST(node_server_close_4001)
+{
+	run_sjob(false, s_close);
+}
+END_TEST
+
+START_TEST(node_server_wss_close_4001)
+{
+	run_sjob(true, s_close);
+}
+END_TEST
+
+/* Bad input written by Node on its raw socket: the receive fails with -EPROTO, corio sent
+ * the close code want, and Node saw it. */
+static const char *bad_input(senv *e, const char *path, int want)
+{
+	char buf[16], line[64];
+	corio_ws *ws;
+	int op;
+	ssize_t n;
+	const char *why = connect_to(e, path, NULL, &ws);
+
+	if (why)
+		return why;
+	n = corio_ws_recv(ws, &op, buf, sizeof buf);
+	snprintf(line, sizeof line, "close %s %d", path, want);
+	if (n != -EPROTO)
+		why = ix_fail("%s: recv returned %zd, not -EPROTO", path, n);
+	else if (corio_ws_close_code(ws) != want)
+		why = ix_fail("%s: corio_ws_close_code %d, want %d", path, corio_ws_close_code(ws), want);
+	else if (ix_expect(&e->p, "close ") != 0 || strncmp(e->p.last, line, strlen(line)) != 0)
+		why = ix_fail("%s: Node saw '%s', want '%s'", path, e->p.last, line);
+	corio_ws_free(ws);
+	return why;
+}
+
+static const char *s_badutf8(senv *e)
+{
+	return bad_input(e, "/badutf8", CORIO_WS_INVALID_DATA);
+}
+
+START_TEST(node_server_invalid_utf8_1007)
+{
+	run_sjob(false, s_badutf8);
+}
+END_TEST
+
+static const char *s_masked(senv *e)
+{
+	return bad_input(e, "/masked", CORIO_WS_PROTOCOL_ERROR);
+}
+
+START_TEST(node_server_masked_frame_1002)
+{
+	run_sjob(false, s_masked);
+}
+END_TEST
+
+/* permessage-deflate: a client that does not offer it gets none from a server that would
+ * accept it; one that offers it gets it or not (optional), and 1 MiB of compressible text
+ * and 64 KiB of binary echo either way. */
+static const char *s_deflate(senv *e)
+{
+	corio_ws_opts o;
+	corio_ws *ws;
+	const char *why = connect_to(e, "/deflate", NULL, &ws);
+
+	if (why)
+		return why;
+	if (strcmp(e->p.last, "open /deflate -") != 0)
+		why = ix_fail("not offered, yet Node opened with '%s'", e->p.last);
+	if (!why)
+		why = ix_echo_one(ws, 4096, true);
+	if (why) {
+		corio_ws_free(ws);
+		return why;
+	}
+	if ((why = close_4002(e, ws, "/deflate")))
+		return why;
+	corio_ws_opts_init(&o);
+	o.deflate = true;
+	if ((why = connect_to(e, "/deflate", &o, &ws)))
+		return why;
+	fprintf(stderr, "permessage-deflate offered by corio's client: Node's '%s'\n", e->p.last);
+	if (!(why = ix_echo_one(ws, 1u << 20, true)) && !(why = ix_echo_one(ws, 65536, false)))
+		why = ix_echo_one(ws, 0, false);
+	if (why) {
+		corio_ws_free(ws);
+		return why;
+	}
+	return close_4002(e, ws, "/deflate");
+}
+
+START_TEST(node_server_deflate)
+{
+	run_sjob(false, s_deflate);
+}
+END_TEST
+
+/* ---- main -------------------------------------------------------------------------------- */
+
+int main(void)
+{
+	char why[PATH_MAX + 256];
+	Suite *s = suite_create("ws_interop_node");
+	TCase *tc;
+
+	if (!ix_node_ready(why, sizeof why)) {
+		fprintf(stderr, "skipped: %s\n", why);
+		return TH_SKIP;
+	}
+	tc = TH_TCASE(s, "node_client", TH_TIMEOUT, node_client_echo, node_client_close_4000,
+		      node_client_sees_close_1001, node_client_wss_echo,
+		      node_client_wss_close_1001, node_client_deflate_declined,
+		      node_client_deflate_accepted);
+	tcase_add_checked_fixture(tc, ix_certs_setup, ix_certs_teardown);
+	tc = TH_TCASE(s, "node_server", TH_TIMEOUT, node_server_echo, node_server_wss_echo,
+		      node_server_fragments, node_server_ping, node_server_close_4001,
+		      node_server_wss_close_4001, node_server_invalid_utf8_1007,
+		      node_server_masked_frame_1002, node_server_deflate);
+	tcase_add_checked_fixture(tc, ix_certs_setup, ix_certs_teardown);
+	return th_main(s);
+}
