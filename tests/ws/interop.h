@@ -1,4 +1,4 @@
-/* tests/ws/interop.h: what the WebSocket interop suites (test_ws_interop_node.c,
+/* tests/ws/interop.h: what the WebSocket interop suites (test_ws_interop_node_client.c, test_ws_interop_node_server.c,
  * test_ws_interop_python.c) share: finding a peer (Node with the `ws` package that
  * scripts/deps.sh installs into build/npm, Python with Debian's websockets) or the reason it
  * is missing, a peer program run as a child whose stdout lines are read inside the loop with

@@ -1,6 +1,6 @@
 /* tests/ws/test_ws_interop_python.c: corio's WebSocket against Python's `websockets`
  * (Debian 12's python3-websockets 10.4, asyncio API; tests/ws/peers/ws_py.py), a smaller
- * matrix than Node's (tests/ws/test_ws_interop_node.c); skipped with 77 and the reason when
+ * matrix than Node's (tests/ws/test_ws_interop_node_*.c); skipped with 77 and the reason when
  * /usr/bin/python3 or the package is missing.
  *
  * Python as the client of corio's server: echo of text and binary of 0, 125 and 65536 bytes

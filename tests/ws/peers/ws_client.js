@@ -1,5 +1,5 @@
 // tests/ws/peers/ws_client.js: Node's `ws` package as a WebSocket CLIENT of corio's server,
-// for tests/ws/test_ws_interop_node.c. One scenario per run:
+// for tests/ws/test_ws_interop_node_client.c. One scenario per run:
 //
 //     node ws_client.js URL SCENARIO [CA_FILE]
 //

@@ -1,5 +1,5 @@
 // tests/ws/peers/ws_server.js: Node's `ws` package as a WebSocket SERVER for corio's client,
-// for tests/ws/test_ws_interop_node.c:
+// for tests/ws/test_ws_interop_node_server.c:
 //
 //     node ws_server.js [CERT_FILE KEY_FILE]
 //

@@ -1,116 +1,19 @@
-/* tests/ws/test_ws_interop_node.c: corio's WebSocket against an implementation nobody here
- * wrote, Node's `ws` package (from the npm registry, installed by scripts/deps.sh into
+/* tests/ws/test_ws_interop_node_server.c: corio's WebSocket client against a server nobody
+ * here wrote, Node's `ws` package (from the npm registry, installed by scripts/deps.sh into
  * build/npm; skipped with 77 and the reason when Node or ws is missing, never faked).
  *
- * Node as the CLIENT of corio's server (corio_ws_accept in a handler, tests/ws/interop.h;
- * the script is tests/ws/peers/ws_client.js): text and binary echo of 0 B .. 1 MiB,
- * multi-byte UTF-8, fragments with a ping between them, a text message fragmented inside a
- * character, ping -> pong, Node closing with 4000 + reason as corio sees it, corio closing
- * with 1001 as Node sees it, the same over wss:// with Node trusting the test CA, and
- * permessage-deflate offered by Node: declined cleanly by a server that does not accept it,
- * accepted or declined (the connection works either way) by one that does.
- *
- * Node as the SERVER for corio's client (corio_ws_connect; tests/ws/peers/ws_server.js,
- * which listens on a port the kernel picks and prints it): the echo matrix, fragmented
- * messages with a ping between fragments (corio's automatic pong seen by Node), a ping
- * while corio waits in a receive, Node closing with 4001, corio closing with 4002 as Node
- * sees it, wss://, permessage-deflate offered or not, and bad input injected by Node on its
+ * Node (tests/ws/peers/ws_server.js, listening on a port the kernel picks and printing it)
+ * serves corio_ws_connect: the echo matrix of 0 B .. 1 MiB, fragmented messages with a ping
+ * between fragments (corio's automatic pong seen by Node), a ping while corio waits in a
+ * receive, Node closing with 4001, corio closing with 4002 as Node sees it, wss:// with the
+ * test certificate, permessage-deflate offered or not, and bad input Node writes on its
  * raw socket: invalid UTF-8 in a text frame (-EPROTO, Node sees 1007) and a masked frame
- * from a server (-EPROTO, Node sees 1002). */
+ * from a server (-EPROTO, Node sees 1002). The other direction is
+ * tests/ws/test_ws_interop_node_client.c. */
 #include "tests/ws/interop.h"
 
 static const size_t sizes[] = { 0, 1, 125, 126, 65535, 65536, 1u << 20 };
 #define NSIZES (sizeof sizes / sizeof sizes[0])
-
-/* ---- Node as the client ------------------------------------------------------------------ */
-
-/* Node's client: `node ws_client.js URL SCENARIO [CA]`. */
-static void client_argv(const ix_ccase *k, char *url, char **argv)
-{
-	static char script[PATH_MAX];
-
-	snprintf(script, sizeof script, "%s/ws_client.js", IX_PEERS);
-	argv[0] = ix_node;
-	argv[1] = script;
-	argv[2] = url;
-	argv[3] = (char *)k->scenario;
-	argv[4] = k->tls ? ix_certs.path[CERT_CA] : NULL;
-	argv[5] = NULL;
-}
-
-static void run_cjob(ix_ccase k)
-{
-	k.argv = client_argv;
-	TH_RUN_EXPECT_OK(NULL, ix_client_case, &k);
-}
-
-/* 7 sizes, text and binary; multi-byte text; 2 fragmented messages. */
-#define ECHO_MSGS ((int)NSIZES * 2 + 3)
-
-START_TEST(node_client_echo)
-{
-	run_cjob((ix_ccase){ .path = "/echo", .scenario = "echo",
-			     .lines = { "echo ok", "utf8 ok", "fragments ok", "pong ok", "closed 1000" },
-			     .check = ix_seen_peer_closed, .echoed = ECHO_MSGS, .code = 1000,
-			     .reason = "done" });
-}
-END_TEST
-
-START_TEST(node_client_close_4000)
-{
-	run_cjob((ix_ccase){ .path = "/echo", .scenario = "close4000", .lines = { "closed " },
-			     .check = ix_seen_peer_closed, .echoed = 0, .code = 4000,
-			     .reason = "node says bye" });
-}
-END_TEST
-
-/* corio closed with 1001: Node saw it, and corio's close returned 0 (Node answered). */
-START_TEST(node_client_sees_close_1001)
-{
-	run_cjob((ix_ccase){ .path = "/close", .scenario = "wait-close",
-			     .lines = { "closed 1001 corio going away" },
-			     .check = ix_seen_closed_here });
-}
-END_TEST
-
-START_TEST(node_client_wss_echo)
-{
-	run_cjob((ix_ccase){ .path = "/echo", .scenario = "echo", .tls = true,
-			     .lines = { "echo ok", "utf8 ok", "fragments ok", "pong ok", "closed 1000" },
-			     .check = ix_seen_peer_closed, .echoed = ECHO_MSGS, .code = 1000,
-			     .reason = "done" });
-}
-END_TEST
-
-START_TEST(node_client_wss_close_1001)
-{
-	run_cjob((ix_ccase){ .path = "/close", .scenario = "wait-close", .tls = true,
-			     .lines = { "closed 1001 corio going away" },
-			     .check = ix_seen_closed_here });
-}
-END_TEST
-
-/* Node offered permessage-deflate to a server that does not accept it: declined, and the
- * echoes (1 MiB of compressible text among them) work uncompressed. */
-START_TEST(node_client_deflate_declined)
-{
-	run_cjob((ix_ccase){ .path = "/echo", .scenario = "deflate",
-			     .lines = { "extensions -", "echo ok", "closed 1000" },
-			     .check = ix_seen_peer_closed, .echoed = 5, .code = 1000,
-			     .reason = "done" });
-}
-END_TEST
-
-/* A server that accepts permessage-deflate: accepted (or declined, the extension being
- * optional), and the echoes work either way. */
-START_TEST(node_client_deflate_accepted)
-{
-	run_cjob((ix_ccase){ .path = "/deflate", .scenario = "deflate",
-			     .lines = { "extensions ", "echo ok", "closed 1000" },
-			     .check = ix_seen_peer_closed, .echoed = 5, .code = 1000,
-			     .reason = "done" });
-}
-END_TEST
 
 /* ---- Node as the server ------------------------------------------------------------------ */
 
@@ -421,18 +324,13 @@ END_TEST
 int main(void)
 {
 	char why[PATH_MAX + 256];
-	Suite *s = suite_create("ws_interop_node");
+	Suite *s = suite_create("ws_interop_node_server");
 	TCase *tc;
 
 	if (!ix_node_ready(why, sizeof why)) {
 		fprintf(stderr, "skipped: %s\n", why);
 		return TH_SKIP;
 	}
-	tc = TH_TCASE(s, "node_client", TH_TIMEOUT, node_client_echo, node_client_close_4000,
-		      node_client_sees_close_1001, node_client_wss_echo,
-		      node_client_wss_close_1001, node_client_deflate_declined,
-		      node_client_deflate_accepted);
-	tcase_add_checked_fixture(tc, ix_certs_setup, ix_certs_teardown);
 	tc = TH_TCASE(s, "node_server", TH_TIMEOUT, node_server_echo, node_server_wss_echo,
 		      node_server_fragments, node_server_ping, node_server_close_4001,
 		      node_server_wss_close_4001, node_server_invalid_utf8_1007,

@@ -1,0 +1,126 @@
+/* tests/ws/test_ws_interop_node_client.c: corio's WebSocket server against a client nobody
+ * here wrote, Node's `ws` package (from the npm registry, installed by scripts/deps.sh into
+ * build/npm; skipped with 77 and the reason when Node or ws is missing, never faked).
+ *
+ * Node (tests/ws/peers/ws_client.js) connects to corio's server (corio_ws_accept in a
+ * handler, tests/ws/interop.h): text and binary echo of 0 B .. 1 MiB, multi-byte UTF-8,
+ * fragments with a ping between them, a text message fragmented inside a character, ping
+ * -> pong, Node closing with 4000 + reason as corio sees it, corio closing with 1001 as
+ * Node sees it, the same over wss:// with Node trusting the test CA, and permessage-deflate
+ * offered by Node: declined cleanly by a server that does not accept it, accepted or
+ * declined (the connection works either way) by one that may. The other direction, Node's
+ * server and corio's client, is tests/ws/test_ws_interop_node_server.c. */
+#include "tests/ws/interop.h"
+
+static const size_t sizes[] = { 0, 1, 125, 126, 65535, 65536, 1u << 20 };
+#define NSIZES (sizeof sizes / sizeof sizes[0])
+
+/* ---- Node as the client ------------------------------------------------------------------ */
+
+/* Node's client: `node ws_client.js URL SCENARIO [CA]`. */
+static void client_argv(const ix_ccase *k, char *url, char **argv)
+{
+	static char script[PATH_MAX];
+
+	snprintf(script, sizeof script, "%s/ws_client.js", IX_PEERS);
+	argv[0] = ix_node;
+	argv[1] = script;
+	argv[2] = url;
+	argv[3] = (char *)k->scenario;
+	argv[4] = k->tls ? ix_certs.path[CERT_CA] : NULL;
+	argv[5] = NULL;
+}
+
+static void run_cjob(ix_ccase k)
+{
+	k.argv = client_argv;
+	TH_RUN_EXPECT_OK(NULL, ix_client_case, &k);
+}
+
+/* 7 sizes, text and binary; multi-byte text; 2 fragmented messages. */
+#define ECHO_MSGS ((int)NSIZES * 2 + 3)
+
+START_TEST(node_client_echo)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "echo",
+			     .lines = { "echo ok", "utf8 ok", "fragments ok", "pong ok", "closed 1000" },
+			     .check = ix_seen_peer_closed, .echoed = ECHO_MSGS, .code = 1000,
+			     .reason = "done" });
+}
+END_TEST
+
+START_TEST(node_client_close_4000)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "close4000", .lines = { "closed " },
+			     .check = ix_seen_peer_closed, .echoed = 0, .code = 4000,
+			     .reason = "node says bye" });
+}
+END_TEST
+
+/* corio closed with 1001: Node saw it, and corio's close returned 0 (Node answered). */
+START_TEST(node_client_sees_close_1001)
+{
+	run_cjob((ix_ccase){ .path = "/close", .scenario = "wait-close",
+			     .lines = { "closed 1001 corio going away" },
+			     .check = ix_seen_closed_here });
+}
+END_TEST
+
+START_TEST(node_client_wss_echo)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "echo", .tls = true,
+			     .lines = { "echo ok", "utf8 ok", "fragments ok", "pong ok", "closed 1000" },
+			     .check = ix_seen_peer_closed, .echoed = ECHO_MSGS, .code = 1000,
+			     .reason = "done" });
+}
+END_TEST
+
+START_TEST(node_client_wss_close_1001)
+{
+	run_cjob((ix_ccase){ .path = "/close", .scenario = "wait-close", .tls = true,
+			     .lines = { "closed 1001 corio going away" },
+			     .check = ix_seen_closed_here });
+}
+END_TEST
+
+/* Node offered permessage-deflate to a server that does not accept it: declined, and the
+ * echoes (1 MiB of compressible text among them) work uncompressed. */
+START_TEST(node_client_deflate_declined)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "deflate",
+			     .lines = { "extensions -", "echo ok", "closed 1000" },
+			     .check = ix_seen_peer_closed, .echoed = 5, .code = 1000,
+			     .reason = "done" });
+}
+END_TEST
+
+/* A server that accepts permessage-deflate: accepted (or declined, the extension being
+ * optional), and the echoes work either way. */
+START_TEST(node_client_deflate_accepted)
+{
+	run_cjob((ix_ccase){ .path = "/deflate", .scenario = "deflate",
+			     .lines = { "extensions ", "echo ok", "closed 1000" },
+			     .check = ix_seen_peer_closed, .echoed = 5, .code = 1000,
+			     .reason = "done" });
+}
+END_TEST
+
+/* ---- main -------------------------------------------------------------------------------- */
+
+int main(void)
+{
+	char why[PATH_MAX + 256];
+	Suite *s = suite_create("ws_interop_node_client");
+	TCase *tc;
+
+	if (!ix_node_ready(why, sizeof why)) {
+		fprintf(stderr, "skipped: %s\n", why);
+		return TH_SKIP;
+	}
+	tc = TH_TCASE(s, "node_client", TH_TIMEOUT, node_client_echo, node_client_close_4000,
+		      node_client_sees_close_1001, node_client_wss_echo,
+		      node_client_wss_close_1001, node_client_deflate_declined,
+		      node_client_deflate_accepted);
+	tcase_add_checked_fixture(tc, ix_certs_setup, ix_certs_teardown);
+	return th_main(s);
+}
