@@ -426,6 +426,20 @@ static inline const char *ix_seen_peer_closed(const ix_ccase *k, const ix_seen *
 	return NULL;
 }
 
+/* corio failed the connection: the echo loop's receive returned k->echoed (an -errno here)
+ * and corio sent close k->code. */
+static inline const char *ix_seen_failed(const ix_ccase *k, const ix_seen *s, const ix_peer *p)
+{
+	(void)p;
+	if (s->accept_rc != 0)
+		return ix_fail("corio_ws_accept: %s", strerror(-s->accept_rc));
+	if (s->recv_rc != k->echoed)
+		return ix_fail("the receive returned %ld, want %d", s->recv_rc, k->echoed);
+	if (s->close_code != k->code)
+		return ix_fail("corio_ws_close_code %d, want %d", s->close_code, k->code);
+	return NULL;
+}
+
 /* corio's handler closed (1001): its close handshake finished with 0. */
 static inline const char *ix_seen_closed_here(const ix_ccase *k, const ix_seen *s, const ix_peer *p)
 {

@@ -8,7 +8,10 @@
  * -> pong, Node closing with 4000 + reason as corio sees it, corio closing with 1001 as
  * Node sees it, the same over wss:// with Node trusting the test CA, and permessage-deflate
  * offered by Node: declined cleanly by a server that does not accept it, accepted or
- * declined (the connection works either way) by one that may. The other direction, Node's
+ * declined (the connection works either way) by one that may; and what corio must refuse,
+ * with the close code Node sees: an unmasked client frame (1002) and invalid UTF-8 (1007)
+ * written on Node's raw socket, a 17 MiB message over the 16 MiB limit (1009). The other
+ * direction, Node's
  * server and corio's client, is tests/ws/test_ws_interop_node_server.c. */
 #include "tests/ws/interop.h"
 
@@ -105,6 +108,29 @@ START_TEST(node_client_deflate_accepted)
 }
 END_TEST
 
+/* Bad input from Node's raw socket, or a message over corio's limit: corio's receive fails
+ * and Node's close event carries the code corio sent. (.echoed holds the receive's result.) */
+START_TEST(node_client_unmasked_frame_1002)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "unmasked", .lines = { "closed 1002" },
+			     .check = ix_seen_failed, .echoed = -EPROTO, .code = 1002 });
+}
+END_TEST
+
+START_TEST(node_client_invalid_utf8_1007)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "badutf8", .lines = { "closed 1007" },
+			     .check = ix_seen_failed, .echoed = -EPROTO, .code = 1007 });
+}
+END_TEST
+
+START_TEST(node_client_too_big_1009)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "too-big", .lines = { "closed 1009" },
+			     .check = ix_seen_failed, .echoed = -EMSGSIZE, .code = 1009 });
+}
+END_TEST
+
 /* ---- main -------------------------------------------------------------------------------- */
 
 int main(void)
@@ -120,7 +146,8 @@ int main(void)
 	tc = TH_TCASE(s, "node_client", TH_TIMEOUT, node_client_echo, node_client_close_4000,
 		      node_client_sees_close_1001, node_client_wss_echo,
 		      node_client_wss_close_1001, node_client_deflate_declined,
-		      node_client_deflate_accepted);
+		      node_client_deflate_accepted, node_client_unmasked_frame_1002,
+		      node_client_invalid_utf8_1007, node_client_too_big_1009);
 	tcase_add_checked_fixture(tc, ix_certs_setup, ix_certs_teardown);
 	return th_main(s);
 }

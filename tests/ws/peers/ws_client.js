@@ -18,6 +18,11 @@
 //   wait-close     [close the connection] waits for the server's close, prints its code
 //   deflate        [echo] offers permessage-deflate, prints "extensions LIST" ("-": none),
 //                  echoes compressible and incompressible messages, then closes 1000
+//   unmasked       [fail with 1002] writes an unmasked binary frame on the raw socket
+//   badutf8        [fail with 1007] writes a masked text frame holding C3 28 (invalid UTF-8)
+//   too-big        [fail with 1009] sends a 17 MiB binary message (corio's default limit
+//                  is 16 MiB)
+// The last three wait for the server's close and print "closed CODE REASON".
 'use strict';
 
 const fs = require('node:fs');
@@ -160,6 +165,16 @@ async function deflate() {
 	await closeAndPrint(1000, 'done');
 }
 
+// A frame written on the socket under ws, as a broken client would.
+function raw(bytes) {
+	ws._socket.write(Buffer.from(bytes));
+}
+
+async function waitClose() {
+	const c = await closedPromise;
+	out(`closed ${c.code} ${c.reason}`);
+}
+
 async function main() {
 	await new Promise((resolve) => ws.once('open', resolve));
 	switch (scenario) {
@@ -169,11 +184,23 @@ async function main() {
 	case 'close4000':
 		await closeAndPrint(4000, 'node says bye');
 		break;
-	case 'wait-close': {
-		const c = await closedPromise;
-		out(`closed ${c.code} ${c.reason}`);
+	case 'wait-close':
+		await waitClose();
+		break;
+	case 'unmasked':
+		raw([0x82, 0x03, 1, 2, 3]);
+		await waitClose();
+		break;
+	case 'badutf8': {
+		const m = [0x5a, 0xa5, 0x0f, 0xf0];
+		raw([0x81, 0x82, ...m, 0xc3 ^ m[0], 0x28 ^ m[1]]);
+		await waitClose();
 		break;
 	}
+	case 'too-big':
+		ws.send(Buffer.alloc(17 << 20, 0x61), { binary: true });
+		await waitClose();
+		break;
 	case 'deflate':
 		await deflate();
 		break;
