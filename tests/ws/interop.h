@@ -93,13 +93,13 @@ static inline bool ix_node_ready(char *why, size_t len)
 	snprintf(mods, sizeof mods, "%s/node_modules", dir && *dir ? dir : CORIO_SOURCE_DIR "/build/npm");
 	snprintf(pkg, sizeof pkg, "%s/ws/package.json", mods);
 	if (access(pkg, R_OK) != 0) {
-		snprintf(why, len, "Node's ws package is not in %s (scripts/deps.sh installs it from "
+		snprintf(why, len, "Node's ws package is not in %.300s (scripts/deps.sh installs it from "
 			 "the npm registry; it could not?)", mods);
 		return false;
 	}
 	setenv("NODE_PATH", mods, 1);
 	if (!ix_runs_ok((char *const[]){ ix_node, "-e", "require('ws')", NULL }, out, sizeof out)) {
-		snprintf(why, len, "%s cannot load ws from %s: %s", ix_node, mods, out);
+		snprintf(why, len, "%.200s cannot load ws from %.200s: %.160s", ix_node, mods, out);
 		return false;
 	}
 	return true;
@@ -116,7 +116,7 @@ static inline bool ix_python_ready(char *why, size_t len)
 	}
 	if (!ix_runs_ok((char *const[]){ IX_PYTHON, "-c", "import websockets", NULL }, out,
 			sizeof out)) {
-		snprintf(why, len, "python3-websockets not installed (scripts/deps.sh): %s", out);
+		snprintf(why, len, "python3-websockets not installed (scripts/deps.sh): %.160s", out);
 		return false;
 	}
 	return true;
@@ -262,6 +262,7 @@ typedef struct ix_seen {
 	int close_rc;         /* corio_ws_close's result */
 	int close_code;       /* corio_ws_close_code after the end */
 	char reason[128];     /* corio_ws_close_reason */
+	char protocol[64];    /* corio_ws_protocol ("-": none) */
 	int echoed;           /* messages echoed */
 	corio_event done;     /* set when the handler is done with the connection */
 } ix_seen;
@@ -287,7 +288,8 @@ static inline void ix_echo(corio_ws *ws, ix_seen *s)
 }
 
 /* The handler: GET /echo echoes (permessage-deflate declined), /deflate echoes with
- * permessage-deflate accepted when offered, /close closes with 1001 "corio going away". */
+ * permessage-deflate accepted when offered, /proto echoes with the subprotocols
+ * "superchat, chat" on offer, /close closes with 1001 "corio going away". */
 static inline void ix_handler(corio_http_in *req, corio_http_out *resp, void *ud)
 {
 	const char *path = corio_http_in_path(req);
@@ -298,8 +300,13 @@ static inline void ix_handler(corio_http_in *req, corio_http_out *resp, void *ud
 	(void)ud;
 	corio_ws_opts_init(&o);
 	o.deflate = strcmp(path, "/deflate") == 0;
+	if (strcmp(path, "/proto") == 0)
+		o.protocols = "superchat, chat";
 	s->accept_rc = corio_ws_accept_opts(req, resp, &o, &ws);
 	if (s->accept_rc == 0) {
+		const char *proto = corio_ws_protocol(ws);
+
+		snprintf(s->protocol, sizeof s->protocol, "%s", proto ? proto : "-");
 		if (strcmp(path, "/close") == 0) {
 			s->close_rc = corio_ws_close(ws, CORIO_WS_GOING_AWAY, "corio going away");
 		} else {
@@ -438,6 +445,14 @@ static inline const char *ix_seen_failed(const ix_ccase *k, const ix_seen *s, co
 	if (s->close_code != k->code)
 		return ix_fail("corio_ws_close_code %d, want %d", s->close_code, k->code);
 	return NULL;
+}
+
+/* The upgrade worked (what else there is to check, the peer checked). */
+static inline const char *ix_seen_closed_any(const ix_ccase *k, const ix_seen *s, const ix_peer *p)
+{
+	(void)k;
+	(void)p;
+	return s->accept_rc == 0 ? NULL : ix_fail("corio_ws_accept: %s", strerror(-s->accept_rc));
 }
 
 /* corio's handler closed (1001): its close handshake finished with 0. */

@@ -5,7 +5,8 @@
  * Node (tests/ws/peers/ws_client.js) connects to corio's server (corio_ws_accept in a
  * handler, tests/ws/interop.h): text and binary echo of 0 B .. 1 MiB, multi-byte UTF-8,
  * fragments with a ping between them, a text message fragmented inside a character, ping
- * -> pong, Node closing with 4000 + reason as corio sees it, corio closing with 1001 as
+ * -> pong (125 bytes, the most a control frame holds), a subprotocol chosen by the server,
+ * 16 connections echoing at once, a close without a code (1005), Node closing with 4000 + reason as corio sees it, corio closing with 1001 as
  * Node sees it, the same over wss:// with Node trusting the test CA, and permessage-deflate
  * offered by Node: declined cleanly by a server that does not accept it, accepted or
  * declined (the connection works either way) by one that may; and what corio must refuse,
@@ -108,6 +109,41 @@ START_TEST(node_client_deflate_accepted)
 }
 END_TEST
 
+/* Node offers "chat, superchat"; corio's server prefers superchat: both sides agree. */
+static const char *seen_superchat(const ix_ccase *k, const ix_seen *s, const ix_peer *p)
+{
+	const char *why = ix_seen_peer_closed(k, s, p);
+
+	if (!why && strcmp(s->protocol, "superchat") != 0)
+		why = ix_fail("corio_ws_protocol '%s', want superchat", s->protocol);
+	return why;
+}
+
+START_TEST(node_client_subprotocol)
+{
+	run_cjob((ix_ccase){ .path = "/proto", .scenario = "proto",
+			     .lines = { "protocol superchat", "closed 1000" }, .check = seen_superchat,
+			     .echoed = 0, .code = 1000, .reason = "done" });
+}
+END_TEST
+
+/* A close without a code: corio reports 1005 (never sent on the wire) and no reason. */
+START_TEST(node_client_close_without_code_1005)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "nocode", .lines = { "closed " },
+			     .check = ix_seen_peer_closed, .echoed = 0, .code = 1005, .reason = "" });
+}
+END_TEST
+
+/* 16 more connections echoing at once (each handler records over the others: only the last
+ * connection, the first one Node opened, is checked on corio's side). */
+START_TEST(node_client_many_connections)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "many", .lines = { "many ok", "closed 1000" },
+			     .check = ix_seen_closed_any });
+}
+END_TEST
+
 /* Bad input from Node's raw socket, or a message over corio's limit: corio's receive fails
  * and Node's close event carries the code corio sent. (.echoed holds the receive's result.) */
 START_TEST(node_client_unmasked_frame_1002)
@@ -135,7 +171,7 @@ END_TEST
 
 int main(void)
 {
-	char why[PATH_MAX + 256];
+	char why[1024];
 	Suite *s = suite_create("ws_interop_node_client");
 	TCase *tc;
 
@@ -146,7 +182,9 @@ int main(void)
 	tc = TH_TCASE(s, "node_client", TH_TIMEOUT, node_client_echo, node_client_close_4000,
 		      node_client_sees_close_1001, node_client_wss_echo,
 		      node_client_wss_close_1001, node_client_deflate_declined,
-		      node_client_deflate_accepted, node_client_unmasked_frame_1002,
+		      node_client_deflate_accepted, node_client_subprotocol,
+		      node_client_close_without_code_1005, node_client_many_connections,
+		      node_client_unmasked_frame_1002,
 		      node_client_invalid_utf8_1007, node_client_too_big_1009);
 	tcase_add_checked_fixture(tc, ix_certs_setup, ix_certs_teardown);
 	return th_main(s);

@@ -323,7 +323,7 @@ END_TEST
 
 int main(void)
 {
-	char why[PATH_MAX + 256];
+	char why[1024];
 	Suite *s = suite_create("ws_interop_node_server");
 	TCase *tc;
 

@@ -173,7 +173,7 @@ END_TEST
 
 int main(void)
 {
-	char why[256];
+	char why[1024];
 	Suite *s = suite_create("ws_interop_python");
 	TCase *tc;
 

@@ -18,6 +18,11 @@
 //   wait-close     [close the connection] waits for the server's close, prints its code
 //   deflate        [echo] offers permessage-deflate, prints "extensions LIST" ("-": none),
 //                  echoes compressible and incompressible messages, then closes 1000
+//   proto          [pick a subprotocol] offers "chat, superchat", prints "protocol P" ("-":
+//                  none), closes 1000 "done"
+//   nocode         [receive until the close] closes with no code at all
+//   many           [echo] 16 connections at once, 40 messages of 0..8 KiB each, interleaved;
+//                  prints "many ok", every one closes 1000 "done"
 //   unmasked       [fail with 1002] writes an unmasked binary frame on the raw socket
 //   badutf8        [fail with 1007] writes a masked text frame holding C3 28 (invalid UTF-8)
 //   too-big        [fail with 1009] sends a 17 MiB binary message (corio's default limit
@@ -45,7 +50,7 @@ if (!url || !scenario)
 const opts = { perMessageDeflate: scenario === 'deflate', maxPayload: 64 << 20 };
 if (caFile)
 	opts.ca = fs.readFileSync(caFile);
-const ws = new WebSocket(url, opts);
+const ws = new WebSocket(url, scenario === 'proto' ? ['chat', 'superchat'] : [], opts);
 
 // Messages as they arrive, taken in order by next().
 const inbox = [];
@@ -145,6 +150,11 @@ async function echo() {
 	const q = await pong2;
 	if (q.toString() !== 'corio-ping')
 		fail(`pong carried '${q}'`);
+	const big = pattern(125, false); // the largest control frame
+	const pong3 = nextPong();
+	ws.ping(big);
+	if (!(await pong3).equals(big))
+		fail('the pong of a 125-byte ping did not carry its payload');
 	out('pong ok');
 	await closeAndPrint(1000, 'done');
 }
@@ -162,6 +172,37 @@ async function deflate() {
 			binary);
 	}
 	out('echo ok');
+	await closeAndPrint(1000, 'done');
+}
+
+// 16 more connections, each echoing 40 messages of varied sizes, all at once.
+async function many() {
+	const one = async (k) => {
+		const c = new WebSocket(url, opts);
+		const got = [];
+		let wake = null;
+		c.on('message', (data) => {
+			got.push(data);
+			if (wake)
+				wake();
+		});
+		c.on('error', (e) => fail(`connection ${k}: ${e.message}`));
+		await new Promise((resolve) => c.once('open', resolve));
+		for (let i = 0; i < 40; i++) {
+			const b = pattern((k * 977 + i * 211) % 8193, false);
+			c.send(b);
+			while (got.length === 0)
+				await new Promise((resolve) => { wake = resolve; });
+			wake = null;
+			if (!got.shift().equals(b))
+				fail(`connection ${k}: message ${i} came back different`);
+		}
+		const closed = new Promise((resolve) => c.once('close', resolve));
+		c.close(1000, 'done');
+		await closed;
+	};
+	await Promise.all(Array.from({ length: 16 }, (_, k) => one(k)));
+	out('many ok');
 	await closeAndPrint(1000, 'done');
 }
 
@@ -186,6 +227,16 @@ async function main() {
 		break;
 	case 'wait-close':
 		await waitClose();
+		break;
+	case 'proto':
+		out('protocol ' + (ws.protocol || '-'));
+		await closeAndPrint(1000, 'done');
+		break;
+	case 'nocode':
+		await closeAndPrint();
+		break;
+	case 'many':
+		await many();
 		break;
 	case 'unmasked':
 		raw([0x82, 0x03, 1, 2, 3]);
