@@ -1,13 +1,13 @@
-/* tests/ws/interop.h: what the WebSocket interop suites (test_ws_interop_node_client.c, test_ws_interop_node_server.c,
- * test_ws_interop_python.c) share: finding a peer (Node with the `ws` package that
- * scripts/deps.sh installs into build/npm, Python with Debian's websockets) or the reason it
- * is missing, a peer program run as a child whose stdout lines are read inside the loop with
- * a deadline, and corio's side of the tests: an HTTP server (plain or TLS) whose handler
- * upgrades with corio_ws_accept and then echoes or closes by path, recording what it saw for
- * the test to check.
+/* tests/ws/interop.h: what the WebSocket interop suites (test_ws_interop_node_client.c,
+ * test_ws_interop_node_server.c, test_ws_interop_python.c) share: finding a peer (Node with the
+ * `ws` package that scripts/deps.sh installs into build/npm, Python with Debian's websockets)
+ * or the reason it is missing, a peer program run as a child whose stdout lines are read inside
+ * the loop with a deadline, and corio's side of the tests: an HTTP server (plain or TLS) whose
+ * handler upgrades with corio_ws_accept and then echoes or closes by path, recording what it
+ * saw for the test to check.
  *
- * Header-only (static functions), included by one test program each. The peers' scripts are
- * in tests/ws/peers/; they print one line per event, which ix_expect matches by prefix. */
+ * Header-only (static functions), included by one test program each. The peers' scripts are in
+ * tests/ws/peers/; they print one line per event, which ix_expect matches by prefix. */
 #ifndef CORIO_TESTS_WS_INTEROP_H
 #define CORIO_TESTS_WS_INTEROP_H
 

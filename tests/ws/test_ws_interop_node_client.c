@@ -1,19 +1,18 @@
-/* tests/ws/test_ws_interop_node_client.c: corio's WebSocket server against a client nobody
- * here wrote, Node's `ws` package (from the npm registry, installed by scripts/deps.sh into
+/* tests/ws/test_ws_interop_node_client.c: corio's WebSocket server against a client nobody here
+ * wrote, Node's `ws` package (from the npm registry, installed by scripts/deps.sh into
  * build/npm; skipped with 77 and the reason when Node or ws is missing, never faked).
  *
- * Node (tests/ws/peers/ws_client.js) connects to corio's server (corio_ws_accept in a
- * handler, tests/ws/interop.h): text and binary echo of 0 B .. 1 MiB, multi-byte UTF-8,
- * fragments with a ping between them, a text message fragmented inside a character, ping
- * -> pong (125 bytes, the most a control frame holds), a subprotocol chosen by the server,
- * 16 connections echoing at once, a close without a code (1005), Node closing with 4000 + reason as corio sees it, corio closing with 1001 as
- * Node sees it, the same over wss:// with Node trusting the test CA, and permessage-deflate
- * offered by Node: declined cleanly by a server that does not accept it, accepted or
- * declined (the connection works either way) by one that may; and what corio must refuse,
- * with the close code Node sees: an unmasked client frame (1002) and invalid UTF-8 (1007)
- * written on Node's raw socket, a 17 MiB message over the 16 MiB limit (1009). The other
- * direction, Node's
- * server and corio's client, is tests/ws/test_ws_interop_node_server.c. */
+ * Node (tests/ws/peers/ws_client.js) connects to corio's server (corio_ws_accept in a handler,
+ * tests/ws/interop.h): text and binary echo of 0 B .. 1 MiB, multi-byte UTF-8, fragments with a
+ * ping between them, a text message fragmented inside a character, ping -> pong (125 bytes, the
+ * most a control frame holds), a subprotocol chosen by the server, 16 connections echoing at
+ * once, a close without a code (1005), Node closing with 4000 + reason as corio sees it, corio
+ * closing with 1001 as Node sees it, the same over wss:// with Node trusting the test CA, and
+ * permessage-deflate offered by Node: declined cleanly by a server that does not accept it,
+ * accepted or declined (the connection works either way) by one that may; and what corio must
+ * refuse, with the close code Node sees: an unmasked client frame (1002) and invalid UTF-8
+ * (1007) written on Node's raw socket, a 17 MiB message over the 16 MiB limit (1009). The other
+ * direction, Node's server and corio's client, is tests/ws/test_ws_interop_node_server.c. */
 #include "tests/ws/interop.h"
 
 static const size_t sizes[] = { 0, 1, 125, 126, 65535, 65536, 1u << 20 };
