@@ -4,12 +4,14 @@
  *
  * Node (tests/ws/peers/ws_server.js, listening on a port the kernel picks and printing it)
  * serves corio_ws_connect: the echo matrix of 0 B .. 1 MiB, fragmented messages with a ping
- * between fragments (corio's automatic pong seen by Node), a ping while corio waits in a
- * receive, Node closing with 4001, corio closing with 4002 as Node sees it, wss:// with the
- * test certificate, permessage-deflate offered or not, and bad input Node writes on its
- * raw socket: invalid UTF-8 in a text frame (-EPROTO, Node sees 1007) and a masked frame
- * from a server (-EPROTO, Node sees 1002). The other direction is
- * tests/ws/test_ws_interop_node_client.c. */
+ * between fragments (corio's automatic pong seen by Node), 1 MiB in 64 fragments, a ping
+ * while corio waits in a receive, a subprotocol Node picks from corio's offer, Node closing
+ * with 4001, without a code (1005) and by destroying the connection (1006), corio closing
+ * with 4002 as Node sees it, wss:// with the test certificate, permessage-deflate offered or
+ * not, and frames a server must never send, written on Node's raw socket: invalid UTF-8
+ * (-EPROTO, Node sees 1007), a masked frame, RSV1 without an extension, a reserved opcode,
+ * a 126-byte ping and a close with code 1005 (-EPROTO, Node sees 1002). The other direction
+ * is tests/ws/test_ws_interop_node_client.c. */
 #include "tests/ws/interop.h"
 
 static const size_t sizes[] = { 0, 1, 125, 126, 65535, 65536, 1u << 20 };
@@ -278,6 +280,129 @@ START_TEST(node_server_masked_frame_1002)
 }
 END_TEST
 
+/* The other frames a server must never send, one connection each: RSV1 without an
+ * extension, a reserved opcode, a 126-byte ping, a close with code 1005. */
+static const char *s_bad_frames(senv *e)
+{
+	static const char *const paths[] = { "/rsv1", "/opcode3", "/bigping", "/badclose" };
+	const char *why = NULL;
+
+	for (size_t i = 0; !why && i < sizeof paths / sizeof paths[0]; i++)
+		why = bad_input(e, paths[i], CORIO_WS_PROTOCOL_ERROR);
+	return why;
+}
+
+START_TEST(node_server_bad_frames_1002)
+{
+	run_sjob(false, s_bad_frames);
+}
+END_TEST
+
+/* 1 MiB in 64 fragments comes out as one message, byte-exact. */
+static const char *s_manyfrags(senv *e)
+{
+	corio_ws *ws;
+	const void *data;
+	unsigned char *want = malloc(1u << 20);
+	int op = 0;
+	ssize_t n;
+	const char *why = want ? connect_to(e, "/manyfrags", NULL, &ws) : "out of memory";
+
+	if (why) {
+		free(want);
+		return why;
+	}
+	ix_pattern(want, 1u << 20, false);
+	n = corio_ws_recv_msg(ws, &op, &data);
+	if (n != 1 << 20 || op != CORIO_WS_BINARY || memcmp(data, want, 1u << 20) != 0)
+		why = ix_fail("64 fragments: %zd bytes, opcode %d, or other bytes", n, op);
+	free(want);
+	if (!why)
+		why = recv_is(ws, CORIO_WS_TEXT, "done", 4);
+	if (why) {
+		corio_ws_free(ws);
+		return why;
+	}
+	return close_4002(e, ws, "/manyfrags");
+}
+
+START_TEST(node_server_many_fragments)
+{
+	run_sjob(false, s_manyfrags);
+}
+END_TEST
+
+/* corio offers "chat, superchat"; ws picks the client's first: both sides say chat. */
+static const char *s_proto(senv *e)
+{
+	corio_ws_opts o;
+	corio_ws *ws;
+	const char *why, *p;
+
+	corio_ws_opts_init(&o);
+	o.protocols = "chat, superchat";
+	if ((why = connect_to(e, "/proto", &o, &ws)))
+		return why;
+	p = corio_ws_protocol(ws);
+	if (!p || strcmp(p, "chat") != 0)
+		why = ix_fail("corio_ws_protocol: %s, want chat", p ? p : "NULL");
+	else if (!ix_expect_line(&e->p, "protocol ", "protocol chat"))
+		why = ix_fail("Node's protocol line: '%s'", e->p.last);
+	if (why) {
+		corio_ws_free(ws);
+		return why;
+	}
+	return close_4002(e, ws, "/proto");
+}
+
+START_TEST(node_server_subprotocol)
+{
+	run_sjob(false, s_proto);
+}
+END_TEST
+
+/* How the connection ended, as the receive and corio_ws_close_code say: a close without a
+ * code (-EPIPE, 1005), the TCP connection destroyed without a close (-ECONNRESET, 1006). */
+static const char *ended(senv *e, const char *path, ssize_t want_rc, int want_code)
+{
+	char buf[16];
+	corio_ws *ws;
+	int op = 0;
+	ssize_t n;
+	const char *why = connect_to(e, path, NULL, &ws);
+
+	if (why)
+		return why;
+	n = corio_ws_recv(ws, &op, buf, sizeof buf);
+	if (n != want_rc || corio_ws_close_code(ws) != want_code)
+		why = ix_fail("%s: recv %zd, close code %d; want %zd, %d", path, n,
+			      corio_ws_close_code(ws), want_rc, want_code);
+	corio_ws_free(ws);
+	return why;
+}
+
+static const char *s_nocode(senv *e)
+{
+	return ended(e, "/nocode", -EPIPE, CORIO_WS_NO_STATUS);
+}
+
+START_TEST(node_server_close_without_code_1005)
+{
+	run_sjob(false, s_nocode);
+}
+END_TEST
+
+static const char *s_terminate(senv *e)
+{
+	return ended(e, "/terminate", -ECONNRESET, CORIO_WS_ABNORMAL);
+}
+
+START_TEST(node_server_terminated_1006)
+{
+	run_sjob(false, s_terminate);
+}
+END_TEST
+
 /* permessage-deflate: a client that does not offer it gets none from a server that would
  * accept it; one that offers it gets it or not (optional), and 1 MiB of compressible text
  * and 64 KiB of binary echo either way. */
@@ -334,7 +459,10 @@ int main(void)
 	tc = TH_TCASE(s, "node_server", TH_TIMEOUT, node_server_echo, node_server_wss_echo,
 		      node_server_fragments, node_server_ping, node_server_close_4001,
 		      node_server_wss_close_4001, node_server_invalid_utf8_1007,
-		      node_server_masked_frame_1002, node_server_deflate);
+		      node_server_masked_frame_1002, node_server_bad_frames_1002,
+		      node_server_many_fragments, node_server_subprotocol,
+		      node_server_close_without_code_1005, node_server_terminated_1006,
+		      node_server_deflate);
 	tcase_add_checked_fixture(tc, ix_certs_setup, ix_certs_teardown);
 	return th_main(s);
 }

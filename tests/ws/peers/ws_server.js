@@ -14,15 +14,33 @@
 //               text "pong seen"
 //   /fragments  sends a text message in three fragments with a ping between them, then a
 //               binary one in two, then "done"
+//   /manyfrags  sends a 1 MiB binary message in 64 fragments of 16 KiB, then "done"
+//   /proto      prints "protocol P" (the subprotocol ws picked: the client's first; "-")
 //   /close      closes at once with 4001 "node closes"
-//   /badutf8    writes a raw text frame holding invalid UTF-8 (C3 28) on the socket
-//   /masked     writes a raw binary frame masked by the server, which RFC 6455 forbids
+//   /nocode     closes at once without a code
+//   /terminate  destroys the TCP connection at once, without a close frame
+// and raw frames written on the socket under ws, which a server must never send:
+//   /badutf8    a text frame holding invalid UTF-8 (C3 28)
+//   /masked     a binary frame masked by the server
+//   /rsv1       a binary frame with RSV1 set (no extension was agreed)
+//   /opcode3    a frame with the reserved opcode 3
+//   /bigping    a ping of 126 bytes (control frames hold 125 at most)
+//   /badclose   a close frame with code 1005, which may not be sent
 'use strict';
 
 const fs = require('node:fs');
 const http = require('node:http');
 const https = require('node:https');
 const { WebSocketServer } = require('ws');
+
+// Raw frames by path: bytes written on the socket as they are.
+const RAW = {
+	'/badutf8': [0x81, 0x02, 0xc3, 0x28], // FIN text, 2 bytes: C3 cannot be followed by 28
+	'/rsv1': [0xc2, 0x01, 0x00],
+	'/opcode3': [0x83, 0x01, 0x00],
+	'/bigping': [0x89, 0x7e, 0x00, 0x7e, ...Buffer.alloc(126)],
+	'/badclose': [0x88, 0x02, 0x03, 0xed],
+};
 
 const [certFile, keyFile] = process.argv.slice(2);
 
@@ -64,12 +82,33 @@ function scenario(path, ws) {
 		ws.send('done');
 		ws.on('pong', (data) => out(`pong ${data}`));
 		break;
+	case '/manyfrags': {
+		const big = Buffer.alloc(1 << 20);
+		for (let i = 0; i < big.length; i++)
+			big[i] = (i * 31 + 7) & 0xff;
+		for (let i = 0; i < 64; i++)
+			ws.send(big.subarray(i << 14, (i + 1) << 14), { binary: true, fin: i === 63 });
+		ws.send('done');
+		break;
+	}
+	case '/proto':
+		out(`protocol ${ws.protocol || '-'}`);
+		break;
 	case '/close':
 		ws.close(4001, 'node closes');
 		break;
+	case '/nocode':
+		ws.close();
+		break;
+	case '/terminate':
+		ws.terminate();
+		break;
 	case '/badutf8':
-		// FIN + text, unmasked, 2 bytes: C3 starts a 2-byte character, 28 cannot continue it.
-		ws._socket.write(Buffer.from([0x81, 0x02, 0xc3, 0x28]));
+	case '/rsv1':
+	case '/opcode3':
+	case '/bigping':
+	case '/badclose':
+		ws._socket.write(Buffer.from(RAW[path]));
 		break;
 	case '/masked': {
 		const mask = [0x11, 0x22, 0x33, 0x44];
