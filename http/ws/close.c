@@ -57,8 +57,11 @@ int corio_ws_close(corio_ws *ws, int code, const char *reason)
 	if (ws->err)
 		return ws->err;
 	if ((rc = corio__ws_send_close(ws, code, reason, rlen)) < 0) {
-		if (rc != -ECANCELED && rc != -ETIMEDOUT)
-			corio__ws_end(ws, rc, CORIO_WS_ABNORMAL);
+		/* No close can reach the peer (a send failed or timed out, perhaps halfway
+		 * through a frame): the connection goes now, and a task still receiving sees
+		 * its end. */
+		corio__ws_end(ws, -EPIPE, CORIO_WS_ABNORMAL);
+		corio_shutdown(ws->io.fd, SHUT_RDWR);
 		return rc;
 	}
 	return await_close(ws);

@@ -226,7 +226,7 @@ TH_TASK_TEST(ws_client_reader_and_sender, t_duo)
 /* ---- a fake server that answers wrong ------------------------------------------------------ */
 
 enum { FAKE_MASKED, FAKE_BAD_ACCEPT, FAKE_200, FAKE_EXTENSION, FAKE_PROTOCOL, FAKE_SILENT,
-       FAKE_NO_UPGRADE };
+       FAKE_NO_UPGRADE, FAKE_DEAF };
 
 typedef struct fake {
 	int lfd, port, mode;
@@ -258,7 +258,14 @@ static void *fake_task(void *arg)
 		raw_eof(&c);
 		goto out;
 	}
-	if (raw_send(&c, resp, strlen(resp)) < 0 || f->mode != FAKE_MASKED)
+	if (raw_send(&c, resp, strlen(resp)) < 0)
+		goto out;
+	if (f->mode == FAKE_DEAF) { /* reads the client's close and never answers it */
+		f->close_code = raw_expect_close(&c);
+		raw_eof(&c);
+		goto out;
+	}
+	if (f->mode != FAKE_MASKED)
 		goto out;
 	raw_frame(&c, true, 0, 1, true, "masked", 6); /* a server must not mask */
 	f->close_code = raw_expect_close(&c);
@@ -288,8 +295,21 @@ static const char *fake_run(int mode, int want_rc, uint64_t handshake_ns)
 	snprintf(url, sizeof url, "ws://127.0.0.1:%d/x?q=1", f.port);
 	corio_ws_opts_init(&o);
 	o.handshake_ns = handshake_ns;
+	o.close_timeout_ns = CORIO_MS(200);
 	rc = corio_ws_connect_opts(c, url, &o, &ws);
-	if (mode == FAKE_MASKED) {
+	if (mode == FAKE_DEAF) {
+		duo d = { .ws = ws };
+		corio_task *rd;
+
+		/* a close while another task receives, to a server that never answers: the
+		 * close times out, the connection goes, the reader sees the end */
+		TH_CHECK(rc == 0 && (rd = corio_spawn(reader, &d)) != NULL);
+		corio_yield(); /* the reader parks in its receive */
+		TH_CHECK(corio_ws_close(ws, 1001, "away") == -ETIMEDOUT);
+		TH_CHECK(corio_join(rd, NULL) == 0 && d.rc == -EPIPE && d.n == 0);
+		TH_CHECK(corio_ws_close_code(ws) == CORIO_WS_ABNORMAL);
+		corio_ws_free(ws);
+	} else if (mode == FAKE_MASKED) {
 		TH_CHECK(rc == 0);
 		TH_CHECK(corio_ws_recv(ws, &(int){ 0 }, buf, sizeof buf) == -EPROTO);
 		TH_CHECK(corio_ws_close_code(ws) == CORIO_WS_PROTOCOL_ERROR);
@@ -306,6 +326,7 @@ static const char *fake_run(int mode, int want_rc, uint64_t handshake_ns)
 	TH_CHECK(strcasestr(f.request, "\r\nSec-WebSocket-Version: 13\r\n") != NULL);
 	TH_CHECK(!strcasestr(f.request, "Sec-WebSocket-Extensions"));
 	TH_CHECK(mode != FAKE_MASKED || f.close_code == CORIO_WS_PROTOCOL_ERROR);
+	TH_CHECK(mode != FAKE_DEAF || f.close_code == 1001);
 	return TH_OK;
 }
 
@@ -316,7 +337,7 @@ static void *t_fakes(void *arg)
 	} k[] = { { FAKE_MASKED, 0 },         { FAKE_BAD_ACCEPT, -EPROTO },
 		  { FAKE_200, -EPROTO },      { FAKE_EXTENSION, -EPROTO },
 		  { FAKE_PROTOCOL, -EPROTO }, { FAKE_NO_UPGRADE, -EPROTO },
-		  { FAKE_SILENT, -ETIMEDOUT } };
+		  { FAKE_SILENT, -ETIMEDOUT }, { FAKE_DEAF, 0 } };
 
 	(void)arg;
 	for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {

@@ -63,6 +63,15 @@ static void *t_echo(void *arg)
 }
 TH_TASK_TEST(ws_server_echo, t_echo)
 
+/* The same through the connection's multishot receiver (the server's other receive mode;
+ * where the kernel lacks it, plain receives again). */
+START_TEST(ws_server_echo_multishot)
+{
+	setenv("CORIO_HTTP_RECV", "multishot", 1); /* this test's own process (CK_FORK) */
+	TH_RUN_EXPECT_OK(NULL, t_echo, NULL);
+}
+END_TEST
+
 /* Frames sent in the handshake's packet, a ping between the fragments of a message (its
  * pong comes first), a close without a code. */
 static void *t_fragments(void *arg)
@@ -426,7 +435,8 @@ TH_TASK_TEST(ws_server_shutdown, t_shutdown)
 
 int main(void)
 {
-	return th_main(TH_SUITE_EACH("ws_server", 60, ws_server_echo, ws_server_fragments_ping,
+	return th_main(TH_SUITE_EACH("ws_server", 60, ws_server_echo, ws_server_echo_multishot,
+				     ws_server_fragments_ping,
 				     ws_server_slow_sender, ws_server_protocol_errors,
 				     ws_server_close_unanswered, ws_server_close_answered,
 				     ws_server_bad_handshakes, ws_server_protocols,
