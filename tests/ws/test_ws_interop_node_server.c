@@ -3,15 +3,16 @@
  * build/npm; skipped with 77 and the reason when Node or ws is missing, never faked).
  *
  * Node (tests/ws/peers/ws_server.js, listening on a port the kernel picks and printing it)
- * serves corio_ws_connect: the echo matrix of 0 B .. 1 MiB, fragmented messages with a ping
- * between fragments (corio's automatic pong seen by Node), 1 MiB in 64 fragments, a ping
- * while corio waits in a receive, a subprotocol Node picks from corio's offer, Node closing
- * with 4001, without a code (1005) and by destroying the connection (1006), corio closing
- * with 4002 as Node sees it, wss:// with the test certificate, permessage-deflate offered or
- * not, and frames a server must never send, written on Node's raw socket: invalid UTF-8
- * (-EPROTO, Node sees 1007), a masked frame, RSV1 without an extension, a reserved opcode,
- * a 126-byte ping and a close with code 1005 (-EPROTO, Node sees 1002). The other direction
- * is tests/ws/test_ws_interop_node_client.c. */
+ * serves corio_ws_connect: the echo matrix of 0 B .. 1 MiB, four tasks sending at once on
+ * one connection (whole frames, each sender's messages in order), fragmented messages with
+ * a ping between fragments (corio's automatic pong seen by Node), 1 MiB in 64 fragments, a
+ * ping while corio waits in a receive, a subprotocol Node picks from corio's offer, Node
+ * closing with 4001, without a code (1005) and by destroying the connection (1006), corio
+ * closing with 4002 as Node sees it, wss:// with the test certificate, permessage-deflate
+ * offered or not, and frames a server must never send, written on Node's raw socket:
+ * invalid UTF-8 (-EPROTO, Node sees 1007), a masked frame, RSV1 without an extension, a
+ * reserved opcode, a 126-byte ping and a close with code 1005 (-EPROTO, Node sees 1002).
+ * The other direction is tests/ws/test_ws_interop_node_client.c. */
 #include "tests/ws/interop.h"
 
 static const size_t sizes[] = { 0, 1, 125, 126, 65535, 65536, 1u << 20 };
@@ -361,6 +362,108 @@ START_TEST(node_server_subprotocol)
 }
 END_TEST
 
+/* Four tasks send at once on one connection while this one receives: Node's parser sees
+ * whole frames (it would fail the connection on an interleaved one), and every message
+ * comes back intact, each sender's in its order. */
+#define SENDERS 4
+#define PER_SENDER 40
+#define BIG_MSG (65536 + 100)
+
+typedef struct sender {
+	corio_ws *ws;
+	int id;
+	int rc;
+} sender;
+
+/* Message seq of sender id: its id and seq, then pattern bytes shifted by both. */
+static void tagged(unsigned char *b, size_t n, int id, int seq)
+{
+	ix_pattern(b, n, false);
+	b[0] = (unsigned char)id;
+	b[1] = (unsigned char)seq;
+	for (size_t i = 2; i < n; i++)
+		b[i] = (unsigned char)(b[i] + id * 7 + seq);
+}
+
+static void *send_task(void *arg)
+{
+	sender *sd = arg;
+	unsigned char *b = malloc(BIG_MSG);
+
+	sd->rc = b ? 0 : -ENOMEM;
+	for (int seq = 0; b && seq < PER_SENDER && sd->rc == 0; seq++) {
+		tagged(b, BIG_MSG - (size_t)seq, sd->id, seq);
+		sd->rc = corio_ws_send(sd->ws, CORIO_WS_BINARY, b, BIG_MSG - (size_t)seq);
+	}
+	free(b);
+	return NULL;
+}
+
+/* Receives every echo and checks it against what its sender sent, in order per sender. */
+static const char *receive_all(corio_ws *ws, unsigned char *want)
+{
+	int next[SENDERS] = { 0 };
+
+	for (int i = 0; i < SENDERS * PER_SENDER; i++) {
+		const void *data;
+		const unsigned char *m;
+		int op = 0, id, seq;
+		ssize_t n = corio_ws_recv_msg(ws, &op, &data);
+
+		if (n < 2)
+			return ix_fail("echo %d: %zd (close code %d)", i, n, corio_ws_close_code(ws));
+		m = data;
+		id = m[0];
+		seq = m[1];
+		if (id >= SENDERS || seq != next[id]++)
+			return ix_fail("echo %d: sender %d message %d out of order", i, id, seq);
+		tagged(want, BIG_MSG - (size_t)seq, id, seq);
+		if ((size_t)n != BIG_MSG - (size_t)seq || memcmp(m, want, (size_t)n) != 0)
+			return ix_fail("echo %d (sender %d, message %d): %zd bytes or other bytes", i,
+				       id, seq, n);
+	}
+	return NULL;
+}
+
+static const char *s_concurrent(senv *e)
+{
+	sender sd[SENDERS];
+	corio_task *t[SENDERS];
+	unsigned char *want = malloc(BIG_MSG);
+	corio_ws *ws;
+	const char *why = want ? connect_to(e, "/echo", NULL, &ws) : "out of memory";
+	int n = 0;
+
+	if (why) {
+		free(want);
+		return why;
+	}
+	for (; n < SENDERS; n++) {
+		sd[n] = (sender){ ws, n, 0 };
+		if (!(t[n] = corio_spawn(send_task, &sd[n])))
+			break;
+	}
+	why = n < SENDERS ? "spawn failed" : receive_all(ws, want);
+	for (int i = 0; i < n; i++) {
+		corio_cancel(t[i]); /* after a failure, a sender may wait on a full socket */
+		corio_join(t[i], NULL);
+		if (!why && sd[i].rc != 0)
+			why = ix_fail("sender %d: %s", i, strerror(-sd[i].rc));
+	}
+	free(want);
+	if (why) {
+		corio_ws_free(ws);
+		return why;
+	}
+	return close_4002(e, ws, "/echo");
+}
+
+START_TEST(node_server_concurrent_senders)
+{
+	run_sjob(false, s_concurrent);
+}
+END_TEST
+
 /* How the connection ended, as the receive and corio_ws_close_code say: a close without a
  * code (-EPIPE, 1005), the TCP connection destroyed without a close (-ECONNRESET, 1006). */
 static const char *ended(senv *e, const char *path, ssize_t want_rc, int want_code)
@@ -460,7 +563,8 @@ int main(void)
 		      node_server_fragments, node_server_ping, node_server_close_4001,
 		      node_server_wss_close_4001, node_server_invalid_utf8_1007,
 		      node_server_masked_frame_1002, node_server_bad_frames_1002,
-		      node_server_many_fragments, node_server_subprotocol,
+		      node_server_many_fragments, node_server_concurrent_senders,
+		      node_server_subprotocol,
 		      node_server_close_without_code_1005, node_server_terminated_1006,
 		      node_server_deflate);
 	tcase_add_checked_fixture(tc, ix_certs_setup, ix_certs_teardown);
