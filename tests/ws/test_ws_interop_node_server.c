@@ -11,7 +11,8 @@
  * closing with 4002 as Node sees it, wss:// with the test certificate, permessage-deflate
  * offered or not, and frames a server must never send, written on Node's raw socket:
  * invalid UTF-8 (-EPROTO, Node sees 1007), a masked frame, RSV1 without an extension, a
- * reserved opcode, a 126-byte ping and a close with code 1005 (-EPROTO, Node sees 1002).
+ * reserved opcode, a 126-byte ping and a close with code 1005 (-EPROTO, Node sees 1002),
+ * and a 17 MiB message over the 16 MiB limit (-EMSGSIZE, Node sees 1009).
  * The other direction is tests/ws/test_ws_interop_node_client.c. */
 #include "tests/ws/interop.h"
 
@@ -235,8 +236,8 @@ START_TEST(node_server_wss_close_4001)
 }
 END_TEST
 
-/* Bad input written by Node on its raw socket: the receive fails with -EPROTO, corio sent
- * the close code want, and Node saw it. */
+/* Bad input written by Node on its raw socket: the receive fails with -EPROTO (-EMSGSIZE
+ * for 1009), corio sent the close code want, and Node saw it. */
 static const char *bad_input(senv *e, const char *path, int want)
 {
 	char buf[16], line[64];
@@ -249,8 +250,8 @@ static const char *bad_input(senv *e, const char *path, int want)
 		return why;
 	n = corio_ws_recv(ws, &op, buf, sizeof buf);
 	snprintf(line, sizeof line, "close %s %d", path, want);
-	if (n != -EPROTO)
-		why = ix_fail("%s: recv returned %zd, not -EPROTO", path, n);
+	if (n != (want == CORIO_WS_TOO_BIG ? -EMSGSIZE : -EPROTO))
+		why = ix_fail("%s: recv returned %zd (%s)", path, n, strerror((int)-n));
 	else if (corio_ws_close_code(ws) != want)
 		why = ix_fail("%s: corio_ws_close_code %d, want %d", path, corio_ws_close_code(ws), want);
 	else if (ix_expect(&e->p, "close ") != 0 || strncmp(e->p.last, line, strlen(line)) != 0)
@@ -278,6 +279,18 @@ static const char *s_masked(senv *e)
 START_TEST(node_server_masked_frame_1002)
 {
 	run_sjob(false, s_masked);
+}
+END_TEST
+
+/* A 17 MiB message over the 16 MiB default: -EMSGSIZE, and Node sees 1009. */
+static const char *s_toobig(senv *e)
+{
+	return bad_input(e, "/toobig", CORIO_WS_TOO_BIG);
+}
+
+START_TEST(node_server_too_big_1009)
+{
+	run_sjob(false, s_toobig);
 }
 END_TEST
 
@@ -563,6 +576,7 @@ int main(void)
 		      node_server_fragments, node_server_ping, node_server_close_4001,
 		      node_server_wss_close_4001, node_server_invalid_utf8_1007,
 		      node_server_masked_frame_1002, node_server_bad_frames_1002,
+		      node_server_too_big_1009,
 		      node_server_many_fragments, node_server_concurrent_senders,
 		      node_server_subprotocol,
 		      node_server_close_without_code_1005, node_server_terminated_1006,

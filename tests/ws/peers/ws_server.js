@@ -15,6 +15,7 @@
 //   /fragments  sends a text message in three fragments with a ping between them, then a
 //               binary one in two, then "done"
 //   /manyfrags  sends a 1 MiB binary message in 64 fragments of 16 KiB, then "done"
+//   /toobig     sends a 17 MiB binary message (corio's default limit is 16 MiB)
 //   /proto      prints "protocol P" (the subprotocol ws picked: the client's first; "-")
 //   /close      closes at once with 4001 "node closes"
 //   /nocode     closes at once without a code
@@ -91,6 +92,9 @@ function scenario(path, ws) {
 		ws.send('done');
 		break;
 	}
+	case '/toobig':
+		ws.send(Buffer.alloc(17 << 20, 0x61), { binary: true });
+		break;
 	case '/proto':
 		out(`protocol ${ws.protocol || '-'}`);
 		break;
