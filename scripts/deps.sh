@@ -94,7 +94,9 @@ npm_ws() {
 	fi
 	echo "deps.sh: installing Node's ws@$WS_NPM_VERSION into $dir (npm registry)" >&2
 	mkdir -p "$dir"
-	if ! npm install --no-audit --no-fund --prefix "$dir" "ws@$WS_NPM_VERSION" >&2; then
+	# Bounded: without a registry, npm's defaults would retry for many minutes.
+	if ! npm install --no-audit --no-fund --fetch-retries=1 --fetch-timeout=60000 \
+		--prefix "$dir" "ws@$WS_NPM_VERSION" >&2; then
 		echo "deps.sh: npm install ws@$WS_NPM_VERSION failed (no access to the npm" \
 			"registry?): the WebSocket interop tests and the ws benchmark's node row" \
 			"will be skipped" >&2
