@@ -66,31 +66,41 @@ static inline bool ix_runs_ok(char *const argv[], char *out, size_t len)
 	return th_run(&c, out, len, NULL) == 0;
 }
 
+/* The first of node, nodejs found in $PATH into ix_node; false when neither is. */
+static inline bool ix_find_node(void)
+{
+	static const char *const names[] = { "node", "nodejs" };
+	const char *path = getenv("PATH");
+
+	for (size_t i = 0; i < 2; i++) {
+		for (const char *p = path ? path : "/usr/bin"; *p;) {
+			size_t n = strcspn(p, ":");
+
+			snprintf(ix_node, sizeof ix_node, "%.*s/%s", (int)n, p, names[i]);
+			if (n && access(ix_node, X_OK) == 0)
+				return true;
+			p += n + (p[n] == ':');
+		}
+	}
+	ix_node[0] = 0;
+	return false;
+}
+
 /* Node and its ws package: true, with NODE_PATH set for the children, or false with why.
  * The directory is $CORIO_NPM_DIR, else build/npm of the source tree (scripts/deps.sh). */
 static inline bool ix_node_ready(char *why, size_t len)
 {
 	const char *dir = getenv("CORIO_NPM_DIR");
-	const char *path = getenv("PATH");
 	char mods[PATH_MAX], pkg[PATH_MAX + 32], out[512];
 
-	ix_node[0] = 0;
-	for (const char *p = path ? path : "/usr/bin"; *p && !ix_node[0];) {
-		size_t n = strcspn(p, ":");
-
-		for (const char *name = "node"; name; name = strcmp(name, "node") ? NULL : "nodejs") {
-			snprintf(ix_node, sizeof ix_node, "%.*s/%s", (int)n, p, name);
-			if (n && access(ix_node, X_OK) == 0)
-				break;
-			ix_node[0] = 0;
-		}
-		p += n + (p[n] == ':');
-	}
+	ix_find_node();
 	if (!ix_node[0]) {
 		snprintf(why, len, "Node.js not installed (scripts/deps.sh installs nodejs)");
 		return false;
 	}
-	snprintf(mods, sizeof mods, "%s/node_modules", dir && *dir ? dir : CORIO_SOURCE_DIR "/build/npm");
+	if (!dir || !*dir)
+		dir = CORIO_SOURCE_DIR "/build/npm";
+	snprintf(mods, sizeof mods, "%s/node_modules", dir);
 	snprintf(pkg, sizeof pkg, "%s/ws/package.json", mods);
 	if (access(pkg, R_OK) != 0) {
 		snprintf(why, len, "Node's ws package is not in %.300s (scripts/deps.sh installs it from "
@@ -533,7 +543,8 @@ static inline corio_http_client *ix_client(const th_certs *certs)
 static inline void ix_pattern(unsigned char *b, size_t n, bool text)
 {
 	for (size_t i = 0; i < n; i++)
-		b[i] = text ? (unsigned char)(0x20 + (i * 7) % 95) : (unsigned char)((i * 31 + 7) & 0xff);
+		b[i] = text ? (unsigned char)(0x20 + (i * 7) % 95)
+			    : (unsigned char)((i * 31 + 7) & 0xff);
 }
 
 /* Sends n pattern bytes and checks that the same message comes back: NULL or why not. */

@@ -42,11 +42,13 @@ static void run_cjob(ix_ccase k)
 
 /* 7 sizes, text and binary; multi-byte text; 2 fragmented messages. */
 #define ECHO_MSGS ((int)NSIZES * 2 + 3)
+/* What the echo scenario prints, in order. */
+#define ECHO_LINES { "echo ok", "utf8 ok", "fragments ok", "pong ok", "closed 1000" }
 
 START_TEST(node_client_echo)
 {
 	run_cjob((ix_ccase){ .path = "/echo", .scenario = "echo",
-			     .lines = { "echo ok", "utf8 ok", "fragments ok", "pong ok", "closed 1000" },
+			     .lines = ECHO_LINES,
 			     .check = ix_seen_peer_closed, .echoed = ECHO_MSGS, .code = 1000,
 			     .reason = "done" });
 }
@@ -72,7 +74,7 @@ END_TEST
 START_TEST(node_client_wss_echo)
 {
 	run_cjob((ix_ccase){ .path = "/echo", .scenario = "echo", .tls = true,
-			     .lines = { "echo ok", "utf8 ok", "fragments ok", "pong ok", "closed 1000" },
+			     .lines = ECHO_LINES,
 			     .check = ix_seen_peer_closed, .echoed = ECHO_MSGS, .code = 1000,
 			     .reason = "done" });
 }
@@ -121,8 +123,8 @@ static const char *seen_superchat(const ix_ccase *k, const ix_seen *s, const ix_
 START_TEST(node_client_subprotocol)
 {
 	run_cjob((ix_ccase){ .path = "/proto", .scenario = "proto",
-			     .lines = { "protocol superchat", "closed 1000" }, .check = seen_superchat,
-			     .echoed = 0, .code = 1000, .reason = "done" });
+			     .lines = { "protocol superchat", "closed 1000" },
+			     .check = seen_superchat, .echoed = 0, .code = 1000, .reason = "done" });
 }
 END_TEST
 
@@ -130,7 +132,8 @@ END_TEST
 START_TEST(node_client_close_without_code_1005)
 {
 	run_cjob((ix_ccase){ .path = "/echo", .scenario = "nocode", .lines = { "closed " },
-			     .check = ix_seen_peer_closed, .echoed = 0, .code = 1005, .reason = "" });
+			     .check = ix_seen_peer_closed, .echoed = 0, .code = 1005,
+			     .reason = "" });
 }
 END_TEST
 
@@ -138,8 +141,8 @@ END_TEST
  * connection, the first one Node opened, is checked on corio's side). */
 START_TEST(node_client_many_connections)
 {
-	run_cjob((ix_ccase){ .path = "/echo", .scenario = "many", .lines = { "many ok", "closed 1000" },
-			     .check = ix_seen_closed_any });
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = "many",
+			     .lines = { "many ok", "closed 1000" }, .check = ix_seen_closed_any });
 }
 END_TEST
 
