@@ -153,6 +153,7 @@ static int read_payload(corio_ws *ws)
 static int on_close(corio_ws *ws, const uint8_t *p, size_t n)
 {
 	int code = CORIO_WS_NO_STATUS;
+	corio_timeout t;
 
 	if (n == 1)
 		return corio__ws_fail(ws, CORIO_WS_PROTOCOL_ERROR, -EPROTO);
@@ -167,10 +168,13 @@ static int on_close(corio_ws *ws, const uint8_t *p, size_t n)
 	}
 	ws->close_recvd = true;
 	/* The answer echoes the code (RFC 6455 5.5.1), none when the peer gave none; a peer
-	 * gone already makes it fail, and the handshake is over either way. */
+	 * gone already makes it fail, and the handshake is over either way. Bounded: the
+	 * peer may read nothing more. */
+	corio_timeout_enter(&t, ws->close_ns);
 	(void)corio__ws_send_close(ws, code == CORIO_WS_NO_STATUS ? 0 : code, NULL, 0);
 	corio__ws_finish(ws);
-	corio__ws_end(ws, -EPIPE, code);
+	corio_timeout_exit(&t);
+	corio__ws_end(ws, -EPIPE, code); /* wakes a corio_ws_close waiting in another task */
 	return -EPIPE;
 }
 
