@@ -1,8 +1,8 @@
 /* http/ws/accept.c: the server's side of the opening handshake (RFC 6455 4.2): the request's
  * checks (GET, HTTP/1.1, Upgrade, Connection, version 13 (426 otherwise), a key of 16 bytes
  * in base64), the subprotocol pick, and the 101 through http/server/hijack.h, after which
- * the corio_ws borrows the connection. permessage-deflate is never accepted (not built).
- * Parks (the answers). */
+ * the corio_ws borrows the connection; permessage-deflate accepted when the options ask
+ * for it (deflate.c picks the offer). Parks (the answers). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +79,22 @@ static bool offered(const char *tok, size_t n, void *arg)
 	return false;
 }
 
+/* The first acceptable permessage-deflate offer of the request's extension fields. */
+static bool pick_deflate(const corio_http_in *req, corio__ws_pmd *pmd, char *answer, size_t cap)
+{
+	size_t n = corio_http_in_header_count(req);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *k, *v;
+
+		if (corio_http_in_header_at(req, i, &k, &v) == 0 &&
+		    strcasecmp(k, "Sec-WebSocket-Extensions") == 0 &&
+		    corio__ws_pmd_accept(v, pmd, answer, cap))
+			return true;
+	}
+	return false;
+}
+
 static int refuse(corio_http_out *resp, int status)
 {
 	if (status == 426)
@@ -87,7 +103,7 @@ static int refuse(corio_http_out *resp, int status)
 	return -EPROTO;
 }
 
-static int answer(corio_http_in *req, corio_http_out *resp, const char *proto,
+static int answer(corio_http_in *req, corio_http_out *resp, const char *proto, const char *ext,
 		  corio__hserver_hijacked *h)
 {
 	char acc[29];
@@ -97,7 +113,8 @@ static int answer(corio_http_in *req, corio_http_out *resp, const char *proto,
 		return rc;
 	if ((rc = corio_http_out_header(resp, "Upgrade", "websocket")) < 0 ||
 	    (rc = corio_http_out_header(resp, "Sec-WebSocket-Accept", acc)) < 0 ||
-	    (proto && (rc = corio_http_out_header(resp, "Sec-WebSocket-Protocol", proto)) < 0))
+	    (proto && (rc = corio_http_out_header(resp, "Sec-WebSocket-Protocol", proto)) < 0) ||
+	    (ext && (rc = corio_http_out_header(resp, "Sec-WebSocket-Extensions", ext)) < 0))
 		return rc;
 	return corio__hserver_hijack(req, resp, h);
 }
@@ -108,6 +125,8 @@ int corio_ws_accept_opts(corio_http_in *req, corio_http_out *resp, const corio_w
 	struct pick pk = { req, NULL };
 	corio__hserver_hijacked h;
 	corio__ws_io io = { 0 };
+	corio__ws_pmd pmd = { 0 };
+	char ext[128];
 	int rc;
 
 	if (!out || (*out = NULL, !req || !resp))
@@ -118,10 +137,12 @@ int corio_ws_accept_opts(corio_http_in *req, corio_http_out *resp, const corio_w
 		return refuse(resp, rc);
 	if (o && o->protocols)
 		corio__ws_list_each(o->protocols, offered, &pk);
-	rc = answer(req, resp, pk.out, &h);
+	if (o && o->deflate)
+		pick_deflate(req, &pmd, ext, sizeof ext);
+	rc = answer(req, resp, pk.out, pmd.on ? ext : NULL, &h);
 	if (rc == 0) {
 		io = (corio__ws_io){ .fd = h.fd, .tls = h.tls, .rx = h.rx };
-		if (!(*out = corio__ws_new(&io, true, o, h.rest, h.rest_len, pk.out)))
+		if (!(*out = corio__ws_new(&io, true, o, h.rest, h.rest_len, pk.out, &pmd)))
 			rc = -ENOMEM; /* the 101 went out: the server closes the connection */
 	}
 	free(h.rest);

@@ -20,7 +20,8 @@ void corio_ws_opts_init(corio_ws_opts *o)
 }
 
 corio_ws *corio__ws_new(const corio__ws_io *io, bool server, const corio_ws_opts *o,
-			const void *rest, size_t rest_len, const char *protocol)
+			const void *rest, size_t rest_len, const char *protocol,
+			const corio__ws_pmd *pmd)
 {
 	corio_ws *ws = calloc(1, sizeof *ws);
 
@@ -28,9 +29,11 @@ corio_ws *corio__ws_new(const corio__ws_io *io, bool server, const corio_ws_opts
 		return NULL;
 	ws->in = malloc(CORIO__WS_INBUF > rest_len ? CORIO__WS_INBUF : rest_len);
 	ws->protocol = protocol ? strdup(protocol) : NULL;
-	if (!ws->in || (protocol && !ws->protocol)) {
+	ws->zip = pmd && pmd->on ? corio__ws_zip_new(pmd, server) : NULL;
+	if (!ws->in || (protocol && !ws->protocol) || (pmd && pmd->on && !ws->zip)) {
 		free(ws->in);
 		free(ws->protocol);
+		corio__ws_zip_free(ws->zip);
 		free(ws);
 		return NULL;
 	}
@@ -58,6 +61,9 @@ void corio_ws_free(corio_ws *ws)
 	free(ws->msg);
 	free(ws->scratch);
 	free(ws->protocol);
+	corio__ws_zip_free(ws->zip);
+	free(ws->zbuf);
+	free(ws->dbuf);
 	free(ws);
 }
 
@@ -102,7 +108,7 @@ static int send_masked(corio_ws *ws, uint8_t *hdr, size_t hlen, const uint8_t *k
 	return 0;
 }
 
-static int send_locked(corio_ws *ws, uint8_t opcode, const void *p, size_t len)
+static int send_raw(corio_ws *ws, uint8_t opcode, uint8_t rsv, const void *p, size_t len)
 {
 	uint8_t hdr[CORIO__WS_MAX_HEADER], key[4];
 	size_t hlen;
@@ -111,13 +117,33 @@ static int send_locked(corio_ws *ws, uint8_t opcode, const void *p, size_t len)
 	if (ws->server) {
 		struct iovec iov[2] = { { hdr, 0 }, { (void *)p, len } };
 
-		iov[0].iov_len = corio__ws_frame_encode(hdr, true, opcode, 0, NULL, len);
+		iov[0].iov_len = corio__ws_frame_encode(hdr, true, opcode, rsv, NULL, len);
 		return corio__ws_io_sendv(&ws->io, iov, 2);
 	}
 	if ((rc = mask_key(ws, key)) < 0)
 		return rc;
-	hlen = corio__ws_frame_encode(hdr, true, opcode, 0, key, len);
+	hlen = corio__ws_frame_encode(hdr, true, opcode, rsv, key, len);
 	return send_masked(ws, hdr, hlen, key, p, len);
+}
+
+/* With permessage-deflate a data message goes compressed (RSV1): compressed under the
+ * lock, since the compressor's context follows the order of the messages on the wire. */
+static int send_locked(corio_ws *ws, uint8_t opcode, const void *p, size_t len)
+{
+	size_t zlen;
+	int rc;
+
+	if (!ws->zip || (opcode != CORIO_WS_TEXT && opcode != CORIO_WS_BINARY) || len > UINT32_MAX)
+		return send_raw(ws, opcode, 0, p, len);
+	rc = corio__ws_zip_deflate(ws->zip, p, len, &ws->dbuf, &ws->dcap, &zlen);
+	if (rc == 0)
+		rc = send_raw(ws, opcode, 0x40, ws->dbuf, zlen);
+	if (ws->dcap > CORIO__WS_SCRATCH * 16) { /* a large message's buffer is not kept */
+		free(ws->dbuf);
+		ws->dbuf = NULL;
+		ws->dcap = 0;
+	}
+	return rc;
 }
 
 /* A send that fails may have left part of a frame on the wire: nothing can follow it. */

@@ -1,8 +1,8 @@
 /* http/ws/connect.c: the client's side of the opening handshake (RFC 6455 4.1): the URL's
  * scheme (ws:// and wss:// are http:// and https:// to the connection), a fresh key of 16
  * random bytes, the request through http/client/upgrade.h, and the answer's checks (101,
- * Upgrade, Connection, Sec-WebSocket-Accept, no extension, a protocol we offered). No
- * extension is offered (permessage-deflate is not built). Parks. */
+ * Upgrade, Connection, Sec-WebSocket-Accept, a protocol we offered, no extension but
+ * permessage-deflate when we offered it). Parks. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -43,7 +43,7 @@ static int make_key(char key[25])
 	return 0;
 }
 
-/* Whether every field name of the answer holds the token (the first one is enough). */
+/* Whether some field name of the answer holds the token. */
 static bool has_token(const corio__hclient_upgraded *u, const char *name, const char *tok)
 {
 	const char *v;
@@ -55,10 +55,23 @@ static bool has_token(const corio__hclient_upgraded *u, const char *name, const 
 }
 
 /* The answer's checks; *proto: the protocol the server picked, NULL when none. */
-static int check(const corio__hclient_upgraded *u, const char *key, const char *offered,
-		 const char **proto)
+/* The extension the server picked: none, or permessage-deflate when we offered it. */
+static int check_ext(const corio__hclient_upgraded *u, bool offered, corio__ws_pmd *pmd)
+{
+	const char *ext = corio__hclient_upgraded_header(u, "Sec-WebSocket-Extensions", 0);
+
+	if (!ext)
+		return 0;
+	if (!offered || corio__hclient_upgraded_header(u, "Sec-WebSocket-Extensions", 1))
+		return -EPROTO;
+	return corio__ws_pmd_check(ext, pmd);
+}
+
+static int check(const corio__hclient_upgraded *u, const char *key, const corio_ws_opts *o,
+		 const char **proto, corio__ws_pmd *pmd)
 {
 	const char *acc = corio__hclient_upgraded_header(u, "Sec-WebSocket-Accept", 0);
+	const char *offered = o ? o->protocols : NULL;
 	char want[29];
 	int rc;
 
@@ -69,8 +82,8 @@ static int check(const corio__hclient_upgraded *u, const char *key, const char *
 		return -EPROTO;
 	if (!acc || strcmp(acc, want) != 0)
 		return -EPROTO;
-	if (corio__hclient_upgraded_header(u, "Sec-WebSocket-Extensions", 0))
-		return -EPROTO; /* we offered none */
+	if ((rc = check_ext(u, o && o->deflate, pmd)) < 0)
+		return rc;
 	if (*proto && (!offered || strchr(*proto, ',') ||
 		       corio__hclient_upgraded_header(u, "Sec-WebSocket-Protocol", 1) ||
 		       !corio__ws_list_has(offered, *proto, strlen(*proto), false)))
@@ -81,21 +94,26 @@ static int check(const corio__hclient_upgraded *u, const char *key, const char *
 static int handshake(corio_http_client *c, const char *url, const corio_ws_opts *o,
 		     corio__hclient_upgraded *u, char key[25])
 {
-	corio_http_header h[5] = {
+	corio_http_header h[6] = {
 		{ "Upgrade", "websocket" },
 		{ "Connection", "Upgrade" },
 		{ "Sec-WebSocket-Key", key },
 		{ "Sec-WebSocket-Version", "13" },
-		{ "Sec-WebSocket-Protocol", o && o->protocols ? o->protocols : NULL },
 	};
+	size_t n = 4;
 	char *hu;
 	int rc;
 
+	if (o && o->protocols)
+		h[n++] = (corio_http_header){ "Sec-WebSocket-Protocol", o->protocols };
+	if (o && o->deflate) /* any window from the server; ours as the server likes */
+		h[n++] = (corio_http_header){ "Sec-WebSocket-Extensions",
+					      "permessage-deflate; client_max_window_bits" };
 	if ((rc = make_key(key)) < 0)
 		return rc;
 	if (!(hu = http_url(url)))
 		return -ENOMEM;
-	rc = corio__hclient_upgrade(c, hu, h, h[4].value ? 5 : 4, o ? o->handshake_ns : 0, u);
+	rc = corio__hclient_upgrade(c, hu, h, n, o ? o->handshake_ns : 0, u);
 	free(hu);
 	return rc;
 }
@@ -104,6 +122,7 @@ int corio_ws_connect_opts(corio_http_client *c, const char *url, const corio_ws_
 			  corio_ws **out)
 {
 	corio__hclient_upgraded u;
+	corio__ws_pmd pmd = { 0 };
 	char key[25];
 	const char *proto = NULL;
 	int rc;
@@ -112,11 +131,11 @@ int corio_ws_connect_opts(corio_http_client *c, const char *url, const corio_ws_
 		return -EINVAL;
 	rc = handshake(c, url, o, &u, key);
 	if (rc == 0)
-		rc = check(&u, key, o ? o->protocols : NULL, &proto);
+		rc = check(&u, key, o, &proto, &pmd);
 	if (rc == 0) {
 		corio__ws_io io = { .fd = u.fd, .tls = u.tls, .owned = true };
 
-		if ((*out = corio__ws_new(&io, false, o, u.rest, u.rest_len, proto))) {
+		if ((*out = corio__ws_new(&io, false, o, u.rest, u.rest_len, proto, &pmd))) {
 			u.fd = -1; /* the corio_ws owns them now */
 			u.tls = NULL;
 		} else {

@@ -48,12 +48,18 @@ void corio__ws_finish(corio_ws *ws)
 	corio__ws_io_shutdown(&ws->io);
 }
 
+/* Bounded by close_ns as a whole: the send lock, our close, close_notify and the drain
+ * may each wait for a peer that reads nothing. */
 int corio__ws_fail(corio_ws *ws, int code, int err)
 {
+	corio_timeout t;
+
 	corio__ws_end(ws, err, code);
+	corio_timeout_enter(&t, ws->close_ns);
 	(void)corio__ws_send_close(ws, code, NULL, 0); /* best effort: the peer broke the rules */
 	corio__ws_io_shutdown(&ws->io);
 	drain(ws);
+	corio_timeout_exit(&t);
 	return err;
 }
 

@@ -48,8 +48,11 @@ static ssize_t read_some(corio_ws *ws, uint8_t *dst, size_t max)
 static int check_header(corio_ws *ws, const corio__ws_frame *f)
 {
 	bool control = f->opcode & 0x8;
+	/* RSV1 only with permessage-deflate, on a message's first frame */
+	bool zipped = f->rsv == 0x40 && ws->zip &&
+		      (f->opcode == CORIO_WS_TEXT || f->opcode == CORIO_WS_BINARY);
 
-	if (f->masked != ws->server || f->rsv)
+	if (f->masked != ws->server || (f->rsv && !zipped))
 		return corio__ws_fail(ws, CORIO_WS_PROTOCOL_ERROR, -EPROTO);
 	if (control) {
 		if (f->opcode > CORIO_WS_PONG || !f->fin || f->len > CORIO__WS_MAX_CONTROL)
@@ -65,6 +68,7 @@ static int check_header(corio_ws *ws, const corio__ws_frame *f)
 	if (f->opcode) {
 		ws->msg_op = f->opcode;
 		ws->msg_len = 0;
+		ws->msg_zipped = zipped;
 		corio__ws_utf8_init(&ws->utf8);
 	}
 	return 0;
@@ -123,7 +127,8 @@ static int msg_room(corio_ws *ws, size_t n)
 static int read_payload(corio_ws *ws)
 {
 	bool control = ws->fr.opcode & 0x8;
-	corio__ws_utf8 *utf8 = !control && ws->msg_op == CORIO_WS_TEXT ? &ws->utf8 : NULL;
+	corio__ws_utf8 *utf8 = !control && ws->msg_op == CORIO_WS_TEXT && !ws->msg_zipped
+				       ? &ws->utf8 : NULL;
 
 	while (ws->fr_done < ws->fr.len) {
 		uint64_t left = ws->fr.len - ws->fr_done;
@@ -148,6 +153,7 @@ static int read_payload(corio_ws *ws)
 static int on_close(corio_ws *ws, const uint8_t *p, size_t n)
 {
 	int code = CORIO_WS_NO_STATUS;
+	corio_timeout t;
 
 	if (n == 1)
 		return corio__ws_fail(ws, CORIO_WS_PROTOCOL_ERROR, -EPROTO);
@@ -162,10 +168,13 @@ static int on_close(corio_ws *ws, const uint8_t *p, size_t n)
 	}
 	ws->close_recvd = true;
 	/* The answer echoes the code (RFC 6455 5.5.1), none when the peer gave none; a peer
-	 * gone already makes it fail, and the handshake is over either way. */
+	 * gone already makes it fail, and the handshake is over either way. Bounded: the
+	 * peer may read nothing more. */
+	corio_timeout_enter(&t, ws->close_ns);
 	(void)corio__ws_send_close(ws, code == CORIO_WS_NO_STATUS ? 0 : code, NULL, 0);
 	corio__ws_finish(ws);
-	corio__ws_end(ws, -EPIPE, code);
+	corio_timeout_exit(&t);
+	corio__ws_end(ws, -EPIPE, code); /* wakes a corio_ws_close waiting in another task */
 	return -EPIPE;
 }
 
@@ -185,6 +194,27 @@ static int on_control(corio_ws *ws)
 	return 0; /* a pong, or a ping after our close: dropped */
 }
 
+/* A compressed message's payload inflated (at most max_message bytes) and, for text,
+ * checked; the message to return is then the inflated one. */
+static int inflate_msg(corio_ws *ws)
+{
+	size_t n;
+	int rc = corio__ws_zip_inflate(ws->zip, ws->msg, ws->msg_len, &ws->zbuf, &ws->zcap,
+				       ws->max_message, &n);
+
+	if (rc == -EMSGSIZE)
+		return corio__ws_fail(ws, CORIO_WS_TOO_BIG, -EMSGSIZE);
+	if (rc == -ENOMEM)
+		return corio__ws_fail(ws, CORIO_WS_INTERNAL_ERROR, -ENOMEM);
+	if (rc < 0)
+		return corio__ws_fail(ws, CORIO_WS_INVALID_DATA, -EPROTO);
+	if (ws->msg_op == CORIO_WS_TEXT && !corio__ws_utf8_valid(ws->zbuf, n))
+		return corio__ws_fail(ws, CORIO_WS_INVALID_DATA, -EPROTO);
+	ws->out = ws->zbuf;
+	ws->out_len = n;
+	return 1;
+}
+
 /* One frame to its end. 1 when it completed a message, 0 otherwise, or -errno. */
 static int step(corio_ws *ws)
 {
@@ -200,8 +230,12 @@ static int step(corio_ws *ws)
 	ws->msg_len += (size_t)ws->fr.len;
 	if (!ws->fr.fin)
 		return 0;
+	if (ws->msg_zipped)
+		return inflate_msg(ws);
 	if (ws->msg_op == CORIO_WS_TEXT && !corio__ws_utf8_done(&ws->utf8))
 		return corio__ws_fail(ws, CORIO_WS_INVALID_DATA, -EPROTO);
+	ws->out = ws->msg;
+	ws->out_len = ws->msg_len;
 	return 1;
 }
 
@@ -214,6 +248,11 @@ static void forget_message(corio_ws *ws)
 		free(ws->msg);
 		ws->msg = NULL;
 		ws->msg_cap = 0;
+	}
+	if (ws->zcap > CHUNK) {
+		free(ws->zbuf);
+		ws->zbuf = NULL;
+		ws->zcap = 0;
 	}
 }
 
@@ -236,10 +275,10 @@ ssize_t corio_ws_recv_msg(corio_ws *ws, int *opcode, const void **data)
 	if (rc < 0)
 		return rc;
 	*opcode = ws->msg_op;
-	*data = ws->msg ? ws->msg : (const uint8_t *)"";
+	*data = ws->out ? ws->out : (const uint8_t *)"";
 	ws->msg_op = 0;
 	ws->msg_ready = true;
-	return (ssize_t)ws->msg_len;
+	return (ssize_t)ws->out_len;
 }
 
 ssize_t corio_ws_recv(corio_ws *ws, int *opcode, void *buf, size_t len)

@@ -1,12 +1,13 @@
 /* http/ws/ws_internal.h: what the WebSocket files share, private to http/ws/: frame headers
- * and masking (frame.c), the incremental UTF-8 validator (utf8.c), the transport over a
- * socket or a TLS connection (io.c), the corio_ws object (conn.c) and the opening
- * handshakes (handshake.c). Never installed.
+ * and masking (frame.c), the incremental UTF-8 validator (utf8.c), permessage-deflate
+ * (deflate.c), the transport over a socket or a TLS connection (io.c), the corio_ws object
+ * (conn.c: sending; recv.c: receiving; end.c, close.c: ending) and the opening handshakes
+ * (handshake.c, accept.c, connect.c). Never installed.
  *
  * Names: internal names of http/ws/ are corio__ws_* (types, functions) and CORIO__WS_*
- * (constants). Calls go one way: handshake.c -> conn.c -> io.c, frame.c, utf8.c; the
- * handshakes reach the HTTP server and client through http/server/hijack.h and
- * http/client/upgrade.h only. */
+ * (constants). Calls go one way: accept.c, connect.c -> handshake.c, close.c -> recv.c ->
+ * end.c -> conn.c -> io.c, frame.c, utf8.c, deflate.c; the handshakes reach the HTTP
+ * server and client through http/server/hijack.h and http/client/upgrade.h only. */
 #ifndef CORIO_HTTP_WS_INTERNAL_H
 #define CORIO_HTTP_WS_INTERNAL_H
 
@@ -76,6 +77,34 @@ static inline bool corio__ws_utf8_done(const corio__ws_utf8 *u)
 /* The whole of p[0..n) in one go. */
 bool corio__ws_utf8_valid(const void *p, size_t n);
 
+/* ---- deflate.c ------------------------------------------------------------------------ */
+
+/* What permessage-deflate's negotiation settled. */
+typedef struct corio__ws_pmd {
+	bool on;
+	bool server_no_ctx, client_no_ctx; /* that side resets its compressor per message */
+	int server_bits, client_bits;      /* the windows each side compresses with (9..15) */
+} corio__ws_pmd;
+
+typedef struct corio__ws_zip corio__ws_zip;
+
+/* Server: the first acceptable permessage-deflate offer among the client's (a
+ * comma-separated list) into *p, and the answer to send. false: none (*p zeroed). */
+bool corio__ws_pmd_accept(const char *offers, corio__ws_pmd *p, char *answer, size_t cap);
+/* Client: the server's Sec-WebSocket-Extensions answer to our offer. 0 or -EPROTO. */
+int corio__ws_pmd_check(const char *answer, corio__ws_pmd *p);
+/* Compressor and decompressor for one side of a connection. NULL on ENOMEM. */
+corio__ws_zip *corio__ws_zip_new(const corio__ws_pmd *p, bool server);
+void corio__ws_zip_free(corio__ws_zip *z); /* NULL allowed */
+/* A message compressed into *buf (grown as needed, capacity *cap), the sync flush's tail
+ * stripped. 0, -ENOMEM, -EIO. */
+int corio__ws_zip_deflate(corio__ws_zip *z, const void *in, size_t n, uint8_t **buf, size_t *cap,
+			  size_t *out_len);
+/* A message's payload inflated into *buf, at most max bytes. 0, -EMSGSIZE, -EBADMSG,
+ * -ENOMEM. */
+int corio__ws_zip_inflate(corio__ws_zip *z, const uint8_t *in, size_t n, uint8_t **buf,
+			  size_t *cap, size_t max, size_t *out_len);
+
 /* ---- io.c ----------------------------------------------------------------------------- */
 
 /* The transport: a socket, or a TLS connection over it, or (server, multishot receive
@@ -122,8 +151,14 @@ struct corio_ws {
 	uint8_t *msg;
 	size_t msg_len, msg_cap;
 	uint8_t msg_op;
-	bool msg_ready;              /* msg holds a message returned by the last receive */
+	bool msg_ready;              /* the last receive returned out[0..out_len) */
+	bool msg_zipped;             /* the message open is compressed (RSV1 on its first frame) */
 	corio__ws_utf8 utf8;
+	const uint8_t *out;          /* the message returned: msg, or zbuf when inflated */
+	size_t out_len;
+	corio__ws_zip *zip;          /* permessage-deflate, NULL when not negotiated */
+	uint8_t *zbuf, *dbuf;        /* inflated message; deflated message (under send_mu) */
+	size_t zcap, dcap;
 	/* state */
 	corio_task *reader;          /* the task inside a receive, NULL */
 	bool close_sent, close_recvd;
@@ -153,9 +188,11 @@ int corio__ws_fail(corio_ws *ws, int code, int err);
 
 /* A corio_ws over io (taken: the corio_ws owns or borrows it as io->owned says), with
  * rest[0..rest_len) the bytes that came after the handshake (copied), the agreed protocol
- * (copied, NULL: none). NULL on ENOMEM (io is then left to the caller). Never parks. */
+ * (copied, NULL: none) and permessage-deflate as negotiated (NULL or !pmd->on: none).
+ * NULL on ENOMEM (io is then left to the caller). Never parks. */
 corio_ws *corio__ws_new(const corio__ws_io *io, bool server, const corio_ws_opts *o,
-			const void *rest, size_t rest_len, const char *protocol);
+			const void *rest, size_t rest_len, const char *protocol,
+			const corio__ws_pmd *pmd);
 
 /* ---- handshake.c, accept.c, connect.c ---------------------------------------------------------------------- */
 

@@ -81,22 +81,32 @@ static const char *echo_sizes(corio_ws *ws)
 	return TH_OK;
 }
 
+enum { E_TLS = 1, E_ZIP_CLIENT = 2, E_ZIP_SERVER = 4 };
+
+/* arg: E_* flags (TLS; permessage-deflate offered by the client, accepted by the server) */
 static void *t_echo(void *arg)
 {
-	bool tls = arg != NULL;
+	int fl = (int)(intptr_t)arg;
+	bool tls = fl & E_TLS;
 	wsctx x;
 	wssrv s;
 	corio_http_client *c;
 	corio_ws *ws;
+	corio_ws_opts o;
 	char url[128];
 	const char *why;
 
 	wsctx_init(&x);
+	x.o.deflate = fl & E_ZIP_SERVER;
+	corio_ws_opts_init(&o);
+	o.deflate = fl & E_ZIP_CLIENT;
 	TH_CHECK(start(&s, &x, tls) == 0);
 	TH_CHECK((c = client(tls)) != NULL);
 	url_of(url, sizeof url, tls, s.port, "/echo");
-	TH_CHECK(corio_ws_connect(c, url, &ws) == 0);
+	TH_CHECK(corio_ws_connect_opts(c, url, &o, &ws) == 0);
 	TH_CHECK(corio_ws_protocol(ws) == NULL && corio_ws_close_code(ws) == 0);
+	/* white-box: compression is on only when both sides wanted it */
+	TH_CHECK((ws->zip != NULL) == ((fl & E_ZIP_CLIENT) && (fl & E_ZIP_SERVER)));
 	/* bad arguments */
 	TH_CHECK(corio_ws_send(ws, CORIO_WS_TEXT, "\xff", 1) == -EINVAL);
 	TH_CHECK(corio_ws_send(ws, CORIO_WS_CLOSE, "", 0) == -EINVAL);
@@ -127,7 +137,18 @@ END_TEST
 
 START_TEST(ws_client_echo_tls)
 {
-	TH_RUN_EXPECT_OK(NULL, t_echo, (void *)1);
+	TH_RUN_EXPECT_OK(NULL, t_echo, (void *)E_TLS);
+}
+END_TEST
+
+/* permessage-deflate on both sides (over ws:// and wss://), and offered or accepted by one
+ * side only (then not used) */
+START_TEST(ws_client_echo_deflate)
+{
+	TH_RUN_EXPECT_OK(NULL, t_echo, (void *)(E_ZIP_CLIENT | E_ZIP_SERVER));
+	TH_RUN_EXPECT_OK(NULL, t_echo, (void *)(E_TLS | E_ZIP_CLIENT | E_ZIP_SERVER));
+	TH_RUN_EXPECT_OK(NULL, t_echo, (void *)E_ZIP_CLIENT);
+	TH_RUN_EXPECT_OK(NULL, t_echo, (void *)E_ZIP_SERVER);
 }
 END_TEST
 
@@ -360,6 +381,7 @@ int main(void)
 		return 1;
 	}
 	rc = th_main(TH_SUITE_EACH("ws_client", 60, ws_client_echo_plain, ws_client_echo_tls,
+				   ws_client_echo_deflate,
 				   ws_client_server_closes, ws_client_reader_and_sender,
 				   ws_client_bad_servers));
 	th_certs_remove(&g_certs);

@@ -2,7 +2,8 @@
  * (the three length forms, the mask key, a length with its top bit, headers cut short),
  * masking (every length and phase against a byte-at-a-time reference), the UTF-8 validator
  * (the classic table: 2-, 3- and 4-byte forms, overlongs, surrogates, over U+10FFFF, stray
- * bytes, sequences split across feeds), close codes, the Accept key and token lists. */
+ * bytes, sequences split across feeds), close codes, the Accept key and token lists, and
+ * permessage-deflate: the negotiation's parameters, and compression across messages. */
 #define _GNU_SOURCE
 #include "tests/support/helpers.h"
 #include "http/ws/ws_internal.h"
@@ -167,8 +168,108 @@ START_TEST(close_codes_keys_lists)
 }
 END_TEST
 
+START_TEST(deflate_negotiation)
+{
+	corio__ws_pmd p;
+	char ans[128];
+
+	ck_assert(corio__ws_pmd_accept("permessage-deflate", &p, ans, sizeof ans));
+	ck_assert_str_eq(ans, "permessage-deflate");
+	ck_assert(p.on && !p.server_no_ctx && !p.client_no_ctx && p.server_bits == 15);
+	ck_assert(corio__ws_pmd_accept("x-foo, permessage-deflate; server_no_context_takeover; "
+				       "client_no_context_takeover; server_max_window_bits=10; "
+				       "client_max_window_bits", &p, ans, sizeof ans));
+	ck_assert_str_eq(ans, "permessage-deflate; server_no_context_takeover; "
+			      "client_no_context_takeover; server_max_window_bits=10");
+	ck_assert(p.server_no_ctx && p.client_no_ctx && p.server_bits == 10);
+	/* the first acceptable offer wins: a window of 8, unknown or repeated parameters,
+	 * bad values are passed over */
+	ck_assert(corio__ws_pmd_accept("permessage-deflate; server_max_window_bits=8, "
+				       "permessage-deflate; foo, "
+				       "permessage-deflate; server_no_context_takeover; "
+				       "server_no_context_takeover, "
+				       "permessage-deflate; server_max_window_bits=16, "
+				       "permessage-deflate; server_max_window_bits, "
+				       "permessage-deflate; client_max_window_bits=\"9\"",
+				       &p, ans, sizeof ans));
+	ck_assert(p.on && p.server_bits == 15 && !p.server_no_ctx);
+	ck_assert(!corio__ws_pmd_accept("x-webkit-deflate-frame, permessage-deflat", &p, ans,
+					sizeof ans));
+	ck_assert(!corio__ws_pmd_accept(NULL, &p, ans, sizeof ans) && !p.on);
+	/* the client's check of an answer */
+	ck_assert_int_eq(corio__ws_pmd_check("permessage-deflate", &p), 0);
+	ck_assert(p.on && p.client_bits == 15);
+	ck_assert_int_eq(corio__ws_pmd_check("permessage-deflate; client_max_window_bits=12; "
+					     "client_no_context_takeover", &p), 0);
+	ck_assert(p.client_bits == 12 && p.client_no_ctx);
+	ck_assert_int_eq(corio__ws_pmd_check("permessage-deflate; client_max_window_bits", &p),
+			 -EPROTO);
+	ck_assert_int_eq(corio__ws_pmd_check("permessage-deflate; client_max_window_bits=8", &p),
+			 -EPROTO);
+	ck_assert_int_eq(corio__ws_pmd_check("permessage-deflate; x=1", &p), -EPROTO);
+	ck_assert_int_eq(corio__ws_pmd_check("permessage-deflate, permessage-deflate", &p), -EPROTO);
+	ck_assert_int_eq(corio__ws_pmd_check("x-other", &p), -EPROTO);
+}
+END_TEST
+
+/* Compression round trips, the RFC's example, context kept (the second "Hello" is
+ * shorter) or not, the size limit and broken data. */
+START_TEST(deflate_messages)
+{
+	corio__ws_pmd p = { .on = true, .server_bits = 15, .client_bits = 15 };
+	corio__ws_zip *srv = corio__ws_zip_new(&p, true), *cli = corio__ws_zip_new(&p, false);
+	uint8_t *d = NULL, *i = NULL, *big = malloc(1u << 20);
+	size_t dc = 0, ic = 0, dl, il, first;
+
+	ck_assert(srv && cli && big);
+	ck_assert_int_eq(corio__ws_zip_deflate(srv, "Hello", 5, &d, &dc, &dl), 0);
+	ck_assert_uint_eq(dl, 7);
+	ck_assert_mem_eq(d, "\xf2\x48\xcd\xc9\xc9\x07\x00", 7); /* RFC 7692 7.2.3.1 */
+	first = dl;
+	ck_assert_int_eq(corio__ws_zip_inflate(cli, d, dl, &i, &ic, 100, &il), 0);
+	ck_assert(il == 5 && !memcmp(i, "Hello", 5));
+	ck_assert_int_eq(corio__ws_zip_deflate(srv, "Hello", 5, &d, &dc, &dl), 0);
+	ck_assert_uint_lt(dl, first); /* refers back to the first message */
+	ck_assert_int_eq(corio__ws_zip_inflate(cli, d, dl, &i, &ic, 100, &il), 0);
+	ck_assert(il == 5 && !memcmp(i, "Hello", 5));
+	/* the RFC's uncompressed-block example inflates too (a stream of its own) */
+	{
+		corio__ws_zip *z = corio__ws_zip_new(&p, false);
+
+		ck_assert_int_eq(corio__ws_zip_inflate(z, (const uint8_t *)"\x00\x05\x00\xfa\xff"
+						       "Hello", 10, &i, &ic, 100, &il), 0);
+		ck_assert(il == 5 && !memcmp(i, "Hello", 5));
+		corio__ws_zip_free(z);
+	}
+	/* 1 MiB of text, then the limit: one byte less than the message is refused */
+	for (size_t k = 0; k < (1u << 20); k++)
+		big[k] = (uint8_t)('a' + (k * 7 + k / 1000) % 26);
+	ck_assert_int_eq(corio__ws_zip_deflate(srv, big, 1u << 20, &d, &dc, &dl), 0);
+	ck_assert_int_eq(corio__ws_zip_inflate(cli, d, dl, &i, &ic, 1u << 20, &il), 0);
+	ck_assert(il == (1u << 20) && !memcmp(i, big, il));
+	ck_assert_int_eq(corio__ws_zip_deflate(srv, big, 1u << 20, &d, &dc, &dl), 0);
+	ck_assert_int_eq(corio__ws_zip_inflate(cli, d, dl, &i, &ic, (1u << 20) - 1, &il), -EMSGSIZE);
+	corio__ws_zip_free(cli);
+	cli = corio__ws_zip_new(&p, false);
+	ck_assert_int_eq(corio__ws_zip_inflate(cli, (const uint8_t *)"\xff\xff\xff", 3, &i, &ic, 100,
+					       &il), -EBADMSG);
+	/* an empty message */
+	corio__ws_zip_free(cli);
+	cli = corio__ws_zip_new(&p, false);
+	ck_assert_int_eq(corio__ws_zip_deflate(srv, "", 0, &d, &dc, &dl), 0);
+	ck_assert_int_eq(corio__ws_zip_inflate(cli, d, dl, &i, &ic, 100, &il), 0);
+	ck_assert_uint_eq(il, 0);
+	corio__ws_zip_free(srv);
+	corio__ws_zip_free(cli);
+	free(d);
+	free(i);
+	free(big);
+}
+END_TEST
+
 int main(void)
 {
 	return th_main(TH_SUITE("ws_frame", 30, frame_encode_decode, frame_decode_edges, masking,
-				utf8_table, utf8_split, close_codes_keys_lists));
+				utf8_table, utf8_split, close_codes_keys_lists, deflate_negotiation,
+				deflate_messages));
 }

@@ -256,6 +256,108 @@ static void *t_bad(void *arg)
 }
 TH_TASK_TEST(ws_server_protocol_errors, t_bad)
 
+/* ---- permessage-deflate ------------------------------------------------------------------- */
+
+/* Reads one frame and checks it is a compressed (RSV1) op with payload p[0..n). */
+static bool got_zipped(raw *c, int op, const void *p, size_t n)
+{
+	rframe f;
+	bool ok;
+
+	if (raw_read(c, &f) != 0)
+		return false;
+	ok = f.fin && f.rsv == 4 && f.op == op && f.len == n && !memcmp(f.p, p, n);
+	free(f.p);
+	return ok;
+}
+
+#define Z_HELLO "\xf2\x48\xcd\xc9\xc9\x07\x00" /* "Hello" (RFC 7692 7.2.3.1) */
+
+static void *t_deflate(void *arg)
+{
+	wsctx x;
+	wssrv s;
+	raw c;
+	char head[2048];
+	uint8_t b[64];
+	size_t n;
+
+	(void)arg;
+	wsctx_init(&x);
+	x.o.deflate = true;
+	TH_CHECK(wssrv_start(&s, NULL, &x) == 0);
+	TH_CHECK(raw_connect(&c, s.port) == 0);
+	TH_CHECK(raw_upgrade(&c, "/echo", "Sec-WebSocket-Extensions: permessage-deflate; "
+			     "client_max_window_bits; server_no_context_takeover\r\n",
+			     head, sizeof head) == 101);
+	TH_CHECK(strstr(head, "\r\nSec-WebSocket-Extensions: permessage-deflate; "
+			      "server_no_context_takeover\r\n") != NULL);
+	/* compressed "Hello", whole and in two fragments (RSV1 on the first only); without
+	 * context takeover the server's answer is the same bytes each time */
+	TH_CHECK(raw_frame(&c, true, 4, 1, true, Z_HELLO, 7) == 0);
+	TH_CHECK(got_zipped(&c, 1, Z_HELLO, 7));
+	n = raw_build(b, false, 4, 1, true, false, Z_HELLO, 3);
+	n += raw_build(b + n, true, 0, 0, true, false, Z_HELLO + 3, 4);
+	TH_CHECK(raw_send(&c, b, n) == 0);
+	TH_CHECK(got_zipped(&c, 1, Z_HELLO, 7));
+	/* an uncompressed message on a deflate connection is fine too */
+	TH_CHECK(raw_frame(&c, true, 0, 2, true, "raw", 3) == 0);
+	TH_CHECK(raw_read(&c, &(rframe){ 0 }) == 0); /* its echo, compressed */
+	/* RSV1 on a continuation frame */
+	n = raw_build(b, false, 4, 1, true, false, Z_HELLO, 3);
+	n += raw_build(b + n, true, 4, 0, true, false, Z_HELLO + 3, 4);
+	TH_CHECK(raw_send(&c, b, n) == 0);
+	TH_CHECK(raw_expect_close(&c) == 1002);
+	raw_close(&c);
+	TH_CHECK(corio_event_wait(&x.done) == 0 && x.recv_rc == -EPROTO && x.echoed == 3);
+	TH_CHECK(wssrv_stop(&s, CORIO_SEC(5)) == 0);
+	return TH_OK;
+}
+TH_TASK_TEST(ws_server_deflate, t_deflate)
+
+/* What a deflate connection refuses: RSV1 on a control frame, data that does not inflate,
+ * a message that inflates past max_message, text that inflates to bad UTF-8. */
+static void *t_deflate_bad(void *arg)
+{
+	static const struct {
+		const char *p;
+		size_t n;
+		int op, code, rc;
+	} k[] = {
+		{ "", 0, 9, 1002, -EPROTO },
+		{ "\xff\xff\xff", 3, 1, 1007, -EPROTO },
+		/* 200 zero bytes deflated: 6 bytes on the wire, over max 100 once inflated */
+		{ "\x62\x60\x18\x1e\x00\x00", 6, 2, 1009, -EMSGSIZE },
+		{ "\xfa\x0f\x00", 3, 1, 1007, -EPROTO }, /* "\xff" */
+	};
+
+	(void)arg;
+	for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+		wsctx x;
+		wssrv s;
+		raw c;
+		char head[2048];
+
+		wsctx_init(&x);
+		x.o.deflate = true;
+		x.o.max_message = 100;
+		TH_CHECK(wssrv_start(&s, NULL, &x) == 0);
+		TH_CHECK(raw_connect(&c, s.port) == 0);
+		TH_CHECK(raw_upgrade(&c, "/echo", "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+				     head, sizeof head) == 101);
+		TH_CHECK(raw_frame(&c, true, 4, k[i].op, true, k[i].p, k[i].n) == 0);
+		if (raw_expect_close(&c) != k[i].code)
+			return (void *)"close code";
+		raw_close(&c);
+		TH_CHECK(corio_event_wait(&x.done) == 0);
+		if (x.recv_rc != k[i].rc)
+			return (void *)"receive's result";
+		TH_CHECK(wssrv_stop(&s, CORIO_SEC(5)) == 0);
+	}
+	return TH_OK;
+}
+TH_TASK_TEST(ws_server_deflate_errors, t_deflate_bad)
+
 /* ---- closing ------------------------------------------------------------------------------ */
 
 /* The server closes; a client that never answers costs close_timeout_ns, then the
@@ -440,5 +542,6 @@ int main(void)
 				     ws_server_slow_sender, ws_server_protocol_errors,
 				     ws_server_close_unanswered, ws_server_close_answered,
 				     ws_server_bad_handshakes, ws_server_protocols,
-				     ws_server_shutdown));
+				     ws_server_shutdown, ws_server_deflate,
+				     ws_server_deflate_errors));
 }
