@@ -9,7 +9,8 @@
  * once, a close without a code (1005), Node closing with 4000 + reason as corio sees it, corio
  * closing with 1001 as Node sees it, the same over wss:// with Node trusting the test CA, and
  * permessage-deflate offered by Node: declined cleanly by a server that does not accept it,
- * accepted or declined (the connection works either way) by one that may; and what corio must
+ * agreed by one that does (every message compressed, one in fragments, with and without
+ * context takeover), declined when Node asks for an 8-bit window; and what corio must
  * refuse, with the close code Node sees: an unmasked client frame (1002) and invalid UTF-8
  * (1007) written on Node's raw socket, a 17 MiB message over the 16 MiB limit (1009). The other
  * direction, Node's server and corio's client, is tests/ws/test_ws_interop_node_server.c. */
@@ -88,24 +89,49 @@ START_TEST(node_client_wss_close_1001)
 }
 END_TEST
 
+/* The deflate scenarios' echoes: 5 messages twice, one fragmented. */
+#define DEFLATE_MSGS 11
+
 /* Node offered permessage-deflate to a server that does not accept it: declined, and the
  * echoes (1 MiB of compressible text among them) work uncompressed. */
 START_TEST(node_client_deflate_declined)
 {
 	run_cjob((ix_ccase){ .path = "/echo", .scenario = "deflate",
 			     .lines = { "extensions -", "echo ok", "closed 1000" },
-			     .check = ix_seen_peer_closed, .echoed = 5, .code = 1000,
+			     .check = ix_seen_peer_closed, .echoed = DEFLATE_MSGS, .code = 1000,
 			     .reason = "done" });
 }
 END_TEST
 
-/* A server that accepts permessage-deflate: accepted (or declined, the extension being
- * optional), and the echoes work either way. */
+/* A server that accepts permessage-deflate: agreed, and every message (Node compresses
+ * them all, the empty one too; one in three fragments) echoes compressed both ways, with
+ * the context kept across messages. */
 START_TEST(node_client_deflate_accepted)
 {
 	run_cjob((ix_ccase){ .path = "/deflate", .scenario = "deflate",
-			     .lines = { "extensions ", "echo ok", "closed 1000" },
-			     .check = ix_seen_peer_closed, .echoed = 5, .code = 1000,
+			     .lines = { "extensions permessage-deflate", "echo ok", "closed 1000" },
+			     .check = ix_seen_peer_closed, .echoed = DEFLATE_MSGS, .code = 1000,
+			     .reason = "done" });
+}
+END_TEST
+
+/* Node asks for no context takeover both ways and 10-bit windows: agreed and honoured. */
+START_TEST(node_client_deflate_no_context_takeover)
+{
+	run_cjob((ix_ccase){ .path = "/deflate", .scenario = "deflate-tight",
+			     .lines = { "extensions permessage-deflate", "echo ok", "closed 1000" },
+			     .check = ix_seen_peer_closed, .echoed = DEFLATE_MSGS, .code = 1000,
+			     .reason = "done" });
+}
+END_TEST
+
+/* Node asks for a server window of 8 bits, which zlib cannot deflate with: declined, and
+ * the echoes work uncompressed. */
+START_TEST(node_client_deflate_window_8_declined)
+{
+	run_cjob((ix_ccase){ .path = "/deflate", .scenario = "deflate-8",
+			     .lines = { "extensions -", "echo ok", "closed 1000" },
+			     .check = ix_seen_peer_closed, .echoed = DEFLATE_MSGS, .code = 1000,
 			     .reason = "done" });
 }
 END_TEST
@@ -184,7 +210,8 @@ int main(void)
 	tc = TH_TCASE(s, "node_client", TH_TIMEOUT, node_client_echo, node_client_close_4000,
 		      node_client_sees_close_1001, node_client_wss_echo,
 		      node_client_wss_close_1001, node_client_deflate_declined,
-		      node_client_deflate_accepted, node_client_subprotocol,
+		      node_client_deflate_accepted, node_client_deflate_no_context_takeover,
+		      node_client_deflate_window_8_declined, node_client_subprotocol,
 		      node_client_close_without_code_1005, node_client_many_connections,
 		      node_client_unmasked_frame_1002,
 		      node_client_invalid_utf8_1007, node_client_too_big_1009);

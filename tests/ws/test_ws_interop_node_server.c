@@ -9,7 +9,8 @@
  * ping while corio waits in a receive, a subprotocol Node picks from corio's offer, Node
  * closing with 4001, without a code (1005) and by destroying the connection (1006), corio
  * closing with 4002 as Node sees it, wss:// with the test certificate, permessage-deflate
- * offered or not, and frames a server must never send, written on Node's raw socket:
+ * (not offered: none; offered: agreed, with and without context takeover; a compressed
+ * message in fragments), and frames a server must never send, written on Node's raw socket:
  * invalid UTF-8 (-EPROTO, Node sees 1007), a masked frame, RSV1 without an extension, a
  * reserved opcode, a 126-byte ping and a close with code 1005 (-EPROTO, Node sees 1002),
  * and a 17 MiB message over the 16 MiB limit (-EMSGSIZE, Node sees 1009).
@@ -519,44 +520,106 @@ START_TEST(node_server_terminated_1006)
 }
 END_TEST
 
-/* permessage-deflate: a client that does not offer it gets none from a server that would
- * accept it; one that offers it gets it or not (optional), and 1 MiB of compressible text
- * and 64 KiB of binary echo either way. */
-static const char *s_deflate(senv *e)
+/* Echoes through a connection with permessage-deflate agreed: 1 MiB of text twice (the
+ * second as back-references when the context is kept), 64 KiB of binary, an empty one. */
+static const char *deflate_echoes(corio_ws *ws)
+{
+	const char *why = NULL;
+
+	for (int round = 0; !why && round < 2; round++)
+		why = ix_echo_one(ws, 1u << 20, true);
+	if (!why && !(why = ix_echo_one(ws, 65536, false)))
+		why = ix_echo_one(ws, 0, false);
+	return why;
+}
+
+/* corio's client offering permessage-deflate (or not) to Node's path: Node's open line
+ * must say want, then the echoes. */
+static const char *deflate_case(senv *e, const char *path, bool offer, const char *want)
 {
 	corio_ws_opts o;
 	corio_ws *ws;
-	const char *why = connect_to(e, "/deflate", NULL, &ws);
+	const char *why;
 
-	if (why)
-		return why;
-	if (strcmp(e->p.last, "open /deflate -") != 0)
-		why = ix_fail("not offered, yet Node opened with '%s'", e->p.last);
-	if (!why)
-		why = ix_echo_one(ws, 4096, true);
-	if (why) {
-		corio_ws_free(ws);
-		return why;
-	}
-	if ((why = close_4002(e, ws, "/deflate")))
-		return why;
 	corio_ws_opts_init(&o);
-	o.deflate = true;
-	if ((why = connect_to(e, "/deflate", &o, &ws)))
+	o.deflate = offer;
+	if ((why = connect_to(e, path, &o, &ws)))
 		return why;
-	fprintf(stderr, "permessage-deflate offered by corio's client: Node's '%s'\n", e->p.last);
-	if (!(why = ix_echo_one(ws, 1u << 20, true)) && !(why = ix_echo_one(ws, 65536, false)))
-		why = ix_echo_one(ws, 0, false);
+	if (strcmp(e->p.last, want) != 0)
+		why = ix_fail("Node opened with '%s', want '%s'", e->p.last, want);
+	if (!why)
+		why = deflate_echoes(ws);
 	if (why) {
 		corio_ws_free(ws);
 		return why;
 	}
-	return close_4002(e, ws, "/deflate");
+	return close_4002(e, ws, path);
+}
+
+/* Not offered: none, even from a server that would accept it; offered: agreed. */
+static const char *s_deflate(senv *e)
+{
+	const char *why = deflate_case(e, "/deflate", false, "open /deflate -");
+
+	return why ? why : deflate_case(e, "/deflate", true, "open /deflate permessage-deflate");
 }
 
 START_TEST(node_server_deflate)
 {
 	run_sjob(false, s_deflate);
+}
+END_TEST
+
+/* Node's server answers with no context takeover both ways and 10-bit windows. */
+static const char *s_deflate_tight(senv *e)
+{
+	return deflate_case(e, "/deflate-tight", true, "open /deflate-tight permessage-deflate");
+}
+
+START_TEST(node_server_deflate_no_context_takeover)
+{
+	run_sjob(false, s_deflate_tight);
+}
+END_TEST
+
+/* Node sends a compressed text message in three fragments (RSV1 on the first only). */
+static const char *s_deflate_frags(senv *e)
+{
+	static const char unit[] = "compressed fragments, compressed fragments. ";
+	const size_t ulen = sizeof unit - 1, len = ulen * 2000;
+	corio_ws_opts o;
+	corio_ws *ws;
+	const void *data;
+	const char *m, *why;
+	int op = 0;
+	ssize_t n;
+
+	corio_ws_opts_init(&o);
+	o.deflate = true;
+	if ((why = connect_to(e, "/deflate-frags", &o, &ws)))
+		return why;
+	if (strcmp(e->p.last, "open /deflate-frags permessage-deflate") != 0)
+		why = ix_fail("Node opened with '%s'", e->p.last);
+	n = why ? 0 : corio_ws_recv_msg(ws, &op, &data);
+	m = data;
+	if (!why && (n != (ssize_t)len || op != CORIO_WS_TEXT))
+		why = ix_fail("fragments: %zd bytes, opcode %d (close code %d)", n, op,
+			      corio_ws_close_code(ws));
+	for (size_t i = 0; !why && i < len; i += ulen)
+		if (memcmp(m + i, unit, ulen) != 0)
+			why = ix_fail("fragments: other bytes at %zu", i);
+	if (!why)
+		why = recv_is(ws, CORIO_WS_TEXT, "done", 4);
+	if (why) {
+		corio_ws_free(ws);
+		return why;
+	}
+	return close_4002(e, ws, "/deflate-frags");
+}
+
+START_TEST(node_server_deflate_fragments)
+{
+	run_sjob(false, s_deflate_frags);
 }
 END_TEST
 
@@ -580,7 +643,8 @@ int main(void)
 		      node_server_many_fragments, node_server_concurrent_senders,
 		      node_server_subprotocol,
 		      node_server_close_without_code_1005, node_server_terminated_1006,
-		      node_server_deflate);
+		      node_server_deflate, node_server_deflate_no_context_takeover,
+		      node_server_deflate_fragments);
 	tcase_add_checked_fixture(tc, ix_certs_setup, ix_certs_teardown);
 	return th_main(s);
 }

@@ -5,9 +5,10 @@
  *
  * Python as the client of corio's server: echo of text and binary of 0, 125 and 65536 bytes
  * (websockets offers permessage-deflate by default: a server that does not accept it
- * declines, one that does accepts or declines, and the echoes work every way), Python
+ * declines, one that does agrees, and the echoes work both ways), Python
  * closing with 4000 + reason as corio sees it, corio closing with 1001 as Python sees it.
- * Python as the server for corio's client: the same echoes, corio closing with 4002 as
+ * Python as the server for corio's client: the same echoes, with permessage-deflate offered
+ * (agreed) and not, corio closing with 4002 as
  * Python sees it, Python closing with 4003 as corio sees it. */
 #include "tests/ws/interop.h"
 
@@ -48,8 +49,9 @@ END_TEST
 
 START_TEST(py_client_deflate_echo)
 {
+	/* offered and accepted: agreed */
 	run_cjob((ix_ccase){ .path = "/deflate", .scenario = NULL,
-			     .lines = { "extensions ", "echo ok", "closed " },
+			     .lines = { "extensions permessage-deflate", "echo ok", "closed " },
 			     .check = ix_seen_peer_closed, .echoed = (int)NSIZES * 2,
 			     .code = 4000, .reason = "py says bye" });
 }
@@ -101,27 +103,30 @@ static void run_sjob(server_fn fn)
 	TH_RUN_EXPECT_OK(NULL, t_server_case, (void *)(uintptr_t)fn);
 }
 
-static const char *connect_to(senv *e, const char *path, corio_ws **ws)
+static const char *connect_to(senv *e, const char *path, bool deflate, corio_ws **ws)
 {
+	corio_ws_opts o;
 	char url[128];
 	int rc;
 
+	corio_ws_opts_init(&o);
+	o.deflate = deflate;
 	snprintf(url, sizeof url, "ws://127.0.0.1:%d%s", e->port, path);
-	if ((rc = corio_ws_connect(e->c, url, ws)) != 0)
+	if ((rc = corio_ws_connect_opts(e->c, url, &o, ws)) != 0)
 		return ix_fail("corio_ws_connect %s: %s", url, strerror(-rc));
 	return ix_expect(&e->p, "open ") == 0 ? NULL : ix_fail("Python saw no connection");
 }
 
-/* Echoes through Python, then closes with 4002 "corio bye", which Python must see. */
-static const char *s_echo(senv *e)
+/* Echoes through Python (permessage-deflate offered or not: Python's open line must say
+ * want), then closes with 4002 "corio bye", which Python must see. */
+static const char *echo_case(senv *e, bool deflate, const char *want)
 {
 	corio_ws *ws = NULL;
-	const char *why = connect_to(e, "/echo", &ws);
+	const char *why = connect_to(e, "/echo", deflate, &ws);
 	int rc;
 
-	if (!why && strcmp(e->p.last, "open /echo -") != 0)
-		why = ix_fail("corio's client offered nothing, yet Python opened with '%s'",
-			      e->p.last);
+	if (!why && strcmp(e->p.last, want) != 0)
+		why = ix_fail("Python opened with '%s', want '%s'", e->p.last, want);
 	for (size_t i = 0; !why && i < NSIZES; i++) {
 		if (!(why = ix_echo_one(ws, sizes[i], true)))
 			why = ix_echo_one(ws, sizes[i], false);
@@ -134,9 +139,25 @@ static const char *s_echo(senv *e)
 	return why;
 }
 
+static const char *s_echo(senv *e)
+{
+	return echo_case(e, false, "open /echo -");
+}
+
+static const char *s_echo_deflate(senv *e)
+{
+	return echo_case(e, true, "open /echo permessage-deflate");
+}
+
 START_TEST(py_server_echo_close_4002)
 {
 	run_sjob(s_echo);
+}
+END_TEST
+
+START_TEST(py_server_deflate_echo)
+{
+	run_sjob(s_echo_deflate);
 }
 END_TEST
 
@@ -147,7 +168,7 @@ static const char *s_close(senv *e)
 	corio_ws *ws = NULL;
 	int op = 0, rc;
 	ssize_t n;
-	const char *why = connect_to(e, "/close", &ws);
+	const char *why = connect_to(e, "/close", false, &ws);
 
 	if (why)
 		return why;
@@ -182,7 +203,8 @@ int main(void)
 		return TH_SKIP;
 	}
 	tc = TH_TCASE(s, "python", TH_TIMEOUT, py_client_echo_close_4000, py_client_deflate_echo,
-		      py_client_sees_close_1001, py_server_echo_close_4002, py_server_close_4003);
+		      py_client_sees_close_1001, py_server_echo_close_4002, py_server_deflate_echo,
+		      py_server_close_4003);
 	tcase_add_checked_fixture(tc, ix_certs_setup, ix_certs_teardown);
 	return th_main(s);
 }

@@ -16,8 +16,13 @@
 //                  payload; then a close 1000 "done"
 //   close4000      [receive until the close] closes with 4000 "node says bye" at once
 //   wait-close     [close the connection] waits for the server's close, prints its code
-//   deflate        [echo] offers permessage-deflate, prints "extensions LIST" ("-": none),
-//                  echoes compressible and incompressible messages, then closes 1000
+//   deflate        [echo] offers permessage-deflate, prints "extensions LIST" ("-": none)
+//                  and "params JSON" (what was agreed), echoes compressible and
+//                  incompressible messages twice each and one in three fragments, then
+//                  closes 1000
+//   deflate-tight  the same, offering no context takeover both ways and windows of 10 bits
+//   deflate-8      the same, asking for a server window of 8 bits (zlib cannot deflate
+//                  with 8: a server should decline rather than use 9)
 //   proto          [pick a subprotocol] offers "chat, superchat", prints "protocol P" ("-":
 //                  none), closes 1000 "done"
 //   nocode         [receive until the close] closes with no code at all
@@ -47,7 +52,15 @@ function fail(why) {
 if (!url || !scenario)
 	fail('usage: node ws_client.js URL SCENARIO [CA_FILE]');
 
-const opts = { perMessageDeflate: scenario === 'deflate', maxPayload: 64 << 20 };
+// permessage-deflate as each deflate scenario offers it; threshold 0: every message is
+// compressed, the empty one too (ws's default leaves those under 1 KiB alone).
+const DEFLATE = {
+	'deflate': { threshold: 0 },
+	'deflate-tight': { threshold: 0, serverNoContextTakeover: true,
+		clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 10 },
+	'deflate-8': { threshold: 0, serverMaxWindowBits: 8 },
+};
+const opts = { perMessageDeflate: DEFLATE[scenario] || false, maxPayload: 64 << 20 };
 if (caFile)
 	opts.ca = fs.readFileSync(caFile);
 const ws = new WebSocket(url, scenario === 'proto' ? ['chat', 'superchat'] : [], opts);
@@ -160,17 +173,28 @@ async function echo() {
 }
 
 async function deflate() {
+	const ext = ws._extensions['permessage-deflate'];
 	out('extensions ' + (ws.extensions || '-'));
+	out('params ' + JSON.stringify(ext ? ext.params : null));
 	const big = Buffer.from('compressible text, over and over. '.repeat(30000));
 	const msgs = [
 		[Buffer.alloc(0), true], [big, false], [pattern(65536, false), true],
 		[Buffer.from('x'), false], [big, true],
 	];
-	for (const [data, binary] of msgs) {
-		ws.send(binary ? data : data.toString(), { binary });
-		await expectEcho(`deflate echo ${data.length} ${binary ? 'binary' : 'text'}`, data,
-			binary);
+	// Each twice: with context takeover the second goes out as back-references.
+	for (let round = 0; round < 2; round++) {
+		for (const [data, binary] of msgs) {
+			ws.send(binary ? data : data.toString(), { binary });
+			await expectEcho(`deflate echo ${data.length} ${binary ? 'binary' : 'text'}`,
+				data, binary);
+		}
 	}
+	// One message in three compressed fragments (RSV1 on the first only).
+	const parts = [big.subarray(0, 5000), big.subarray(5000, 5001), big.subarray(5001, 90000)];
+	ws.send(parts[0], { binary: false, fin: false });
+	ws.send(parts[1], { binary: false, fin: false });
+	ws.send(parts[2], { binary: false, fin: true });
+	await expectEcho('deflate fragments', Buffer.concat(parts), false);
 	out('echo ok');
 	await closeAndPrint(1000, 'done');
 }
@@ -253,6 +277,8 @@ async function main() {
 		await waitClose();
 		break;
 	case 'deflate':
+	case 'deflate-tight':
+	case 'deflate-8':
 		await deflate();
 		break;
 	default:

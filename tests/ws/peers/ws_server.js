@@ -9,7 +9,11 @@
 // "open PATH EXTENSIONS" ("-": none) when it starts and "close PATH CODE REASON" when it
 // ends, and the events below, one line each, so that the test can follow:
 //   /echo       echoes every message with its opcode (permessage-deflate refused)
-//   /deflate    the same with permessage-deflate accepted when offered
+//   /deflate    the same with permessage-deflate accepted when offered (every message
+//               compressed); prints "params PATH JSON", what was agreed
+//   /deflate-tight  the same, with no context takeover both ways and windows of 10 bits
+//   /deflate-frags  (deflate accepted) sends a compressed text message in three
+//               fragments, then "done"
 //   /ping       sends a ping "node-ping"; at its pong prints "pong PAYLOAD" and sends the
 //               text "pong seen"
 //   /fragments  sends a text message in three fragments with a ping between them, then a
@@ -54,18 +58,34 @@ const server = certFile
 	: http.createServer();
 const plain = new WebSocketServer({ noServer: true, perMessageDeflate: false,
 	maxPayload: 64 << 20 });
-const deflate = new WebSocketServer({ noServer: true, perMessageDeflate: true,
+// threshold 0: every message compressed, the empty one too (ws's default: 1 KiB and up).
+const deflate = new WebSocketServer({ noServer: true, perMessageDeflate: { threshold: 0 },
 	maxPayload: 64 << 20 });
+const tight = new WebSocketServer({ noServer: true, maxPayload: 64 << 20,
+	perMessageDeflate: { threshold: 0, serverNoContextTakeover: true,
+		clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 10 } });
 
 function scenario(path, ws) {
+	const ext = ws._extensions['permessage-deflate'];
 	out(`open ${path} ${ws.extensions || '-'}`);
+	if (ext)
+		out(`params ${path} ${JSON.stringify(ext.params)}`);
 	ws.on('close', (code, reason) => out(`close ${path} ${code} ${reason}`));
 	ws.on('error', (e) => out(`error ${path} ${e.message}`));
 	switch (path) {
 	case '/echo':
 	case '/deflate':
+	case '/deflate-tight':
 		ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
 		break;
+	case '/deflate-frags': {
+		const text = 'compressed fragments, compressed fragments. '.repeat(2000);
+		ws.send(text.slice(0, 1000), { fin: false });
+		ws.send(text.slice(1000, 1001), { fin: false });
+		ws.send(text.slice(1001), { fin: true });
+		ws.send('done');
+		break;
+	}
 	case '/ping':
 		ws.on('pong', (data) => {
 			out(`pong ${data}`);
@@ -127,7 +147,7 @@ function scenario(path, ws) {
 
 server.on('upgrade', (req, socket, head) => {
 	const path = req.url.split('?')[0];
-	const wss = path === '/deflate' ? deflate : plain;
+	const wss = path === '/deflate-tight' ? tight : path.startsWith('/deflate') ? deflate : plain;
 	wss.handleUpgrade(req, socket, head, (ws) => scenario(path, ws));
 });
 server.on('request', (req, res) => {
