@@ -14,6 +14,8 @@
 
 #include "http/server/router.h"
 
+#define SCAN_MAX 8 /* literal children looked up by a scan; beyond, by a hash index */
+
 /* ---- percent-decoding ------------------------------------------------------------------- */
 
 static int hex_value(char c)
@@ -153,43 +155,79 @@ static bool method_ok(const char *m)
 
 /* ---- building ---------------------------------------------------------------------------- */
 
-static int lit_cmp(const char *a, size_t alen, const char *b, size_t blen)
+/* FNV-1a: literal segments are short; what matters is that a lookup costs the same with
+ * 10 siblings or 1 000. */
+static uint32_t seg_hash(const char *s, size_t len)
 {
-	if (alen != blen)
-		return alen < blen ? -1 : 1;
-	return memcmp(a, b, alen);
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
 }
 
-/* The index of the literal child key[0..len) of n, or where it would go (*found false). */
-static unsigned lit_find(const corio__hserver_rnode *n, const char *key, size_t len, bool *found)
+static bool lit_is(const corio__hserver_rchild *c, uint32_t h, const char *key, size_t len)
 {
-	unsigned lo = 0, hi = n->nlits;
+	return c->hash == h && c->len == len && !memcmp(c->seg, key, len);
+}
 
-	while (lo < hi) {
-		unsigned mid = lo + (hi - lo) / 2;
-		int c = lit_cmp(n->lits[mid].seg, n->lits[mid].len, key, len);
+/* The literal child key[0..len) of n, or NULL: a scan of a few, or the hash index. */
+static corio__hserver_rnode *lit_find(const corio__hserver_rnode *n, const char *key,
+				      size_t len)
+{
+	uint32_t h = seg_hash(key, len);
 
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (!n->slots) {
+		for (unsigned i = 0; i < n->nlits; i++)
+			if (lit_is(&n->lits[i], h, key, len))
+				return n->lits[i].node;
+		return NULL;
 	}
-	*found = false;
-	return lo;
+	for (uint32_t i = h & (n->nslots - 1); n->slots[i]; i = (i + 1) & (n->nslots - 1))
+		if (lit_is(&n->lits[n->slots[i] - 1], h, key, len))
+			return n->lits[n->slots[i] - 1].node;
+	return NULL;
+}
+
+/* Makes n's hash index over its literals (at most half full), past a few of them. */
+static int index_lits(corio__hserver_rnode *n)
+{
+	uint32_t size = 16, *slots;
+
+	if (n->nlits <= SCAN_MAX || (n->slots && 2 * n->nlits <= n->nslots))
+		goto add_last;
+	while (size < 4 * n->nlits)
+		size *= 2;
+	if (!(slots = calloc(size, sizeof *slots)))
+		return -ENOMEM;
+	free(n->slots);
+	n->slots = slots;
+	n->nslots = size;
+	for (unsigned k = 0; k + 1 < n->nlits; k++) {
+		uint32_t i = n->lits[k].hash & (size - 1);
+
+		while (slots[i])
+			i = (i + 1) & (size - 1);
+		slots[i] = k + 1;
+	}
+add_last:
+	if (n->slots) {
+		uint32_t i = n->lits[n->nlits - 1].hash & (n->nslots - 1);
+
+		while (n->slots[i])
+			i = (i + 1) & (n->nslots - 1);
+		n->slots[i] = n->nlits;
+	}
+	return 0;
 }
 
 static corio__hserver_rnode *lit_child(corio__hserver_rnode *n, const char *key, size_t len)
 {
-	bool found;
-	unsigned i = lit_find(n, key, len, &found);
+	corio__hserver_rnode *found = lit_find(n, key, len);
 	corio__hserver_rchild c;
 
 	if (found)
-		return n->lits[i].node;
+		return found;
 	if (n->nlits == n->litcap) {
 		unsigned cap = n->litcap ? n->litcap * 2 : 4;
 		corio__hserver_rchild *nl = realloc(n->lits, cap * sizeof *nl);
@@ -199,7 +237,7 @@ static corio__hserver_rnode *lit_child(corio__hserver_rnode *n, const char *key,
 		n->lits = nl;
 		n->litcap = cap;
 	}
-	c.len = len;
+	c = (corio__hserver_rchild){ .len = len, .hash = seg_hash(key, len) };
 	c.seg = malloc(len + 1);
 	c.node = calloc(1, sizeof *c.node);
 	if (!c.seg || !c.node) {
@@ -209,9 +247,13 @@ static corio__hserver_rnode *lit_child(corio__hserver_rnode *n, const char *key,
 	}
 	memcpy(c.seg, key, len);
 	c.seg[len] = '\0';
-	memmove(n->lits + i + 1, n->lits + i, (n->nlits - i) * sizeof *n->lits);
-	n->lits[i] = c;
-	n->nlits++;
+	n->lits[n->nlits++] = c;
+	if (index_lits(n) != 0) {
+		n->nlits--;
+		free(c.seg);
+		free(c.node);
+		return NULL;
+	}
 	return c.node;
 }
 
@@ -297,6 +339,7 @@ void corio__hserver_trie_free(corio__hserver_rnode *n)
 		free(n->lits[i].seg);
 	}
 	free(n->lits);
+	free(n->slots);
 	for (int k = 0; k < 2; k++) {
 		corio__hserver_rnode *v = k ? n->tail : n->param;
 
@@ -368,8 +411,6 @@ static const corio__hserver_rnode *lit_lookup(mstate *st, const corio__hserver_r
 {
 	const char *key = seg;
 	long klen = (long)len;
-	bool found;
-	unsigned i;
 
 	if (memchr(seg, '%', len)) {
 		if (len > sizeof st->m->scratch)
@@ -379,8 +420,7 @@ static const corio__hserver_rnode *lit_lookup(mstate *st, const corio__hserver_r
 			return NULL;
 		key = st->m->scratch;
 	}
-	i = lit_find(n, key, (size_t)klen, &found);
-	return found ? n->lits[i].node : NULL;
+	return lit_find(n, key, (size_t)klen);
 }
 
 static bool push_span(mstate *st, const char *start, size_t len)

@@ -3,9 +3,10 @@
  * matches them); bench/ and tests/ include it to time and test matching alone. Private to
  * http/server/, never installed.
  *
- * The trie: one node per pattern prefix. A node's children are its literal segments (a
- * sorted array, looked up by binary search: the cost of a segment does not grow with the
- * number of routes beside it), one {param} child and one {tail*} child; the routes that end
+ * The trie: one node per pattern prefix. A node's children are its literal segments (an
+ * array, scanned when it holds a few, else looked up through an open-addressing hash index:
+ * the cost of a segment does not grow with the number of routes beside it), one {param}
+ * child and one {tail*} child; the routes that end
  * at a node hang on it, one per method ("*" = any). Built by corio_http_route before
  * serving, read-only afterwards: matching writes only to the caller's match state, so one
  * router serves many loops at once. */
@@ -39,12 +40,15 @@ typedef struct corio__hserver_route {
 typedef struct corio__hserver_rchild {
 	char *seg;                  /* decoded literal */
 	size_t len;
+	uint32_t hash;              /* of seg */
 	corio__hserver_rnode *node;
 } corio__hserver_rchild;
 
 struct corio__hserver_rnode {
-	corio__hserver_rchild *lits; /* sorted by (len, bytes) */
+	corio__hserver_rchild *lits; /* in insertion order */
 	unsigned nlits, litcap;
+	uint32_t *slots;             /* hash index of lits (index + 1, 0: empty), past a few */
+	uint32_t nslots;             /* a power of two, at least twice nlits; 0: no index */
 	corio__hserver_rnode *param; /* {name}: one non-empty segment */
 	corio__hserver_rnode *tail;  /* {name*}: the rest of the path; a leaf */
 	corio__hserver_route *routes;

@@ -493,6 +493,9 @@ static void *t_many(void *arg)
 	ok = ok && expect(&c, "GET", "/api/v1/r0", 404, NULL);
 	ok = ok && expect(&c, "PUT", "/api/v1/r1", 405, NULL);
 	ok = ok && expect(&c, "PUT", "/api/v1/r3", 200, "r3"); /* "*" */
+	/* a literal among 1000 siblings (the hash index), written encoded */
+	ok = ok && expect(&c, "GET", "/api/v1/%72%31", 200, "r1");
+	ok = ok && expect(&c, "GET", "/api/v1/resource%32/x%2Fy", 200, "r2 id=x/y");
 	cli_close(&c);
 	stopped = srv_stop(&x, CORIO_SEC(1)); /* whatever failed: the server must stop */
 	corio_http_router_free(rt);
