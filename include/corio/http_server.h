@@ -1,7 +1,8 @@
 /* corio/http_server.h: an HTTP/1.1 server (the aiohttp.web part of corio): listeners on one
  * loop or on N loops with SO_REUSEPORT, one coroutine per connection, keep-alive and
- * pipelining, limits and deadlines against slow or hostile clients, graceful shutdown, and
- * static files (Range, If-Modified-Since, Content-Type by extension).
+ * pipelining, limits and deadlines against slow or hostile clients, graceful shutdown,
+ * routing with middleware, and static files (Range, If-Modified-Since, Content-Type by
+ * extension).
  *
  * The names: a corio_http_server calls a corio_http_handler once per request with the
  * request as received (corio_http_in: method, target, headers, a streamed body) and a
