@@ -87,6 +87,12 @@ START_TEST(match_precedence)
 	ck_assert_str_eq(match_str(r, "GET", "/dir", b, sizeof b), "");
 	ck_assert_str_eq(match_str(r, "GET", "/users//posts/1", b, sizeof b), "tail /posts/1");
 	ck_assert_str_eq(match_str(r, "GET", "//users/1", b, sizeof b), "");
+	/* methods are case-sensitive tokens; "*" takes any method, below the method's own */
+	ck_assert_str_eq(match_str(r, "get", "/users/7", b, sizeof b), "405");
+	ck_assert_int_eq(corio_http_route(r, "*", "/users/{id}", echo, "anyid"), 0);
+	ck_assert_str_eq(match_str(r, "get", "/users/7", b, sizeof b), "anyid 7");
+	ck_assert_str_eq(match_str(r, "GET", "/users/7", b, sizeof b), "id 7");
+	ck_assert_str_eq(match_str(r, "HEAD", "/users/7", b, sizeof b), "id 7"); /* GET's */
 	/* literals compare decoded: %6E is 'n' */
 	ck_assert_str_eq(match_str(r, "GET", "/users/%6Eew", b, sizeof b), "new");
 	ck_assert_str_eq(match_str(r, "GET", "/%75sers/%6eew", b, sizeof b), "new");
