@@ -251,6 +251,22 @@ static void *t_routes(void *arg)
 	ok = ok && expect(&c, "GET", "/users/.", 400, NULL);
 	ok = ok && expect(&c, "GET", "/users/...", 200, "show id=...");
 	ok = ok && expect(&c, "GET", "/users/.hidden", 200, "show id=.hidden");
+	/* values beyond the router's inline buffer (decoded into one allocation) */
+	{
+		char target[2100], want[2100];
+
+		memcpy(target, "/static/", 8);
+		memcpy(want, "static path=", 12);
+		for (int i = 0; i < 600; i++) {
+			memcpy(target + 8 + 3 * i, "%41", 3);
+			want[12 + i] = 'A';
+		}
+		target[8 + 1800] = want[12 + 600] = '\0';
+		ok = ok && expect(&c, "GET", target, 200, want);
+		target[8 + 1799] = '0'; /* the last escape becomes "%%0": a bad one */
+		target[8 + 1798] = '%';
+		ok = ok && expect(&c, "GET", target, 400, NULL);
+	}
 	/* still the same connection after all of these */
 	ok = ok && expect(&c, "GET", "/users/1", 200, "show id=1");
 	cli_close(&c);
@@ -446,6 +462,54 @@ START_TEST(middleware)
 }
 END_TEST
 
+/* A router routing to another: the inner one's params while it runs, the outer's after. */
+static void after_inner(corio_http_in *req, corio_http_out *resp, corio_http_handler next,
+			void *next_ud, void *ud)
+{
+	const char *rest = corio_http_in_param(req, "rest");
+
+	(void)ud;
+	next(req, resp, next_ud);
+	/* the outer route's value again, once the inner router returned */
+	if (!rest || corio_http_in_param(req, "rest") != rest)
+		strcat(trace, "outer-param-lost");
+}
+
+static void *t_nested(void *arg)
+{
+	corio_http_router *outer = corio_http_router_new(), *inner = corio_http_router_new();
+	srvctx x;
+	cli c;
+	bool ok = outer && inner;
+	int stopped;
+
+	(void)arg;
+	ok = ok && corio_http_route(inner, "GET", "/api/users/{id}", echo, "inner") == 0;
+	ok = ok && corio_http_route(outer, "GET", "/api/{rest*}", corio_http_router_handler,
+				    inner) == 0;
+	ok = ok && corio_http_router_use(outer, after_inner, NULL) == 0;
+	TH_CHECK(ok);
+	TH_CHECK(srv_start_with(&x, NULL, corio_http_router_handler, outer) == 0);
+	trace[0] = '\0';
+	ok = cli_open(&c, x.port) >= 0;
+	ok = ok && expect(&c, "GET", "/api/users/9", 200, "inner id=9");
+	ok = ok && expect(&c, "GET", "/api/other", 404, NULL);
+	ok = ok && trace[0] == '\0';
+	cli_close(&c);
+	stopped = srv_stop(&x, CORIO_SEC(1));
+	corio_http_router_free(outer);
+	corio_http_router_free(inner);
+	TH_CHECK(ok);
+	TH_CHECK(stopped == 0);
+	return TH_OK;
+}
+
+START_TEST(nested)
+{
+	RUN_OK(t_nested, NULL);
+}
+END_TEST
+
 /* ---- many routes, many threads ----------------------------------------------------------- */
 
 #define NROUTES 1000
@@ -583,6 +647,7 @@ int main(void)
 
 	(void)handler_started;
 	TH_TCASE(s, "match", TH_TIMEOUT, match_precedence, bad_patterns);
-	TH_TCASE(s, "http", TH_TIMEOUT, routes, methods, middleware, many_routes, threads);
+	TH_TCASE(s, "http", TH_TIMEOUT, routes, methods, middleware, nested, many_routes,
+		 threads);
 	return th_main(s);
 }
