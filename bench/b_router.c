@@ -130,6 +130,31 @@ static const char *go_why(char *buf, size_t len)
 	return buf;
 }
 
+/* Runs o->runs rounds of both measurements with nroutes routes into res[0] (match) and
+ * res[1] (dispatch). 0, or 1 when something failed. */
+static int measure(const bench_opts *o, int nroutes, uint64_t n, bench_result res[2])
+{
+	corio_http_router *r = make(nroutes);
+	char(*p)[48] = paths(nroutes);
+	int rc = !r || !p;
+
+	if (rc == 0)
+		time_match(r, p, n / 10); /* warm-up */
+	for (int i = 0; i < o->runs && rc == 0; i++) {
+		double m = time_match(r, p, n), d = time_dispatch(r, p, n);
+
+		if (m < 0 || d < 0) {
+			bench_log("router: a request was not routed\n");
+			rc = 1;
+		}
+		bench_result_add(&res[0], 0, m);
+		bench_result_add(&res[1], 0, d);
+	}
+	corio_http_router_free(r);
+	free(p);
+	return rc;
+}
+
 static int run(const bench_opts *o)
 {
 	static const int sizes[2] = { MAX_ROUTES, 10 };
@@ -137,7 +162,6 @@ static int run(const bench_opts *o)
 	bench_result res[2][2];
 	char why[160];
 	const char *go = go_why(why, sizeof why);
-	int rc = 0;
 
 	for (int s = 0; s < 2; s++) {
 		bench_result_init(&res[s][0], "router", "ns/match", false,
@@ -149,30 +173,9 @@ static int run(const bench_opts *o)
 			bench_result_peer_skipped(&res[s][k], "go ServeMux", go);
 		}
 	}
-	for (int s = 0; s < 2 && rc == 0; s++) {
-		corio_http_router *r = make(sizes[s]);
-		char(*p)[48] = paths(sizes[s]);
-
-		if (!r || !p) {
-			rc = 1;
-		} else {
-			time_match(r, p, n / 10); /* warm-up */
-			for (int i = 0; i < o->runs && rc == 0; i++) {
-				double m = time_match(r, p, n), d = time_dispatch(r, p, n);
-
-				if (m < 0 || d < 0) {
-					bench_log("router: a request was not routed\n");
-					rc = 1;
-				}
-				bench_result_add(&res[s][0], 0, m);
-				bench_result_add(&res[s][1], 0, d);
-			}
-		}
-		corio_http_router_free(r);
-		free(p);
-	}
-	if (rc != 0)
-		return 1;
+	for (int s = 0; s < 2; s++)
+		if (measure(o, sizes[s], n, res[s]) != 0)
+			return 1;
 	for (int k = 0; k < 2; k++) {
 		double a = bench_median(&res[0][k].peers[0]), b = bench_median(&res[1][k].peers[0]);
 
