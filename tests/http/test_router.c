@@ -641,6 +641,22 @@ START_TEST(threads)
 }
 END_TEST
 
+/* The same exchanges with reads and writes shortened at random (requests reach the server
+ * in pieces). */
+START_TEST(faults_routes)
+{
+	g_faults = FAULTS;
+	RUN_OK(t_routes, NULL);
+}
+END_TEST
+
+START_TEST(faults_middleware)
+{
+	g_faults = FAULTS;
+	RUN_OK(t_middleware, NULL);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http_router");
@@ -649,5 +665,6 @@ int main(void)
 	TH_TCASE(s, "match", TH_TIMEOUT, match_precedence, bad_patterns);
 	TH_TCASE(s, "http", TH_TIMEOUT, routes, methods, middleware, nested, many_routes,
 		 threads);
+	TH_TCASE(s, "faults", TH_TIMEOUT, faults_routes, faults_middleware);
 	return th_main(s);
 }
