@@ -40,6 +40,7 @@
 	X(https_server)     \
 	X(https_client)     \
 	X(ws)               \
+	X(router)           \
 	X(soak)
 
 typedef struct bench_opts {
