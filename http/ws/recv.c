@@ -215,13 +215,37 @@ static int inflate_msg(corio_ws *ws)
 	return 1;
 }
 
+/* A message of one frame already whole in the input buffer is unmasked there and
+ * returned from there: no copy (the usual case for small messages). 1, 0 when it does
+ * not apply, or -errno. */
+static int in_place(corio_ws *ws)
+{
+	uint8_t *p = ws->in + ws->in_off;
+	size_t n = (size_t)ws->fr.len;
+
+	if (!ws->fr.fin || ws->fr.opcode & 0x8 || ws->fr.opcode == CORIO_WS_CONT ||
+	    ws->msg_zipped || ws->fr.len > ws->in_len - ws->in_off)
+		return 0;
+	if (ws->fr.masked)
+		corio__ws_mask(p, n, ws->fr.mask, 0);
+	if (ws->msg_op == CORIO_WS_TEXT && !corio__ws_utf8_valid(p, n))
+		return corio__ws_fail(ws, CORIO_WS_INVALID_DATA, -EPROTO);
+	ws->in_off += n;
+	ws->in_frame = false;
+	ws->out = p;
+	ws->out_len = n;
+	return 1;
+}
+
 /* One frame to its end. 1 when it completed a message, 0 otherwise, or -errno. */
 static int step(corio_ws *ws)
 {
 	int rc;
 
-	if (!ws->in_frame && (rc = read_header(ws)) < 0)
-		return rc;
+	if (!ws->in_frame) {
+		if ((rc = read_header(ws)) < 0 || (rc = in_place(ws)) != 0)
+			return rc;
+	}
 	if ((rc = read_payload(ws)) < 0)
 		return rc;
 	ws->in_frame = false;

@@ -195,6 +195,8 @@ END_TEST
 typedef struct duo {
 	corio_ws *ws;
 	int n, rc;
+	int want;           /* got is set after this many messages */
+	corio_event got;
 } duo;
 
 static void *reader(void *arg)
@@ -204,7 +206,8 @@ static void *reader(void *arg)
 	ssize_t r;
 
 	while ((r = corio_ws_recv(d->ws, &(int){ 0 }, buf, sizeof buf)) >= 0)
-		d->n++;
+		if (++d->n == d->want)
+			corio_event_set(&d->got);
 	d->rc = (int)r;
 	return NULL;
 }
@@ -226,11 +229,12 @@ static void *t_duo(void *arg)
 	TH_CHECK((c = client(false)) != NULL);
 	url_of(url, sizeof url, false, s.port, "/echo");
 	TH_CHECK(corio_ws_connect(c, url, &d.ws) == 0);
+	d.want = 100;
+	corio_event_init(&d.got);
 	TH_CHECK((t = corio_spawn(reader, &d)) != NULL);
 	for (int i = 0; i < 100; i++)
 		TH_CHECK(corio_ws_send(d.ws, CORIO_WS_TEXT, "message", 7) == 0);
-	while (d.n < 100 && d.rc == 0)
-		corio_yield(); /* the echoes come back to the reader */
+	TH_CHECK(corio_event_wait(&d.got) == 0); /* the echoes came back to the reader */
 	TH_CHECK(d.n == 100);
 	TH_CHECK(corio_ws_recv(d.ws, &(int){ 0 }, url, sizeof url) == -EBUSY);
 	TH_CHECK(corio_ws_close(d.ws, 1000, NULL) == 0);
@@ -319,7 +323,7 @@ static const char *fake_run(int mode, int want_rc, uint64_t handshake_ns)
 	o.close_timeout_ns = CORIO_MS(200);
 	rc = corio_ws_connect_opts(c, url, &o, &ws);
 	if (mode == FAKE_DEAF) {
-		duo d = { .ws = ws };
+		duo d = { .ws = ws, .want = -1 };
 		corio_task *rd;
 
 		/* a close while another task receives, to a server that never answers: the

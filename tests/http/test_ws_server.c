@@ -47,6 +47,16 @@ static void *t_echo(void *arg)
 	TH_CHECK(got(&c, 2, bin, 4));
 	TH_CHECK(raw_frame(&c, true, 0, 1, true, "", 0) == 0);
 	TH_CHECK(got(&c, 1, "", 0));
+	{
+		/* three messages in one packet: each taken in place from the input buffer */
+		uint8_t b[64];
+		size_t n = raw_build(b, true, 0, 1, true, false, "one", 3);
+
+		n += raw_build(b + n, true, 0, 2, true, false, "two!", 4);
+		n += raw_build(b + n, true, 0, 1, true, false, "three", 5);
+		TH_CHECK(raw_send(&c, b, n) == 0);
+		TH_CHECK(got(&c, 1, "one", 3) && got(&c, 2, "two!", 4) && got(&c, 1, "three", 5));
+	}
 	/* a ping is answered, a pong dropped */
 	TH_CHECK(raw_frame(&c, true, 0, 0xA, true, "x", 1) == 0);
 	TH_CHECK(raw_frame(&c, true, 0, 0x9, true, "ping!", 5) == 0);
@@ -56,7 +66,7 @@ static void *t_echo(void *arg)
 	TH_CHECK(got(&c, 8, "\x0b\xb8", 2));
 	TH_CHECK(raw_eof(&c));
 	TH_CHECK(corio_event_wait(&x.done) == 0);
-	TH_CHECK(x.echoed == 3 && x.recv_rc == -EPIPE && x.close_rc == 0 && x.close_code == 3000);
+	TH_CHECK(x.echoed == 6 && x.recv_rc == -EPIPE && x.close_rc == 0 && x.close_code == 3000);
 	raw_close(&c);
 	TH_CHECK(wssrv_stop(&s, CORIO_SEC(5)) == 0);
 	return TH_OK;
@@ -281,6 +291,7 @@ static void *t_deflate(void *arg)
 	char head[2048];
 	uint8_t b[64];
 	size_t n;
+	rframe f;
 
 	(void)arg;
 	wsctx_init(&x);
@@ -302,7 +313,8 @@ static void *t_deflate(void *arg)
 	TH_CHECK(got_zipped(&c, 1, Z_HELLO, 7));
 	/* an uncompressed message on a deflate connection is fine too */
 	TH_CHECK(raw_frame(&c, true, 0, 2, true, "raw", 3) == 0);
-	TH_CHECK(raw_read(&c, &(rframe){ 0 }) == 0); /* its echo, compressed */
+	TH_CHECK(raw_read(&c, &f) == 0 && f.rsv == 4); /* its echo, compressed */
+	free(f.p);
 	/* RSV1 on a continuation frame */
 	n = raw_build(b, false, 4, 1, true, false, Z_HELLO, 3);
 	n += raw_build(b + n, true, 4, 0, true, false, Z_HELLO + 3, 4);
