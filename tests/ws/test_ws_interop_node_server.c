@@ -243,21 +243,24 @@ static const char *bad_input(senv *e, const char *path, int want)
 {
 	char buf[16], line[64];
 	corio_ws *ws;
-	int op;
+	int op, code;
 	ssize_t n;
 	const char *why = connect_to(e, path, NULL, &ws);
 
 	if (why)
 		return why;
 	n = corio_ws_recv(ws, &op, buf, sizeof buf);
+	code = corio_ws_close_code(ws);
+	/* Freed before Node is asked: its close event waits for the TCP connection's end,
+	 * which a peer still sending (the 17 MiB) cannot reach while nobody reads. */
+	corio_ws_free(ws);
 	snprintf(line, sizeof line, "close %s %d", path, want);
 	if (n != (want == CORIO_WS_TOO_BIG ? -EMSGSIZE : -EPROTO))
 		why = ix_fail("%s: recv returned %zd (%s)", path, n, strerror((int)-n));
-	else if (corio_ws_close_code(ws) != want)
-		why = ix_fail("%s: corio_ws_close_code %d, want %d", path, corio_ws_close_code(ws), want);
+	else if (code != want)
+		why = ix_fail("%s: corio_ws_close_code %d, want %d", path, code, want);
 	else if (ix_expect(&e->p, "close ") != 0 || strncmp(e->p.last, line, strlen(line)) != 0)
 		why = ix_fail("%s: Node saw '%s', want '%s'", path, e->p.last, line);
-	corio_ws_free(ws);
 	return why;
 }
 
