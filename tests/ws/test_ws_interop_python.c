@@ -5,7 +5,7 @@
  *
  * Python as the client of corio's server: echo of text and binary of 0, 125 and 65536 bytes
  * (websockets offers permessage-deflate by default: a server that does not accept it
- * declines, one that does agrees, and the echoes work both ways), Python
+ * declines, one that does agrees, and the echoes work both ways; over wss:// too), Python
  * closing with 4000 + reason as corio sees it, corio closing with 1001 as Python sees it.
  * Python as the server for corio's client: the same echoes, with permessage-deflate offered
  * (agreed) and not, corio closing with 4002 as
@@ -29,6 +29,13 @@ static void client_argv(const ix_ccase *k, char *url, char **argv)
 	argv[3] = url;
 	argv[4] = (char *)k->scenario;
 	argv[5] = NULL;
+	if (k->tls) {
+		int i = k->scenario ? 5 : 4;
+
+		argv[i] = "--ca";
+		argv[i + 1] = ix_certs.path[CERT_CA];
+		argv[i + 2] = NULL;
+	}
 }
 
 static void run_cjob(ix_ccase k)
@@ -52,6 +59,16 @@ START_TEST(py_client_deflate_echo)
 	/* offered and accepted: agreed */
 	run_cjob((ix_ccase){ .path = "/deflate", .scenario = NULL,
 			     .lines = { "extensions permessage-deflate", "echo ok", "closed " },
+			     .check = ix_seen_peer_closed, .echoed = (int)NSIZES * 2,
+			     .code = 4000, .reason = "py says bye" });
+}
+END_TEST
+
+/* The same over wss://, Python trusting the test CA. */
+START_TEST(py_client_wss_echo)
+{
+	run_cjob((ix_ccase){ .path = "/echo", .scenario = NULL, .tls = true,
+			     .lines = { "extensions -", "echo ok", "closed " },
 			     .check = ix_seen_peer_closed, .echoed = (int)NSIZES * 2,
 			     .code = 4000, .reason = "py says bye" });
 }
@@ -203,8 +220,8 @@ int main(void)
 		return TH_SKIP;
 	}
 	tc = TH_TCASE(s, "python", TH_TIMEOUT, py_client_echo_close_4000, py_client_deflate_echo,
-		      py_client_sees_close_1001, py_server_echo_close_4002, py_server_deflate_echo,
-		      py_server_close_4003);
+		      py_client_wss_echo, py_client_sees_close_1001, py_server_echo_close_4002,
+		      py_server_deflate_echo, py_server_close_4003);
 	tcase_add_checked_fixture(tc, ix_certs_setup, ix_certs_teardown);
 	return th_main(s);
 }

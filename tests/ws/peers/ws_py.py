@@ -12,11 +12,13 @@
 #                            server at URL (printing "echo ok"), then closes with 4000
 #                            "py says bye" and prints "closed CODE REASON" (the server's)
 #   ws_py.py client URL wait waits for the server's close and prints "closed CODE REASON"
+#   ... --ca FILE            (client, last) trusts the PEM CA in FILE for a wss:// URL
 #
 # websockets offers permessage-deflate by default (client) and accepts it when offered
 # (server): left so, corio's side must decline or accept it cleanly. A failed check prints
 # "fail WHY" and exits 1.
 import asyncio
+import ssl
 import sys
 
 import websockets
@@ -63,8 +65,9 @@ async def server():
         await asyncio.Future()
 
 
-async def client(url, wait):
-    async with websockets.connect(url, max_size=None) as ws:
+async def client(url, wait, ca):
+    tls = ssl.create_default_context(cafile=ca) if ca else None
+    async with websockets.connect(url, max_size=None, ssl=tls) as ws:
         say(f"extensions {extensions(ws)}")
         if wait:
             await ws.wait_closed()
@@ -84,12 +87,17 @@ async def client(url, wait):
 
 
 def main():
-    if len(sys.argv) == 2 and sys.argv[1] == "server":
+    args = sys.argv[1:]
+    ca = None
+    if len(args) >= 2 and args[-2] == "--ca":
+        ca = args[-1]
+        args = args[:-2]
+    if args == ["server"]:
         asyncio.run(server())
-    elif len(sys.argv) in (3, 4) and sys.argv[1] == "client":
-        asyncio.run(client(sys.argv[2], sys.argv[3:] == ["wait"]))
+    elif len(args) in (2, 3) and args[0] == "client" and args[2:] in ([], ["wait"]):
+        asyncio.run(client(args[1], args[2:] == ["wait"], ca))
     else:
-        fail("usage: ws_py.py server | client URL [wait]")
+        fail("usage: ws_py.py server | client URL [wait] [--ca FILE]")
 
 
 if __name__ == "__main__":
