@@ -190,6 +190,21 @@ START_TEST(ws_client_server_closes)
 }
 END_TEST
 
+/* Short reads and writes (CORIO_FAULTS "short": receives, sends and TLS records cut
+ * anywhere; the injector leaves sendmsg whole), over plain TCP, TLS and with compression. */
+static const char *const fault_specs[] = { "1:short@0.5", "2:short@0.9", "3:short@0.3" };
+
+START_TEST(ws_client_echo_short_io)
+{
+	corio_config cfg = th_config();
+
+	cfg.faults = fault_specs[_i];
+	TH_RUN_EXPECT_OK(&cfg, t_echo, NULL);
+	TH_RUN_EXPECT_OK(&cfg, t_echo, (void *)E_TLS);
+	TH_RUN_EXPECT_OK(&cfg, t_echo, (void *)(E_ZIP_CLIENT | E_ZIP_SERVER));
+}
+END_TEST
+
 /* ---- behind the router ----------------------------------------------------------------- */
 
 /* A middleware that adds a header to every answer, the 101 included. */
@@ -446,10 +461,19 @@ int main(void)
 		th_certs_remove(&g_certs);
 		return 1;
 	}
-	rc = th_main(TH_SUITE_EACH("ws_client", 60, ws_client_echo_plain, ws_client_echo_tls,
-				   ws_client_echo_deflate, ws_client_router,
-				   ws_client_server_closes, ws_client_reader_and_sender,
-				   ws_client_bad_servers));
+	{
+		Suite *s = TH_SUITE_EACH("ws_client", 60, ws_client_echo_plain, ws_client_echo_tls,
+					 ws_client_echo_deflate, ws_client_router,
+					 ws_client_server_closes, ws_client_reader_and_sender,
+					 ws_client_bad_servers);
+		TCase *tc = tcase_create("faults");
+
+		tcase_set_timeout(tc, 60);
+		tcase_add_loop_test(tc, ws_client_echo_short_io, 0,
+				    (int)(sizeof fault_specs / sizeof fault_specs[0]));
+		suite_add_tcase(s, tc);
+		rc = th_main(s);
+	}
 	th_certs_remove(&g_certs);
 	return rc;
 }
