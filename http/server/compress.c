@@ -61,8 +61,8 @@ int corio__hserver_gz_arm(corio_http_out *w, int level, bool accepts, bool force
 {
 	corio__hserver_gz *g;
 
-	if (w->started)
-		return -EALREADY;
+	if (w->started || (w->gz && w->gz->decided && !w->gz->forced))
+		return -EALREADY; /* bytes may already sit in the stream */
 	if (level < -1 || level > 9)
 		return -EINVAL;
 	if (!w->gz && !(w->gz = calloc(1, sizeof *w->gz)))
