@@ -1,7 +1,8 @@
 /* http/server/compress.c: gzip of response bodies as they are written (opt-in:
  * corio_http_out_compress, corio_http_compress_middleware, and the static files' on-the-fly
  * gzip). A compressor hangs on the writer (corio_http_out.gz); writer.c hands send, write,
- * file and finish to it while it is there. The decision waits for the first of those calls,
+ * file and finish to it while it is there, with a table of its own calls to write through
+ * (compress.c calls nothing in writer.c by name: calls between the files go one way). The decision waits for the first of those calls,
  * when the handler's headers are known: a compressible Content-Type (mime.h), no
  * Content-Encoding or Content-Range of the handler's own, a status with a body, a client
  * on HTTP/1.1 that accepts gzip, and a body not known to be tiny. A compressible type gets
@@ -40,6 +41,7 @@ struct corio__hserver_gz {
 	bool accepts;  /* the client takes gzip (and can take a chunked body) */
 	bool forced;   /* the caller (static.c) decided and wrote the headers itself */
 	bool decided, zinit;
+	const corio__hserver_out_ops *ops; /* the writer's own calls, from the hook running */
 	unsigned char *out; /* GZ_BUF bytes once streaming; [0, pend) not sent yet */
 	size_t pend;
 };
@@ -138,11 +140,11 @@ static bool decide(corio_http_out *w, corio__hserver_gz *g, size_t len)
 	if (!corio__http_compressible(hdr_find(w, "content-type")) ||
 	    hdr_find(w, "content-encoding") || hdr_find(w, "content-range") || st == 206)
 		return false; /* not ours to code, or a part of the identity bytes */
-	if (corio_http_out_header(w, "Vary", "Accept-Encoding") < 0)
+	if (g->ops->header(w, "Vary", "Accept-Encoding") < 0)
 		return false;
 	if (!g->accepts || st < 200 || st == 204 || st == 304 || len < GZ_MIN)
 		return false;
-	if (weaken_etag(w) < 0 || corio_http_out_header(w, "Content-Encoding", "gzip") < 0)
+	if (weaken_etag(w) < 0 || g->ops->header(w, "Content-Encoding", "gzip") < 0)
 		return false;
 	w->has_length = false; /* an announced length was the identity body's */
 	return true;
@@ -173,7 +175,7 @@ static int raw_write(corio_http_out *w, const void *data, size_t len)
 	int rc;
 
 	w->gz = NULL;
-	rc = corio_http_out_write(w, data, len);
+	rc = g->ops->write(w, data, len);
 	w->gz = g;
 	return rc;
 }
@@ -213,15 +215,17 @@ static int pump(corio_http_out *w, const void *in, size_t len, int flush)
 	return 0;
 }
 
-int corio__hserver_gz_write(corio_http_out *w, const void *data, size_t len)
+int corio__hserver_gz_write(corio_http_out *w, const corio__hserver_out_ops *ops,
+			    const void *data, size_t len)
 {
 	int rc;
 
 	if (!data && len)
 		return -EINVAL;
+	w->gz->ops = ops;
 	if (!decide(w, w->gz, SIZE_MAX)) {
 		corio__hserver_gz_free(w);
-		return corio_http_out_write(w, data, len);
+		return ops->write(w, data, len);
 	}
 	if (len == 0 || w->head)
 		return raw_write(w, "", 0); /* starts the response; HEAD sends no body bytes */
@@ -230,20 +234,21 @@ int corio__hserver_gz_write(corio_http_out *w, const void *data, size_t len)
 	return pump(w, data, len, Z_SYNC_FLUSH);
 }
 
-int corio__hserver_gz_finish(corio_http_out *w)
+int corio__hserver_gz_finish(corio_http_out *w, const corio__hserver_out_ops *ops)
 {
 	int rc = 0;
 
+	w->gz->ops = ops;
 	if (!decide(w, w->gz, w->started ? SIZE_MAX : 0)) {
 		corio__hserver_gz_free(w);
-		return corio_http_out_finish(w);
+		return ops->finish(w);
 	}
 	if (!w->head && (rc = stream_init(w->gz, 15, true)) == 0)
 		rc = pump(w, NULL, 0, Z_FINISH);
 	if (rc == 0 && !w->started)
 		rc = raw_write(w, "", 0);
 	corio__hserver_gz_free(w);
-	return rc < 0 ? rc : corio_http_out_finish(w);
+	return rc < 0 ? rc : ops->finish(w);
 }
 
 /* A body from memory compressed whole: its length is known, so it goes with a
@@ -251,6 +256,7 @@ int corio__hserver_gz_finish(corio_http_out *w)
 static int send_whole(corio_http_out *w, const void *body, size_t len)
 {
 	corio__hserver_gz *g = w->gz;
+	const corio__hserver_out_ops *ops = g->ops;
 	int bits = 9, rc;
 	unsigned char *buf;
 	uLong cap;
@@ -270,26 +276,28 @@ static int send_whole(corio_http_out *w, const void *body, size_t len)
 	cap -= g->z.avail_out;
 	corio__hserver_gz_free(w);
 	if (rc == 0)
-		rc = corio_http_out_send(w, buf, cap);
+		rc = ops->send(w, buf, cap);
 	free(buf);
 	return rc;
 }
 
-int corio__hserver_gz_send(corio_http_out *w, const void *body, size_t len)
+int corio__hserver_gz_send(corio_http_out *w, const corio__hserver_out_ops *ops,
+			   const void *body, size_t len)
 {
 	int rc;
 
 	if (!body && len)
 		return -EINVAL;
+	w->gz->ops = ops;
 	if (!decide(w, w->gz, len)) {
 		corio__hserver_gz_free(w);
-		return corio_http_out_send(w, body, len);
+		return ops->send(w, body, len);
 	}
 	if (len <= SEND_WHOLE)
 		return send_whole(w, body, len);
 	if ((rc = stream_init(w->gz, 15, true)) == 0 && !w->head)
 		rc = pump(w, body, len, Z_NO_FLUSH);
-	return rc < 0 ? rc : corio__hserver_gz_finish(w);
+	return rc < 0 ? rc : corio__hserver_gz_finish(w, ops);
 }
 
 /* Reads len bytes of fd from off through the stream, GZ_BUF at a time. */
@@ -319,17 +327,19 @@ static int pump_file(corio_http_out *w, int fd, off_t off, uint64_t len)
 	return rc;
 }
 
-int corio__hserver_gz_file(corio_http_out *w, int fd, off_t off, uint64_t len)
+int corio__hserver_gz_file(corio_http_out *w, const corio__hserver_out_ops *ops, int fd,
+			   off_t off, uint64_t len)
 {
-	int rc;
+	int rc = 0;
 
 	if (fd < 0 || off < 0)
 		return -EINVAL;
+	w->gz->ops = ops;
 	if (!decide(w, w->gz, len > SIZE_MAX ? SIZE_MAX : (size_t)len)) {
 		corio__hserver_gz_free(w);
-		return corio_http_out_file(w, fd, off, len);
+		return ops->file(w, fd, off, len);
 	}
-	if ((rc = stream_init(w->gz, 15, true)) == 0 && !w->head)
+	if (!w->head && (rc = stream_init(w->gz, 15, true)) == 0)
 		rc = pump_file(w, fd, off, len);
 	if (rc < 0) {
 		corio__hserver_gz_free(w);
@@ -337,7 +347,7 @@ int corio__hserver_gz_file(corio_http_out *w, int fd, off_t off, uint64_t len)
 		 * Otherwise the body is cut short and the connection must go. */
 		return w->started ? corio__hserver_broke(w->c, rc) : rc;
 	}
-	return corio__hserver_gz_finish(w);
+	return corio__hserver_gz_finish(w, ops);
 }
 
 /* ---- the public calls ------------------------------------------------------------------- */

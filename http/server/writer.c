@@ -202,6 +202,12 @@ static int start(corio_http_out *w, int mode, uint64_t len)
 
 /* ---- the public writer ------------------------------------------------------------------- */
 
+/* What an armed compressor (compress.c) writes through, with itself unhooked meanwhile. */
+static const corio__hserver_out_ops gz_ops = {
+	corio_http_out_send, corio_http_out_write, corio_http_out_file, corio_http_out_finish,
+	corio_http_out_header,
+};
+
 void corio__hserver_out_reset(corio__hserver_conn *c)
 {
 	corio_http_out *w = &c->resp;
@@ -274,7 +280,7 @@ int corio_http_out_send(corio_http_out *w, const void *body, size_t len)
 	if (w->started)
 		return -EALREADY;
 	if (w->gz)
-		return corio__hserver_gz_send(w, body, len);
+		return corio__hserver_gz_send(w, &gz_ops, body, len);
 	if ((rc = start(w, BODY_LEN, len)) < 0)
 		return rc;
 	w->finished = true;
@@ -469,7 +475,7 @@ int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 	if (w->started)
 		return -EALREADY;
 	if (w->gz)
-		return corio__hserver_gz_file(w, fd, offset, len);
+		return corio__hserver_gz_file(w, &gz_ops, fd, offset, len);
 	if ((rc = start(w, BODY_LEN, len)) < 0)
 		return rc;
 	if (w->head || w->no_body || len == 0) {
@@ -528,7 +534,7 @@ int corio_http_out_write(corio_http_out *w, const void *data, size_t len)
 	if (w->finished)
 		return -EALREADY;
 	if (w->gz)
-		return corio__hserver_gz_write(w, data, len);
+		return corio__hserver_gz_write(w, &gz_ops, data, len);
 	if (!w->started && (rc = start(w, BODY_STREAM, 0)) < 0)
 		return rc;
 	if (w->has_length && len > w->length - w->sent)
@@ -563,7 +569,7 @@ int corio_http_out_finish(corio_http_out *w)
 	if (w->finished)
 		return w->err;
 	if (w->gz)
-		return corio__hserver_gz_finish(w);
+		return corio__hserver_gz_finish(w, &gz_ops);
 	if (!w->started) {
 		if (!w->has_length || w->length == 0)
 			return corio_http_out_send(w, "", 0);
