@@ -9,9 +9,9 @@
  * "Vary: Accept-Encoding" whatever the answer; when the answer is no, the compressor lets
  * go and the writer goes on as if it never was there.
  *
- * Memory stays bounded: a 64 KiB output buffer and zlib's own state (about 256 KiB at level
- * 6; smaller windows for small one-go bodies), freed when the response finishes; file
- * bodies are read 64 KiB at a time. Streamed writes are flushed (Z_SYNC_FLUSH) at every
+ * Memory stays bounded: an output buffer of 64 KiB at most and zlib's own state (about
+ * 256 KiB at the full window; a window and hash sized to the body when its length is
+ * known), freed when the response finishes; file bodies are read 64 KiB at a time. Streamed writes are flushed (Z_SYNC_FLUSH) at every
  * corio_http_out_write, so a streaming handler's pieces reach the client when written;
  * file bodies and large sends flush only when the output buffer is full. Parks where the
  * writer parks (sends) and in corio_read. */
@@ -42,8 +42,8 @@ struct corio__hserver_gz {
 	bool forced;   /* the caller (static.c) decided and wrote the headers itself */
 	bool decided, zinit;
 	const corio__hserver_out_ops *ops; /* the writer's own calls, from the hook running */
-	unsigned char *out; /* GZ_BUF bytes once streaming; [0, pend) not sent yet */
-	size_t pend;
+	unsigned char *out; /* cap bytes once streaming; [0, pend) not sent yet */
+	size_t pend, cap;
 };
 
 void corio__hserver_gz_free(corio_http_out *w)
@@ -150,18 +150,30 @@ static bool decide(corio_http_out *w, corio__hserver_gz *g, size_t len)
 	return true;
 }
 
-/* zlib's stream; window_bits 9..15 (a window as large as a small body is enough), the
- * gzip wrapper asked for with +16. */
-static int stream_init(corio__hserver_gz *g, int window_bits, bool buffer)
+/* zlib's stream, sized for a body of len bytes (SIZE_MAX: unknown): a window as large as
+ * the body is enough, and a smaller hash with it (zlib's state is about 256 KiB at the
+ * full window and memLevel 8, 10 KiB for a 4 KiB body: a per-request allocation that
+ * decides the cost of small files). The gzip wrapper is asked for with windowBits + 16.
+ * buffer: an output buffer too, up to GZ_BUF. */
+static int stream_init(corio__hserver_gz *g, size_t len, bool buffer)
 {
+	int bits = 9;
+
+	while (bits < 15 && ((size_t)1 << bits) < len)
+		bits++;
 	if (!g->zinit) {
-		if (deflateInit2(&g->z, g->level, Z_DEFLATED, 16 + window_bits, 8,
+		if (deflateInit2(&g->z, g->level, Z_DEFLATED, 16 + bits, bits - 7,
 				 Z_DEFAULT_STRATEGY) != Z_OK)
 			return -ENOMEM;
 		g->zinit = true;
 	}
-	if (buffer && !g->out && !(g->out = malloc(GZ_BUF)))
-		return -ENOMEM;
+	if (buffer && !g->out) {
+		uLong bound = deflateBound(&g->z, len < GZ_BUF ? (uLong)len : GZ_BUF);
+
+		g->cap = bound < GZ_BUF ? (size_t)bound : GZ_BUF;
+		if (!(g->out = malloc(g->cap)))
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -196,14 +208,14 @@ static int pump(corio_http_out *w, const void *in, size_t len, int flush)
 		g->z.avail_in = take;
 		do {
 			g->z.next_out = g->out + g->pend;
-			g->z.avail_out = (uInt)(GZ_BUF - g->pend);
+			g->z.avail_out = (uInt)(g->cap - g->pend);
 			zr = deflate(&g->z, f);
-			g->pend = GZ_BUF - g->z.avail_out;
+			g->pend = g->cap - g->z.avail_out;
 			if (zr == Z_STREAM_ERROR)
 				return -EIO;
 			if (zr == Z_BUF_ERROR && g->z.avail_out)
 				break; /* nothing in, nothing left to flush */
-			if (g->pend == GZ_BUF || (f != Z_NO_FLUSH && g->z.avail_out && g->pend)) {
+			if (g->pend == g->cap || (f != Z_NO_FLUSH && g->z.avail_out && g->pend)) {
 				if ((rc = raw_write(w, g->out, g->pend)) < 0)
 					return rc;
 				g->pend = 0;
@@ -229,7 +241,7 @@ int corio__hserver_gz_write(corio_http_out *w, const corio__hserver_out_ops *ops
 	}
 	if (len == 0 || w->head)
 		return raw_write(w, "", 0); /* starts the response; HEAD sends no body bytes */
-	if ((rc = stream_init(w->gz, 15, true)) < 0)
+	if ((rc = stream_init(w->gz, SIZE_MAX, true)) < 0)
 		return rc;
 	return pump(w, data, len, Z_SYNC_FLUSH);
 }
@@ -243,7 +255,7 @@ int corio__hserver_gz_finish(corio_http_out *w, const corio__hserver_out_ops *op
 		corio__hserver_gz_free(w);
 		return ops->finish(w);
 	}
-	if (!w->head && (rc = stream_init(w->gz, 15, true)) == 0)
+	if (!w->head && (rc = stream_init(w->gz, SIZE_MAX, true)) == 0)
 		rc = pump(w, NULL, 0, Z_FINISH);
 	if (rc == 0 && !w->started)
 		rc = raw_write(w, "", 0);
@@ -257,13 +269,11 @@ static int send_whole(corio_http_out *w, const void *body, size_t len)
 {
 	corio__hserver_gz *g = w->gz;
 	const corio__hserver_out_ops *ops = g->ops;
-	int bits = 9, rc;
 	unsigned char *buf;
 	uLong cap;
+	int rc;
 
-	while (bits < 15 && ((size_t)1 << bits) < len)
-		bits++;
-	if ((rc = stream_init(g, bits, false)) < 0)
+	if ((rc = stream_init(g, len, false)) < 0)
 		return rc;
 	cap = deflateBound(&g->z, (uLong)len);
 	if (!(buf = malloc(cap)))
@@ -295,7 +305,7 @@ int corio__hserver_gz_send(corio_http_out *w, const corio__hserver_out_ops *ops,
 	}
 	if (len <= SEND_WHOLE)
 		return send_whole(w, body, len);
-	if ((rc = stream_init(w->gz, 15, true)) == 0 && !w->head)
+	if ((rc = stream_init(w->gz, len, true)) == 0 && !w->head)
 		rc = pump(w, body, len, Z_NO_FLUSH);
 	return rc < 0 ? rc : corio__hserver_gz_finish(w, ops);
 }
@@ -303,7 +313,7 @@ int corio__hserver_gz_send(corio_http_out *w, const corio__hserver_out_ops *ops,
 /* Reads len bytes of fd from off through the stream, GZ_BUF at a time. */
 static int pump_file(corio_http_out *w, int fd, off_t off, uint64_t len)
 {
-	char *in = malloc(GZ_BUF);
+	char *in = malloc(len < GZ_BUF ? (size_t)len + 1 : GZ_BUF);
 	int rc = in ? 0 : -ENOMEM;
 	int fl = fcntl(fd, F_GETFL);
 
@@ -339,7 +349,7 @@ int corio__hserver_gz_file(corio_http_out *w, const corio__hserver_out_ops *ops,
 		corio__hserver_gz_free(w);
 		return ops->file(w, fd, off, len);
 	}
-	if (!w->head && (rc = stream_init(w->gz, 15, true)) == 0)
+	if (!w->head && (rc = stream_init(w->gz, len > SIZE_MAX ? SIZE_MAX : (size_t)len, true)) == 0)
 		rc = pump_file(w, fd, off, len);
 	if (rc < 0) {
 		corio__hserver_gz_free(w);
