@@ -374,11 +374,24 @@ START_TEST(levels)
 }
 END_TEST
 
+/* With every read, write, recv and send shortened at random: still byte-exact. */
+START_TEST(faults)
+{
+	g_faults = FAULTS;
+	setup();
+	RUN_OK(t_send, NULL);
+	RUN_OK(t_write, NULL);
+	RUN_OK(t_keepalive, NULL);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("compress");
 
 	TH_TCASE(s, "compress", TH_TIMEOUT, send_bodies, written_bodies, writes_flushed,
 		 handler_headers, keepalive, bad_accept_encoding, levels);
+	TH_TCASE(s, "faults", TH_TIMEOUT, faults);
 	return th_main(s);
 }

@@ -543,6 +543,19 @@ CACHE_TEST(gzip_conditionals, t_gzip_conditionals)
 CACHE_TEST(bad_accept_encoding, t_bad_accept)
 CACHE_TEST(precompressed, t_precompressed)
 
+/* The gzip paths with every read, write, recv and send shortened at random: the decoded
+ * bytes must still be exact. */
+START_TEST(faults_gzip)
+{
+	g_faults = FAULTS;
+	setup();
+	RUN_OK(t_gzip, NULL);
+	RUN_OK(t_precompressed, NULL);
+	RUN_OK(t_conditionals, NULL);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("static_cache");
@@ -550,5 +563,6 @@ int main(void)
 	TH_TCASE(s, "static_cache", TH_TIMEOUT, etag, conditionals, bad_validators,
 		 gzip_on_the_fly, gzip_conditionals, bad_accept_encoding, precompressed,
 		 opts_checked);
+	TH_TCASE(s, "faults", TH_TIMEOUT, faults_gzip);
 	return th_main(s);
 }
