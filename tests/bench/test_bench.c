@@ -521,7 +521,7 @@ START_TEST(soak_runs_and_server_answers)
 		      text);
 	ck_assert_ptr_nonnull(strstr(text, "corio-bench rss "));
 	ck_assert_ptr_nonnull(strstr(text, "soak summary: server rss before any client"));
-	ck_assert_ptr_nonnull(strstr(text, "final/warm-up"));
+	ck_assert_ptr_nonnull(strstr(text, "peak of the last quarter"));
 	ck_assert_ptr_nonnull(strstr(text, "soak summary: server fds baseline"));
 	ck_assert_ptr_nonnull(strstr(text, "soak: the server answered GET /hello after the run: 200"));
 	free(text);
