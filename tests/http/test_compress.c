@@ -4,10 +4,12 @@
  * a streamed piece reaching the client before the handler goes on, file bodies, the
  * decision by Content-Type, a handler's own Content-Encoding left alone, a handler's ETag
  * made weak, Vary, HEAD, HTTP/1.0, q=0, and keep-alive across compressed responses. Raw
- * sockets: the encoded bytes are checked. */
+ * sockets: the encoded bytes are checked; and curl --compressed as a client of our own. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <corio/http_server.h>
 
@@ -326,6 +328,90 @@ static void *t_bad_accept(void *arg)
 	return TH_OK;
 }
 
+static void setup(void);
+static void teardown(void);
+
+/* ---- curl as an independent client ----------------------------------------------------- */
+
+typedef struct curljob {
+	char *const *argv;
+	int status;
+} curljob;
+
+/* Runs curl on the thread pool (the loop keeps serving meanwhile). */
+static void *run_curl(void *arg)
+{
+	curljob *j = arg;
+	pid_t pid;
+	int st;
+
+	j->status = -1;
+	if (posix_spawn(&pid, "/usr/bin/curl", NULL, NULL, j->argv, environ) == 0 &&
+	    waitpid(pid, &st, 0) == pid)
+		j->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return NULL;
+}
+
+/* The whole file at path (malloc'd, NUL-terminated), NULL when unreadable. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *b = malloc(BIG_LEN + 1);
+
+	*len = f && b ? fread(b, 1, BIG_LEN, f) : 0;
+	if (f)
+		fclose(f);
+	if (b)
+		b[*len] = '\0';
+	return b;
+}
+
+/* curl --compressed fetches each path: it saw Content-Encoding: gzip and decoded the bytes. */
+static void *t_curl(void *arg)
+{
+	static const char *const paths[] = { "/send", "/write", "/big", "/file" };
+	char url[128], hdr[96], body[96];
+	srvctx x;
+
+	(void)arg;
+	snprintf(hdr, sizeof hdr, "/tmp/corio-compress-curl-h-%d", (int)getpid());
+	snprintf(body, sizeof body, "/tmp/corio-compress-curl-b-%d", (int)getpid());
+	TH_CHECK(srv_start_with(&x, NULL, outer, NULL) == 0);
+	for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+		char *const argv[] = { "curl", "-sS", "--noproxy", "*", "--compressed", "-D", hdr,
+				       "-o", body, url, NULL };
+		curljob j = { argv, -1 };
+		size_t hl, bl;
+		char *h, *b;
+		bool big = !strcmp(paths[i], "/big");
+
+		snprintf(url, sizeof url, "http://127.0.0.1:%d%s", x.port, paths[i]);
+		TH_CHECK(corio_blocking(run_curl, &j, NULL) == 0 && j.status == 0);
+		h = slurp(hdr, &hl);
+		b = slurp(body, &bl);
+		TH_CHECK(h && b && strcasestr(h, "content-encoding: gzip"));
+		TH_CHECK(bl == (big ? BIG_LEN : TEXT_LEN) && !memcmp(b, big ? bigtext : text, bl));
+		free(h);
+		free(b);
+	}
+	unlink(hdr);
+	unlink(body);
+	TH_CHECK(srv_stop(&x, CORIO_SEC(1)) == 0);
+	return TH_OK;
+}
+
+START_TEST(curl_compressed)
+{
+	if (access("/usr/bin/curl", X_OK) != 0) {
+		fprintf(stderr, "curl not installed: curl_compressed skipped\n");
+		return;
+	}
+	setup();
+	RUN_OK(t_curl, NULL);
+	teardown();
+}
+END_TEST
+
 static void setup(void)
 {
 	FILE *f;
@@ -391,7 +477,7 @@ int main(void)
 	Suite *s = suite_create("compress");
 
 	TH_TCASE(s, "compress", TH_TIMEOUT, send_bodies, written_bodies, writes_flushed,
-		 handler_headers, keepalive, bad_accept_encoding, levels);
+		 handler_headers, keepalive, bad_accept_encoding, levels, curl_compressed);
 	TH_TCASE(s, "faults", TH_TIMEOUT, faults);
 	return th_main(s);
 }
