@@ -21,6 +21,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #include <corio/fs.h>
@@ -109,6 +110,18 @@ static const char *hdr_find(const corio_http_out *w, const char *name)
 	return NULL;
 }
 
+/* The handler's Vary already names Accept-Encoding (or "*"): no second one. */
+static bool varies_already(const corio_http_out *w)
+{
+	const char *v = hdr_find(w, "vary");
+	size_t n = v ? strcspn(v, "\r") : 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == '*' || (n - i >= 15 && strncasecmp(v + i, "accept-encoding", 15) == 0))
+			return true;
+	return false;
+}
+
 /* A strong ETag the handler set names its identity bytes; the gzip bytes are another
  * representation, so it is made weak (W/"x"): still good for If-None-Match, never
  * mistaken for the identity bytes by a Range request's If-Range. */
@@ -140,7 +153,7 @@ static bool decide(corio_http_out *w, corio__hserver_gz *g, size_t len)
 	if (!corio__http_compressible(hdr_find(w, "content-type")) ||
 	    hdr_find(w, "content-encoding") || hdr_find(w, "content-range") || st == 206)
 		return false; /* not ours to code, or a part of the identity bytes */
-	if (g->ops->header(w, "Vary", "Accept-Encoding") < 0)
+	if (!varies_already(w) && g->ops->header(w, "Vary", "Accept-Encoding") < 0)
 		return false;
 	if (!g->accepts || st < 200 || st == 204 || st == 304 || len < GZ_MIN)
 		return false;

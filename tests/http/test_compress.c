@@ -93,6 +93,9 @@ static void inner(corio_http_in *req, corio_http_out *resp, void *ud)
 	} else if (!strcmp(p, "/etag")) {
 		corio_http_out_header(resp, "ETag", "\"v1\"");
 		corio_http_out_send(resp, text, TEXT_LEN);
+	} else if (!strcmp(p, "/vary")) {
+		corio_http_out_header(resp, "Vary", "Origin, accept-encoding");
+		corio_http_out_send(resp, text, TEXT_LEN);
 	} else if (!strcmp(p, "/304")) {
 		corio_http_out_status(resp, 304);
 		corio_http_out_send(resp, "", 0);
@@ -262,6 +265,10 @@ static void *t_headers(void *arg)
 		 gz_body_is(&r, text, TEXT_LEN));
 	resp_free(&r);
 	TH_CHECK(get(x.port, "/etag", NULL, &r) == 0 && hdr_is(&r, "etag", "\"v1\""));
+	resp_free(&r);
+	/* a handler's own Vary naming Accept-Encoding: not said twice */
+	TH_CHECK(get(x.port, "/vary", AE, &r) == 0 && hcount(&r, "vary") == 1 &&
+		 gz_body_is(&r, text, TEXT_LEN));
 	resp_free(&r);
 	TH_CHECK(get(x.port, "/304", AE, &r) == 0 && r.status == 304 &&
 		 hdr_is(&r, "vary", "Accept-Encoding") && hdr_is(&r, "content-encoding", NULL));
