@@ -445,6 +445,19 @@ static int send_file(corio_http_in *req, corio_http_out *resp, const corio_http_
 	return rc;
 }
 
+/* A directory's index.html beneath dfd, with its statx: the fd, or -errno (-EIO, which
+ * open_status answers with 500, when the statx failed). */
+static int open_index(int dfd, struct statx *st)
+{
+	int fd = open_beneath(dfd, "index.html");
+
+	if (fd >= 0 && corio_fstat(fd, st) < 0) {
+		corio_close(fd);
+		return -EIO;
+	}
+	return fd;
+}
+
 /* The directory (dfd) and the leaf name of the file to send, for its .gz sibling: fd is
  * closed and either the root's descendant opened by rel, or a directory's index.html. */
 static int serve_at(const corio_http_static_opts *o, int dirfd, corio_http_in *req,
@@ -465,8 +478,10 @@ static int serve_at(const corio_http_static_opts *o, int dirfd, corio_http_in *r
 		return corio_http_out_error(resp, rc);
 	if ((fd = open_beneath(dirfd, rel)) < 0)
 		return corio_http_out_error(resp, open_status(fd));
-	if ((rc = corio_fstat(fd, &st)) < 0)
-		goto fail;
+	if ((rc = corio_fstat(fd, &st)) < 0) {
+		corio_close(fd);
+		return corio_http_out_error(resp, 500);
+	}
 	if (slash && !S_ISDIR(st.stx_mode)) {
 		corio_close(fd); /* "/a.txt/": a file is no directory (404, as nginx answers) */
 		return corio_http_out_error(resp, 404);
@@ -477,28 +492,18 @@ static int serve_at(const corio_http_static_opts *o, int dirfd, corio_http_in *r
 			return redirect_slash(req, resp);
 		}
 		dfd = fd; /* kept open: index.html.gz is looked up in it */
-		if ((fd = open_beneath(dfd, "index.html")) < 0) {
+		if ((fd = open_index(dfd, &st)) < 0) {
 			corio_close(dfd);
 			return corio_http_out_error(resp, open_status(fd));
 		}
-		if ((rc = corio_fstat(fd, &st)) < 0)
-			goto fail;
 		strcpy(rel, "index.html");
 	}
-	if (!S_ISREG(st.stx_mode)) {
-		rc = corio_http_out_error(resp, 404);
-	} else {
-		rc = send_file(req, resp, o, dfd, rel, fd, &st, rel);
-	}
+	rc = S_ISREG(st.stx_mode) ? send_file(req, resp, o, dfd, rel, fd, &st, rel)
+				  : corio_http_out_error(resp, 404);
 	corio_close(fd);
 	if (dfd != dirfd)
 		corio_close(dfd);
 	return rc;
-fail:
-	corio_close(fd);
-	if (dfd != dirfd)
-		corio_close(dfd);
-	return corio_http_out_error(resp, 500);
 }
 
 void corio_http_static_opts_init(corio_http_static_opts *o)

@@ -245,6 +245,22 @@ static void *t_conditionals(void *arg)
 	TH_CHECK(is_304(x.port, pg, h, e));
 	snprintf(h, sizeof h, "If-Modified-Since: %s\r\n", lm);
 	TH_CHECK(is_304(x.port, pg, h, e));
+	TH_CHECK(srv_stop(&x, CORIO_SEC(1)) == 0);
+	return TH_OK;
+}
+
+static void *t_match_range(void *arg)
+{
+	srvctx x;
+	resp r;
+	char e[128], lm[64], h[512];
+	const char *pg = "/g/page.txt";
+
+	(void)arg;
+	TH_CHECK(srv_start_with(&x, NULL, cache_handler, NULL) == 0);
+	TH_CHECK(get(x.port, pg, NULL, &r) == 0 && r.status == 200);
+	TH_CHECK(hval(&r, "etag", e, sizeof e) && hval(&r, "last-modified", lm, sizeof lm));
+	resp_free(&r);
 	/* If-Match: strong comparison, 412 when it fails */
 	snprintf(h, sizeof h, "If-Match: %s\r\n", e);
 	TH_CHECK(answers(x.port, pg, h, 200, NULL));
@@ -537,6 +553,7 @@ END_TEST
 
 CACHE_TEST(etag, t_etag)
 CACHE_TEST(conditionals, t_conditionals)
+CACHE_TEST(match_and_range, t_match_range)
 CACHE_TEST(bad_validators, t_bad_validators)
 CACHE_TEST(gzip_on_the_fly, t_gzip)
 CACHE_TEST(gzip_conditionals, t_gzip_conditionals)
@@ -552,6 +569,7 @@ START_TEST(faults_gzip)
 	RUN_OK(t_gzip, NULL);
 	RUN_OK(t_precompressed, NULL);
 	RUN_OK(t_conditionals, NULL);
+	RUN_OK(t_match_range, NULL);
 	teardown();
 }
 END_TEST
@@ -560,7 +578,7 @@ int main(void)
 {
 	Suite *s = suite_create("static_cache");
 
-	TH_TCASE(s, "static_cache", TH_TIMEOUT, etag, conditionals, bad_validators,
+	TH_TCASE(s, "static_cache", TH_TIMEOUT, etag, conditionals, match_and_range, bad_validators,
 		 gzip_on_the_fly, gzip_conditionals, bad_accept_encoding, precompressed,
 		 opts_checked);
 	TH_TCASE(s, "faults", TH_TIMEOUT, faults_gzip);
