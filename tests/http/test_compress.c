@@ -316,6 +316,34 @@ static void *t_keepalive(void *arg)
 	return TH_OK;
 }
 
+/* The middleware in a router's chain (corio_http_router_use): routes' bodies compressed,
+ * the router's own 404 a small identity answer. */
+static void *t_router(void *arg)
+{
+	corio_http_router *rt = corio_http_router_new();
+	srvctx x;
+	resp r;
+
+	(void)arg;
+	TH_CHECK(rt && corio_http_router_use(rt, corio_http_compress_middleware, NULL) == 0);
+	TH_CHECK(corio_http_route(rt, "GET", "/send", inner, NULL) == 0);
+	TH_CHECK(corio_http_route(rt, "GET", "/write", inner, NULL) == 0);
+	TH_CHECK(srv_start_with(&x, NULL, corio_http_router_handler, rt) == 0);
+	TH_CHECK(get(x.port, "/send", AE, &r) == 0 && hdr_is(&r, "content-encoding", "gzip") &&
+		 gz_body_is(&r, text, TEXT_LEN));
+	resp_free(&r);
+	TH_CHECK(get(x.port, "/write", AE, &r) == 0 && gz_chunked(&r, text, TEXT_LEN));
+	resp_free(&r);
+	TH_CHECK(get(x.port, "/write", NULL, &r) == 0 && plain(&r, text, TEXT_LEN, true));
+	resp_free(&r);
+	TH_CHECK(get(x.port, "/none", AE, &r) == 0 && r.status == 404 &&
+		 hdr_is(&r, "content-encoding", NULL));
+	resp_free(&r);
+	TH_CHECK(srv_stop(&x, CORIO_SEC(1)) == 0);
+	corio_http_router_free(rt);
+	return TH_OK;
+}
+
 /* Malformed Accept-Encoding on handler bodies: identity, a whole answer. */
 static void *t_bad_accept(void *arg)
 {
@@ -456,6 +484,7 @@ COMPRESS_TEST(writes_flushed, t_stream_flush)
 COMPRESS_TEST(handler_headers, t_headers)
 COMPRESS_TEST(keepalive, t_keepalive)
 COMPRESS_TEST(bad_accept_encoding, t_bad_accept)
+COMPRESS_TEST(router_middleware, t_router)
 
 /* The middleware's ud: a level. */
 START_TEST(levels)
@@ -484,7 +513,8 @@ int main(void)
 	Suite *s = suite_create("compress");
 
 	TH_TCASE(s, "compress", TH_TIMEOUT, send_bodies, written_bodies, writes_flushed,
-		 handler_headers, keepalive, bad_accept_encoding, levels, curl_compressed);
+		 handler_headers, keepalive, bad_accept_encoding, levels, curl_compressed,
+		 router_middleware);
 	TH_TCASE(s, "faults", TH_TIMEOUT, faults);
 	return th_main(s);
 }
