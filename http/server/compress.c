@@ -2,19 +2,19 @@
  * corio_http_out_compress, corio_http_compress_middleware, and the static files' on-the-fly
  * gzip). A compressor hangs on the writer (corio_http_out.gz); writer.c hands send, write,
  * file and finish to it while it is there, with a table of its own calls to write through
- * (compress.c calls nothing in writer.c by name: calls between the files go one way). The decision waits for the first of those calls,
- * when the handler's headers are known: a compressible Content-Type (mime.h), no
- * Content-Encoding or Content-Range of the handler's own, a status with a body, a client
- * on HTTP/1.1 that accepts gzip, and a body not known to be tiny. A compressible type gets
- * "Vary: Accept-Encoding" whatever the answer; when the answer is no, the compressor lets
- * go and the writer goes on as if it never was there.
+ * (compress.c calls nothing in writer.c by name: calls between the files go one way).
+ * The decision waits for the first of those calls, when the handler's headers are known: a
+ * compressible Content-Type (mime.h), no Content-Encoding or Content-Range of the handler's
+ * own, a status with a body, a client on HTTP/1.1 that accepts gzip, and a body not known
+ * to be tiny. A compressible type gets "Vary: Accept-Encoding" whatever the answer; when
+ * the answer is no, the compressor lets go and the writer goes on as if it was never there.
  *
  * Memory stays bounded: an output buffer of 64 KiB at most and zlib's own state (about
  * 256 KiB at the full window; a window and hash sized to the body when its length is
- * known), freed when the response finishes; file bodies are read 64 KiB at a time. Streamed writes are flushed (Z_SYNC_FLUSH) at every
- * corio_http_out_write, so a streaming handler's pieces reach the client when written;
- * file bodies and large sends flush only when the output buffer is full. Parks where the
- * writer parks (sends) and in corio_read. */
+ * known), freed when the response finishes; file bodies are read 64 KiB at a time.
+ * Streamed writes are flushed (Z_SYNC_FLUSH) at every corio_http_out_write, so a streaming
+ * handler's pieces reach the client when written; file bodies and large sends flush only
+ * when the output buffer is full. Parks where the writer parks (sends) and in corio_read. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +31,7 @@
 #include "http/server/server_internal.h"
 
 #define GZ_BUF (64u << 10)      /* output buffer, and the file read size */
-#define GZ_MIN 256u             /* send() bodies shorter than this stay identity: gzip's
+#define GZ_MIN 256u             /* bodies known to be shorter stay identity: gzip's
 				 * 20-byte frame would eat most of what it saves */
 #define SEND_WHOLE (256u << 10) /* send() bodies up to this are compressed in one go, with a
 				 * Content-Length; larger ones are streamed (chunked) */
