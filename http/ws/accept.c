@@ -123,7 +123,7 @@ int corio_ws_accept_opts(corio_http_in *req, corio_http_out *resp, const corio_w
 			 corio_ws **out)
 {
 	struct pick pk = { req, NULL };
-	corio__hserver_hijacked h;
+	corio__hserver_hijacked h = { .fd = -1 }; /* answer() may fail before the hijack */
 	corio__ws_io io = { 0 };
 	corio__ws_pmd pmd = { 0 };
 	char ext[128];

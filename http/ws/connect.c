@@ -121,7 +121,7 @@ static int handshake(corio_http_client *c, const char *url, const corio_ws_opts 
 int corio_ws_connect_opts(corio_http_client *c, const char *url, const corio_ws_opts *o,
 			  corio_ws **out)
 {
-	corio__hclient_upgraded u;
+	corio__hclient_upgraded u = { .fd = -1 }; /* freed even when never filled */
 	corio__ws_pmd pmd = { 0 };
 	char key[25];
 	const char *proto = NULL;

@@ -1,7 +1,7 @@
 /* http/ws/io.c: the transport of a corio_ws: a connected socket, a TLS connection over it,
  * or (server, multishot receive mode) the HTTP connection's receiver. Gathered sends: a
- * frame's header and payload leave in one sendmsg (one TLS flush). Everything here parks
- * except nothing; the caller holds the corio_ws's send lock around sends. */
+ * frame's header and payload leave in one sendmsg (one TLS flush). Receives, sends,
+ * shutdown and close park; the caller holds the corio_ws's send lock around sends. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sys/socket.h>

@@ -36,11 +36,11 @@ static int start(wssrv *s, wsctx *x, bool tls)
 static corio_http_client *client(bool tls)
 {
 	corio_http_client_opts o = { 0 };
-	corio_http_header h = { "X-Default", "1" };
+	corio_http_header h[2] = { { "X-Default", "1" }, { "Accept-Encoding", "gzip" } };
 	corio_http_client *c;
 
-	o.headers = &h;
-	o.nheaders = 1;
+	o.headers = h;
+	o.nheaders = 2;
 	if (tls && !(o.tls = th_tls_client(&g_certs, CERT_CA)))
 		return NULL;
 	c = corio_http_client_new(&o);
@@ -189,6 +189,85 @@ START_TEST(ws_client_server_closes)
 	TH_RUN_EXPECT_OK(NULL, t_server_closes, (void *)1);
 }
 END_TEST
+
+/* Short reads and writes (CORIO_FAULTS "short": receives, sends and TLS records cut
+ * anywhere; the injector leaves sendmsg whole), over plain TCP, TLS and with compression. */
+static const char *const fault_specs[] = { "1:short@0.5", "2:short@0.9", "3:short@0.3" };
+
+START_TEST(ws_client_echo_short_io)
+{
+	corio_config cfg = th_config();
+
+	cfg.faults = fault_specs[_i];
+	TH_RUN_EXPECT_OK(&cfg, t_echo, NULL);
+	TH_RUN_EXPECT_OK(&cfg, t_echo, (void *)E_TLS);
+	TH_RUN_EXPECT_OK(&cfg, t_echo, (void *)(E_ZIP_CLIENT | E_ZIP_SERVER));
+}
+END_TEST
+
+/* ---- behind the router ----------------------------------------------------------------- */
+
+/* A middleware that adds a header to every answer, the 101 included. */
+static void tag(corio_http_in *req, corio_http_out *resp, corio_http_handler next, void *nud,
+		void *ud)
+{
+	(void)ud;
+	corio_http_out_header(resp, "X-Tag", "1");
+	next(req, resp, nud);
+}
+
+/* A room's WebSocket: the first message gets the room's name back. */
+static void room(corio_http_in *req, corio_http_out *resp, void *ud)
+{
+	corio_ws *ws;
+	char buf[64];
+
+	(void)ud;
+	if (corio_ws_accept(req, resp, &ws) != 0)
+		return;
+	if (corio_ws_recv(ws, &(int){ 0 }, buf, sizeof buf) >= 0) {
+		const char *r = corio_http_in_param(req, "room");
+
+		corio_ws_send(ws, CORIO_WS_TEXT, r, strlen(r));
+		corio_ws_close(ws, CORIO_WS_NORMAL, NULL);
+	}
+	corio_ws_free(ws);
+}
+
+/* corio_ws_accept from a routed handler behind middleware. */
+static void *t_router(void *arg)
+{
+	corio_http_router *r = corio_http_router_new();
+	wssrv s;
+	corio_http_client *c;
+	corio_ws *ws;
+	char url[128], buf[64];
+
+	(void)arg;
+	TH_CHECK(r && corio_http_route(r, "GET", "/rooms/{room}", room, NULL) == 0);
+	TH_CHECK(corio_http_router_use(r, tag, NULL) == 0);
+	/* a compressor armed on the response is never used: the 101 bypasses the writer */
+	TH_CHECK(corio_http_router_use(r, corio_http_compress_middleware, NULL) == 0);
+	memset(&s, 0, sizeof s);
+	TH_CHECK((s.srv = corio_http_server_new(NULL, corio_http_router_handler, r)) != NULL);
+	TH_CHECK(corio_http_server_listen(s.srv, "127.0.0.1", 0) == 0);
+	s.port = corio_http_server_port(s.srv);
+	TH_CHECK((s.task = corio_spawn(wssrv_task, &s)) != NULL);
+	TH_CHECK((c = client(false)) != NULL);
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/rooms/kitchen", s.port);
+	TH_CHECK(corio_ws_connect(c, url, &ws) == 0);
+	TH_CHECK(corio_ws_send(ws, CORIO_WS_TEXT, "which?", 6) == 0);
+	TH_CHECK(corio_ws_recv(ws, &(int){ 0 }, buf, sizeof buf) == 7 && !memcmp(buf, "kitchen", 7));
+	TH_CHECK(corio_ws_recv(ws, &(int){ 0 }, buf, sizeof buf) == -EPIPE);
+	corio_ws_free(ws);
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/nowhere", s.port);
+	TH_CHECK(corio_ws_connect(c, url, &ws) == -EPROTO && ws == NULL); /* a 404 */
+	corio_http_client_free(c);
+	TH_CHECK(wssrv_stop(&s, CORIO_SEC(5)) == 0);
+	corio_http_router_free(r);
+	return TH_OK;
+}
+TH_TASK_TEST(ws_client_router, t_router)
 
 /* ---- two tasks on one corio_ws ------------------------------------------------------------ */
 
@@ -384,10 +463,19 @@ int main(void)
 		th_certs_remove(&g_certs);
 		return 1;
 	}
-	rc = th_main(TH_SUITE_EACH("ws_client", 60, ws_client_echo_plain, ws_client_echo_tls,
-				   ws_client_echo_deflate,
-				   ws_client_server_closes, ws_client_reader_and_sender,
-				   ws_client_bad_servers));
+	{
+		Suite *s = TH_SUITE_EACH("ws_client", 60, ws_client_echo_plain, ws_client_echo_tls,
+					 ws_client_echo_deflate, ws_client_router,
+					 ws_client_server_closes, ws_client_reader_and_sender,
+					 ws_client_bad_servers);
+		TCase *tc = tcase_create("faults");
+
+		tcase_set_timeout(tc, 60);
+		tcase_add_loop_test(tc, ws_client_echo_short_io, 0,
+				    (int)(sizeof fault_specs / sizeof fault_specs[0]));
+		suite_add_tcase(s, tc);
+		rc = th_main(s);
+	}
 	th_certs_remove(&g_certs);
 	return rc;
 }
