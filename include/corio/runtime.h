@@ -55,7 +55,7 @@ CORIO_API void corio_config_init(corio_config *cfg);
  * this thread), -ENOMEM, the io_uring_setup error (e.g. -ENOSYS, -EPERM), -EINVAL for a bad
  * config or fault spec, -ECANCELED when fn's task was cancelled (corio_cancel on it), or
  * -EDEADLK when tasks were left parked with nothing that could ever wake them (they are
- * cancelled, a message goes to stderr). */
+ * cancelled, a message goes to the logger: corio_set_logger). */
 CORIO_API int corio_run(corio_fn fn, void *arg, void **result);
 CORIO_API int corio_run_config(const corio_config *cfg, corio_fn fn, void *arg, void **result);
 
@@ -221,6 +221,30 @@ typedef struct corio_statistics {
 
 /* Fills *out for this thread's loop; -ESRCH outside a loop. */
 CORIO_API int corio_stats(corio_statistics *out);
+
+/* Logging. Everything the library has to say to a human (a bad CORIO_FAULTS spec, a
+ * deadlock, a ring failure before abort, an access log line, an unwritable access log...)
+ * goes through one process-wide logger. The default writes "corio: <msg>\n" to stderr
+ * (one write per line). Levels follow syslog's order: the lower, the more severe. */
+enum {
+	CORIO_LOG_ERROR = 0, /* something failed: an operation, a file, a configuration */
+	CORIO_LOG_WARN = 1,  /* something odd that the library worked around */
+	CORIO_LOG_INFO = 2,  /* routine records (access log lines) */
+	CORIO_LOG_DEBUG = 3,
+};
+/* msg has no "corio: " prefix and no newline; it is valid only during the call. The
+ * logger may be called from any thread the library runs (loops, pool workers), at any
+ * time, also concurrently with itself: it must be thread-safe and must not park (it may
+ * run outside any task, or inside the loop's own machinery). */
+typedef void (*corio_log_fn)(int level, const char *msg, void *ud);
+/* Installs fn (with ud) for the whole process; fn NULL restores the default. Safe while
+ * other threads log: they see either the old pair or the new one, never a mix. A call
+ * already under way with the old pair may still be running when this returns, so the old
+ * ud must stay valid until no thread can be inside the old fn (e.g. until the loops that
+ * could log have ended). The one exception to the logger: the stack-overflow message,
+ * printed from a signal handler, is written straight to stderr with write(2) because only
+ * async-signal-safe calls are allowed there. */
+CORIO_API void corio_set_logger(corio_log_fn fn, void *ud);
 
 #ifdef __cplusplus
 }
