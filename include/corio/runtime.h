@@ -9,6 +9,7 @@
 #ifndef CORIO_RUNTIME_H
 #define CORIO_RUNTIME_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -221,6 +222,28 @@ typedef struct corio_statistics {
 
 /* Fills *out for this thread's loop; -ESRCH outside a loop. */
 CORIO_API int corio_stats(corio_statistics *out);
+
+/* Signals, like asyncio's loop.add_signal_handler but awaited: parks the calling task until
+ * one of the signals in set arrives, and stores its number in *signo (signo may be NULL).
+ * The set is blocked in the calling thread (pthread_sigmask) and stays blocked when the
+ * call returns, so a signal arriving between two waits is kept pending for the next one
+ * (and a signal already pending is returned at once); it is read from a signalfd of the
+ * call's own (one per call, closed before returning) through io_uring. Several tasks may
+ * wait for the same signal: each arrival wakes one of them (standard signals do not queue:
+ * two arrivals before anyone read them are one; real-time signals queue).
+ * The library's own threads (the corio_blocking pool's workers, the loops of
+ * corio_run_threads, and so those of an HTTP server with threads > 1) start with every
+ * signal but the synchronous ones (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS)
+ * blocked, so a process-directed signal (kill, Ctrl-C) is never delivered to one of them.
+ * Threads of the application's own must block the set too, or the kernel may deliver the
+ * signal there (to its handler or default action) instead: the simplest is to block it in
+ * main before any thread starts (a signal that arrives before the first wait is then
+ * pending, not fatal). A program using corio_run_threads directly must block it in the
+ * thread that calls corio_run_threads.
+ * 0; -EINVAL (set NULL, empty, or with SIGKILL or SIGSTOP); -EPERM (not in a task);
+ * -ECANCELED / -ETIMEDOUT (cancelled, scope expired: a signal already read is returned
+ * instead, never lost); -errno of signalfd (-EMFILE, -ENOMEM). Parks. */
+CORIO_API int corio_signal_wait(const sigset_t *set, int *signo);
 
 /* Logging. Everything the library has to say to a human (a bad CORIO_FAULTS spec, a
  * deadlock, a ring failure before abort, an access log line, an unwritable access log...)
