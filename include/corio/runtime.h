@@ -9,10 +9,18 @@
 #ifndef CORIO_RUNTIME_H
 #define CORIO_RUNTIME_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* sigset_t (corio_signal_wait) is POSIX: under a strict ISO C mode (-std=c11 without
+ * _POSIX_C_SOURCE or the like) <signal.h> has none, and that one call is left out rather
+ * than break the header. */
+#if !defined(__STRICT_ANSI__) || defined(_POSIX_C_SOURCE) || defined(_XOPEN_SOURCE) || \
+	defined(_GNU_SOURCE) || defined(_DEFAULT_SOURCE)
+#include <signal.h>
+#define CORIO__HAVE_SIGSET 1
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -243,7 +251,9 @@ CORIO_API int corio_stats(corio_statistics *out);
  * 0; -EINVAL (set NULL, empty, or with SIGKILL or SIGSTOP); -EPERM (not in a task);
  * -ECANCELED / -ETIMEDOUT (cancelled, scope expired: a signal already read is returned
  * instead, never lost); -errno of signalfd (-EMFILE, -ENOMEM). Parks. */
+#ifdef CORIO__HAVE_SIGSET
 CORIO_API int corio_signal_wait(const sigset_t *set, int *signo);
+#endif
 
 /* Logging. Everything the library has to say to a human (a bad CORIO_FAULTS spec, a
  * deadlock, a ring failure before abort, an access log line, an unwritable access log...)
