@@ -170,11 +170,9 @@ static void put_u64(line *l, uint64_t v)
 	put(l, tmp + i, sizeof tmp - (size_t)i);
 }
 
-/* A quoted header value, "-" when absent (only once the head was complete). */
-static void put_header(line *l, const corio_http_in *r, const char *name)
+/* A quoted header value, "-" when absent. */
+static void put_quoted(line *l, const char *v)
 {
-	const char *v = r->method ? corio_http_in_header(r, name) : NULL;
-
 	put_s(l, " \"");
 	if (v)
 		put_escaped(l, v);
@@ -200,25 +198,28 @@ static void put_request_line(line *l, const corio_http_in *r)
 	put_s(l, v);
 }
 
+/* What a line shows of the request: Referer and User-Agent only once the head was complete
+ * and only for the combined format, each looked up once. */
+typedef struct fields {
+	const char *referer, *ua;
+} fields;
+
 /* The worst case of one line: every escaped byte quadrupled, plus the fixed parts. */
-static size_t line_max(const corio__hserver_conn *c, bool combined)
+static size_t line_max(const corio__hserver_conn *c, const fields *f)
 {
 	const corio_http_in *r = &c->req;
 	size_t n = 160 + sizeof c->peer;
 
-	if (r->method) {
+	if (r->method)
 		n += 4 * (strlen(r->method) + strlen(r->target));
-		if (combined) {
-			const char *ref = corio_http_in_header(r, "Referer");
-			const char *ua = corio_http_in_header(r, "User-Agent");
-
-			n += 4 * ((ref ? strlen(ref) : 0) + (ua ? strlen(ua) : 0));
-		}
-	}
+	if (f->referer)
+		n += 4 * strlen(f->referer);
+	if (f->ua)
+		n += 4 * strlen(f->ua);
 	return n;
 }
 
-static void format_line(corio__hserver_conn *c, line *l, bool combined)
+static void format_line(corio__hserver_conn *c, line *l, const fields *f, bool combined)
 {
 	const corio_http_out *w = &c->resp;
 	uint64_t bytes = corio_http_out_bytes(w);
@@ -236,8 +237,8 @@ static void format_line(corio__hserver_conn *c, line *l, bool combined)
 	else
 		put_s(l, "-");
 	if (combined) {
-		put_header(l, &c->req, "Referer");
-		put_header(l, &c->req, "User-Agent");
+		put_quoted(l, f->referer);
+		put_quoted(l, f->ua);
 	}
 	put_s(l, "\n");
 }
@@ -300,6 +301,7 @@ void corio__hserver_log_request(corio__hserver_conn *c)
 {
 	corio__hserver_loop *hl = c->hl;
 	corio_http_access_log *log = hl->srv->o.access_log;
+	fields f = { NULL, NULL };
 	bool combined;
 	size_t max;
 	line l;
@@ -307,13 +309,17 @@ void corio__hserver_log_request(corio__hserver_conn *c)
 	if (!log)
 		return;
 	combined = log->format == CORIO_HTTP_LOG_COMBINED;
-	max = line_max(c, combined);
+	if (combined && c->req.method) {
+		f.referer = corio_http_in_header(&c->req, "Referer");
+		f.ua = corio_http_in_header(&c->req, "User-Agent");
+	}
+	max = line_max(c, &f);
 	if (corio__buf_reserve_max(&hl->alog.buf, max, LOOP_MAX) != 0) {
 		report(log, -ENOBUFS);
 		return;
 	}
 	l = (line){ hl->alog.buf.p + hl->alog.buf.len, 0, max };
-	format_line(c, &l, combined);
+	format_line(c, &l, &f, combined);
 	hl->alog.buf.len += l.len;
 	if (hl->alog.buf.len >= FLUSH_AT && !corio_mutex_locked(&hl->alog.mu))
 		corio__hserver_log_flush(hl);
