@@ -147,9 +147,9 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("http_server_stop");
-	TCase *tc = tcase_create("stop");
 	char dir[PATH_MAX];
+	Suite *s;
+	TCase *tc;
 
 	if (!th_exe_dir(dir, sizeof dir))
 		return TH_SKIP;
@@ -158,6 +158,8 @@ int main(void)
 		fprintf(stderr, "test_http_server_stop: %s not built: skipping\n", program);
 		return TH_SKIP;
 	}
+	s = suite_create("http_server_stop");
+	tc = tcase_create("stop");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, sigterm_finishes_the_request_in_flight);
 	suite_add_tcase(s, tc);
