@@ -155,6 +155,7 @@ struct corio_http_in {
 	size_t blen;
 	char *whole;                 /* corio_http_in_body's copy */
 	size_t whole_len;
+	void *route;                 /* router.c: the dispatch under way, NULL outside one */
 };
 
 struct corio_http_out {

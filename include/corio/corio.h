@@ -8,5 +8,7 @@
 #include <corio/tls.h>
 #include <corio/fs.h>
 #include <corio/http.h>
+#include <corio/http_server.h>
+#include <corio/ws.h>
 
 #endif

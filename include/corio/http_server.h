@@ -1,7 +1,8 @@
 /* corio/http_server.h: an HTTP/1.1 server (the aiohttp.web part of corio): listeners on one
  * loop or on N loops with SO_REUSEPORT, one coroutine per connection, keep-alive and
- * pipelining, limits and deadlines against slow or hostile clients, graceful shutdown, and
- * static files (Range, If-Modified-Since, Content-Type by extension).
+ * pipelining, limits and deadlines against slow or hostile clients, graceful shutdown,
+ * routing with middleware, and static files (Range, If-Modified-Since, Content-Type by
+ * extension).
  *
  * The names: a corio_http_server calls a corio_http_handler once per request with the
  * request as received (corio_http_in: method, target, headers, a streamed body) and a
@@ -166,6 +167,71 @@ CORIO_API const char *corio_http_reason(int status);
 /* Content-Type for a file name by its extension (case-insensitive), e.g. "text/html;
  * charset=utf-8"; "application/octet-stream" when unknown. */
 CORIO_API const char *corio_http_mime_type(const char *path);
+
+/* ---- routing and middleware ----------------------------------------------------------- */
+
+/* A router, like aiohttp.web's or Go's ServeMux: method + path patterns to handlers, with a
+ * chain of middleware around every request. Serve it with corio_http_router_handler as the
+ * server's handler and the router as its ud.
+ *
+ * Patterns start with '/' and are matched segment by segment on the raw (percent-encoded)
+ * path: a literal segment ("users"; written encoded or not, "%"-escapes in the request are
+ * decoded before comparing), "{name}" (one non-empty segment), "{name*}" (the rest of the
+ * path, last only: "/static/{path*}" matches "/static/" with path "" and "/static/a/b" with
+ * "a/b", not "/static"). Names are [A-Za-z0-9_], at most 16 per pattern. At every segment
+ * a literal wins over {name}, which wins over {name*}; when the preferred branch has no
+ * route for the method further down, the next is tried ("/users/new" GET and
+ * "/users/{id}" POST: POST /users/new gets the second).
+ *
+ * Paths: "/users" and "/users/" are different routes (register both if both should
+ * answer; "/users/" never matches "/users/{id}", whose segment is empty); an empty segment
+ * ("//") matches only a tail. A request path with a "." or ".." segment (also as "%2e")
+ * gets 400: clients remove them before sending (RFC 3986 5.2.4), so only crafted requests
+ * have them.
+ *
+ * Answers of the router itself (they go through the middleware too): 404 when no pattern
+ * matches the path; 405 with "Allow" (sorted, HEAD with GET, OPTIONS) when patterns match
+ * but none has the method; OPTIONS without an OPTIONS (or "*") route: 204 with that Allow
+ * ("OPTIONS *": every method of the router); 400 for a bad %-escape or a %00 in a parameter,
+ * or a dot segment. HEAD is served by the GET route when there is no HEAD route (the server
+ * sends no body for HEAD).
+ *
+ * Threads: add every route and middleware before serving; while serving the router is only
+ * read (each request's match lives on its own stack), so one router serves every loop of a
+ * threads > 1 server. */
+typedef struct corio_http_router corio_http_router;
+
+/* An empty router; NULL on ENOMEM. */
+CORIO_API corio_http_router *corio_http_router_new(void);
+/* Routes method ("GET", ...: a token, compared case-sensitively; "*": any method, below
+ * the route of the method itself) and pattern to h(req, resp, ud). 0; -EINVAL for a NULL
+ * argument, a bad method, a pattern that does not start with '/', has an unclosed or stray
+ * brace, a brace in the middle of a segment, an empty or duplicate name, a tail that is not
+ * last, an empty segment before the end, a "." or ".." segment, more than 16 names, or the
+ * same method and pattern (names aside) twice; -ENOMEM. Never parks. */
+CORIO_API int corio_http_route(corio_http_router *r, const char *method, const char *pattern,
+			       corio_http_handler h, void *ud);
+/* The decoded value of the matched pattern's {name} in a request the router dispatched
+ * (valid until the handler returns; a decoded '/' stays inside the value, so treat it as
+ * data, not as a file name); NULL when there is no such name or outside a router. Works in
+ * middleware too (the route is chosen before the chain runs). */
+CORIO_API const char *corio_http_in_param(const corio_http_in *req, const char *name);
+/* Middleware: runs around everything the router answers (routes and its own 404, 405,
+ * OPTIONS, 400). Call next(req, resp, next_ud) to run the rest of the chain (it may be
+ * called at most once per request in practice: a response can start only once) or answer
+ * yourself instead. Headers can be added only before the response starts: one that adds a
+ * header "after" the handler must add it before calling next (the handler starts the
+ * response); what it can do after next is look (corio_http_out_started) and log. */
+typedef void (*corio_http_middleware)(corio_http_in *req, corio_http_out *resp,
+				      corio_http_handler next, void *next_ud, void *ud);
+/* Appends mw to the chain: the first added runs outermost. 0, -EINVAL, -ENOMEM. */
+CORIO_API int corio_http_router_use(corio_http_router *r, corio_http_middleware mw, void *ud);
+/* The server's handler for a router (ud: the corio_http_router *). Allocates nothing per
+ * request unless the parameter values exceed 512 bytes. Parks where handlers park. */
+CORIO_API void corio_http_router_handler(corio_http_in *req, corio_http_out *resp,
+					 void *router);
+/* Frees r (after every server using it has stopped); NULL is allowed. */
+CORIO_API void corio_http_router_free(corio_http_router *r);
 
 /* ---- static files -------------------------------------------------------------------- */
 
