@@ -3,7 +3,10 @@
  * (`https_server`): `wrk -t1 -c64 -d<secs>` (plain HTTP: corio-load -t1 -c64 when wrk is
  * not installed), on two paths:
  *   /hello     "hello world\n" from memory (nginx: `return 200` in a location)
- *   /4k.html   a 4 KiB static file (corio_http_static_serve; nginx's static module)
+ *   /4k.html   a 4 KiB static file (corio_http_static_serve; nginx's static module), and
+ *              the same with "Accept-Encoding: gzip": gzip on the fly at level 1 (corio's
+ *              static gzip option; nginx's `gzip on`, whose default level is 1), corio and
+ *              nginx only
  * and, for https_server only, new connections: wrk -H 'Connection: close' on /hello, so
  * that every request opens a connection and makes a TLS handshake (handshakes per second).
  * wrk keeps the session of each of its 64 connection slots and resumes it on the next
@@ -127,6 +130,7 @@ static corio_tls_config *tls_config(const char *cert, const char *key)
 static int child(int argc, char **argv)
 {
 	app a = { 0 };
+	corio_http_static_opts so;
 	void *res = NULL;
 
 	if (argc != 2 && argc != 4)
@@ -134,7 +138,10 @@ static int child(int argc, char **argv)
 	a.port = atoi(argv[0]);
 	if (argc == 4 && !(a.tls = tls_config(argv[2], argv[3])))
 		return 1;
-	a.files = corio_http_static_new(argv[1]);
+	corio_http_static_opts_init(&so);
+	so.gzip = true;     /* only for clients that ask: the gzip workload */
+	so.gzip_level = 1;  /* nginx's default */
+	a.files = corio_http_static_new_opts(argv[1], &so);
 	if (!a.files) {
 		perror(argv[1]);
 		return 1;
@@ -175,18 +182,20 @@ typedef struct workload {
 	const char *path, *label;
 	bool close;
 	bool full_only; /* left out with --quick */
+	bool gzip;      /* sends Accept-Encoding: gzip */
 } workload;
 
 static const workload plain_loads[] = {
-	{ HC_HELLO_PATH, "hello world", false, false },
-	{ HC_FILE_PATH, "4 KiB static file", false, false },
+	{ HC_HELLO_PATH, "hello world", false, false, false },
+	{ HC_FILE_PATH, "4 KiB static file", false, false, false },
+	{ HC_FILE_PATH, "4 KiB static file, gzip on the fly (level 1)", false, true, true },
 };
 
 static const workload tls_loads[] = {
-	{ HC_HELLO_PATH, "hello world, TLS 1.3", false, false },
-	{ HC_FILE_PATH, "4 KiB static file, TLS 1.3", false, true },
+	{ HC_HELLO_PATH, "hello world, TLS 1.3", false, false, false },
+	{ HC_FILE_PATH, "4 KiB static file, TLS 1.3", false, true, false },
 	{ HC_HELLO_PATH, "TLS 1.3 handshake per request (Connection: close; wrk resumes sessions)",
-	  true, false },
+	  true, false, false },
 };
 
 /* Everything one benchmark run sets up: the generator, the CPUs, both servers. */
@@ -284,6 +293,8 @@ static bool start_corio(setup *s)
  * the Go, hyper and Node programs in plain HTTP hello world only. */
 static bool applies(const setup *s, int k, const workload *w)
 {
+	if (w->gzip)
+		return k == CORIO || k == NGINX; /* the others are not set up to compress */
 	return !servers[k].hello_only || (!s->tls && strcmp(w->path, HC_HELLO_PATH) == 0);
 }
 
@@ -382,6 +393,10 @@ static bool drive(setup *s, const workload *w, int k, double *req, double *secs,
 	if (w->close) {
 		argv[i++] = "-H";
 		argv[i++] = "Connection: close";
+	}
+	if (w->gzip) {
+		argv[i++] = "-H";
+		argv[i++] = "Accept-Encoding: gzip";
 	}
 	if (!s->use_wrk)
 		argv[i++] = "--json";

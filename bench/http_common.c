@@ -243,6 +243,11 @@ const char *hc_nginx_start(hc_nginx *s, const th_certs *tls)
 			      "    location = " HC_HELLO_PATH " {\n"
 			      "      default_type text/plain;\n"
 			      "      return 200 \"hello world\\n\";\n"
+			      "    }\n"
+			      /* gzip on the fly for clients that ask (http_server's gzip row;
+			       * the other workloads send no Accept-Encoding); level 1 */
+			      "    location = " HC_FILE_PATH " {\n"
+			      "      gzip on;\n"
 			      "    }");
 }
 

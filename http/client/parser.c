@@ -200,7 +200,7 @@ static int on_headers_complete(llhttp_t *p)
 {
 	corio__hclient_parser *h = H(p);
 	int st = p->status_code;
-	bool bodyless = h->head || st == 204 || st == 304;
+	bool bodyless = h->head || st == 204 || st == 304 || (st == 101 && h->upgrade);
 
 	if (close_span(h) != 0)
 		return fail(h, -ENOMEM);
@@ -209,9 +209,9 @@ static int on_headers_complete(llhttp_t *p)
 	if (!status_line_ok(h))
 		return fail(h, -EBADMSG);
 	h->sl_armed = false;
-	if (st == 101)
+	if (st == 101 && !h->upgrade)
 		return fail(h, -EBADMSG); /* never asked for an upgrade */
-	if (st >= 100 && st < 200)
+	if (st >= 100 && st < 200 && st != 101)
 		return 1; /* interim: no body; the final response follows */
 	if (!bodyless && check_te(h) != 0)
 		return fail(h, -EBADMSG);

@@ -47,6 +47,8 @@ typedef struct corio__hclient_parser {
 	int status, version;
 	int64_t content_length;  /* as announced, -1 when absent */
 	bool head;               /* the request was HEAD: no body whatever the headers say */
+	bool upgrade;            /* the request asked for an upgrade (upgrade.c): a 101 is the
+				  * final answer, the parser pauses after its head */
 	bool headers_done, message_done, keep_alive, chunked;
 	bool has_reason;         /* the hdr arena starts with the reason phrase */
 	bool interim_seen;       /* a 1xx (100 Continue) came before the final response */

@@ -50,6 +50,88 @@ void corio__http_te_add(corio__http_te *t, const char *value)
 		}
 }
 
+/* ---- Accept-Encoding ------------------------------------------------------------------- */
+
+void corio__http_accept_init(corio__http_accept *a)
+{
+	a->gzip_q = a->star_q = -1;
+}
+
+/* A qvalue (RFC 9110 12.4.2: "0" [ "." 0*3DIGIT ] / "1" [ "." 0*3("0") ]) in thousandths,
+ * -1 when malformed. */
+static int qvalue(const char *s, size_t n)
+{
+	int q, scale = 100;
+
+	if (n == 0 || (s[0] != '0' && s[0] != '1'))
+		return -1;
+	q = (s[0] - '0') * 1000;
+	if (n == 1)
+		return q;
+	if (s[1] != '.' || n > 5)
+		return -1;
+	for (size_t k = 2; k < n; k++, scale /= 10) {
+		if (s[k] < '0' || s[k] > '9')
+			return -1;
+		q += (s[k] - '0') * scale;
+	}
+	return q > 1000 ? -1 : q;
+}
+
+/* The weight of the element el[0..n) ("gzip;q=0.5"), 1000 without a q parameter; *name /
+ * *nl get the coding. -1 when a q parameter is malformed. */
+static int element_q(const char *el, size_t n, const char **name, size_t *nl)
+{
+	const char *end = el + n, *p;
+	int q = 1000;
+
+	*name = el;
+	for (p = el; p < end && *p != ';' && !ows(*p); p++)
+		;
+	*nl = (size_t)(p - el);
+	while (p < end) {
+		const char *v, *ve;
+
+		while (p < end && (ows(*p) || *p == ';'))
+			p++;
+		for (v = p; v < end && *v != ';'; v++)
+			;
+		for (ve = v; ve > p && ows(ve[-1]); ve--)
+			;
+		if (ve - p >= 2 && corio__ascii_lower(p[0]) == 'q' && p[1] == '=')
+			q = qvalue(p + 2, (size_t)(ve - p - 2));
+		if (q < 0)
+			return -1;
+		p = v;
+	}
+	return q;
+}
+
+void corio__http_accept_add(corio__http_accept *a, const char *value)
+{
+	const char *el, *name;
+	size_t n, nl;
+
+	while (corio__http_list_next(&value, &el, &n)) {
+		int q = n ? element_q(el, n, &name, &nl) : -1;
+		int *slot = NULL;
+
+		if (q < 0)
+			continue;
+		if (CORIO__IEQ_LIT(name, nl, "gzip") || CORIO__IEQ_LIT(name, nl, "x-gzip"))
+			slot = &a->gzip_q;
+		else if (nl == 1 && name[0] == '*')
+			slot = &a->star_q;
+		if (slot && q > *slot)
+			*slot = q; /* listed twice: the higher weight */
+	}
+}
+
+bool corio__http_accept_gzip(const corio__http_accept *a)
+{
+	return a->gzip_q > 0 || (a->gzip_q < 0 && a->star_q > 0);
+}
+
 bool corio__http_te_chunked_only(const corio__http_te *t)
 {
 	return t->codings == 1 && t->last_chunked;

@@ -1,6 +1,7 @@
-/* http/common/coding.h: HTTP codings for the client: the comma-separated list syntax their
- * header fields share, the Transfer-Encoding check (only a lone "chunked" is framed here)
- * and the Content-Encoding decoder (gzip, x-gzip, deflate in its zlib and raw forms,
+/* http/common/coding.h: HTTP codings: the comma-separated list syntax their header fields
+ * share, the server's Accept-Encoding negotiation (does the client take gzip), and for the
+ * client the Transfer-Encoding check (only a lone "chunked" is framed here) and the
+ * Content-Encoding decoder (gzip, x-gzip, deflate in its zlib and raw forms,
  * several layers of them) over zlib, with a cap on the bytes each layer produces. Never
  * parks. *
  * Names: internal names of http/common/ are corio__http_* (CORIO__HTTP_* constants); it
@@ -49,6 +50,21 @@ typedef struct corio__http_decoder {
  * without its surrounding whitespace (n may be 0: empty elements are allowed), *s moved
  * past it and its comma; false at the end of the string. */
 bool corio__http_list_next(const char **s, const char **el, size_t *n);
+/* Accept-Encoding (RFC 9110 12.5.3), added one field value at a time (all fields make one
+ * list): the weights given to gzip (or x-gzip) and to "*", in thousandths, -1 when not
+ * listed. Names are case-insensitive; an element whose q-value is malformed is ignored
+ * (as if the client had not listed it); other parameters are ignored. */
+typedef struct corio__http_accept {
+	int gzip_q, star_q;
+} corio__http_accept;
+void corio__http_accept_init(corio__http_accept *a);
+void corio__http_accept_add(corio__http_accept *a, const char *value);
+/* gzip is acceptable: listed with q > 0, or not listed and "*" is with q > 0. A request
+ * without Accept-Encoding gets false: RFC 9110 would allow any coding, but clients that
+ * decode gzip say so, and one that does not (a script, an old tool) would get bytes it
+ * cannot read. */
+bool corio__http_accept_gzip(const corio__http_accept *a);
+
 /* The Transfer-Encoding fields of a message, added one value at a time (all fields make
  * one list). */
 typedef struct corio__http_te {

@@ -1,10 +1,14 @@
 /* http/common/mime.c: Content-Type by file extension (corio_http_mime_type), a sorted table searched
- * with bsearch; text types carry "; charset=utf-8". */
+ * with bsearch; text types carry "; charset=utf-8". And which types are worth compressing
+ * (corio__http_compressible, mime.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <corio/http_server.h>
+
+#include "http/common/mime.h"
+#include "runtime/util/str.h"
 
 struct mime {
 	const char *ext, *type;
@@ -75,4 +79,31 @@ const char *corio_http_mime_type(const char *path)
 		return "application/octet-stream";
 	m = bsearch(dot + 1, table, sizeof table / sizeof *table, sizeof *table, cmp);
 	return m ? m->type : "application/octet-stream";
+}
+
+/* Types listed whole (after "text/", which is always compressible). The list is short:
+ * a linear scan costs less than the deflate it decides about. */
+static const char *const packable[] = {
+	"application/json", "application/javascript", "application/xml", "application/wasm",
+	"image/svg+xml", "image/bmp", "image/vnd.microsoft.icon", "font/ttf", "font/otf",
+};
+
+bool corio__http_compressible(const char *ct)
+{
+	size_t n;
+
+	if (!ct)
+		return false;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strcspn(ct, "; \t\r"); /* "\r": a value inside a header block */
+	if (n > 5 && corio__ascii_ieq(ct, "text/", 5))
+		return true;
+	for (size_t i = 0; i < sizeof packable / sizeof *packable; i++)
+		if (strlen(packable[i]) == n && corio__ascii_ieq(ct, packable[i], n))
+			return true;
+	/* structured syntax suffixes (RFC 6839): application/ld+json, application/atom+xml */
+	return n > 12 && corio__ascii_ieq(ct, "application/", 12) &&
+	       ((n > 17 && corio__ascii_ieq(ct + n - 5, "+json", 5)) ||
+		(n > 16 && corio__ascii_ieq(ct + n - 4, "+xml", 4)));
 }

@@ -5,7 +5,9 @@
  * Names: internal names of http/server/ are corio__hserver_* (types, functions) and
  * CORIO__HSERVER_* (constants); http/client/ uses corio__hclient_*, http/common/
  * corio__http_*. Calls go one way: server.c -> conn.c -> writer.c -> body.c -> io.c and
- * parser.c (static.c -> writer.c; server.c and conn.c -> access_log.c); nothing calls back up. */
+ * parser.c (static.c -> writer.c, static.c -> compress.c, writer.c -> compress.c;
+ * server.c and conn.c -> access_log.c); nothing calls back up: compress.c writes through
+ * the writer's calls it is handed (out_ops). */
 #ifndef CORIO_HTTP_SERVER_INTERNAL_H
 #define CORIO_HTTP_SERVER_INTERNAL_H
 
@@ -167,6 +169,7 @@ struct corio_http_out {
 	bool has_length;
 	uint64_t length, sent;       /* announced body length, body bytes written */
 	int err;                     /* sticky write error */
+	struct corio__hserver_gz *gz; /* armed gzip compressor (compress.c), NULL: none */
 };
 
 struct corio__hserver_conn {
@@ -259,6 +262,33 @@ void corio__hserver_log_flush(corio__hserver_loop *hl);
 void corio__hserver_log_init(corio__hserver_loop *hl);
 /* After the last flush: frees the buffers. */
 void corio__hserver_log_fini(corio__hserver_loop *hl);
+
+/* compress.c: gzip of response bodies. While w->gz is set, writer.c hands send, write,
+ * file and finish to the gz_ calls, which decide at the first of them (Content-Type known)
+ * and free the compressor when they let go of it or when the response is complete. */
+typedef struct corio__hserver_gz corio__hserver_gz;
+/* The writer's calls a compressor writes through (with itself unhooked meanwhile). */
+typedef struct corio__hserver_out_ops {
+	int (*send)(corio_http_out *w, const void *body, size_t len);
+	int (*write)(corio_http_out *w, const void *data, size_t len);
+	int (*file)(corio_http_out *w, int fd, off_t off, uint64_t len);
+	int (*finish)(corio_http_out *w);
+	int (*header)(corio_http_out *w, const char *name, const char *value);
+} corio__hserver_out_ops;
+/* Arms a compressor (level -1..9; <= 0: zlib's default). accepts: the client takes gzip
+ * in a chunked body. forced: the caller chose gzip and wrote Content-Encoding and Vary
+ * itself (no decision). 0, -EALREADY (started), -EINVAL, -ENOMEM. Never parks. */
+int corio__hserver_gz_arm(corio_http_out *w, int level, bool accepts, bool forced);
+void corio__hserver_gz_free(corio_http_out *w);
+/* Accept-Encoding of req (all its fields) accepts gzip. */
+bool corio__hserver_accepts_gzip(const corio_http_in *req);
+int corio__hserver_gz_send(corio_http_out *w, const corio__hserver_out_ops *ops,
+			   const void *body, size_t len);
+int corio__hserver_gz_write(corio_http_out *w, const corio__hserver_out_ops *ops,
+			    const void *data, size_t len);
+int corio__hserver_gz_file(corio_http_out *w, const corio__hserver_out_ops *ops, int fd,
+			   off_t off, uint64_t len);
+int corio__hserver_gz_finish(corio_http_out *w, const corio__hserver_out_ops *ops);
 
 /* conn.c: a connection's coroutine (arg: the corio__hserver_conn, which it frees). */
 void *corio__hserver_conn_main(void *arg);

@@ -1,8 +1,11 @@
 /* http/server/static.c: static files: the URL path decoded and normalised ("." and empty
  * segments dropped, ".." refused), the file opened beneath the root with openat2
- * RESOLVE_BENEATH (symlinks cannot leave it either), directories as index.html, and the
- * conditional and partial answers: Last-Modified, If-Modified-Since (304), a single Range
- * (206, 416), sent with corio_http_out_file. */
+ * RESOLVE_BENEATH (symlinks cannot leave it either), directories as index.html; the
+ * representation chosen (identity, the precompressed .gz sibling, or gzip on the fly
+ * through compress.c) with its validators (ETag, Last-Modified) and Cache-Control / Vary;
+ * the conditional and partial answers in RFC 9110 13.2.2's order: If-Match and
+ * If-Unmodified-Since (412), If-None-Match and If-Modified-Since (304), If-Range and a
+ * single Range (206, 416); sent with corio_http_out_file. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +19,15 @@
 #include <corio/fs.h>
 
 #include "http/common/date.h"
+#include "http/common/mime.h"
+#include "http/common/token.h"
 #include "http/server/server_internal.h"
 
 #define PATH_MAX_BYTES 4096
 
 struct corio_http_static {
 	int dirfd;
+	corio_http_static_opts o; /* o.cache_control points at our own copy */
 };
 
 static int hexval(char ch)
@@ -227,59 +233,240 @@ static const char *single_field(const corio_http_in *req, const char *name)
 	return v;
 }
 
-/* The file is open and regular: answers 200, 206, 304 or 416. */
-static int send_file(corio_http_in *req, corio_http_out *resp, int fd, const struct statx *st,
-		     const char *name)
+/* ---- validators and preconditions (RFC 9110 8.8, 13) ----------------------------------- */
+
+/* The strong ETag of a file: inode, size and mtime in nanoseconds, in hex ("-gz" added for
+ * the gzip made on the fly from it). A file rewritten in place changes size or mtime;
+ * one replaced by a rename changes inode. */
+static void make_etag(char *out, size_t cap, const struct statx *st, const char *suffix)
 {
-	uint64_t size = st->stx_size, start = 0, len = size;
-	int64_t mtime = st->stx_mtime.tv_sec;
+	uint64_t ns = (uint64_t)st->stx_mtime.tv_sec * 1000000000u + st->stx_mtime.tv_nsec;
+
+	snprintf(out, cap, "\"%llx-%llx-%llx%s\"", (unsigned long long)st->stx_ino,
+		 (unsigned long long)st->stx_size, (unsigned long long)ns, suffix);
+}
+
+/* Whether the entity-tag list v (If-Match, If-None-Match) holds etag (a strong tag, with
+ * its quotes). weak: the weak comparison (W/ ignored), else a weak tag never matches. "*"
+ * matches (the file exists). A malformed list matches nothing from where it breaks. */
+static bool etag_in_list(const char *v, const char *etag, bool weak)
+{
+	size_t el = strlen(etag);
+
+	for (;;) {
+		bool w = false;
+		const char *q;
+
+		while (*v == ' ' || *v == '\t' || *v == ',')
+			v++;
+		if (*v == '*')
+			return true;
+		if (v[0] == 'W' && v[1] == '/')
+			w = true, v += 2;
+		if (*v != '"' || !(q = strchr(v + 1, '"')))
+			return false;
+		if ((size_t)(q + 1 - v) == el && memcmp(v, etag, el) == 0 && (weak || !w))
+			return true;
+		for (v = q + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		if (*v != ',')
+			return false; /* the end, or garbage after a tag */
+	}
+}
+
+/* Over every field named name (they make one list): -1 none, 1 etag listed, 0 not. */
+static int etag_fields(const corio_http_in *req, const char *name, const char *etag, bool weak)
+{
+	const char *n, *v;
+	int r = -1;
+
+	for (size_t i = 0; corio_http_in_header_at(req, i, &n, &v) == 0; i++)
+		if (strcasecmp(n, name) == 0) {
+			if (etag_in_list(v, etag, weak))
+				return 1;
+			r = 0;
+		}
+	return r;
+}
+
+/* What a file is answered with, and what is known about it. */
+enum { ENC_IDENTITY, ENC_GZ_FILE, ENC_GZ_FLY };
+typedef struct rep {
+	int fd;                    /* the bytes sent: the file, or its .gz sibling */
+	const struct statx *st;    /* of fd */
+	int enc;
+	bool varies;               /* Vary: Accept-Encoding */
+	char etag[96];
+} rep;
+
+/* RFC 9110 13.2.2, steps 1-4: 0 (go on), or the 412 / 304 sent. *done tells. */
+static int preconditions(corio_http_in *req, corio_http_out *resp, const rep *r, bool *done)
+{
+	int64_t mtime = r->st->stx_mtime.tv_sec, t;
 	const char *ims = single_field(req, "if-modified-since");
-	const char *range = single_field(req, "range");
-	const char *if_range = corio_http_in_header(req, "if-range");
-	char lm[32], cr[80];
-	int r = 0;
+	const char *ius = single_field(req, "if-unmodified-since");
+	int im = etag_fields(req, "if-match", r->etag, false);
+	int inm = etag_fields(req, "if-none-match", r->etag, true);
 
-	corio__http_date(lm, mtime);
-	corio_http_out_header(resp, "Last-Modified", lm);
-	corio_http_out_header(resp, "Accept-Ranges", "bytes");
-	if (ims && !corio_http_in_header(req, "if-none-match")) {
-		int64_t t = corio__http_parse_date(ims);
+	*done = true;
+	if (im == 0 || (im < 0 && ius && (t = corio__http_parse_date(ius)) >= 0 && mtime > t))
+		return corio_http_out_error(resp, 412);
+	if (inm == 1 || (inm < 0 && ims && (t = corio__http_parse_date(ims)) >= 0 && mtime <= t)) {
+		corio_http_out_status(resp, 304); /* GET and HEAD only come here */
+		return corio_http_out_send(resp, "", 0);
+	}
+	*done = false;
+	return 0;
+}
 
-		if (t >= 0 && mtime <= t) {
-			corio_http_out_status(resp, 304);
-			return corio_http_out_send(resp, "", 0);
+/* Step 5: the Range is honoured without If-Range, or when If-Range (given once) is the
+ * ETag (strong comparison: a W/ tag never is) or exactly the Last-Modified date. */
+static bool if_range_holds(const corio_http_in *req, const rep *r)
+{
+	const char *ir = corio_http_in_header(req, "if-range");
+
+	if (!ir)
+		return true;
+	if (!single_field(req, "if-range"))
+		return false;
+	if (ir[0] == '"' || (ir[0] == 'W' && ir[1] == '/'))
+		return strcmp(ir, r->etag) == 0;
+	return corio__http_parse_date(ir) == r->st->stx_mtime.tv_sec;
+}
+
+/* ---- choosing the representation ------------------------------------------------------- */
+
+/* <leaf>.gz beside the file, if it is a regular file not older than it: its fd, else -1. */
+static int open_gz(int dirfd, const char *leaf, const struct statx *st, struct statx *gst)
+{
+	char p[PATH_MAX_BYTES];
+	int fd;
+
+	if ((size_t)snprintf(p, sizeof p, "%s.gz", leaf) >= sizeof p)
+		return -1;
+	if ((fd = open_beneath(dirfd, p)) < 0)
+		return -1;
+	if (corio_fstat(fd, gst) == 0 && S_ISREG(gst->stx_mode) &&
+	    (gst->stx_mtime.tv_sec > st->stx_mtime.tv_sec ||
+	     (gst->stx_mtime.tv_sec == st->stx_mtime.tv_sec &&
+	      gst->stx_mtime.tv_nsec >= st->stx_mtime.tv_nsec)))
+		return fd;
+	corio_close(fd);
+	return -1;
+}
+
+/* Identity, the .gz sibling or gzip on the fly; a request with a Range gets identity. */
+static void choose(const corio_http_static_opts *o, corio_http_in *req, int dirfd,
+		   const char *leaf, rep *r, struct statx *gst, const char *ctype)
+{
+	r->varies = (o->gzip || o->precompressed) && corio__http_compressible(ctype);
+	r->enc = ENC_IDENTITY;
+	if (r->varies && !corio_http_in_header(req, "range") && corio__hserver_accepts_gzip(req)) {
+		int gz = o->precompressed ? open_gz(dirfd, leaf, r->st, gst) : -1;
+
+		if (gz >= 0) {
+			r->fd = gz;
+			r->st = gst;
+			r->enc = ENC_GZ_FILE;
+		} else if (o->gzip && req->version >= 11 &&
+			   r->st->stx_size >= (o->gzip_min ? o->gzip_min : 1024)) {
+			r->enc = ENC_GZ_FLY; /* chunked: not for HTTP/1.0 */
 		}
 	}
-	/* An If-Range given twice, or with another date, or an entity-tag: the whole file. */
-	if (range && (!if_range || (single_field(req, "if-range") &&
-				    corio__http_parse_date(if_range) == mtime)))
-		r = parse_range(range, size, &start, &len);
-	if (r < 0) {
+	make_etag(r->etag, sizeof r->etag, r->st, r->enc == ENC_GZ_FLY ? "-gz" : "");
+}
+
+/* ---- answering ---------------------------------------------------------------------------- */
+
+/* The body: a range or the whole of r->fd, or the file through gzip. */
+static int send_body(corio_http_in *req, corio_http_out *resp, const rep *r,
+		     const corio_http_static_opts *o, const char *ctype)
+{
+	uint64_t size = r->st->stx_size, start = 0, len = size;
+	const char *range = single_field(req, "range");
+	char cr[80];
+	int k = 0;
+
+	if (r->enc == ENC_IDENTITY && range && if_range_holds(req, r))
+		k = parse_range(range, size, &start, &len);
+	if (k < 0) {
 		snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
 		corio_http_out_header(resp, "Content-Range", cr);
 		return corio_http_out_error(resp, 416);
 	}
-	corio_http_out_header(resp, "Content-Type", corio_http_mime_type(name));
-	if (r > 0) {
+	corio_http_out_header(resp, "Content-Type", ctype); /* not on the 416: it has its own */
+	if (k > 0) {
 		snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)start,
 			 (unsigned long long)(start + len - 1), (unsigned long long)size);
 		corio_http_out_header(resp, "Content-Range", cr);
 		corio_http_out_status(resp, 206);
 	}
-	r = corio_http_out_file(resp, fd, (off_t)start, len);
-	if (r < 0 && !corio_http_out_started(resp)) {
-		corio__hserver_out_reset(resp->c); /* the headers above described the file */
-		return corio_http_out_error(resp, 500);
+	if (r->enc != ENC_IDENTITY)
+		corio_http_out_header(resp, "Content-Encoding", "gzip");
+	if (r->enc == ENC_GZ_FLY) {
+		int rc = corio__hserver_gz_arm(resp, o->gzip_level, true, true);
+
+		if (rc < 0)
+			return rc;
 	}
-	return r;
+	return corio_http_out_file(resp, r->fd, (off_t)start, len);
 }
 
-static int serve_at(int dirfd, corio_http_in *req, corio_http_out *resp, const char *upath)
+/* The file is open and regular: answers 200, 206, 304, 412 or 416. */
+static int send_file(corio_http_in *req, corio_http_out *resp, const corio_http_static_opts *o,
+		     int dirfd, const char *leaf, int fd, const struct statx *st, const char *name)
+{
+	const char *ctype = corio_http_mime_type(name);
+	rep r = { .fd = fd, .st = st };
+	struct statx gst;
+	char lm[32];
+	bool done;
+	int rc;
+
+	choose(o, req, dirfd, leaf, &r, &gst, ctype);
+	corio__http_date(lm, r.st->stx_mtime.tv_sec);
+	corio_http_out_header(resp, "Last-Modified", lm);
+	corio_http_out_header(resp, "ETag", r.etag);
+	corio_http_out_header(resp, "Accept-Ranges", "bytes");
+	if (o->cache_control)
+		corio_http_out_header(resp, "Cache-Control", o->cache_control);
+	if (r.varies)
+		corio_http_out_header(resp, "Vary", "Accept-Encoding");
+	rc = preconditions(req, resp, &r, &done);
+	if (!done) {
+		rc = send_body(req, resp, &r, o, ctype);
+		if (rc < 0 && !corio_http_out_started(resp)) {
+			corio__hserver_out_reset(resp->c); /* the headers above described the file */
+			rc = corio_http_out_error(resp, 500);
+		}
+	}
+	if (r.fd != fd)
+		corio_close(r.fd);
+	return rc;
+}
+
+/* A directory's index.html beneath dfd, with its statx: the fd, or -errno (-EIO, which
+ * open_status answers with 500, when the statx failed). */
+static int open_index(int dfd, struct statx *st)
+{
+	int fd = open_beneath(dfd, "index.html");
+
+	if (fd >= 0 && corio_fstat(fd, st) < 0) {
+		corio_close(fd);
+		return -EIO;
+	}
+	return fd;
+}
+
+/* The directory (dfd) and the leaf name of the file to send, for its .gz sibling: fd is
+ * closed and either the root's descendant opened by rel, or a directory's index.html. */
+static int serve_at(const corio_http_static_opts *o, int dirfd, corio_http_in *req,
+		    corio_http_out *resp, const char *upath)
 {
 	char rel[PATH_MAX_BYTES];
 	struct statx st;
 	bool slash;
-	int fd, rc;
+	int fd, dfd = dirfd, rc;
 
 	if (!upath)
 		upath = corio_http_in_path(req);
@@ -291,64 +478,77 @@ static int serve_at(int dirfd, corio_http_in *req, corio_http_out *resp, const c
 		return corio_http_out_error(resp, rc);
 	if ((fd = open_beneath(dirfd, rel)) < 0)
 		return corio_http_out_error(resp, open_status(fd));
-	if ((rc = corio_fstat(fd, &st)) < 0)
-		goto fail;
+	if ((rc = corio_fstat(fd, &st)) < 0) {
+		corio_close(fd);
+		return corio_http_out_error(resp, 500);
+	}
 	if (slash && !S_ISDIR(st.stx_mode)) {
 		corio_close(fd); /* "/a.txt/": a file is no directory (404, as nginx answers) */
 		return corio_http_out_error(resp, 404);
 	}
 	if (S_ISDIR(st.stx_mode)) {
-		int idx;
-
 		if (!slash && *rel) {
 			corio_close(fd);
 			return redirect_slash(req, resp);
 		}
-		idx = open_beneath(fd, "index.html");
-		corio_close(fd);
-		if ((fd = idx) < 0)
+		dfd = fd; /* kept open: index.html.gz is looked up in it */
+		if ((fd = open_index(dfd, &st)) < 0) {
+			corio_close(dfd);
 			return corio_http_out_error(resp, open_status(fd));
-		if ((rc = corio_fstat(fd, &st)) < 0)
-			goto fail;
+		}
 		strcpy(rel, "index.html");
 	}
-	if (!S_ISREG(st.stx_mode)) {
-		corio_close(fd);
-		return corio_http_out_error(resp, 404);
-	}
-	rc = send_file(req, resp, fd, &st, rel);
+	rc = S_ISREG(st.stx_mode) ? send_file(req, resp, o, dfd, rel, fd, &st, rel)
+				  : corio_http_out_error(resp, 404);
 	corio_close(fd);
+	if (dfd != dirfd)
+		corio_close(dfd);
 	return rc;
-fail:
-	corio_close(fd);
-	return corio_http_out_error(resp, 500);
 }
 
-corio_http_static *corio_http_static_new(const char *root_dir)
+void corio_http_static_opts_init(corio_http_static_opts *o)
+{
+	memset(o, 0, sizeof *o);
+}
+
+corio_http_static *corio_http_static_new_opts(const char *root_dir, const corio_http_static_opts *o)
 {
 	corio_http_static *st;
 	int fd;
 
-	if (!root_dir) {
+	if (!root_dir || (o && (o->gzip_level < 0 || o->gzip_level > 9 ||
+				(o->cache_control && !corio__http_valid_value(o->cache_control))))) {
 		errno = EINVAL;
 		return NULL;
 	}
 	fd = open(root_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	if (!(st = malloc(sizeof *st))) {
-		close(fd);
-		errno = ENOMEM;
-		return NULL;
-	}
+	if (!(st = calloc(1, sizeof *st)))
+		goto nomem;
+	if (o)
+		st->o = *o;
+	if (o && o->cache_control && !(st->o.cache_control = strdup(o->cache_control)))
+		goto nomem;
 	st->dirfd = fd;
 	return st;
+nomem:
+	free(st);
+	close(fd);
+	errno = ENOMEM;
+	return NULL;
+}
+
+corio_http_static *corio_http_static_new(const char *root_dir)
+{
+	return corio_http_static_new_opts(root_dir, NULL);
 }
 
 void corio_http_static_free(corio_http_static *st)
 {
 	if (st) {
 		close(st->dirfd);
+		free((char *)st->o.cache_control);
 		free(st);
 	}
 }
@@ -356,7 +556,7 @@ void corio_http_static_free(corio_http_static *st)
 int corio_http_static_serve(corio_http_static *st, corio_http_in *req, corio_http_out *resp,
 			    const char *upath)
 {
-	return serve_at(st->dirfd, req, resp, upath);
+	return serve_at(&st->o, st->dirfd, req, resp, upath);
 }
 
 void corio_http_static_handler(corio_http_in *req, corio_http_out *resp, void *ud)
@@ -367,6 +567,7 @@ void corio_http_static_handler(corio_http_in *req, corio_http_out *resp, void *u
 int corio_http_serve_file(corio_http_in *req, corio_http_out *resp, const char *root_dir,
 			  const char *upath)
 {
+	static const corio_http_static_opts defaults;
 	int dirfd, rc;
 
 	if (!root_dir)
@@ -374,7 +575,7 @@ int corio_http_serve_file(corio_http_in *req, corio_http_out *resp, const char *
 	dirfd = corio_open(root_dir, O_PATH | O_DIRECTORY, 0);
 	if (dirfd < 0)
 		return corio_http_out_error(resp, dirfd == -ENOENT ? 404 : 500);
-	rc = serve_at(dirfd, req, resp, upath);
+	rc = serve_at(&defaults, dirfd, req, resp, upath);
 	corio_close(dirfd);
 	return rc;
 }

@@ -3,8 +3,8 @@
  * headers for small bodies; read + send, or splice through a per-connection pipe, for large
  * ones) or streamed (chunked, announced length, or close-delimited for HTTP/1.0), corking of
  * pipelined responses, the 500 for handlers that answered nothing, and after the handler
- * the drain of an unread body (through body.c) that decides keep-alive. Sends park
- * (through io.c). */
+ * the drain of an unread body (through body.c) that decides keep-alive. A gzip compressor
+ * armed on the response (compress.c) takes its body calls over. Sends park (through io.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -202,16 +202,24 @@ static int start(corio_http_out *w, int mode, uint64_t len)
 
 /* ---- the public writer ------------------------------------------------------------------- */
 
+/* What an armed compressor (compress.c) writes through, with itself unhooked meanwhile. */
+static const corio__hserver_out_ops gz_ops = {
+	corio_http_out_send, corio_http_out_write, corio_http_out_file, corio_http_out_finish,
+	corio_http_out_header,
+};
+
 void corio__hserver_out_reset(corio__hserver_conn *c)
 {
 	corio_http_out *w = &c->resp;
 
+	corio__hserver_gz_free(w);
 	/* The header block's memory is kept for the next response. */
 	*w = (corio_http_out){ .c = c, .status = 200, .hdr = { w->hdr.p, 0, w->hdr.cap } };
 }
 
 void corio__hserver_out_free(corio__hserver_conn *c)
 {
+	corio__hserver_gz_free(&c->resp);
 	corio__buf_free(&c->resp.hdr);
 }
 
@@ -280,6 +288,8 @@ int corio_http_out_send(corio_http_out *w, const void *body, size_t len)
 		return -EINVAL;
 	if (w->started)
 		return -EALREADY;
+	if (w->gz)
+		return corio__hserver_gz_send(w, &gz_ops, body, len);
 	if ((rc = start(w, BODY_LEN, len)) < 0)
 		return rc;
 	w->finished = true;
@@ -473,6 +483,8 @@ int corio_http_out_file(corio_http_out *w, int fd, off_t offset, uint64_t len)
 		return -EINVAL;
 	if (w->started)
 		return -EALREADY;
+	if (w->gz)
+		return corio__hserver_gz_file(w, &gz_ops, fd, offset, len);
 	if ((rc = start(w, BODY_LEN, len)) < 0)
 		return rc;
 	if (w->head || w->no_body || len == 0) {
@@ -530,6 +542,8 @@ int corio_http_out_write(corio_http_out *w, const void *data, size_t len)
 		return -EINVAL;
 	if (w->finished)
 		return -EALREADY;
+	if (w->gz)
+		return corio__hserver_gz_write(w, &gz_ops, data, len);
 	if (!w->started && (rc = start(w, BODY_STREAM, 0)) < 0)
 		return rc;
 	if (w->has_length && len > w->length - w->sent)
@@ -563,6 +577,8 @@ int corio_http_out_finish(corio_http_out *w)
 
 	if (w->finished)
 		return w->err;
+	if (w->gz)
+		return corio__hserver_gz_finish(w, &gz_ops);
 	if (!w->started) {
 		if (!w->has_length || w->length == 0)
 			return corio_http_out_send(w, "", 0);

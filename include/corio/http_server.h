@@ -1,8 +1,9 @@
 /* corio/http_server.h: an HTTP/1.1 server (the aiohttp.web part of corio): listeners on one
  * loop or on N loops with SO_REUSEPORT, one coroutine per connection, keep-alive and
  * pipelining, limits and deadlines against slow or hostile clients, graceful shutdown,
- * routing with middleware, and static files (Range, If-Modified-Since, Content-Type by
- * extension).
+ * routing with middleware, static files (Range, ETag and the conditional requests,
+ * Cache-Control, gzip on the fly or precompressed, Content-Type by extension), and gzip of
+ * handlers' bodies.
  *
  * The names: a corio_http_server calls a corio_http_handler once per request with the
  * request as received (corio_http_in: method, target, headers, a streamed body) and a
@@ -255,6 +256,39 @@ CORIO_API int corio_http_static_serve(corio_http_static *st, corio_http_in *req,
 /* A ready-made handler: ud is a corio_http_static *. */
 CORIO_API void corio_http_static_handler(corio_http_in *req, corio_http_out *resp, void *ud);
 
+/* Caching and compression of static files. Every answer about a file (200, 206, 304) has
+ * a strong ETag made of the file's inode, size and mtime in nanoseconds
+ * ("<ino>-<size>-<mtime ns>" in hex, in quotes), and the conditional requests of RFC 9110
+ * 13.2.2 are evaluated in its order: If-Match (strong; 412), else If-Unmodified-Since
+ * (412), then If-None-Match (weak; 304), else If-Modified-Since (304), then If-Range
+ * (an ETag compared strongly, or a date equal to Last-Modified) before Range.
+ *
+ * With gzip or precompressed, a file of a compressible type (text/<any>, JSON, JavaScript,
+ * XML, SVG, wasm, ttf/otf, bmp, ico: see http/common/mime.h) varies with Accept-Encoding:
+ * every answer about it carries "Vary: Accept-Encoding". A client that accepts gzip
+ * (Accept-Encoding with q > 0 for gzip or "*") then gets <file>.gz when precompressed is
+ * set and that sibling is a regular file not older than the file (its own ETag and
+ * Last-Modified, a Content-Length, any HTTP version), else with gzip set and a file of at
+ * least gzip_min bytes, the file compressed as it is read (ETag with "-gz" inside the
+ * quotes, chunked, no Content-Length; HTTP/1.1 only: HTTP/1.0 clients get identity). A
+ * request with a Range always gets the identity bytes (ranges of a gzip stream made on the
+ * fly would not be stable). HEAD answers the headers GET would. */
+typedef struct corio_http_static_opts {
+	const char *cache_control; /* Cache-Control of 200/206/304 answers (copied), e.g.
+				    * "public, max-age=3600"; NULL: none */
+	bool gzip;                 /* compress compressible files on the fly */
+	bool precompressed;        /* serve <file>.gz for compressible files */
+	size_t gzip_min;           /* smaller files are sent as they are; 0: 1 KiB */
+	int gzip_level;            /* 1..9; 0: zlib's default (6) */
+} corio_http_static_opts;
+
+/* Fills o with the defaults (all zero: no Cache-Control, no compression). */
+CORIO_API void corio_http_static_opts_init(corio_http_static_opts *o);
+/* corio_http_static_new with options (o NULL: the defaults). NULL with errno set (EINVAL
+ * for a cache_control with CR, LF or NUL, or a gzip_level outside 0..9). Never parks. */
+CORIO_API corio_http_static *corio_http_static_new_opts(const char *root_dir,
+						       const corio_http_static_opts *o);
+
 /* ---- access log ---------------------------------------------------------------------- */
 
 /* One line per request in the Common or Combined Log Format (Apache, nginx), as log
@@ -297,6 +331,24 @@ CORIO_API int corio_http_out_status_code(const corio_http_out *resp);
 CORIO_API uint64_t corio_http_out_bytes(const corio_http_out *resp);
 CORIO_API int corio_http_in_peer(const corio_http_in *req, struct sockaddr *addr,
 				 socklen_t *len);
+
+/* ---- response compression ---------------------------------------------------------------- */
+
+/* Compresses this response's body with gzip when it is worth it, decided at the first
+ * send, write, file or finish, when the handler's headers are known: a compressible
+ * Content-Type (as above), no Content-Encoding or Content-Range set by the handler, a
+ * status with a body, an HTTP/1.1 client whose Accept-Encoding takes gzip, and for send a
+ * body of at least 256 bytes. A compressible type gets "Vary: Accept-Encoding" in any case.
+ * Compressed: "Content-Encoding: gzip", a strong ETag the handler set made weak, and the
+ * body chunked (an announced corio_http_out_length is dropped), except a send of up to
+ * 256 KiB, compressed in one go with its Content-Length. Every corio_http_out_write is
+ * flushed through to the client (Z_SYNC_FLUSH). level: 1..9, 0 or -1 for zlib's default.
+ * Call before the response started. 0, -EALREADY (started), -EINVAL, -ENOMEM. Never parks. */
+CORIO_API int corio_http_out_compress(corio_http_out *resp, const corio_http_in *req, int level);
+/* Middleware (the shape of corio_http_middleware): corio_http_out_compress, then next.
+ * ud: NULL for the default level, or a const int * to a level. */
+CORIO_API void corio_http_compress_middleware(corio_http_in *req, corio_http_out *resp,
+					      corio_http_handler next, void *next_ud, void *ud);
 
 #ifdef __cplusplus
 }

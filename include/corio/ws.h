@@ -41,6 +41,9 @@
  *       -ECONNRESET   the transport ended without a close frame.
  *       -EINVAL       a bad argument (opcode, code, a reason over 123 bytes, a text
  *                     message that is not UTF-8 when sending).
+ *       -EBUSY        a receive while another task receives on the same corio_ws
+ *                     (corio_ws_close receives itself while it waits for the peer's
+ *                     close, when no other task does).
  *       -ECANCELED, -ETIMEDOUT (timeout scopes), -ENOMEM, and -errno from the transport.
  *
  * Ownership: the corio_ws owns its copy of whatever bytes arrived after the handshake. A
