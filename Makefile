@@ -45,7 +45,7 @@ FUZZ_DIR := build/fuzz
 # The suites where threads meet (ThreadSanitizer counts every coroutine as a thread and
 # stops at 8128, so the suites with 10 000+ live tasks cannot run under it); test_sync_
 # matches every tests/runtime/test_sync_*.c.
-TSAN_SUITES := test_threads|test_blocking|test_xchan|test_sync_
+TSAN_SUITES := test_threads|test_blocking|test_xchan|test_sync_|test_signal|test_log
 
 .PHONY: all test test-debug test-asan test-tsan test-compat test-stress test-faults debug-build bench release-build examples install \
         clean deps deps-bench fuzz deps-fuzz

@@ -36,6 +36,7 @@
 	X(file)             \
 	X(http)             \
 	X(http_server)      \
+	X(access_log)       \
 	X(http_client)      \
 	X(https_server)     \
 	X(https_client)     \

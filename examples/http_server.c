@@ -2,7 +2,7 @@
  * is a file under --root DIR (Range, If-Modified-Since, Content-Type by extension).
  * With --tls-cert and --tls-key it serves HTTPS instead (a PEM certificate chain, leaf
  * first, and its PEM private key). Ctrl-C (SIGINT) or SIGTERM shuts it down gracefully
- * (5 s for requests in flight).
+ * (5 s for requests in flight): a task waits for them with corio_signal_wait.
  *
  *   http_server [--host 127.0.0.1] [--port 8080] [--threads 1] [--root DIR]
  *               [--tls-cert FILE --tls-key FILE]
@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <corio/corio.h>
@@ -28,7 +27,6 @@ struct app {
 	corio_http_static *files;
 	corio_tls_config *tls; /* NULL: plain HTTP */
 	corio_http_server *srv;
-	int sigfd;
 };
 
 static void handler(corio_http_in *req, corio_http_out *resp, void *ud)
@@ -45,14 +43,18 @@ static void handler(corio_http_in *req, corio_http_out *resp, void *ud)
 	}
 }
 
-/* Waits for SIGINT/SIGTERM (blocked in every thread, read from a signalfd). */
+/* Waits for SIGINT/SIGTERM and starts a graceful shutdown (5 s for requests in flight). */
 static void *signals(void *arg)
 {
 	struct app *app = arg;
-	struct signalfd_siginfo si;
+	sigset_t set;
+	int signo;
 
-	if (corio_read(app->sigfd, &si, sizeof si, -1) == (ssize_t)sizeof si) {
-		fprintf(stderr, "signal %u: shutting down\n", si.ssi_signo);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (corio_signal_wait(&set, &signo) == 0) {
+		fprintf(stderr, "signal %d: shutting down\n", signo);
 		corio_http_server_shutdown(app->srv, CORIO_SEC(5));
 	}
 	return NULL;
@@ -151,7 +153,7 @@ static int usage(const char *argv0)
 
 int main(int argc, char **argv)
 {
-	struct app app = { .host = "127.0.0.1", .port = 8080, .threads = 1, .sigfd = -1 };
+	struct app app = { .host = "127.0.0.1", .port = 8080, .threads = 1 };
 	const char *root = NULL, *err = NULL, *cert = NULL, *key = NULL;
 	sigset_t set;
 	int rc;
@@ -183,14 +185,14 @@ int main(int argc, char **argv)
 		corio_tls_config_free(app.tls);
 		return 1;
 	}
-	/* Blocked before any thread starts, so every thread inherits the mask. */
+	/* Blocked before the loop starts: a signal that comes before the signal task waits
+	 * stays pending for it instead of killing the process (corio_signal_wait blocks the
+	 * set too, and the library's own threads start with it blocked). */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	app.sigfd = signalfd(-1, &set, SFD_CLOEXEC);
 	rc = corio_run(main_task, &app, (void **)&err);
-	close(app.sigfd);
 	corio_http_static_free(app.files);
 	corio_tls_config_free(app.tls);
 	if (rc < 0 || err) {

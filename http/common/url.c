@@ -35,17 +35,6 @@ static bool is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
-static int hexval(int c)
-{
-	if (is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool is_unreserved(int c)
 {
 	return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
@@ -73,7 +62,7 @@ static int check_chars(const char *s, size_t len, const char *extra, bool pchar)
 		if (c == '%') {
 			if (len < 3 || i > len - 3)
 				return -EINVAL;
-			if (hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+			if (corio__hex_digit(s[i + 1]) < 0 || corio__hex_digit(s[i + 2]) < 0)
 				return -EINVAL;
 			i += 2;
 			continue;
@@ -252,7 +241,7 @@ static int normalize_host(char *h)
 		int c = (unsigned char)*r;
 
 		if (c == '%') {
-			c = hexval(r[1]) * 16 + hexval(r[2]);
+			c = corio__hex_digit(r[1]) * 16 + corio__hex_digit(r[2]);
 			r += 2;
 			if (!(is_unreserved(c) || is_subdelim(c)))
 				return -EINVAL;
@@ -554,8 +543,8 @@ ssize_t corio_url_decode(const char *src, size_t len, unsigned flags, char **out
 		return -ENOMEM;
 	for (size_t i = 0; i < len; i++) {
 		if (src[i] == '%') {
-			int hi = i + 2 < len ? hexval(src[i + 1]) : -1;
-			int lo = i + 2 < len ? hexval(src[i + 2]) : -1;
+			int hi = i + 2 < len ? corio__hex_digit(src[i + 1]) : -1;
+			int lo = i + 2 < len ? corio__hex_digit(src[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0) {
 				free(d);

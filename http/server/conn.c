@@ -190,8 +190,12 @@ static void serve(corio__hserver_conn *c)
 		if (st < 0)
 			break;
 		if (st > 0) {
+			int rc;
+
 			corio__hserver_set_keep(c, false);
-			if (corio__hserver_out_simple(c, st, true) == 0)
+			rc = corio__hserver_out_simple(c, st, true);
+			corio__hserver_log_request(c);
+			if (rc == 0)
 				linger(c);
 			break;
 		}
@@ -200,6 +204,7 @@ static void serve(corio__hserver_conn *c)
 					   (!srv->o.max_requests || c->nreq < srv->o.max_requests));
 		srv->handler(&c->req, &c->resp, srv->ud);
 		corio__hserver_out_complete(c);
+		corio__hserver_log_request(c);
 		if (corio__hserver_broken(c))
 			break;
 		if (!corio__hserver_keeps(c)) {

@@ -13,21 +13,11 @@
 #include <string.h>
 
 #include "http/server/router.h"
+#include "runtime/util/str.h"
 
 #define SCAN_MAX 8 /* literal children looked up by a scan; beyond, by a hash index */
 
 /* ---- percent-decoding ------------------------------------------------------------------- */
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 long corio__hserver_pct_decode(char *dst, const char *src, size_t len)
 {
@@ -37,8 +27,8 @@ long corio__hserver_pct_decode(char *dst, const char *src, size_t len)
 		char c = src[i];
 
 		if (c == '%') {
-			int hi = i + 2 < len ? hex_value(src[i + 1]) : -1;
-			int lo = hi >= 0 ? hex_value(src[i + 2]) : -1;
+			int hi = i + 2 < len ? corio__hex_digit(src[i + 1]) : -1;
+			int lo = hi >= 0 ? corio__hex_digit(src[i + 2]) : -1;
 
 			if (lo < 0)
 				return -1;

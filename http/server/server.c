@@ -240,8 +240,8 @@ static void trim_heap(corio__hserver_loop *hl)
 #endif
 }
 
-/* Waits for the stop signal, trimming the heap once a second meanwhile. 0 when stopped,
- * -ECANCELED when serve was cancelled. */
+/* Waits for the stop signal, trimming the heap and writing the access log's lines once a
+ * second meanwhile. 0 when stopped, -ECANCELED when serve was cancelled. */
 static int wait_stop(corio__hserver_loop *hl)
 {
 	for (;;) {
@@ -252,6 +252,7 @@ static int wait_stop(corio__hserver_loop *hl)
 		rc = corio_event_wait(&hl->stop);
 		if (corio_timeout_exit(&t) && rc == -ETIMEDOUT) {
 			trim_heap(hl);
+			corio__hserver_log_flush(hl);
 			continue;
 		}
 		if (rc == -ENOMEM) /* no timer for the scope: wait without trimming */
@@ -270,6 +271,7 @@ static int serve_loop(corio__hserver_loop *hl)
 	corio_event_init(&hl->stop);
 	corio_event_init(&hl->drained);
 	corio__hserver_bufs_init(&hl->bufs, srv->o.read_buffer);
+	corio__hserver_log_init(hl);
 	pthread_mutex_lock(&srv->mu);
 	hl->loop = loop;
 	stop = srv->stop_requested;
@@ -296,6 +298,8 @@ static int serve_loop(corio__hserver_loop *hl)
 	hl->loop = NULL;
 	pthread_mutex_unlock(&srv->mu);
 	corio__hserver_bufs_fini(&hl->bufs); /* every connection is gone (stop_loop) */
+	corio__hserver_log_flush(hl);        /* the last lines, before serve returns */
+	corio__hserver_log_fini(hl);
 	return hl->result;
 }
 

@@ -5,8 +5,9 @@
  * Names: internal names of http/server/ are corio__hserver_* (types, functions) and
  * CORIO__HSERVER_* (constants); http/client/ uses corio__hclient_*, http/common/
  * corio__http_*. Calls go one way: server.c -> conn.c -> writer.c -> body.c -> io.c and
- * parser.c (static.c -> writer.c, static.c -> compress.c, writer.c -> compress.c); nothing
- * calls back up: compress.c writes through the writer's calls it is handed (out_ops). */
+ * parser.c (static.c -> writer.c, static.c -> compress.c, writer.c -> compress.c;
+ * server.c and conn.c -> access_log.c); nothing calls back up: compress.c writes through
+ * the writer's calls it is handed (out_ops). */
 #ifndef CORIO_HTTP_SERVER_INTERNAL_H
 #define CORIO_HTTP_SERVER_INTERNAL_H
 
@@ -79,6 +80,17 @@ void corio__hserver_bufs_trim(corio__hserver_bufs *b);
 /* Unmaps every buffer: none may be in use. */
 void corio__hserver_bufs_fini(corio__hserver_bufs *b);
 
+/* One loop's access log lines (access_log.c): appended without a lock or a syscall, written
+ * one buffer at a time (mu) by whoever flushes: the connection that crossed 64 KiB, the
+ * loop's one-second tick, the end of serving. */
+typedef struct corio__hserver_alog {
+	corio__buf buf;            /* lines waiting */
+	corio__buf out;            /* lines being written (swapped with buf) */
+	corio_mutex mu;            /* one write at a time */
+	int64_t date_sec;          /* the second date[] shows, -1: none yet */
+	char date[32];             /* "06/Dec/2026:13:45:09 +0000" */
+} corio__hserver_alog;
+
 /* One loop's share of a server: its listener, its connections, its stop signal. Touched
  * only from that loop's thread (the loop pointer under srv->mu). */
 typedef struct corio__hserver_loop {
@@ -93,6 +105,7 @@ typedef struct corio__hserver_loop {
 	unsigned released;         /* connections gone lean or closed since the last heap trim */
 	corio__hserver_bufs bufs;  /* the connections' input buffers */
 	corio__list conns;         /* of corio__hserver_conn, by link */
+	corio__hserver_alog alog;  /* with opts.access_log */
 	int result;
 } corio__hserver_loop;
 
@@ -175,6 +188,7 @@ struct corio__hserver_conn {
 	int pipe[2];                 /* for splice, made on first use */
 	llhttp_t parser;
 	unsigned nreq;
+	char peer[48];               /* the access log's host, "" until first needed */
 	corio_http_in req;
 	corio_http_out resp;
 };
@@ -238,6 +252,16 @@ int corio__hserver_out_simple(corio__hserver_conn *c, int status, bool close);
 /* After the handler: 500 (or the body error's status) when nothing was sent, the end of a
  * chunked response. Decides c->fate. */
 void corio__hserver_out_complete(corio__hserver_conn *c);
+
+/* access_log.c: with opts.access_log, the line for the request just answered (after
+ * corio__hserver_out_complete or an answer of the server's own); writes the loop's lines
+ * when they pass 64 KiB (parks then). Nothing without a log. */
+void corio__hserver_log_request(corio__hserver_conn *c);
+/* The loop's lines now (the tick, the end of serving; parks, cancellation-shielded). */
+void corio__hserver_log_flush(corio__hserver_loop *hl);
+void corio__hserver_log_init(corio__hserver_loop *hl);
+/* After the last flush: frees the buffers. */
+void corio__hserver_log_fini(corio__hserver_loop *hl);
 
 /* compress.c: gzip of response bodies. While w->gz is set, writer.c hands send, write,
  * file and finish to the gz_ calls, which decide at the first of them (Content-Type known)

@@ -30,17 +30,6 @@ struct corio_http_static {
 	corio_http_static_opts o; /* o.cache_control points at our own copy */
 };
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* upath ("/a/./b%20c/") -> out ("a/b c", relative, "" for the root). *dir_slash: upath names
  * a directory ("/", or a last segment "." or empty), so it must not resolve to a file.
  * 0, or the status to answer: 400 (bad escape, NUL), 403 (".."), 414. */
@@ -55,7 +44,7 @@ static int normalise(const char *upath, char *out, size_t cap, bool *dir_slash)
 		char ch = *s;
 
 		if (ch == '%') {
-			int h = hexval(s[1]), l = h < 0 ? -1 : hexval(s[2]);
+			int h = corio__hex_digit(s[1]), l = h < 0 ? -1 : corio__hex_digit(s[2]);
 
 			if (l < 0)
 				return 400;

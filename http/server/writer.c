@@ -270,6 +270,15 @@ bool corio_http_out_started(const corio_http_out *w)
 	return w->started;
 }
 
+/* sent counts body bytes handed to the socket (the access log's bytes): a send that failed
+ * takes its len back. */
+static int uncount_failed(corio_http_out *w, int rc, uint64_t len)
+{
+	if (rc < 0)
+		w->sent -= len;
+	return rc;
+}
+
 int corio_http_out_send(corio_http_out *w, const void *body, size_t len)
 {
 	corio__hserver_conn *c = w->c;
@@ -295,7 +304,7 @@ int corio_http_out_send(corio_http_out *w, const void *body, size_t len)
 		struct iovec iov[2] = { { c->obuf.p, c->obuf.len }, { (void *)body, len } };
 
 		c->obuf.len = 0;
-		return corio__hserver_send_iov(c, iov, 2);
+		return uncount_failed(w, corio__hserver_send_iov(c, iov, 2), len);
 	}
 }
 
@@ -546,7 +555,7 @@ int corio_http_out_write(corio_http_out *w, const void *data, size_t len)
 		struct iovec iov[2] = { { c->obuf.p, c->obuf.len }, { (void *)data, len } };
 
 		c->obuf.len = 0;
-		return corio__hserver_send_iov(c, iov, 2);
+		return uncount_failed(w, corio__hserver_send_iov(c, iov, 2), len);
 	}
 	n = snprintf(size, sizeof size, "%zx\r\n", len);
 	if (reserve(c, (size_t)n + 2) != 0)
@@ -558,7 +567,7 @@ int corio_http_out_write(corio_http_out *w, const void *data, size_t len)
 					{ "\r\n", 2 } };
 
 		c->obuf.len = 0;
-		return corio__hserver_send_iov(c, iov, 3);
+		return uncount_failed(w, corio__hserver_send_iov(c, iov, 3), len);
 	}
 }
 

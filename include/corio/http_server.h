@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <corio/runtime.h>
@@ -63,6 +64,9 @@ typedef struct corio_http_server_opts {
 	 * on (OpenSSL's defaults, one ticket key per config). A config without an ALPN
 	 * list gets "http/1.1" here (unless a connection already uses it). */
 	corio_tls_config *tls;
+	/* An access log (see "access log" below; not owned: it must outlive the server);
+	 * NULL: none. */
+	struct corio_http_access_log *access_log;
 } corio_http_server_opts;
 
 /* Fills o with the defaults (all zero). */
@@ -284,6 +288,49 @@ CORIO_API void corio_http_static_opts_init(corio_http_static_opts *o);
  * for a cache_control with CR, LF or NUL, or a gzip_level outside 0..9). Never parks. */
 CORIO_API corio_http_static *corio_http_static_new_opts(const char *root_dir,
 						       const corio_http_static_opts *o);
+
+/* ---- access log ---------------------------------------------------------------------- */
+
+/* One line per request in the Common or Combined Log Format (Apache, nginx), as log
+ * analyzers read it:
+ *   host - - [06/Dec/2026:13:45:09 +0000] "GET /a?b=1 HTTP/1.1" 200 13
+ *   ... 200 13 "referer" "user-agent"                          (combined)
+ * host is the client's numeric address; ident and authuser are always "-"; the date is UTC;
+ * bytes are the body bytes sent ("-" for none). Bytes a client could use to forge a line
+ * (control bytes, bytes >= 0x7f, '"' and '\\') in the request line, Referer and User-Agent
+ * are written as \xHH, \" and \\ (as nginx does). A request the server answered itself
+ * (400, 408, 413, 414, 431, 501, 505) is logged too: its request line is "-" when the
+ * request-target was never complete. A response cut short (the client went away) logs the
+ * bytes handed to the socket before the failing send.
+ *
+ * Off the request's path: each server loop appends its lines to a buffer of its own (no
+ * lock, no syscall per request) and writes whole buffers with one corio_write on an
+ * O_APPEND descriptor, so lines of several loops never mix mid-line. A loop writes when
+ * its buffer passes 64 KiB (from the connection that crossed the mark, after its response
+ * went out), once a second, and when serving ends: every line is in the file when
+ * corio_http_server_serve returns. A write that fails (ENOSPC, EIO, EBADF) is reported once
+ * per log through the logger (corio_set_logger, CORIO_LOG_ERROR), its lines are dropped and
+ * the server keeps serving; so are lines beyond 8 MiB waiting in one loop. */
+typedef struct corio_http_access_log corio_http_access_log;
+enum {
+	CORIO_HTTP_LOG_COMMON = 0,
+	CORIO_HTTP_LOG_COMBINED = 1,
+};
+/* Opens path for appending (created 0644 when missing); path NULL: each line goes to the
+ * logger at CORIO_LOG_INFO instead (without the newline). NULL with errno (open's, EINVAL
+ * for an unknown format, ENOMEM). Never parks (a plain open(2)). Give it to any number of
+ * servers through corio_http_server_opts.access_log; free it after the last of them was
+ * freed. */
+CORIO_API corio_http_access_log *corio_http_access_log_new(const char *path, int format);
+CORIO_API void corio_http_access_log_free(corio_http_access_log *log);
+
+/* What a log or a middleware asks of a request once answered. The status of the response
+ * (200 until set); the body bytes sent so far (0 for HEAD, 204, 304 and for a send that
+ * failed); the client's address (getpeername(2): 0 or -errno, *len in/out as there). */
+CORIO_API int corio_http_out_status_code(const corio_http_out *resp);
+CORIO_API uint64_t corio_http_out_bytes(const corio_http_out *resp);
+CORIO_API int corio_http_in_peer(const corio_http_in *req, struct sockaddr *addr,
+				 socklen_t *len);
 
 /* ---- response compression ---------------------------------------------------------------- */
 

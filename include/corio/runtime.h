@@ -13,6 +13,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* sigset_t (corio_signal_wait) is POSIX: under a strict ISO C mode (-std=c11 without
+ * _POSIX_C_SOURCE or the like) <signal.h> has none, and that one call is left out rather
+ * than break the header. */
+#if !defined(__STRICT_ANSI__) || defined(_POSIX_C_SOURCE) || defined(_XOPEN_SOURCE) || \
+	defined(_GNU_SOURCE) || defined(_DEFAULT_SOURCE)
+#include <signal.h>
+#define CORIO__HAVE_SIGSET 1
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -55,7 +64,7 @@ CORIO_API void corio_config_init(corio_config *cfg);
  * this thread), -ENOMEM, the io_uring_setup error (e.g. -ENOSYS, -EPERM), -EINVAL for a bad
  * config or fault spec, -ECANCELED when fn's task was cancelled (corio_cancel on it), or
  * -EDEADLK when tasks were left parked with nothing that could ever wake them (they are
- * cancelled, a message goes to stderr). */
+ * cancelled, a message goes to the logger: corio_set_logger). */
 CORIO_API int corio_run(corio_fn fn, void *arg, void **result);
 CORIO_API int corio_run_config(const corio_config *cfg, corio_fn fn, void *arg, void **result);
 
@@ -221,6 +230,54 @@ typedef struct corio_statistics {
 
 /* Fills *out for this thread's loop; -ESRCH outside a loop. */
 CORIO_API int corio_stats(corio_statistics *out);
+
+/* Signals, like asyncio's loop.add_signal_handler but awaited: parks the calling task until
+ * one of the signals in set arrives, and stores its number in *signo (signo may be NULL).
+ * The set is blocked in the calling thread (pthread_sigmask) and stays blocked when the
+ * call returns, so a signal arriving between two waits is kept pending for the next one
+ * (and a signal already pending is returned at once); it is read from a signalfd of the
+ * call's own (one per call, closed before returning) through io_uring. Several tasks may
+ * wait for the same signal: each arrival wakes one of them (standard signals do not queue:
+ * two arrivals before anyone read them are one; real-time signals queue).
+ * The library's own threads (the corio_blocking pool's workers, the loops of
+ * corio_run_threads, and so those of an HTTP server with threads > 1) start with every
+ * signal but the synchronous ones (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS)
+ * blocked, so a process-directed signal (kill, Ctrl-C) is never delivered to one of them.
+ * Threads of the application's own must block the set too, or the kernel may deliver the
+ * signal there (to its handler or default action) instead: the simplest is to block it in
+ * main before any thread starts (a signal that arrives before the first wait is then
+ * pending, not fatal). A program using corio_run_threads directly must block it in the
+ * thread that calls corio_run_threads.
+ * 0; -EINVAL (set NULL, empty, or with SIGKILL or SIGSTOP); -EPERM (not in a task);
+ * -ECANCELED / -ETIMEDOUT (cancelled, scope expired: a signal already read is returned
+ * instead, never lost); -errno of signalfd (-EMFILE, -ENOMEM). Parks. */
+#ifdef CORIO__HAVE_SIGSET
+CORIO_API int corio_signal_wait(const sigset_t *set, int *signo);
+#endif
+
+/* Logging. Everything the library has to say to a human (a bad CORIO_FAULTS spec, a
+ * deadlock, a ring failure before abort, an access log line, an unwritable access log...)
+ * goes through one process-wide logger. The default writes "corio: <msg>\n" to stderr
+ * (one write per line). Levels follow syslog's order: the lower, the more severe. */
+enum {
+	CORIO_LOG_ERROR = 0, /* something failed: an operation, a file, a configuration */
+	CORIO_LOG_WARN = 1,  /* something odd that the library worked around */
+	CORIO_LOG_INFO = 2,  /* routine records (access log lines) */
+	CORIO_LOG_DEBUG = 3,
+};
+/* msg has no "corio: " prefix and no newline; it is valid only during the call. The
+ * logger may be called from any thread the library runs (loops, pool workers), at any
+ * time, also concurrently with itself: it must be thread-safe and must not park (it may
+ * run outside any task, or inside the loop's own machinery). */
+typedef void (*corio_log_fn)(int level, const char *msg, void *ud);
+/* Installs fn (with ud) for the whole process; fn NULL restores the default. Safe while
+ * other threads log: they see either the old pair or the new one, never a mix. A call
+ * already under way with the old pair may still be running when this returns, so the old
+ * ud must stay valid until no thread can be inside the old fn (e.g. until the loops that
+ * could log have ended). The one exception to the logger: the stack-overflow message,
+ * printed from a signal handler, is written straight to stderr with write(2) because only
+ * async-signal-safe calls are allowed there. */
+CORIO_API void corio_set_logger(corio_log_fn fn, void *ud);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,8 @@
  * pointers); runtime/core/run.c sets a loop up, drives it and tears it down. */
 #include "runtime/core/loop.h"
 
+#include "runtime/core/log.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,7 +107,7 @@ int corio__loop_init(corio__loop *l, const corio_config *cfg)
 	int rc;
 
 	if (corio__faults_parse(&l->faults, spec) != 0) {
-		fprintf(stderr, "corio: bad fault spec \"%s\" (see README: SEED:RULE,...)\n", spec);
+		corio__log(CORIO_LOG_ERROR, "bad fault spec \"%s\" (see README: SEED:RULE,...)", spec);
 		return -EINVAL;
 	}
 	rc = ring_setup(l, cfg);
@@ -235,7 +237,7 @@ static void enter(corio__loop *l, bool wait)
 			reap(l);
 			return;
 		}
-		fprintf(stderr, "corio: io_uring_enter failed: %s\n", strerror(-rc));
+		corio__log(CORIO_LOG_ERROR, "io_uring_enter failed: %s", strerror(-rc));
 		abort();
 	}
 }
@@ -300,7 +302,7 @@ static void flush(corio__loop *l, unsigned need)
 		if (rc == -EBUSY || rc == -EAGAIN)
 			reap(l);
 		else if (rc < 0 && rc != -EINTR) {
-			fprintf(stderr, "corio: io_uring_submit failed: %s\n", strerror(-rc));
+			corio__log(CORIO_LOG_ERROR, "io_uring_submit failed: %s", strerror(-rc));
 			abort();
 		}
 	}

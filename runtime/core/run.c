@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "runtime/core/log.h"
 #include "runtime/core/op.h"
 
 typedef bool (*done_fn)(const corio__loop *l, const corio_task *main);
@@ -35,8 +36,8 @@ static void deadlock(corio__loop *l)
 
 	for (corio__lnode *a = l->tasks.head; a; a = a->next)
 		n += task_of(a)->state == TASK_PARKED;
-	fprintf(stderr, "corio: deadlock: %u task(s) parked with nothing in flight; cancelling\n",
-		n);
+	corio__log(CORIO_LOG_ERROR, "deadlock: %u task(s) parked with nothing in flight; cancelling",
+		   n);
 	l->deadlock = true;
 	for (corio__lnode *a = l->tasks.head; a; a = a->next) {
 		corio_task *t = task_of(a);

@@ -380,6 +380,9 @@ void corio__stack_pool_fini(corio__stack_pool *p)
 	memset(p, 0, sizeof *p);
 }
 
+/* The one message that bypasses the logger (runtime/core/log.c): it is written from the
+ * SIGSEGV handler (or just before abort at a broken canary), where only async-signal-safe
+ * calls are allowed, so it goes straight to fd 2 with write(2). */
 static const char overflow_msg[] = "corio: coroutine stack overflow\n";
 
 void corio__stack_overflow_abort(void)

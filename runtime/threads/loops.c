@@ -11,6 +11,7 @@
 
 #include "runtime/core/op.h"
 #include "runtime/core/run.h"
+#include "runtime/threads/signal.h"
 
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
@@ -283,6 +284,7 @@ int corio_run_threads(unsigned n, corio_fn fn, void *arg)
 	struct corio__loopset set = { .n = n, .fn = fn, .arg = arg };
 	member *ms;
 	unsigned started = 0;
+	sigset_t all, old;
 	int rc = 0;
 
 	if (n == 0 || !fn)
@@ -298,11 +300,17 @@ int corio_run_threads(unsigned n, corio_fn fn, void *arg)
 	}
 	pthread_mutex_init(&set.lock, NULL);
 	pthread_cond_init(&set.cond, NULL);
+	/* The loops start with the signals blocked (runtime/threads/signal.h): a process-directed
+	 * signal must not kill the process through a loop thread while a task waits for it in
+	 * corio_signal_wait. */
+	corio__signals_for_threads(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (; started < n; started++) {
 		ms[started] = (member){ .set = &set, .index = started };
 		if (pthread_create(&ms[started].th, NULL, member_main, &ms[started]) != 0)
 			break;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_mutex_lock(&set.lock);
 	while (set.inited < started)
 		pthread_cond_wait(&set.cond, &set.lock);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/core/op.h"
+#include "runtime/threads/signal.h"
 
 #define IDLE_EXIT_SEC 5
 #define GROW_AFTER CORIO_MS(1)
@@ -182,8 +183,9 @@ static void register_atfork(void)
 	pthread_atfork(NULL, NULL, pool_after_fork_child);
 }
 
-/* With pool.lock held. Workers run with every signal blocked: signals belong to the
- * application's threads. */
+/* With pool.lock held. Workers run with every signal but the synchronous ones blocked
+ * (runtime/threads/signal.h): signals belong to the application's threads and to
+ * corio_signal_wait. */
 static int start_thread(void)
 {
 	static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -202,7 +204,7 @@ static int start_thread(void)
 	 * settings, in a process out of descriptors. */
 	(void)corio__spin_ns();
 	(void)max_spinners();
-	sigfillset(&all);
+	corio__signals_for_threads(&all);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -267,7 +269,7 @@ static int start_monitor(void)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* corio_now's clock */
 	pthread_cond_init(&pool.monitor_cond, &ca);
 	pthread_condattr_destroy(&ca);
-	sigfillset(&all);
+	corio__signals_for_threads(&all);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

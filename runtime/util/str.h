@@ -1,6 +1,7 @@
 /* runtime/util/str.h: string helpers shared by the HTTP layers and the runtime: the length
  * of a string literal computed by the compiler (never hand-typed), and ASCII-only case
- * folding (header names and tokens are ASCII; the C library's versions follow the locale).
+ * folding (header names and tokens are ASCII; the C library's versions follow the locale),
+ * and the value of a hex digit (percent-decoding in URLs, routes and static paths).
  * Header-only.
  */
 #ifndef CORIO_UTIL_STR_H
@@ -26,6 +27,18 @@ static inline bool corio__ascii_ieq(const char *a, const char *b, size_t n)
 		if (corio__ascii_lower(a[i]) != corio__ascii_lower(b[i]))
 			return false;
 	return true;
+}
+
+/* The value of the hex digit c (either case), -1 when c is not one. */
+static inline int corio__hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 /* s[0..n) equals the literal lit ignoring ASCII case (lengths compared first). */

@@ -43,8 +43,8 @@ static int slurp(const char *path, uint8_t **data, size_t *size)
 static int replay_file(const char *dir, const char *name)
 {
 	char path[4096];
-	uint8_t *data;
-	size_t size;
+	uint8_t *data = NULL; /* set by slurp on success; gcc's -O2 TSan build cannot see that */
+	size_t size = 0;
 	int err;
 
 	snprintf(path, sizeof path, "%s/%s", dir, name);
