@@ -40,6 +40,7 @@
 	X(http_client)      \
 	X(https_server)     \
 	X(https_client)     \
+	X(ws)               \
 	X(router)           \
 	X(soak)
 

@@ -92,7 +92,7 @@ static int cmd_peers(void)
 	static const char *const compiled[] = { "peer-echo_epoll", "peer-curl_multi", "go-micro",
 						"go-echo",	   "go-http",	      "go-httpc",
 						"tokio-micro",	   "tokio-echo",      "hyper-http",
-						"hyper-httpc" };
+						"hyper-httpc",	   "go-ws" };
 	static const char *const scripts[] = { "python", "node" };
 	static const char *const tools[] = { "nginx", "h2o", "wrk", "h2load", "fio", "node" };
 	char buf[4096];
