@@ -50,18 +50,10 @@ static void *serve(void *arg)
 {
 	child_args *a = arg;
 	corio_http_server_opts so;
-	corio_http_server *srv;
-	int rc;
 
 	corio_http_server_opts_init(&so);
 	so.access_log = a->log;
-	if (!(srv = corio_http_server_new(&so, hello, NULL)))
-		return (void *)"out of memory";
-	rc = corio_http_server_listen(srv, "127.0.0.1", a->port);
-	if (rc == 0)
-		rc = corio_http_server_serve(srv); /* until SIGTERM */
-	corio_http_server_free(srv);
-	return rc < 0 ? (void *)"listen or serve failed" : NULL;
+	return hc_serve(corio_http_server_new(&so, hello, NULL), "access_log", a->port);
 }
 
 /* __child access_log PORT [LOGFILE] */

@@ -92,24 +92,10 @@ static void *serve(void *arg)
 {
 	app *a = arg;
 	corio_http_server_opts so;
-	corio_http_server *srv;
-	int rc;
 
 	corio_http_server_opts_init(&so);
 	so.tls = a->tls;
-	srv = corio_http_server_new(&so, handler, a);
-
-	if (!srv)
-		return (void *)"out of memory";
-	rc = corio_http_server_listen(srv, "127.0.0.1", a->port);
-	if (rc < 0) {
-		fprintf(stderr, "http_server: listen: %s\n", corio_net_strerror(rc));
-		corio_http_server_free(srv);
-		return (void *)"listen failed";
-	}
-	rc = corio_http_server_serve(srv); /* until SIGTERM */
-	corio_http_server_free(srv);
-	return rc < 0 ? (void *)"serve failed" : NULL;
+	return hc_serve(corio_http_server_new(&so, handler, a), "http_server", a->port);
 }
 
 /* A server config on the certificate chain and key files, or NULL (said why on stderr). */

@@ -67,22 +67,9 @@ static void echo_handler(corio_http_in *req, corio_http_out *resp, void *ud)
 static void *serve(void *arg)
 {
 	corio_http_server_opts so;
-	corio_http_server *srv;
-	int rc;
 
 	corio_http_server_opts_init(&so);
-	srv = corio_http_server_new(&so, echo_handler, NULL);
-	if (!srv)
-		return (void *)"out of memory";
-	rc = corio_http_server_listen(srv, "127.0.0.1", atoi(arg));
-	if (rc < 0) {
-		fprintf(stderr, "ws_server: listen: %s\n", corio_net_strerror(rc));
-		corio_http_server_free(srv);
-		return (void *)"listen failed";
-	}
-	rc = corio_http_server_serve(srv); /* until SIGTERM */
-	corio_http_server_free(srv);
-	return rc < 0 ? (void *)"serve failed" : NULL;
+	return hc_serve(corio_http_server_new(&so, echo_handler, NULL), "ws_server", atoi(arg));
 }
 
 /* ---- the client (child process) ------------------------------------------------------- */

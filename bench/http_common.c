@@ -20,6 +20,8 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include <corio/http_server.h>
+
 #include "bench/bench.h"
 #include "bench/http_common.h"
 
@@ -381,4 +383,21 @@ bool hc_parse_wrk(const char *out, double *requests, double *secs)
 	/* wrk prints socket errors and non-2xx counts; a clean run has neither. */
 	return *requests > 0 && *secs > 0 && !strstr(out, "Socket errors") &&
 	       !strstr(out, "Non-2xx");
+}
+
+void *hc_serve(corio_http_server *srv, const char *who, int port)
+{
+	int rc;
+
+	if (!srv)
+		return (void *)"out of memory";
+	rc = corio_http_server_listen(srv, "127.0.0.1", port);
+	if (rc < 0) {
+		fprintf(stderr, "%s: listen: %s\n", who, corio_net_strerror(rc));
+		corio_http_server_free(srv);
+		return (void *)"listen failed";
+	}
+	rc = corio_http_server_serve(srv); /* until SIGTERM */
+	corio_http_server_free(srv);
+	return rc < 0 ? (void *)"serve failed" : NULL;
 }

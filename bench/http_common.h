@@ -26,6 +26,8 @@
 #include "tests/support/certs.h"
 #include "tests/support/nginx.h"
 
+typedef struct corio_http_server corio_http_server;
+
 #define HC_HELLO_PATH "/hello"
 #define HC_HELLO_BODY "hello world\n"
 #define HC_FILE_PATH "/4k.html"
@@ -77,6 +79,10 @@ void hc_nginx_stop(hc_nginx *s);
 
 /* Starts argv (argv[0] a path) as a registered child pinned to cpus (NULL: not pinned),
  * stdin and stdout on /dev/null. Returns the pid or -1. */
+/* In a server child's task: listens on 127.0.0.1:port and serves until SIGTERM, then frees
+ * srv (NULL: out of memory). NULL, or what failed, said on stderr with who (the child's
+ * result). */
+void *hc_serve(corio_http_server *srv, const char *who, int port);
 pid_t hc_spawn(const cpu_set_t *cpus, char *const argv[]);
 
 /* Runs argv pinned to cpus (NULL: not pinned), stdout into out (NUL-terminated); *cpu_s
