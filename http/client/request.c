@@ -665,6 +665,8 @@ static int body_init(job *j)
 		b->arg = q->body_arg;
 		b->length = q->body_length > 0 ? q->body_length : -1;
 		return 0;
+	case CORIO_HTTP_BODY_FORM:
+		return -EOPNOTSUPP; /* forms arrive with http/client/form.c */
 	}
 	return -EINVAL;
 }

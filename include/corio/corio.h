@@ -10,5 +10,6 @@
 #include <corio/http.h>
 #include <corio/http_server.h>
 #include <corio/ws.h>
+#include <corio/process.h>
 
 #endif

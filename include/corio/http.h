@@ -47,6 +47,10 @@
  *       -ELOOP           more than max_redirects redirects, or a redirect loop
  *       -ETIMEDOUT       connect, total or idle-read timeout
  *       -ESHUTDOWN       corio_http_client_free ran while the request waited for a connection
+ *       -EACCES          a proxy answered CONNECT with 407 (Proxy Authentication Required)
+ *       -ECONNREFUSED    also: a proxy answered CONNECT with another non-2xx status (the
+ *                        PROXY_CONNECT_DONE trace event carries it); a malformed answer
+ *                        to CONNECT is -EBADMSG, a cut one -EPROTO
  *       resolution errors of corio_tcp_connect (CORIO_EAI codes, see corio/net.h)
  *   - A connection that saw any error is closed, never reused; a connection goes back to the
  *     pool only after a complete response whose keep-alive holds and with nothing unread
@@ -129,6 +133,53 @@ typedef struct corio_http_header {
 	const char *value;
 } corio_http_header;
 
+typedef struct corio_http_cookie_jar corio_http_cookie_jar;
+typedef struct corio_http_form corio_http_form;
+
+/* ---- tracing hooks (like aiohttp's TraceConfig and Go's httptrace) ------------------------
+ * Called synchronously from the requesting task, in this order for one request (events
+ * that do not apply are skipped): REQUEST_START, then for a pooled connection CONN_REUSED,
+ * otherwise DNS_START/DNS_DONE (names only, cache hits included), CONNECT_START/
+ * CONNECT_DONE (one pair per address tried), PROXY_CONNECT_DONE (a CONNECT tunnel),
+ * TLS_START/TLS_DONE, CONN_NEW; then REQUEST_SENT (head and body written), FIRST_BYTE (the
+ * first response byte), HEADERS (the final head parsed), and REDIRECT before each hop
+ * (then the sequence starts over from CONN_REUSED / DNS_START), and REQUEST_END once
+ * corio_http_request returns (err says how). A hook must not park and must not call the
+ * client; the struct and its strings are valid only during the call. */
+typedef enum corio_http_trace_event {
+	CORIO_HTTP_TRACE_REQUEST_START = 1,
+	CORIO_HTTP_TRACE_CONN_REUSED,
+	CORIO_HTTP_TRACE_DNS_START,
+	CORIO_HTTP_TRACE_DNS_DONE,        /* err: 0 or the resolution error */
+	CORIO_HTTP_TRACE_CONNECT_START,   /* addr: the address tried */
+	CORIO_HTTP_TRACE_CONNECT_DONE,    /* addr, err */
+	CORIO_HTTP_TRACE_PROXY_CONNECT_DONE, /* status: the proxy's answer to CONNECT, err */
+	CORIO_HTTP_TRACE_TLS_START,
+	CORIO_HTTP_TRACE_TLS_DONE,        /* err, tls_resumed */
+	CORIO_HTTP_TRACE_CONN_NEW,        /* a new connection is ready for the request */
+	CORIO_HTTP_TRACE_REQUEST_SENT,
+	CORIO_HTTP_TRACE_FIRST_BYTE,
+	CORIO_HTTP_TRACE_HEADERS,         /* status */
+	CORIO_HTTP_TRACE_REDIRECT,        /* status, url: the next URL */
+	CORIO_HTTP_TRACE_REQUEST_END,     /* err: what corio_http_request returns; status */
+} corio_http_trace_event;
+
+typedef struct corio_http_trace_info {
+	corio_http_trace_event event;
+	const char *method;
+	const char *url;           /* the URL of this hop (REDIRECT: the next one) */
+	const char *host;          /* the host connected to (the proxy's when proxied) */
+	uint16_t port;
+	const struct sockaddr *addr; /* CONNECT_*: the address; else NULL */
+	socklen_t addrlen;
+	int err;                   /* *_DONE, REQUEST_END: 0 or -errno */
+	int status;                /* HEADERS, REDIRECT, PROXY_CONNECT_DONE, REQUEST_END */
+	bool tls_resumed;          /* TLS_DONE */
+	uint64_t at;               /* corio_now() at the event */
+} corio_http_trace_info;
+
+typedef void (*corio_http_trace_fn)(const corio_http_trace_info *ev, void *ud);
+
 /* Options of a client. Zero means the default for every field, so a zeroed struct (or a
  * NULL pointer) gives the defaults; "no limit" is UINT64_MAX / SIZE_MAX. */
 typedef struct corio_http_client_opts {
@@ -159,6 +210,29 @@ typedef struct corio_http_client_opts {
 	 * Either way the client offers ALPN "http/1.1" unless the config names its own list,
 	 * and resumes TLS sessions per origin (scheme, host and port). */
 	corio_tls_config *tls;
+	/* Cookies (RFC 6265): NULL gives the client a jar of its own (see
+	 * corio_http_client_cookie_jar); a jar given here is shared and not owned (it must
+	 * outlive the client); CORIO_HTTP_NO_COOKIES in flags: no cookie is sent or stored. */
+	corio_http_cookie_jar *cookie_jar;
+	/* Proxies: "http://[user:password@]host[:port]" (userinfo becomes Basic
+	 * Proxy-Authorization). proxy_http serves http:// URLs (absolute-form requests through
+	 * the proxy), proxy_https https:// ones (a CONNECT tunnel, then TLS end to end). no_proxy:
+	 * comma-separated hosts and domains (".example.com" and "example.com" both match the
+	 * domain and its subdomains; "*" matches everything; an IP literal or CIDR
+	 * "10.0.0.0/8"; host:port entries match that port only) that go direct. NULL or "":
+	 * none, unless CORIO_HTTP_TRUST_ENV in flags reads http_proxy/HTTP_PROXY,
+	 * https_proxy/HTTPS_PROXY and no_proxy/NO_PROXY (lowercase first; HTTP_PROXY is ignored
+	 * when REQUEST_METHOD is set, as in a CGI program) for the fields left NULL. */
+	const char *proxy_http;
+	const char *proxy_https;
+	const char *no_proxy;
+	/* Basic authentication (RFC 7617) sent with every request to its first origin (as
+	 * userinfo in the URL is: never to another origin after a redirect). NULL: none. */
+	const char *auth_user;
+	const char *auth_password;
+	/* Tracing: called for every request of the client (see corio_http_trace_event). */
+	corio_http_trace_fn trace;
+	void *trace_ud;
 } corio_http_client_opts;
 
 /* Request and client flags. */
@@ -166,6 +240,8 @@ typedef struct corio_http_client_opts {
 #define CORIO_HTTP_NO_DECOMPRESS 0x2u  /* no Accept-Encoding, bodies returned as sent */
 #define CORIO_HTTP_EXPECT_CONTINUE 0x4u /* send Expect: 100-continue before a body */
 #define CORIO_HTTP_NO_RETRY 0x8u       /* never retry, even idempotent requests */
+#define CORIO_HTTP_NO_COOKIES 0x10u    /* neither send nor store cookies */
+#define CORIO_HTTP_TRUST_ENV 0x20u     /* proxies from the environment (client flag only) */
 
 /* A streamed request body: fills buf with up to len bytes and returns how many (> 0), 0 at
  * the end, or -errno (the request fails with it). May park. */
@@ -178,6 +254,7 @@ typedef enum corio_http_body_kind {
 	CORIO_HTTP_BODY_MEM,      /* body, body_len */
 	CORIO_HTTP_BODY_FD,       /* body_fd from body_offset (-1: its current position) */
 	CORIO_HTTP_BODY_STREAM,   /* body_fn(body_arg, ...) */
+	CORIO_HTTP_BODY_FORM,     /* form: urlencoded or multipart, with its Content-Type */
 } corio_http_body_kind;
 
 /* A request. Zero-initialise it and set what you need; only url is required.
@@ -204,8 +281,72 @@ struct corio_http_request {
 	int max_redirects;         /* 0: the client's; < 0: no redirects */
 	uint64_t max_body_size;    /* 0: the client's */
 	unsigned flags;            /* CORIO_HTTP_*, added to the client's */
+	const corio_http_form *form; /* BODY_FORM (the default method becomes POST) */
+	const char *auth_user;     /* Basic auth for this request (overrides the client's) */
+	const char *auth_password;
+	const char *proxy;         /* this request's proxy URL; "" goes direct; NULL: the client's */
+	/* SameSite (RFC 6265bis 5.2): the URL of the site this request is made for; a request
+	 * whose host is not same-site with it is cross-site: Strict cookies are not sent, Lax
+	 * ones only with GET/HEAD. NULL: same-site (a client acting on its own behalf). */
+	const char *site_for_cookies;
+	corio_http_trace_fn trace; /* called besides the client's hook */
+	void *trace_ud;
 };
 typedef struct corio_http_request corio_http_req;
+
+/* The client's cookie jar (its own or the one given in opts), NULL when CORIO_HTTP_NO_COOKIES. */
+CORIO_API corio_http_cookie_jar *corio_http_client_cookie_jar(corio_http_client *c);
+
+/* ---- cookie jars (RFC 6265) --------------------------------------------------------------
+ * Domain rules (host-only cookies, Domain= matching, no cookie for a public suffix in a
+ * small built-in list nor for another domain than the request's), Path (default path and
+ * path-match), Secure (sent over https only, and never set by an http:// response over an
+ * existing Secure cookie), HttpOnly (kept, reported), Expires/Max-Age (Max-Age wins; 0 or
+ * a past date deletes), SameSite (Strict/Lax/None; None without Secure is refused), the
+ * __Secure- and __Host- prefixes, at most 50 cookies per domain and 3000 in all (the least
+ * recently used go first), names + values up to 4096 bytes. Loop-local, like the client. */
+CORIO_API corio_http_cookie_jar *corio_http_cookie_jar_new(void); /* NULL on ENOMEM */
+CORIO_API void corio_http_cookie_jar_free(corio_http_cookie_jar *j);
+/* Stores one Set-Cookie field value as if received in a response from url (a malformed or
+ * refused cookie is ignored, as a browser does: 0 stored, 1 when stored or deleted). 1, 0,
+ * -EINVAL (bad url), -ENOMEM. */
+CORIO_API int corio_http_cookie_jar_store(corio_http_cookie_jar *j, const char *url,
+					  const char *set_cookie);
+/* The Cookie header for a request to url (longest paths first, then oldest): *out gets a
+ * malloc'd string, or NULL when no cookie applies. site_for_cookies and method as in
+ * struct corio_http_request (NULL: same-site, GET). 0, -EINVAL, -ENOMEM. */
+CORIO_API int corio_http_cookie_jar_header(corio_http_cookie_jar *j, const char *url,
+					   const char *method, const char *site_for_cookies,
+					   char **out);
+/* Cookies kept (expired ones dropped first); drops them all. */
+CORIO_API size_t corio_http_cookie_jar_len(corio_http_cookie_jar *j);
+CORIO_API void corio_http_cookie_jar_clear(corio_http_cookie_jar *j);
+/* The clock for expiry, seconds since the epoch (default time(NULL)); for tests. */
+CORIO_API void corio_http_cookie_jar_clock(corio_http_cookie_jar *j,
+					   int64_t (*now)(void *ud), void *ud);
+
+/* ---- form bodies -------------------------------------------------------------------------
+ * application/x-www-form-urlencoded (multipart false) or multipart/form-data with a random
+ * boundary (multipart true). Files are opened when the body is sent (each time: a retry or
+ * a 307/308 replays the form) and streamed, never loaded whole; the Content-Length is
+ * known when every file is a regular file. A file that cannot be opened fails the request
+ * with its -errno; one that changes size while it is sent fails it with -EIO (the body is
+ * never sent short: the connection is closed). The form is read-only while a request uses
+ * it, and may be used by several requests. */
+CORIO_API corio_http_form *corio_http_form_new(bool multipart);  /* NULL on ENOMEM */
+CORIO_API void corio_http_form_free(corio_http_form *f);
+/* A text field (name and value copied). 0, -EINVAL, -ENOMEM. */
+CORIO_API int corio_http_form_add(corio_http_form *f, const char *name, const char *value);
+/* A file part (multipart only: -EINVAL otherwise): the file at path, sent with filename
+ * (NULL: path's last component) and content_type (NULL: guessed from the extension,
+ * application/octet-stream otherwise). 0, -EINVAL, -ENOMEM. */
+CORIO_API int corio_http_form_add_file(corio_http_form *f, const char *name, const char *path,
+				       const char *filename, const char *content_type);
+/* An in-memory part with a filename (multipart only; data copied). */
+CORIO_API int corio_http_form_add_data(corio_http_form *f, const char *name, const void *data,
+				       size_t len, const char *filename, const char *content_type);
+/* "application/x-www-form-urlencoded" or "multipart/form-data; boundary=...". */
+CORIO_API const char *corio_http_form_content_type(const corio_http_form *f);
 
 /* A client with opts (copied; NULL = defaults). NULL with errno ENOMEM or EINVAL (a bad
  * default header or user_agent). Never parks. */
@@ -245,6 +386,7 @@ typedef struct corio_http_client_stats {
 	uint64_t retries;     /* requests retried after a reused connection failed */
 	uint64_t tls_handshakes; /* TLS handshakes made (each new https:// connection) */
 	uint64_t tls_resumed; /* of those, the ones that resumed an earlier session */
+	uint64_t proxied;     /* requests sent through a proxy (tunnelled ones included) */
 	size_t open;          /* connections open now (idle + in use + connecting) */
 	size_t idle;          /* idle in the pool now */
 } corio_http_client_stats;

@@ -2,10 +2,11 @@
  * multishot accept underneath, address resolution, and buffered streams (the asyncio
  * StreamReader/StreamWriter pair).
  *
- * UDP has no helper of its own yet (nothing binds or connects a datagram socket by
- * host:port): make the socket with corio_socket(AF_INET, SOCK_DGRAM, 0), bind(2) it
- * yourself, and use corio_sendto/corio_recvfrom (or corio_sendmsg/corio_recvmsg) on it.
- * Unix datagram sockets have corio_unix_listen(path, SOCK_DGRAM, ...).
+ * UDP: corio_udp_bind / corio_udp_connect make the socket, corio_sendto/corio_recvfrom
+ * (or corio_send/corio_recv on a connected one, corio_sendmsg/corio_recvmsg for ancillary
+ * data) move datagrams, and corio_udp_receiver keeps one multishot receive armed for a
+ * socket that receives a lot. Unix datagram sockets have corio_unix_listen(path,
+ * SOCK_DGRAM, ...).
  *
  * Every socket call is an io_uring operation (IORING_OP_SOCKET, CONNECT, ACCEPT, RECV, SEND,
  * SENDMSG, RECVMSG, SHUTDOWN, CLOSE, SEND_ZC). Only what never waits is a plain syscall:
@@ -27,6 +28,7 @@
 #ifndef CORIO_NET_H
 #define CORIO_NET_H
 
+#include <netdb.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -144,11 +146,74 @@ CORIO_API int corio_tcp_listen_flags(const char *host, const char *port, int bac
 CORIO_API int corio_sock_port(int fd);
 
 /* Connects to host:port and returns the connected fd (TCP_NODELAY set) or -errno.
- * Numeric addresses (and NULL/"" = 127.0.0.1) are parsed without any thread; names go to
- * getaddrinfo through corio_blocking. Each address is tried in order until one connects;
- * the error of the last one is returned (-ECONNREFUSED, -ENETUNREACH, ...). A timeout
- * scope or a cancellation ends the whole attempt (-ETIMEDOUT / -ECANCELED). */
+ * Numeric addresses (and NULL/"" = 127.0.0.1) are parsed without any thread; names go
+ * through corio_resolve (its cache included). When a name has both IPv6 and IPv4
+ * addresses the attempts race as Happy Eyeballs (RFC 8305) does: see
+ * corio_tcp_connect_addrinfo. The error of the last attempt is returned (-ECONNREFUSED,
+ * -ENETUNREACH, ...). A timeout scope or a cancellation ends the whole attempt (-ETIMEDOUT
+ * / -ECANCELED) and no attempt's socket survives it. */
 CORIO_API int corio_tcp_connect(const char *host, const char *port);
+/* Connects to one of the addresses of list (as corio_resolve gives it; only SOCK_STREAM
+ * entries of AF_INET and AF_INET6 are used), Happy Eyeballs v2 (RFC 8305): the list is
+ * reordered to alternate families starting with the first entry's, one attempt starts,
+ * and the next one starts after the connection attempt delay (250 ms, or at once when an
+ * attempt fails) while earlier ones keep running; the first to connect wins and the others
+ * are cancelled and closed. The winner's fd (TCP_NODELAY set) or the last error. Parks. */
+CORIO_API int corio_tcp_connect_addrinfo(const struct addrinfo *list);
+
+/* ---- name resolution -------------------------------------------------------------------- */
+
+/* Resolves host:port (port may be NULL or a service name) for family AF_UNSPEC, AF_INET
+ * or AF_INET6, like getaddrinfo with AI_ADDRCONFIG and socktype SOCK_STREAM (set
+ * ai_socktype yourself for other uses: the addresses are the same). Numeric hosts are
+ * parsed without any thread; names go to getaddrinfo on the blocking pool (a native
+ * resolver may replace it later: the call stays the same). With AF_UNSPEC the list is in
+ * RFC 6724 order as getaddrinfo sorts it. *out gets a list owned by the caller: free it
+ * with corio_resolve_free (not freeaddrinfo). Successful answers for names are cached per
+ * loop for the loop's TTL (corio_resolve_ttl); failures are never cached. 0, a CORIO_EAI
+ * code, -EINVAL (host NULL or empty, bad family), -ENOMEM, -ECANCELED, -ETIMEDOUT, -EPERM
+ * (names outside a task). Parks for names not in the cache. */
+CORIO_API int corio_resolve(const char *host, const char *port, int family,
+			    struct addrinfo **out);
+CORIO_API void corio_resolve_free(struct addrinfo *list);
+/* Sets how long this loop keeps resolved names: 0 turns the cache off (and empties it).
+ * getaddrinfo gives no TTL, so the one chosen here is the only one; the default is 30 s,
+ * as nscd's positive-time-to-live is an hour and browsers keep about a minute. At most
+ * 1024 names are kept (the oldest goes first). Returns the previous TTL. Loop-local:
+ * outside a loop it does nothing and returns 0. Never parks. */
+CORIO_API uint64_t corio_resolve_ttl(uint64_t ttl_ns);
+/* Drops every cached name of this loop. Never parks. */
+CORIO_API void corio_resolve_flush(void);
+
+/* ---- UDP -------------------------------------------------------------------------------- */
+
+/* A UDP socket bound to host:port. host: numeric, a name (first address that binds), or
+ * NULL / "" / "*" for every address (IPv6 "::" accepting IPv4 too, or 0.0.0.0 where IPv6 is
+ * unavailable). port "0" picks a free port (corio_sock_port tells which). fd or -errno. */
+CORIO_API int corio_udp_bind(const char *host, const char *port);
+/* A UDP socket connected to host:port (only that peer's datagrams are received; send with
+ * corio_send, receive with corio_recv; an ICMP port-unreachable shows as -ECONNREFUSED on
+ * a later call). fd or -errno. */
+CORIO_API int corio_udp_connect(const char *host, const char *port);
+
+/* A multishot receive for a datagram socket (IORING_OP_RECVMSG with
+ * IORING_RECV_MULTISHOT, 6.0+, and a provided-buffer ring of its own): one SQE serves many
+ * datagrams, each with its source address. Datagrams that arrive while nobody reads wait
+ * in the ring's buffers (up to 64 of them); past that the kernel drops them, as a full
+ * socket buffer would. Without multishot support each call is one plain recvmsg. */
+typedef struct corio_udp_receiver corio_udp_receiver;
+/* A receiver for fd (not owned) taking datagrams up to max_datagram bytes (0: 65507).
+ * NULL with errno set (ENOMEM, EPERM outside a loop, EBADF, EINVAL). Never parks. */
+CORIO_API corio_udp_receiver *corio_udp_receiver_new(int fd, size_t max_datagram);
+/* Copies the next datagram into buf and its source into src/srclen (both may be NULL;
+ * *srclen in, out as with recvfrom). The datagram's length (0 for an empty one); when it
+ * is longer than len, the first len bytes are copied and -EMSGSIZE is returned (the
+ * datagram is consumed). -errno of the socket, -ECANCELED, -ETIMEDOUT. One task at a time
+ * (-EBUSY). Cancellation loses nothing: the datagram stays queued. Parks. */
+CORIO_API ssize_t corio_udp_receiver_recv(corio_udp_receiver *r, void *buf, size_t len,
+					  struct sockaddr *src, socklen_t *srclen);
+/* Cancels the receive and frees r once the kernel is done with it. Never parks. */
+CORIO_API void corio_udp_receiver_free(corio_udp_receiver *r);
 
 /* Resolution errors. getaddrinfo's EAI_* codes (negative in glibc) come back as
  * CORIO_EAI(EAI_x) == -(CORIO_EAI_BASE - EAI_x), e.g. EAI_NONAME (-2) -> -10002,

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* sigset_t (corio_signal_wait) is POSIX: under a strict ISO C mode (-std=c11 without
  * _POSIX_C_SOURCE or the like) <signal.h> has none, and that one call is left out rather
@@ -114,6 +115,33 @@ CORIO_API int corio_gather(corio_task **tasks, size_t n, void **results);
  * n == 0 (or a task that cannot be joined), -ECANCELED, -ETIMEDOUT, -ENOMEM (more than 4
  * tasks and no memory for watching them, or no scope timer). */
 CORIO_API int corio_wait_any(corio_task **tasks, size_t n);
+/* ---- task context: names, task-local values, a dump of every task ---------------------
+ * Names: t NULL means the running task. The name is copied (at most 63 bytes kept; longer
+ * ones are cut at a UTF-8 boundary). 0, -EINVAL (name NULL, or t NULL outside a task).
+ * A task without a name shows as "task-<id>" (ids count from 1 per loop). */
+CORIO_API int corio_task_set_name(corio_task *t, const char *name);
+/* The task's name ("task-<id>" when none was set); t NULL: the running task; NULL outside
+ * a task. Valid until the name changes or the task is freed. */
+CORIO_API const char *corio_task_name(const corio_task *t);
+/* Task-local values, like contextvars: key is any address (use the address of a static
+ * variable of your own), value any pointer (the task does not own it: nothing is freed).
+ * A task spawned (corio_spawn, corio_group_spawn, corio_loop_post on the same loop...)
+ * starts with a copy of its parent's values at the moment of the spawn: later sets in
+ * either task are not seen by the other. get: the running task's value for key, NULL when
+ * unset or outside a task. set: value NULL removes key. 0, -EPERM (outside a task),
+ * -EINVAL (key NULL), -ENOMEM. Never park. Spawning stays O(1): the values are shared
+ * until one side sets one. */
+CORIO_API void *corio_task_local_get(const void *key);
+CORIO_API int corio_task_local_set(const void *key, void *value);
+/* Writes one line per live task of this loop to f, like Go's goroutine dump:
+ *     task-7 "fetch example.com" parked 1.250s on recv fd 9
+ * its id, name, state (running, ready, parked, finished), for a parked task what it waits
+ * on (the io_uring operation and its fd, or the sync object, join, sleep, a pool call)
+ * and for how long. Safe on demand (e.g. from a task woken by corio_signal_wait on
+ * SIGQUIT). Returns the number of tasks written, -ESRCH outside a loop, -EINVAL (f NULL),
+ * -EIO (a write failed). Never parks. */
+CORIO_API int corio_tasks_dump(FILE *f);
+
 /* Issues one IORING_OP_NOP and parks until it completes (tests and benchmarks). */
 CORIO_API int corio_nop(void);
 
@@ -201,9 +229,16 @@ typedef struct corio_capabilities {
 	bool post_msg_ring;      /* corio_loop_post uses IORING_OP_MSG_RING (5.18+), else eventfd */
 	bool stack_guard_markers; /* guarded stacks use MADV_GUARD_INSTALL (6.13+): no mapping
 				   * each, so vm.max_map_count does not bound them */
+	/* How corio_process_wait parks (corio/process.h): CORIO_WAIT_WAITID (IORING_OP_WAITID,
+	 * 6.7+), CORIO_WAIT_PIDFD_POLL (pidfd_open, 5.3+), CORIO_WAIT_POOL (waitpid on the
+	 * blocking pool). */
+	unsigned process_wait;
+	bool udp_multishot;      /* corio_udp_receiver keeps a multishot recvmsg armed (6.0+) */
 	uint64_t ops[4];         /* bitmap of supported IORING_OP_* codes (io_uring_get_probe) */
 	char kernel[64];         /* uname release */
 } corio_capabilities;
+
+enum { CORIO_WAIT_POOL = 0, CORIO_WAIT_PIDFD_POLL = 1, CORIO_WAIT_WAITID = 2 };
 
 /* Fills *out for this thread's loop; -ESRCH outside a loop. */
 CORIO_API int corio_caps(corio_capabilities *out);

@@ -1,5 +1,6 @@
-/* corio/sync.h: coordination between the tasks of one loop: channels, mutexes, semaphores,
- * events, condition variables, wait groups, futures and task groups.
+/* corio/sync.h: coordination between the tasks of one loop: channels (FIFO, LIFO and
+ * priority, with asyncio.Queue's task_done/join), mutexes, semaphores, events, condition
+ * variables, wait groups, barriers, futures and task groups.
  *
  * Loop-local. Every object here belongs to the loop of the tasks that use it and must only
  * be touched from that loop's thread (nothing here is thread-safe; cross-loop hand-over
@@ -88,6 +89,30 @@ CORIO_API void corio_chan_free(corio_chan *ch);
 CORIO_API size_t corio_chan_len(const corio_chan *ch);
 /* The capacity given to corio_chan_new; 0 for NULL. */
 CORIO_API size_t corio_chan_cap(const corio_chan *ch);
+
+/* Other orders, like asyncio.LifoQueue and asyncio.PriorityQueue: the same corio_chan
+ * calls (send, recv, try_*, close, free, len, cap, and the join calls below) on a channel
+ * that hands out the newest element first (LIFO), or the least element by cmp first
+ * (cmp(a, b) < 0 when a goes first, as qsort's; elements that compare equal leave in the
+ * order they were sent). capacity must be at least 1 (a rendezvous channel has no order
+ * to keep). A sender that finds a parked receiver still hands its element straight over
+ * (nothing buffered can go first then). NULL with errno EINVAL (capacity 0, elem_size 0,
+ * cmp NULL) or ENOMEM. Sending to a priority channel is O(log n). */
+CORIO_API corio_chan *corio_chan_new_lifo(size_t capacity, size_t elem_size);
+CORIO_API corio_chan *corio_chan_new_priority(size_t capacity, size_t elem_size,
+					      int (*cmp)(const void *a, const void *b));
+
+/* asyncio.Queue's task_done()/join() on any corio_chan: every element sent counts as
+ * unfinished until a corio_chan_task_done call accounts for it (normally by the receiver,
+ * once it has processed the element); corio_chan_join parks until the count is zero.
+ * task_done: 0, -EINVAL (called more often than elements were sent; nothing changes),
+ * never parks. join: 0 (at once when nothing is unfinished), -ECANCELED, -ETIMEDOUT,
+ * -EINVAL, -EPERM. Closing the channel does not end a join (elements still buffered are
+ * still unfinished); corio_chan_free wakes joiners with -EPIPE. */
+CORIO_API int corio_chan_task_done(corio_chan *ch);
+CORIO_API int corio_chan_join(corio_chan *ch);
+/* Elements sent and not yet accounted for by corio_chan_task_done (0 for NULL). */
+CORIO_API size_t corio_chan_unfinished(const corio_chan *ch);
 
 /* ---- channels between loops ------------------------------------------------------------ */
 
@@ -222,6 +247,37 @@ CORIO_API int corio_waitgroup_done(corio_waitgroup *wg);
 CORIO_API int corio_waitgroup_wait(corio_waitgroup *wg);
 /* The counter (0 for NULL). */
 CORIO_API int64_t corio_waitgroup_count(const corio_waitgroup *wg);
+
+/* ---- barrier ---------------------------------------------------------------------------- */
+
+/* Like asyncio.Barrier (and Python's threading.Barrier): parties tasks meet; each
+ * corio_barrier_wait parks until parties tasks are waiting, then all are released and the
+ * barrier is ready for the next round (cyclic). Fields are private. */
+typedef struct corio_barrier {
+	corio__waitq q;
+	size_t parties;
+	size_t waiting;
+	uint64_t round;
+	bool broken;
+} corio_barrier;
+
+/* -EINVAL for NULL or parties 0. */
+CORIO_API int corio_barrier_init(corio_barrier *b, size_t parties);
+/* May park until parties tasks have called it in this round. Returns the caller's arrival
+ * index in the round (0 .. parties-1: the last to arrive gets parties-1, and it never
+ * parks), -EPIPE when the barrier is broken (before or while waiting: corio_barrier_abort),
+ * -ECANCELED / -ETIMEDOUT (the caller left the round, which then waits for one more
+ * arrival; the barrier is not broken), -EINVAL, -EPERM. */
+CORIO_API int corio_barrier_wait(corio_barrier *b);
+/* Breaks the barrier: every parked and later waiter gets -EPIPE until corio_barrier_reset.
+ * Never parks. 0, -EINVAL. */
+CORIO_API int corio_barrier_abort(corio_barrier *b);
+/* Wakes the parked waiters with -EPIPE (as abort) and returns the barrier to an empty,
+ * unbroken round. Never parks. 0, -EINVAL. */
+CORIO_API int corio_barrier_reset(corio_barrier *b);
+/* Tasks waiting in the current round (0 for NULL), and whether the barrier is broken. */
+CORIO_API size_t corio_barrier_waiting(const corio_barrier *b);
+CORIO_API bool corio_barrier_broken(const corio_barrier *b);
 
 /* ---- futures --------------------------------------------------------------------------- */
 
