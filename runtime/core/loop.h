@@ -105,7 +105,8 @@ struct corio__loop {
 		corio__list armed_list; /* corio__deadline, newest first */
 		corio__ktimer timer;        /* the one kernel timer, at `at` while armed */
 		uint64_t at;
-		uint64_t turn_now;    /* corio_now() of this turn, 0 until read (deadline.c) */
+		uint64_t turn_now;    /* corio_now() of this turn, 0 until read (deadline.c,
+				 * corio__turn_now in task.h) */
 		bool armed;
 	} dl;
 	struct corio__loopset *loopset; /* the loops of one corio_run_threads (threads/loops.c) */

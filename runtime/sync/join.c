@@ -11,7 +11,7 @@
 static int wait_for(corio__loop *l, corio_task **tasks, size_t n)
 {
 	corio__watcher small[4], *ws = n <= 4 ? small : malloc(n * sizeof *ws);
-	corio__wait w = { .task = l->current };
+	corio__wait w = { .task = l->current, .what = corio__wait_join, .obj = tasks[0] };
 	int rc;
 
 	if (!ws)

@@ -38,7 +38,8 @@ static void waiter_unlink(corio__wait *w)
 		waitq_remove(wt->q, wt);
 }
 
-int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
+int corio__waitq_park_on(corio__waitq *q, struct corio__waiter *wt, const char *what,
+			 const void *obj)
 {
 	corio__loop *lp = corio__loop_get();
 	struct corio_task *t = lp ? lp->current : NULL;
@@ -46,7 +47,8 @@ int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
 
 	if (!t)
 		return -EPERM;
-	wt->w = (corio__wait){ .task = t, .unlink = waiter_unlink, .data = wt };
+	wt->w = (corio__wait){ .task = t, .unlink = waiter_unlink, .data = wt, .what = what,
+			       .obj = obj };
 	wt->q = q;
 	corio__list_push_back(&l, &wt->link);
 	list_store(q, &l);

@@ -57,8 +57,15 @@ static inline int corio__wait_check(void)
 /* Appends wt (on the running task's stack; buf set by the caller if used) to q and parks
  * until a waker ends the wait (returns the res it gave), or cancellation / the deadline
  * (-ECANCELED / -ETIMEDOUT, wt already off q). -EPERM outside a task (wt never queued).
- * On return wt is off q in every case. */
-int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt);
+ * On return wt is off q in every case. what and obj say what the task waits on in
+ * corio_tasks_dump (a static label, "mutex", and the primitive); corio__waitq_park: "wait"
+ * and the queue. */
+int corio__waitq_park_on(corio__waitq *q, struct corio__waiter *wt, const char *what,
+			 const void *obj);
+static inline int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
+{
+	return corio__waitq_park_on(q, wt, NULL, q);
+}
 
 /* Takes the first waiter off q; NULL when q is empty. The caller hands it what it waited
  * for, then calls corio__waiter_wake. */
