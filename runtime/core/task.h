@@ -78,8 +78,8 @@ void corio__park(corio__loop *l);
 
 /* The clock of the loop's current turn (corio_now() read at most once a turn: the first
  * caller reads it, runtime/core/loop.c and run.c clear it at every new turn). What a
- * task's parked_at records: a park costs no clock read of its own, and is dated no earlier
- * than its turn began. */
+ * task's parked_at records: a park costs no clock read of its own, and is dated within its
+ * turn, never after it parked. */
 static inline uint64_t corio__turn_now(corio__loop *l)
 {
 	if (!l->dl.turn_now)
