@@ -148,7 +148,8 @@ static void notify(struct corio_task *t)
 static void task_finished(corio__loop *l, struct corio_task *t)
 {
 	t->state = TASK_DONE;
-	corio__locals_drop(t); /* nobody reads them any more: the map may go at once */
+	if (t->locals)
+		corio__locals_drop(t); /* nobody reads them any more: the map may go now */
 	l->stats.tasks_live--;
 	if (!t->detached)
 		l->attached_live--;

@@ -44,7 +44,6 @@ struct corio_task {
 	bool named;   /* name holds a name given by corio_task_set_name */
 	uint64_t id;  /* 1, 2, ... per loop, in spawn order (the loop's stats.tasks_spawned) */
 	corio__locals *locals; /* task-local values (task_local.c), shared until one side sets */
-	uint64_t parked_at;    /* the loop turn's clock when it parked on op or wait (dump) */
 	/* Cold, and last: task_alloc clears everything before it, only name[0] of it. Holds
 	 * the given name, or "task-<id>" once asked for (task_name.c). */
 	char name[CORIO__TASK_NAME_MAX + 1];
@@ -77,9 +76,9 @@ static inline struct corio_task *corio__taskq_pop(corio__taskq *q)
 void corio__park(corio__loop *l);
 
 /* The clock of the loop's current turn (corio_now() read at most once a turn: the first
- * caller reads it, runtime/core/loop.c and run.c clear it at every new turn). What a
- * task's parked_at records: a park costs no clock read of its own, and is dated within its
- * turn, never after it parked. */
+ * caller reads it, runtime/core/loop.c and run.c clear it at every new turn). What the
+ * parked_at of a wait or an op records: a park costs no clock read of its own, and is
+ * dated within its turn, never after it parked. */
 static inline uint64_t corio__turn_now(corio__loop *l)
 {
 	if (!l->dl.turn_now)
@@ -127,6 +126,7 @@ struct corio__wait {
 	corio__timer *timer;
 	const char *what;      /* for corio_tasks_dump: a static label ("mutex", "join"...), */
 	const void *obj;       /* and the object waited on; NULL: "wait" and none */
+	uint64_t parked_at;    /* and since when (corio__turn_now) */
 	int res;
 	bool woken;
 };

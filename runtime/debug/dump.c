@@ -133,10 +133,12 @@ static int put_name(FILE *f, const char *s)
 /* What a parked task waits on, and since when: " 1.250s on recv fd 9". */
 static int put_parked(FILE *f, const struct corio_task *t, uint64_t now)
 {
-	uint64_t ms = (now > t->parked_at ? now - t->parked_at : 0) / 1000000u;
+	uint64_t at, ms;
 
 	if (!t->op && !t->wait)
 		return 0;
+	at = t->op ? t->op->parked_at : t->wait->parked_at;
+	ms = (now > at ? now - at : 0) / 1000000u;
 	if (fprintf(f, " %llu.%03llus on ", (unsigned long long)(ms / 1000),
 		    (unsigned long long)(ms % 1000)) < 0)
 		return -1;
