@@ -178,8 +178,10 @@ static void cookie_domain(const corio__hclient_setcookie *sc, const char *host, 
 		char ch = corio__ascii_lower(sc->domain[i]);
 
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-		      ch == '.' || ch == '_' || ch == ':'))
-			return; /* not a host name as this client writes one (no IDNA) */
+		      ch == '.' || ch == '_' || ch == ':')) {
+			dom[0] = 0; /* not a host name as this client writes one (no IDNA) */
+			return;
+		}
 		dom[i] = ch;
 	}
 	dom[sc->domain_len] = 0;
