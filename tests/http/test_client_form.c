@@ -221,15 +221,21 @@ static void *t_multipart(ctx *x)
 	return TH_OK;
 }
 
-START_TEST(multipart_bytes_exact)
+/* Runs body against one echoing server with multipart_form() in x.ud. */
+static void with_multipart_form(body_fn body)
 {
-	ctx x = {.nsrv = 1, .body = t_multipart};
+	ctx x = {.nsrv = 1, .body = body};
 
 	x.ud = multipart_form();
 	x.s[0].respond = r_echo;
 	RUN_CTX(x);
 	corio_http_form_free(x.ud);
 	cleanup();
+}
+
+START_TEST(multipart_bytes_exact)
+{
+	with_multipart_form(t_multipart);
 }
 END_TEST
 
@@ -257,13 +263,7 @@ static void *t_replay(ctx *x)
 
 START_TEST(redirect_307_replays_the_form)
 {
-	ctx x = {.nsrv = 1, .body = t_replay};
-
-	x.ud = multipart_form();
-	x.s[0].respond = r_echo;
-	RUN_CTX(x);
-	corio_http_form_free(x.ud);
-	cleanup();
+	with_multipart_form(t_replay);
 }
 END_TEST
 
