@@ -323,7 +323,8 @@ CORIO_API corio_http_cookie_jar *corio_http_client_cookie_jar(corio_http_client 
  *   - with a client, the jar is asked again for every hop of a redirect chain (each host
  *     gets its own cookies) and every response's Set-Cookie is stored, a 3xx's before the
  *     next hop; a caller's own Cookie header replaces the jar's where it is sent (on the
- *     first origin only, like Authorization). */
+ *     first origin only, like Authorization); corio_ws_connect sends the jar's cookies
+ *     and the client's credentials too, and stores the answer's Set-Cookie. */
 CORIO_API corio_http_cookie_jar *corio_http_cookie_jar_new(void); /* NULL on ENOMEM */
 CORIO_API void corio_http_cookie_jar_free(corio_http_cookie_jar *j);
 /* Stores one Set-Cookie field value as if received in a response from url (a malformed or

@@ -2,7 +2,8 @@
  * servers in the test (127.0.0.1 and "localhost" on the same port are two hosts): cookies
  * sent back, a Set-Cookie on a 302 hop applied before the next hop, no cookie for another
  * host, CORIO_HTTP_NO_COOKIES (client and request), a jar shared by two clients, the
- * caller's own Cookie header, SameSite through site_for_cookies. */
+ * caller's own Cookie header, SameSite through site_for_cookies, and a WebSocket
+ * connect carrying the client's cookies and credentials. */
 #define _GNU_SOURCE
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -40,6 +41,9 @@ static int r_cookies(srv *s, const rq *q, const char **out, size_t *len)
 				*p = ' '; /* no spaces in a request line: '~' stands for them */
 		*len = (size_t)snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\nSet-Cookie: %s\r\n"
 				       "Content-Length: 2\r\n\r\nok", arg);
+	} else if (!strncmp(path, "/ws ", 4)) { /* an upgrade refused, with a cookie */
+		*len = (size_t)snprintf(buf, sizeof buf, "HTTP/1.1 403 Forbidden\r\nSet-Cookie: w=1\r\n"
+				       "Content-Length: 0\r\n\r\n");
 	} else if (!strncmp(path, "/redir-set ", 11)) {
 		*len = (size_t)snprintf(buf, sizeof buf, "HTTP/1.1 302 Found\r\nSet-Cookie: r=1\r\n"
 				       "Set-Cookie: bad\r\nSet-Cookie: r2=2; Path=/echo\r\n"
@@ -285,12 +289,41 @@ START_TEST(same_site_for_cookies)
 }
 END_TEST
 
+static void *t_ws(ctx *x)
+{
+	char body[512], url[128];
+	corio_ws *ws = NULL;
+	const char *h;
+
+	TH_CHECK(get(x->c, u(x, 0, "/set/a=1;~Path=/"), body, sizeof body) == 200);
+	snprintf(url, sizeof url, "ws://127.0.0.1:%d/ws", x->s[0].port);
+	TH_CHECK(corio_ws_connect(x->c, url, &ws) < 0 && ws == NULL);
+	h = head_of(&x->s[0], x->s[0].requests);
+	TH_CHECK(strncmp(h, "GET /ws HTTP/1.1\r\n", 18) == 0);
+	TH_CHECK(strstr(h, "\r\nCookie: a=1\r\n"));
+	TH_CHECK(strstr(h, "\r\nAuthorization: Basic dXNlcjpwYXNz\r\n"));
+	/* the refusal's cookie was kept */
+	TH_CHECK(corio_http_cookie_jar_len(corio_http_client_cookie_jar(x->c)) == 2);
+	return TH_OK;
+}
+
+START_TEST(websocket_connect_carries_cookies_and_auth)
+{
+	ctx x = {.nsrv = 1, .body = t_ws};
+
+	x.o.auth_user = "user";
+	x.o.auth_password = "pass";
+	x.s[0].respond = r_cookies;
+	RUN_CTX(x);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http_client_cookies");
 
 	TH_TCASE(s, "cookies", TH_TIMEOUT, cookie_sent_back, set_cookie_on_302_applied_before_following,
 		 cookie_not_sent_to_another_host, no_cookies_flag, jar_shared_by_two_clients,
-		 same_site_for_cookies);
+		 same_site_for_cookies, websocket_connect_carries_cookies_and_auth);
 	return th_main(s);
 }
