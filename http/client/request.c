@@ -88,7 +88,7 @@ typedef struct job {
 	uint64_t deadline;
 	uint64_t max_body;
 	int max_redirects;
-	/* issue 16 (session.h, form.h): credentials, the form being sent */
+	/* credentials and the form being sent (session.h, form.h) */
 	char *auth;                     /* Authorization for the first origin, or NULL */
 	corio__hclient_form_body *form; /* BODY_FORM: its files open */
 } job;
