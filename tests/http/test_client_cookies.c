@@ -97,6 +97,20 @@ static const char *at(ctx *x, int i, const char *host, const char *path)
 	return g_url;
 }
 
+/* Runs body against nsrv servers answering r_cookies; with_auth: the client has Basic
+ * credentials "user:pass". */
+static void run_cookies(body_fn body, int nsrv, bool with_auth)
+{
+	ctx x = {.nsrv = nsrv, .body = body};
+
+	if (with_auth) {
+		x.o.auth_user = "user";
+		x.o.auth_password = "pass";
+	}
+	x.s[0].respond = x.s[1].respond = r_cookies;
+	RUN_CTX(x);
+}
+
 static void *t_sent_back(ctx *x)
 {
 	char body[512];
@@ -125,10 +139,7 @@ static void *t_sent_back(ctx *x)
 
 START_TEST(cookie_sent_back)
 {
-	ctx x = {.nsrv = 1, .body = t_sent_back};
-
-	x.s[0].respond = r_cookies;
-	RUN_CTX(x);
+	run_cookies(t_sent_back, 1, false);
 }
 END_TEST
 
@@ -148,10 +159,7 @@ static void *t_redirect_hop(ctx *x)
 
 START_TEST(set_cookie_on_302_applied_before_following)
 {
-	ctx x = {.nsrv = 1, .body = t_redirect_hop};
-
-	x.s[0].respond = r_cookies;
-	RUN_CTX(x);
+	run_cookies(t_redirect_hop, 1, false);
 }
 END_TEST
 
@@ -187,10 +195,7 @@ static void *t_other_host(ctx *x)
 
 START_TEST(cookie_not_sent_to_another_host)
 {
-	ctx x = {.nsrv = 2, .body = t_other_host};
-
-	x.s[0].respond = x.s[1].respond = r_cookies;
-	RUN_CTX(x);
+	run_cookies(t_other_host, 2, false);
 }
 END_TEST
 
@@ -220,10 +225,7 @@ static void *t_no_cookies(ctx *x)
 
 START_TEST(no_cookies_flag)
 {
-	ctx x = {.nsrv = 1, .body = t_no_cookies};
-
-	x.s[0].respond = r_cookies;
-	RUN_CTX(x);
+	run_cookies(t_no_cookies, 1, false);
 }
 END_TEST
 
@@ -282,10 +284,7 @@ static void *t_same_site(ctx *x)
 
 START_TEST(same_site_for_cookies)
 {
-	ctx x = {.nsrv = 1, .body = t_same_site};
-
-	x.s[0].respond = r_cookies;
-	RUN_CTX(x);
+	run_cookies(t_same_site, 1, false);
 }
 END_TEST
 
@@ -309,12 +308,7 @@ static void *t_ws(ctx *x)
 
 START_TEST(websocket_connect_carries_cookies_and_auth)
 {
-	ctx x = {.nsrv = 1, .body = t_ws};
-
-	x.o.auth_user = "user";
-	x.o.auth_password = "pass";
-	x.s[0].respond = r_cookies;
-	RUN_CTX(x);
+	run_cookies(t_ws, 1, true);
 }
 END_TEST
 

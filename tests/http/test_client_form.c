@@ -141,12 +141,18 @@ static void *t_urlencoded(ctx *x)
 	return TH_OK;
 }
 
+/* Runs body against one server answering with respond, ud in x.ud. */
+static void run_one(body_fn body, respond_fn respond, void *ud)
+{
+	ctx x = {.nsrv = 1, .body = body, .ud = ud};
+
+	x.s[0].respond = respond;
+	RUN_CTX(x);
+}
+
 START_TEST(urlencoded_bytes_exact)
 {
-	ctx x = {.nsrv = 1, .body = t_urlencoded};
-
-	x.s[0].respond = r_echo;
-	RUN_CTX(x);
+	run_one(t_urlencoded, r_echo, NULL);
 }
 END_TEST
 
@@ -220,21 +226,19 @@ static void *t_multipart(ctx *x)
 	return TH_OK;
 }
 
-/* Runs body against one echoing server with multipart_form() in x.ud. */
-static void with_multipart_form(body_fn body)
+/* Runs body against one server with multipart_form() in x.ud. */
+static void with_multipart_form(body_fn body, respond_fn respond)
 {
-	ctx x = {.nsrv = 1, .body = body};
+	corio_http_form *f = multipart_form();
 
-	x.ud = multipart_form();
-	x.s[0].respond = r_echo;
-	RUN_CTX(x);
-	corio_http_form_free(x.ud);
+	run_one(body, respond, f);
+	corio_http_form_free(f);
 	cleanup();
 }
 
 START_TEST(multipart_bytes_exact)
 {
-	with_multipart_form(t_multipart);
+	with_multipart_form(t_multipart, r_echo);
 }
 END_TEST
 
@@ -262,7 +266,7 @@ static void *t_replay(ctx *x)
 
 START_TEST(redirect_307_replays_the_form)
 {
-	with_multipart_form(t_replay);
+	with_multipart_form(t_replay, r_echo);
 }
 END_TEST
 
@@ -301,13 +305,7 @@ static void *t_retry(ctx *x)
 
 START_TEST(retry_on_reused_connection_replays_the_form)
 {
-	ctx x = {.nsrv = 1, .body = t_retry};
-
-	x.ud = multipart_form();
-	x.s[0].respond = r_drop_second;
-	RUN_CTX(x);
-	corio_http_form_free(x.ud);
-	cleanup();
+	with_multipart_form(t_retry, r_drop_second);
 }
 END_TEST
 
@@ -338,10 +336,7 @@ static void *t_not_regular(ctx *x)
 
 START_TEST(file_not_regular_is_chunked)
 {
-	ctx x = {.nsrv = 1, .body = t_not_regular};
-
-	x.s[0].respond = r_echo;
-	RUN_CTX(x);
+	run_one(t_not_regular, r_echo, NULL);
 }
 END_TEST
 
@@ -364,10 +359,7 @@ static void *t_vanished(ctx *x)
 
 START_TEST(vanished_file_enoent)
 {
-	ctx x = {.nsrv = 1, .body = t_vanished};
-
-	x.s[0].respond = r_echo;
-	RUN_CTX(x);
+	run_one(t_vanished, r_echo, NULL);
 	cleanup();
 }
 END_TEST
