@@ -34,11 +34,19 @@ static void waiter_unlink(corio__wait *w)
 {
 	struct corio__waiter *wt = w->data;
 
-	if (wt->q)
+	if (wt->q) {
 		waitq_remove(wt->q, wt);
+		if (wt->count)
+			(*wt->count)--;
+	}
 }
 
 int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
+{
+	return corio__waitq_park_counted(q, wt, NULL);
+}
+
+int corio__waitq_park_counted(corio__waitq *q, struct corio__waiter *wt, size_t *count)
 {
 	corio__loop *lp = corio__loop_get();
 	struct corio_task *t = lp ? lp->current : NULL;
@@ -48,6 +56,9 @@ int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
 		return -EPERM;
 	wt->w = (corio__wait){ .task = t, .unlink = waiter_unlink, .data = wt };
 	wt->q = q;
+	wt->count = count;
+	if (count)
+		(*count)++;
 	corio__list_push_back(&l, &wt->link);
 	list_store(q, &l);
 	/* If the task is already cancelled or past its deadline, corio__wait_park unlinks wt
