@@ -16,8 +16,8 @@
 
 #include "runtime/sync/chan_internal.h"
 
-/* A channel of cap slots of stride bytes each; NULL with errno. */
-static corio_chan *chan_new(size_t capacity, size_t elem_size, size_t stride)
+/* A channel of cap slots of stride bytes each, and pad bytes more; NULL with errno. */
+static corio_chan *chan_new(size_t capacity, size_t elem_size, size_t stride, size_t pad)
 {
 	corio_chan *ch;
 	size_t bytes;
@@ -27,7 +27,7 @@ static corio_chan *chan_new(size_t capacity, size_t elem_size, size_t stride)
 		return NULL;
 	}
 	if (__builtin_mul_overflow(capacity, stride, &bytes) ||
-	    __builtin_add_overflow(bytes, sizeof *ch, &bytes)) {
+	    __builtin_add_overflow(bytes, sizeof *ch + pad, &bytes)) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -40,7 +40,7 @@ static corio_chan *chan_new(size_t capacity, size_t elem_size, size_t stride)
 
 corio_chan *corio_chan_new(size_t capacity, size_t elem_size)
 {
-	return chan_new(capacity, elem_size, elem_size);
+	return chan_new(capacity, elem_size, elem_size, 0);
 }
 
 corio_chan *corio_chan_new_lifo(size_t capacity, size_t elem_size)
@@ -51,7 +51,7 @@ corio_chan *corio_chan_new_lifo(size_t capacity, size_t elem_size)
 		errno = EINVAL;
 		return NULL;
 	}
-	if ((ch = chan_new(capacity, elem_size, elem_size)))
+	if ((ch = chan_new(capacity, elem_size, elem_size, 0)))
 		ch->kind = CORIO__CHAN_LIFO;
 	return ch;
 }
@@ -70,7 +70,7 @@ corio_chan *corio_chan_new_priority(size_t capacity, size_t elem_size,
 		errno = ENOMEM;
 		return NULL;
 	}
-	if ((ch = chan_new(capacity, elem_size, stride))) {
+	if ((ch = chan_new(capacity, elem_size, stride, CORIO__CHAN_ALIGN - 1))) {
 		ch->kind = CORIO__CHAN_PRIO;
 		ch->cmp = cmp;
 	}

@@ -9,7 +9,6 @@
 #ifndef CORIO_SYNC_CHAN_INTERNAL_H
 #define CORIO_SYNC_CHAN_INTERNAL_H
 
-#include <stdalign.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,14 +16,17 @@
 
 enum { CORIO__CHAN_FIFO, CORIO__CHAN_LIFO, CORIO__CHAN_PRIO };
 
+/* The fields every FIFO send and receive touches come first, as they were before the other
+ * orders existed (the FIFO channel is the benchmarked one); a capacity-1 channel's slot
+ * still shares the second cache line with them. */
 struct corio_chan {
 	size_t cap, esz;
 	size_t head, len;       /* FIFO: ring buffer, oldest element at head; others: head 0 */
-	size_t unfinished;      /* sent and not yet accounted for by corio_chan_task_done */
 	bool closed;
 	unsigned char kind;     /* CORIO__CHAN_* */
 	corio__waitq senders;   /* waiter.buf: the element to send (const) */
 	corio__waitq receivers; /* waiter.buf: where to put the element */
+	size_t unfinished;      /* sent and not yet accounted for by corio_chan_task_done */
 	corio__waitq joiners;   /* corio_chan_join, woken when unfinished reaches 0 */
 	/* Priority channels only: the order, the sequence number of the next element sent
 	 * (it breaks ties, so equal elements leave in the order they came) and the bytes per
@@ -32,10 +34,14 @@ struct corio_chan {
 	int (*cmp)(const void *a, const void *b);
 	uint64_t seq;
 	size_t stride;
-	/* cap elements of esz bytes (FIFO, LIFO) or stride bytes (priority). Aligned like
-	 * malloc's memory, so that a priority channel's cmp gets aligned elements. */
-	alignas(max_align_t) unsigned char buf[];
+	/* cap elements of esz bytes (FIFO, LIFO), or for a priority channel cap slots of
+	 * stride bytes from the first CORIO__CHAN_ALIGN-aligned byte (CORIO__CHAN_ALIGN - 1
+	 * more are allocated), so that its cmp gets aligned elements. */
+	unsigned char buf[];
 };
+
+/* malloc's alignment, and the most any element type can need from it. */
+#define CORIO__CHAN_ALIGN 16
 
 /* Bytes per buffered element of a priority channel of elem_size elements; 0 on
  * overflow. */

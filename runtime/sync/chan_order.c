@@ -17,9 +17,9 @@
 size_t corio__chan_prio_stride(size_t elem_size)
 {
 	/* Slots must keep every element as aligned as its type. Its alignment divides its size
-	 * and is at most 16 (malloc's, max_align_t's): 16 when the size is a multiple of 16,
-	 * else 8 is enough (and the sequence number wants 8). */
-	size_t align = elem_size % 16 == 0 ? 16 : 8;
+	 * and is at most CORIO__CHAN_ALIGN: that when the size is a multiple of it, else 8 is
+	 * enough (and the sequence number wants 8). */
+	size_t align = elem_size % CORIO__CHAN_ALIGN == 0 ? CORIO__CHAN_ALIGN : 8;
 	size_t s;
 
 	if (__builtin_add_overflow(elem_size, 8 + align - 1, &s))
@@ -29,7 +29,9 @@ size_t corio__chan_prio_stride(size_t elem_size)
 
 static unsigned char *hslot(corio_chan *ch, size_t i)
 {
-	return ch->buf + i * ch->stride;
+	uintptr_t base = ((uintptr_t)ch->buf + CORIO__CHAN_ALIGN - 1) & ~(uintptr_t)(CORIO__CHAN_ALIGN - 1);
+
+	return (unsigned char *)base + i * ch->stride;
 }
 
 static uint64_t seq_of(const corio_chan *ch, const unsigned char *slot)

@@ -25,7 +25,7 @@ struct corio__waiter {
 	corio__lnode link;                /* on q (a runtime/util/list.h list, see waitq.c) */
 	void *buf;                        /* channels: element to send / buffer to fill */
 	void *value;                      /* futures: the value handed over at wake-up */
-	size_t *count;                    /* see corio__waitq_park_counted, else NULL */
+	size_t *count;                    /* corio__waitq_park_counted's, else unset */
 };
 
 static inline void corio__waitq_init(corio__waitq *q)
