@@ -99,14 +99,15 @@ struct corio__loop {
 	corio_statistics stats;
 	uint64_t op_seq;              /* sequence number of submitted operations (faults) */
 	bool deadlock;
+	uint64_t park_clock;          /* what a park is dated with (loop.c's park_clock_tick) */
+	unsigned park_clock_turns;    /* turns without a kernel entry since it was read */
 	corio__mailbox mbox;
 	unsigned external;            /* blocking-pool jobs of ours still running */
 	struct {                      /* armed I/O deadlines (deadline.c) */
 		corio__list armed_list; /* corio__deadline, newest first */
 		corio__ktimer timer;        /* the one kernel timer, at `at` while armed */
 		uint64_t at;
-		uint64_t turn_now;    /* corio_now() of this turn, 0 until read (deadline.c,
-				 * corio__turn_now in task.h) */
+		uint64_t turn_now;    /* corio_now() of this turn, 0 until read (deadline.c) */
 		bool armed;
 	} dl;
 	struct corio__loopset *loopset; /* the loops of one corio_run_threads (threads/loops.c) */

@@ -25,7 +25,7 @@ struct corio__op {
 	uint32_t cqe_flags;
 	bool done;
 	bool cancel_sent;
-	uint64_t parked_at; /* corio_tasks_dump: since when (corio__turn_now), */
+	uint64_t parked_at; /* corio_tasks_dump: since when (the loop's park_clock), */
 	struct io_uring_sqe sqe; /* and on what: opcode and fd */ /* prepared by the caller, copied into the ring on submit */
 };
 

@@ -148,8 +148,6 @@ static void notify(struct corio_task *t)
 static void task_finished(corio__loop *l, struct corio_task *t)
 {
 	t->state = TASK_DONE;
-	if (t->locals)
-		corio__locals_drop(t); /* nobody reads them any more: the map may go now */
 	l->stats.tasks_live--;
 	if (!t->detached)
 		l->attached_live--;
@@ -167,6 +165,8 @@ static void task_main(void *p)
 #endif
 	after_switch(l);
 	t->result = t->fn(t->arg);
+	if (t->locals) /* nobody reads them any more: the map may go now */
+		corio__locals_drop(t);
 	task_finished(l, t);
 	to_scheduler(l, t, true);
 	__builtin_unreachable();
@@ -191,9 +191,9 @@ static bool task_keep(const corio__loop *l)
 
 static void task_free(corio__loop *l, struct corio_task *t)
 {
+	/* Only finished tasks are freed: their task-locals went as they finished (task_main,
+	 * or resume for a task cancelled before it ran). */
 	corio__list_remove(&l->tasks, &t->all);
-	if (t->locals)
-		corio__locals_drop(t);
 	if (task_keep(l)) {
 		t->arg = l->free_tasks;
 		l->free_tasks = t;
@@ -246,6 +246,7 @@ static void resume(corio__loop *l, struct corio_task *t)
 		/* First run. The context is made here, not at spawn, so that a task cancelled
 		 * before it ever ran is simply finished (asyncio does the same). */
 		if (t->cancelled) {
+			corio__locals_drop(t);
 			task_finished(l, t);
 			task_retire(l, t);
 			return;

@@ -75,17 +75,6 @@ static inline struct corio_task *corio__taskq_pop(corio__taskq *q)
 /* Parks the running task until something makes it ready again. */
 void corio__park(corio__loop *l);
 
-/* The clock of the loop's current turn (corio_now() read at most once a turn: the first
- * caller reads it, runtime/core/loop.c and run.c clear it at every new turn). What the
- * parked_at of a wait or an op records: a park costs no clock read of its own, and is
- * dated within its turn, never after it parked. */
-static inline uint64_t corio__turn_now(corio__loop *l)
-{
-	if (!l->dl.turn_now)
-		l->dl.turn_now = corio_now();
-	return l->dl.turn_now;
-}
-
 /* Task-local values (task_local.c). A map is immutable once shared; refs counts the tasks
  * that hold it. Never crosses threads (a post from another loop starts with none), so the
  * count is plain. */
@@ -126,7 +115,7 @@ struct corio__wait {
 	corio__timer *timer;
 	const char *what;      /* for corio_tasks_dump: a static label ("mutex", "join"...), */
 	const void *obj;       /* and the object waited on; NULL: "wait" and none */
-	uint64_t parked_at;    /* and since when (corio__turn_now) */
+	uint64_t parked_at;    /* and since when (the loop's park_clock) */
 	int res;
 	bool woken;
 };

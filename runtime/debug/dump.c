@@ -8,8 +8,9 @@
  *
  * It only reads what the core records anyway: the operation a parked task waits on (its
  * SQE stays on the task's stack: opcode and fd), or its wait's label and object (task.h),
- * and the turn clock of its park (corio__turn_now). Nothing is recorded for the dump's sake
- * on any hot path but that one stamp per park, and the clock is read here once. */
+ * and the date of its park (the loop's park_clock, runtime/core/loop.c). Nothing is
+ * recorded for the dump's sake on any hot path but that one copied word per park, and the
+ * clock is read here once. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
