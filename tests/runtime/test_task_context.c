@@ -261,6 +261,7 @@ END_TEST
 struct seen {
 	void *value;
 	corio_event done;
+	corio_loop *loop;
 };
 
 static void *record_value(void *arg)
@@ -277,7 +278,7 @@ static void *post_from_thread(void *arg)
 {
 	struct seen *s = arg;
 
-	return (void *)(intptr_t)corio_loop_post(*(corio_loop **)&s->value, record_value, s);
+	return (void *)(intptr_t)corio_loop_post(s->loop, record_value, s);
 }
 
 static void *t_group_and_post(void *arg)
@@ -299,7 +300,8 @@ static void *t_group_and_post(void *arg)
 	TH_CHECK(corio_loop_post(corio_loop_current(), record_value, &s) == 0);
 	TH_CHECK(corio_event_wait(&s.done) == 0 && s.value == &vb);
 	/* from another thread: nobody's child */
-	s.value = corio_loop_current();
+	s.value = &vd;
+	s.loop = corio_loop_current();
 	corio_event_clear(&s.done);
 	TH_CHECK(corio_blocking(post_from_thread, &s, &rc) == 0 && rc == NULL);
 	TH_CHECK(corio_event_wait(&s.done) == 0 && s.value == NULL);
@@ -316,12 +318,11 @@ END_TEST
 
 static void *leaf(void *arg)
 {
-	(void)arg;
 	if (corio_task_local_get(&k1) != &va)
 		return (void *)"no value";
 	/* every other one copies the map; the rest only share it */
-	if ((uintptr_t)corio_current() & 64)
-		corio_task_local_set(&k2, &vc);
+	if ((intptr_t)arg % 2 && corio_task_local_set(&k2, &vc) != 0)
+		return (void *)"set failed";
 	corio_yield(); /* all alive at once */
 	return TH_OK;
 }
@@ -335,8 +336,8 @@ static void *t_many_tasks(void *arg)
 	TH_CHECK(corio_task_local_set(&k1, &va) == 0 && corio_task_local_set(&k3, &vd) == 0);
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < NTASKS; i++)
-			TH_CHECK((t[i] = corio_spawn(leaf, NULL)));
-		/* detached ones release theirs when they end, joined ones at the join */
+			TH_CHECK((t[i] = corio_spawn(leaf, (void *)(intptr_t)i)));
+		/* detached or joined, each drops its share of the map as it ends */
 		for (int i = 0; i < NTASKS; i += 4)
 			corio_detach(t[i]);
 		for (int i = 0; i < NTASKS; i++)
