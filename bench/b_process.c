@@ -171,7 +171,8 @@ static void run_peer(struct peers *pp, bench_result res[NMODES], int i, unsigned
 	rc = bench_run_child(argv, out, sizeof out, NULL);
 	if (rc == 0 && strncmp(out, "skipped=", 8) == 0) {
 		out[strcspn(out, "\n")] = 0;
-		snprintf(pp->reason[i], sizeof pp->reason[i], "%s", out + 8);
+		snprintf(pp->reason[i], sizeof pp->reason[i], "%.*s", (int)sizeof pp->reason[i] - 1,
+			 out + 8);
 		pp->why[i] = pp->reason[i];
 		goto skip;
 	}
