@@ -15,7 +15,7 @@
  * see corio_capabilities.process_wait):
  *   - IORING_OP_WAITID on a pidfd (6.7+): the wait is one io_uring operation;
  *   - otherwise a poll on the child's pidfd (pidfd_open, 5.3+; IORING_OP_POLL_ADD), readable
- *     when the child exits, then waitid(P_PIDFD, WNOHANG);
+ *     when the child exits, then waitid(WNOHANG) reaps it;
  *   - otherwise (no pidfd) a blocking waitid on a reaper thread of the child's own, which
  *     posts to the loop when it has reaped it (not a corio_blocking job: a cancelled wait
  *     must return at once, and a pool job cannot be abandoned).
