@@ -3,7 +3,8 @@
  * writer and a reader task at once, 2>&1, /dev/null streams, a replaced environment (and
  * PATH searched in it), cwd, a new session, exec failures reported by spawn (-ENOENT,
  * -EACCES, a bad cwd), bad arguments, a child that stops reading (-EPIPE, no SIGPIPE
- * death), the child's signal mask and dispositions reset, and no descriptor left behind.
+ * death), the child's signal mask and dispositions reset, the pipes taken as buffered
+ * streams, and no descriptor left behind.
  * Every test runs once per wait mechanism (process_helpers.h). */
 #include "tests/runtime/process_helpers.h"
 
@@ -394,6 +395,39 @@ static void *t_take_fd(void *arg)
 }
 TH_MODE_TEST(take_fd, t_take_fd)
 
+/* The pipes as buffered streams (asyncio's proc.stdin / proc.stdout): lines written to cat
+ * come back as lines. */
+static void *t_streams(void *arg)
+{
+	corio_process_opts o = { .stdin_mode = CORIO_PROCESS_PIPE,
+				 .stdout_mode = CORIO_PROCESS_PIPE };
+	const char *argv[] = { "cat", NULL };
+	corio_stream *in, *out;
+	corio_process *p;
+	char line[64];
+	int st;
+
+	TH_CHECK(corio_process_spawn(argv, &o, &p) == 0);
+	TH_CHECK((in = corio_stream_new(corio_process_take_fd(p, 0))));
+	TH_CHECK((out = corio_stream_new(corio_process_take_fd(p, 1))));
+	for (int i = 0; i < 100; i++) {
+		char want[32];
+		int n = snprintf(want, sizeof want, "line %d\n", i);
+
+		TH_CHECK(corio_stream_write(in, want, (size_t)n) == n);
+		TH_CHECK(corio_stream_flush(in) == 0);
+		TH_CHECK(corio_stream_read_until(out, "\n", 1, line, sizeof line) == n);
+		TH_CHECK(memcmp(line, want, (size_t)n) == 0);
+	}
+	TH_CHECK(corio_stream_close(in) == 0); /* cat sees EOF */
+	TH_CHECK(corio_stream_read_some(out, line, sizeof line) == 0);
+	TH_CHECK(corio_stream_close(out) == 0);
+	TH_CHECK(corio_process_wait(p, &st) == 0 && st == 0);
+	corio_process_free(p);
+	return TH_OK;
+}
+TH_MODE_TEST(streams, t_streams)
+
 static Suite *process_suite(void)
 {
 	Suite *s = suite_create("process");
@@ -401,7 +435,7 @@ static Suite *process_suite(void)
 
 	TH_TCASE_MODES(s, "spawn", TH_TIMEOUT, exit_codes, cat_echo, yes_head, big_pipe,
 		       stderr_modes, env_cwd, new_session, exec_failures, bad_args, epipe,
-		       child_signals, take_fd);
+		       child_signals, take_fd, streams);
 	tc = TH_TCASE(s, "outside", TH_TIMEOUT, outside_a_task);
 	(void)tc;
 	return s;
