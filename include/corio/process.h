@@ -77,9 +77,14 @@ typedef struct corio_process_opts {
  * as an exit status. -EINVAL (argv NULL or empty, a bad mode), -EMFILE, -ENOMEM, -EAGAIN.
  * Pipes given to the parent are ordinary (blocking) pipes, usable with corio_read,
  * corio_write and corio_stream_new (which then owns the fd: see corio_process_take_fd).
- * Does not park, but the calling thread (the loop) is suspended while the child execs
- * (clone with CLONE_VM | CLONE_VFORK, as posix_spawn: about 0.1-1 ms, whatever the size of
- * the parent). Callable from a task only (-EPERM); -ECANCELED in a cancelled task. */
+ * Parks while the child is started: the clone (CLONE_VM | CLONE_VFORK, as posix_spawn: no
+ * page tables copied, whatever the size of the parent) runs on a thread of the blocking
+ * pool, which stays suspended until the child has executed the program, so the loop runs
+ * on meanwhile (on the loop's own thread when no pool thread can be had). That thread is
+ * the child's parent thread: a program that sets PR_SET_PDEATHSIG ties itself to it.
+ * Callable from a task only (-EPERM). -ECANCELED / -ETIMEDOUT when cancelled or timed out
+ * before the child was started; once started it is not undone: 0 and the process, and the
+ * task's next blocking call fails. */
 CORIO_API int corio_process_spawn(const char *const argv[], const corio_process_opts *o,
 				  corio_process **out);
 /* Parks until the child exits and stores its status, in waitpid(2) form (WIFEXITED,

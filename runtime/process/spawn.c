@@ -5,9 +5,11 @@
  * page tables are copied, so spawning costs the same in a large process as in a small one,
  * and the pidfd comes with the pid (no window in which the pid could be recycled).
  *
- * The calling thread stays suspended until the child has executed the program or exited
+ * The cloning thread stays suspended until the child has executed the program or exited
  * (CLONE_VFORK), so the child reports an exec failure by writing its errno into the plan
- * the parent reads afterwards; no pipe is needed. The child shares our memory: it makes
+ * the parent reads afterwards; no pipe is needed. That thread is one of the blocking pool's
+ * (corio_blocking): the loop keeps running its other tasks during the exec (0.1 to a few
+ * ms), and concurrent spawns use more than one CPU. The child shares our memory: it makes
  * raw system calls only (no malloc, no errno-dependent libc state, no sanitizer hooks),
  * and runs with every signal blocked until it has reset every disposition to the default
  * (a parent's handler must never run on the child's side of the shared memory). */
@@ -343,22 +345,49 @@ static void process_discard(corio_process *p)
 	free(p);
 }
 
-/* Runs the plan: 0 with p's pid, pidfd and wait mode set, or -errno (nothing left). */
+/* The clone and, when the exec failed, the reaping of the dead child: on a pool thread
+ * (corio_blocking), so the loop keeps running while the child execs. */
+typedef struct launch_job {
+	plan *pl;
+	pid_t pid;
+	int pidfd;
+} launch_job;
+
+static void *launch_fn(void *arg)
+{
+	launch_job *j = arg;
+
+	j->pid = clone_child(j->pl, &j->pidfd);
+	if (j->pid > 0 && j->pl->err) {
+		reap_failed(j->pid, j->pidfd);
+		j->pidfd = -1;
+	}
+	return arg;
+}
+
+/* Runs the plan: 0 with p's pid, pidfd and wait mode set, or -errno (nothing left). A
+ * cancellation or timeout that comes while the pool thread runs the clone cannot stop it:
+ * the child started is returned (as an operation that completed anyway), and the task's
+ * next blocking call fails. */
 static int launch(corio_process *p, plan *pl)
 {
 	corio__loop *l = corio__loop_get();
-	int pidfd;
-	pid_t pid = clone_child(pl, &pidfd);
+	launch_job j = { .pl = pl, .pid = -EAGAIN, .pidfd = -1 };
+	void *ran = NULL;
+	int rc = corio_blocking(launch_fn, &j, &ran);
 
-	if (pid < 0)
-		return pid;
-	if (pl->err) {
-		reap_failed(pid, pidfd);
-		return pl->err;
+	if (!ran) {
+		if (rc == -ECANCELED || rc == -ETIMEDOUT)
+			return rc; /* before the pool took it: nothing was started */
+		launch_fn(&j); /* no pool thread could be had: the clone in this thread */
 	}
-	p->pid = pid;
-	p->pidfd = pidfd;
-	p->wait_mode = pidfd >= 0 ? l->caps.process_wait : CORIO_WAIT_POOL;
+	if (j.pid < 0)
+		return j.pid;
+	if (pl->err)
+		return pl->err;
+	p->pid = j.pid;
+	p->pidfd = j.pidfd;
+	p->wait_mode = j.pidfd >= 0 ? l->caps.process_wait : CORIO_WAIT_POOL;
 	return 0;
 }
 

@@ -265,9 +265,14 @@ static void *t_exec_failures(void *arg)
 				 .stdout_mode = CORIO_PROCESS_PIPE,
 				 .stderr_mode = CORIO_PROCESS_NULL };
 	corio_process *p = NULL;
-	int fds = th_count_fds(), fd = mkstemp(path);
+	int fds, fd = mkstemp(path);
 
+	/* The loop's own descriptors first (the mailbox's eventfd of the pool spawn uses). */
+	TH_CHECK(th_sh("exit 0", NULL, &p) == 0 && corio_process_wait(p, NULL) == 0);
+	corio_process_free(p);
+	p = NULL;
 	TH_CHECK(fd >= 0 && write(fd, "#!/bin/sh\n", 10) == 10 && close(fd) == 0);
+	fds = th_count_fds();
 	TH_CHECK(chmod(path, 0644) == 0);
 	TH_CHECK(corio_process_spawn(missing, &o, &p) == -ENOENT && p == NULL);
 	TH_CHECK(corio_process_spawn(searched, &o, &p) == -ENOENT);
@@ -308,6 +313,45 @@ static void *t_bad_args(void *arg)
 	return TH_OK;
 }
 TH_MODE_TEST(bad_args, t_bad_args)
+
+static void *set_flag(void *arg)
+{
+	*(bool *)arg = true;
+	return NULL;
+}
+
+static void *spawn_in_task(void *arg)
+{
+	corio_process **p = arg;
+
+	corio_cancel(corio_current()); /* sticky: the spawn below is refused */
+	return (void *)(intptr_t)th_sh("exit 0", NULL, p);
+}
+
+/* Spawn parks while a pool thread clones (the loop runs other tasks meanwhile); a task
+ * cancelled first starts nothing. */
+static void *t_spawn_parks(void *arg)
+{
+	corio_process *p = NULL;
+	bool ran = false;
+	corio_task *t = corio_spawn(set_flag, &ran);
+	void *res;
+	siginfo_t si;
+
+	TH_CHECK(t && !ran);
+	TH_CHECK(th_sh("exit 4", NULL, &p) == 0);
+	TH_CHECK(ran); /* it ran while spawn was parked */
+	TH_CHECK(corio_join(t, NULL) == 0);
+	TH_CHECK(corio_process_wait(p, NULL) == 0);
+	corio_process_free(p);
+	p = NULL;
+	TH_CHECK((t = corio_spawn(spawn_in_task, &p)));
+	TH_CHECK(corio_join(t, &res) == -ECANCELED && p == NULL);
+	TH_CHECK((intptr_t)res == -ECANCELED);
+	TH_CHECK(waitid(P_ALL, 0, &si, WEXITED | WNOHANG) < 0 && errno == ECHILD);
+	return TH_OK;
+}
+TH_MODE_TEST(spawn_parks, t_spawn_parks)
 
 START_TEST(outside_a_task)
 {
@@ -435,7 +479,7 @@ static Suite *process_suite(void)
 
 	TH_TCASE_MODES(s, "spawn", TH_TIMEOUT, exit_codes, cat_echo, yes_head, big_pipe,
 		       stderr_modes, env_cwd, new_session, exec_failures, bad_args, epipe,
-		       child_signals, take_fd, streams);
+		       child_signals, take_fd, streams, spawn_parks);
 	tc = TH_TCASE(s, "outside", TH_TIMEOUT, outside_a_task);
 	(void)tc;
 	return s;
