@@ -42,6 +42,7 @@
 	X(https_client)     \
 	X(ws)               \
 	X(router)           \
+	X(process)          \
 	X(soak)
 
 typedef struct bench_opts {

@@ -205,6 +205,10 @@ static inline void corio__loop_on_fini(corio__loop *l, corio__loop_fini *f,
 	l->finis = f;
 }
 
+/* How corio_process_wait parks on this loop (CORIO_WAIT_*), from the probed opcodes:
+ * defined in runtime/process/probe.c, which calls nothing of the core (no call cycle). */
+unsigned corio__process_wait_probe(const uint64_t ops[4]);
+
 /* The ring, its probe and the stack pool (the mailbox is set up by runtime/core/run.c).
  * 0 or a negative errno; nothing to release on failure. */
 int corio__loop_init(corio__loop *l, const corio_config *cfg);
