@@ -1,6 +1,7 @@
-/* runtime/net/connect.c: the client side: corio_tcp_connect (resolve, then try each
- * address in order) and corio_unix_connect, and the unix socket address (path or '@'
- * abstract name) that listen.c uses too. Both connects park. */
+/* runtime/net/connect.c: the client side: corio_tcp_connect (resolve through the cache,
+ * then race the addresses: happy.c), one TCP connection attempt, corio_unix_connect, and
+ * the unix socket address (path or '@' abstract name) that listen.c uses too. The
+ * connects park. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -10,8 +11,7 @@
 
 #include "runtime/net/net_internal.h"
 
-/* One attempt: a socket of ai's family connected to ai. fd or -errno. */
-static int connect_one(const struct addrinfo *ai)
+int corio__tcp_connect_one(const struct addrinfo *ai)
 {
 	int fd = corio_socket(ai->ai_family, SOCK_STREAM, 0), rc, one = 1;
 
@@ -39,13 +39,7 @@ int corio_tcp_connect(const char *host, const char *port)
 	rc = corio__net_resolve(host, port, false, &addrs);
 	if (rc != 0)
 		return rc;
-	rc = -ECONNREFUSED;
-	for (const struct addrinfo *ai = addrs.ai; ai; ai = ai->ai_next) {
-		rc = connect_one(ai);
-		/* A deadline or a cancellation ends the whole attempt, not one address. */
-		if (rc >= 0 || rc == -ETIMEDOUT || rc == -ECANCELED)
-			break;
-	}
+	rc = corio_tcp_connect_addrinfo(addrs.ai);
 	corio__net_addrs_free(&addrs);
 	return rc;
 }

@@ -1,7 +1,9 @@
-/* runtime/net/resolve.c: host:port to socket addresses for stream sockets. Numeric
- * addresses (IPv4, IPv6, bracketed IPv6) and numeric ports are parsed here without any
- * thread; anything else goes to getaddrinfo on the blocking pool (corio_blocking). Also the
- * mapping of EAI_* codes to corio results and corio_net_strerror. */
+/* runtime/net/resolve.c: host:port to socket addresses. Numeric addresses (IPv4, IPv6,
+ * bracketed IPv6) and numeric ports are parsed here without any thread; anything else goes
+ * to corio__resolve_name (the per-loop cache of resolve_cache.c, else getaddrinfo on the
+ * blocking pool, resolve_flight.c). Owns corio_resolve, the one-block copies of address
+ * lists that callers own (corio_resolve_free), the mapping of EAI_* codes to corio results
+ * and corio_net_strerror. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -89,45 +91,82 @@ static bool numeric_host(const char *host, bool passive, int port,
 	return false;
 }
 
-typedef struct gai_job {
-	const char *host, *port;
-	struct addrinfo hints;
-	struct addrinfo *res;
-	int rc, err;
-} gai_job;
+/* The addresses of one entry, aligned for any sockaddr. */
+#define AI_SLOT sizeof(struct sockaddr_storage)
 
-/* On a pool thread: no corio calls here. */
-static void *gai_run(void *p)
+struct addrinfo *corio__ai_copy(const struct addrinfo *list)
 {
-	gai_job *j = p;
+	size_t n = 0, canon = 0;
+	struct addrinfo *out;
+	char *addrs;
 
-	j->rc = getaddrinfo(j->host, j->port, &j->hints, &j->res);
-	j->err = errno;
-	return NULL;
+	for (const struct addrinfo *a = list; a; a = a->ai_next)
+		n++;
+	if (!n)
+		return NULL;
+	if (list->ai_canonname)
+		canon = strlen(list->ai_canonname) + 1;
+	/* One block: entries, then their addresses, then the canonical name. */
+	out = calloc(1, n * (sizeof *out + AI_SLOT) + canon);
+	if (!out)
+		return NULL;
+	addrs = (char *)(out + n);
+	if (canon)
+		memcpy(addrs + n * AI_SLOT, list->ai_canonname, canon);
+	for (size_t i = 0; list; list = list->ai_next, i++) {
+		struct addrinfo *o = &out[i];
+		size_t len = list->ai_addrlen < AI_SLOT ? list->ai_addrlen : AI_SLOT;
+
+		*o = *list;
+		o->ai_addr = (struct sockaddr *)(addrs + i * AI_SLOT);
+		memcpy(o->ai_addr, list->ai_addr, len);
+		o->ai_addrlen = (socklen_t)len;
+		o->ai_canonname = NULL;
+		o->ai_next = i + 1 < n ? &out[i + 1] : NULL;
+	}
+	if (canon)
+		out->ai_canonname = addrs + n * AI_SLOT;
+	return out;
 }
 
-static int resolve_name(const char *host, const char *port, bool passive, corio__net_addrs *out)
+void corio_resolve_free(struct addrinfo *list)
 {
-	gai_job j = { .host = host && *host ? host : NULL, .port = port && *port ? port : "0" };
-	int rc;
+	free(list); /* one block: corio__ai_copy */
+}
 
-	j.hints.ai_family = AF_UNSPEC;
-	j.hints.ai_socktype = SOCK_STREAM;
-	j.hints.ai_flags = AI_ADDRCONFIG | (passive ? AI_PASSIVE : 0);
-	rc = corio_blocking(gai_run, &j, NULL);
-	/* corio_blocking waits for the job even when cancelled: j is ours again here, and a
-	 * list getaddrinfo made must be freed whatever rc says. */
-	if (rc != 0) {
-		if (j.res)
-			freeaddrinfo(j.res);
-		return rc;
-	}
-	if (j.rc != 0)
-		return corio__net_eai_error(j.rc, j.err);
-	if (!j.res)
-		return CORIO_EAI(EAI_NONAME);
-	out->ai = out->owned = j.res;
-	return 0;
+/* The one-entry list of a numeric host. */
+static void one_entry(corio__net_addrs *out, socklen_t len)
+{
+	out->one_ai.ai_family = out->one.ss_family;
+	out->one_ai.ai_socktype = SOCK_STREAM;
+	out->one_ai.ai_protocol = IPPROTO_TCP;
+	out->one_ai.ai_addr = (struct sockaddr *)&out->one;
+	out->one_ai.ai_addrlen = len;
+	out->ai = &out->one_ai;
+}
+
+int corio_resolve(const char *host, const char *port, int family, struct addrinfo **out)
+{
+	corio__net_addrs a;
+	int p = numeric_port(port);
+	socklen_t len;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!host || !*host)
+		return -EINVAL;
+	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	memset(&a, 0, sizeof a);
+	if (p < 0 || !numeric_host(host, false, p, &a.one, &len))
+		return corio__resolve_name(host, port, family, out);
+	/* A numeric host of the other family: what getaddrinfo says for it. */
+	if (family != AF_UNSPEC && a.one.ss_family != family)
+		return CORIO_EAI(EAI_ADDRFAMILY);
+	one_entry(&a, len);
+	*out = corio__ai_copy(a.ai);
+	return *out ? 0 : -ENOMEM;
 }
 
 int corio__net_resolve(const char *host, const char *port, bool passive, corio__net_addrs *out)
@@ -135,21 +174,22 @@ int corio__net_resolve(const char *host, const char *port, bool passive, corio__
 	int p = numeric_port(port);
 	socklen_t len;
 
+	int rc;
+
 	memset(out, 0, sizeof *out);
 	if (p >= 0 && numeric_host(host, passive, p, &out->one, &len)) {
-		out->one_ai.ai_family = out->one.ss_family;
-		out->one_ai.ai_socktype = SOCK_STREAM;
-		out->one_ai.ai_addr = (struct sockaddr *)&out->one;
-		out->one_ai.ai_addrlen = len;
-		out->ai = &out->one_ai;
+		one_entry(out, len);
 		return 0;
 	}
-	return resolve_name(host, port, passive, out);
+	/* A name (passive or not: AI_PASSIVE only matters for a NULL host, handled above). */
+	rc = corio__resolve_name(host, port, AF_UNSPEC, &out->owned);
+	out->ai = out->owned;
+	return rc;
 }
 
 void corio__net_addrs_free(corio__net_addrs *a)
 {
 	if (a->owned)
-		freeaddrinfo(a->owned);
+		corio_resolve_free(a->owned);
 	a->owned = a->ai = NULL;
 }
