@@ -43,6 +43,7 @@ struct corio_udp_receiver {
 	bool multishot, armed, freed, busy;
 	int err;                   /* reported once, then the request is re-armed */
 	uint16_t bgid;
+	size_t maxdg;              /* max_datagram: longer ones are truncated (-EMSGSIZE) */
 	size_t bufsz;
 	struct msghdr mh;          /* the request's template: only the lengths matter */
 	struct io_uring_buf_ring *br;
@@ -193,9 +194,10 @@ corio_udp_receiver *corio_udp_receiver_new(int fd, size_t max_datagram)
 	r->c.fn = recv_cqe;
 	corio__deque_init(&r->q, sizeof(dgram));
 	r->mh.msg_namelen = NAME_MAX_LEN;
+	r->maxdg = max_datagram ? max_datagram : DGRAM_MAX;
 	/* Header, source address, payload; 16-byte steps keep every buffer's header aligned. */
-	r->bufsz = (sizeof(struct io_uring_recvmsg_out) + NAME_MAX_LEN +
-		    (max_datagram ? max_datagram : DGRAM_MAX) + 15) & ~(size_t)15;
+	r->bufsz = (sizeof(struct io_uring_recvmsg_out) + NAME_MAX_LEN + r->maxdg + 15) &
+		   ~(size_t)15;
 	r->multishot = l->caps.udp_multishot && !corio__udp_force_fallback;
 	if (!r->multishot)
 		return r;
@@ -240,7 +242,8 @@ static ssize_t take(corio_udp_receiver *r, void *buf, size_t len, struct sockadd
 		rc = -EIO; /* shorter than its own header: never seen, but not trusted */
 	} else {
 		plen = io_uring_recvmsg_payload_length(o, d.len, &r->mh);
-		memcpy(buf, io_uring_recvmsg_payload(o, &r->mh), plen < len ? plen : len);
+		if (plen && len) /* buf may be NULL for len 0 */
+			memcpy(buf, io_uring_recvmsg_payload(o, &r->mh), plen < len ? plen : len);
 		give_src(io_uring_recvmsg_name(o),
 			 o->namelen < r->mh.msg_namelen ? o->namelen : r->mh.msg_namelen, src,
 			 srclen);
@@ -252,12 +255,13 @@ static ssize_t take(corio_udp_receiver *r, void *buf, size_t len, struct sockadd
 	return rc;
 }
 
-/* Without multishot: one recvmsg straight into the caller's buffer. */
+/* Without multishot: one recvmsg straight into the caller's buffer, at most max_datagram
+ * bytes of it, so that both paths truncate alike. */
 static ssize_t recv_once(corio_udp_receiver *r, void *buf, size_t len, struct sockaddr *src,
 			 socklen_t *srclen)
 {
 	struct sockaddr_storage ss;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct iovec iov = { .iov_base = buf, .iov_len = len < r->maxdg ? len : r->maxdg };
 	struct msghdr msg = { .msg_name = &ss, .msg_namelen = sizeof ss, .msg_iov = &iov,
 			      .msg_iovlen = 1 };
 	ssize_t n;
