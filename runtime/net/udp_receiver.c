@@ -285,7 +285,9 @@ static int wait_dgram(corio_udp_receiver *r, corio__loop *l)
 		arm(r);
 	r->waiter = &w;
 	rc = corio__wait_park(&w);
-	if (r->waiter == &w)
+	/* -EBADF: corio_udp_receiver_free woke us, and r may be gone already (its final CQE
+	 * can come before we run). Otherwise r lives: a free wakes its waiter first. */
+	if (rc != -EBADF && r->waiter == &w)
 		r->waiter = NULL; /* ended by cancellation or deadline */
 	return rc;
 }
