@@ -1,31 +1,13 @@
 /* runtime/net/connect.c: the client side: corio_tcp_connect (resolve through the cache,
- * then race the addresses: happy.c), one TCP connection attempt, corio_unix_connect, and
- * the unix socket address (path or '@' abstract name) that listen.c uses too. The
- * connects park. */
+ * then race the addresses: happy.c), corio_unix_connect, and the unix socket address (path
+ * or '@' abstract name) that listen.c uses too. The connects park. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/un.h>
 
 #include "runtime/net/net_internal.h"
-
-int corio__tcp_connect_one(const struct addrinfo *ai)
-{
-	int fd = corio_socket(ai->ai_family, SOCK_STREAM, 0), rc, one = 1;
-
-	if (fd < 0)
-		return fd;
-	rc = corio_connect(fd, ai->ai_addr, ai->ai_addrlen);
-	if (rc != 0) {
-		corio_close(fd);
-		return rc;
-	}
-	/* Small writes go out at once, as asyncio does for every TCP transport. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	return fd;
-}
 
 int corio_tcp_connect(const char *host, const char *port)
 {

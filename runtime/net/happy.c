@@ -13,6 +13,8 @@
  * connect may complete while its cancel is on its way). */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 
 #include "runtime/net/net_internal.h"
@@ -55,6 +57,23 @@ size_t corio__he_order(const struct addrinfo *list, const struct addrinfo **out,
 	return n;
 }
 
+/* One attempt: a socket of ai's family connected to ai. fd or -errno. */
+static int connect_one(const struct addrinfo *ai)
+{
+	int fd = corio_socket(ai->ai_family, SOCK_STREAM, 0), rc, one = 1;
+
+	if (fd < 0)
+		return fd;
+	rc = corio_connect(fd, ai->ai_addr, ai->ai_addrlen);
+	if (rc != 0) {
+		corio_close(fd);
+		return rc;
+	}
+	/* Small writes go out at once, as asyncio does for every TCP transport. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	return fd;
+}
+
 typedef struct attempt {
 	const struct addrinfo *ai;
 	corio_task *t; /* NULL once joined */
@@ -78,7 +97,7 @@ static void *attempt_run(void *p)
 {
 	attempt *a = p;
 
-	a->rc = corio__tcp_connect_one(a->ai);
+	a->rc = connect_one(a->ai);
 	return NULL;
 }
 
@@ -193,7 +212,7 @@ int corio_tcp_connect_addrinfo(const struct addrinfo *list)
 	if (r->n == 0)
 		rc = -EINVAL;
 	else if (r->n == 1)
-		rc = corio__tcp_connect_one(r->order[0]); /* nothing to race: no task */
+		rc = connect_one(r->order[0]); /* nothing to race: no task */
 	else
 		rc = race_run(r);
 	race_end(r, rc);

@@ -37,7 +37,8 @@ int corio__net_resolve(const char *host, const char *port, bool passive, corio__
 void corio__net_addrs_free(corio__net_addrs *a);
 int corio__net_eai_error(int eai, int err);
 
-/* ---- name resolution (resolve.c, resolve_cache.c, resolve_flight.c) ---- */
+/* ---- name resolution (resolve.c over resolve_flight.c over resolve_cache.c, all over
+ * addrinfo.c) ---- */
 
 /* A copy of list in one malloc block (entries, addresses and the first canonical name),
  * freed with free() / corio_resolve_free. NULL on ENOMEM (or an empty list). */
@@ -97,8 +98,6 @@ extern uint64_t corio__he_delay_ns;
 /* The attempt order of list: usable entries (SOCK_STREAM or 0, AF_INET/AF_INET6), families
  * alternating starting with the first entry's. Fills up to max pointers; the count. */
 size_t corio__he_order(const struct addrinfo *list, const struct addrinfo **out, size_t max);
-/* One attempt: a socket of ai's family connected to ai, TCP_NODELAY set. fd or -errno. */
-int corio__tcp_connect_one(const struct addrinfo *ai);
 
 /* ---- UDP (udp_receiver.c) ---- */
 

@@ -1,9 +1,8 @@
 /* runtime/net/resolve.c: host:port to socket addresses. Numeric addresses (IPv4, IPv6,
  * bracketed IPv6) and numeric ports are parsed here without any thread; anything else goes
  * to corio__resolve_name (the per-loop cache of resolve_cache.c, else getaddrinfo on the
- * blocking pool, resolve_flight.c). Owns corio_resolve, the one-block copies of address
- * lists that callers own (corio_resolve_free), the mapping of EAI_* codes to corio results
- * and corio_net_strerror. */
+ * blocking pool, resolve_flight.c). Owns corio_resolve and corio__net_resolve (what the
+ * listeners and connects use). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,24 +11,6 @@
 #include <string.h>
 
 #include "runtime/net/net_internal.h"
-
-int corio__net_eai_error(int eai, int err)
-{
-	if (eai == 0)
-		return 0;
-	if (eai == EAI_SYSTEM)
-		return err > 0 ? -err : -EIO;
-	if (eai == EAI_MEMORY)
-		return -ENOMEM;
-	return CORIO_EAI(eai);
-}
-
-const char *corio_net_strerror(int err)
-{
-	if (CORIO_IS_EAI(err))
-		return gai_strerror(err + CORIO_EAI_BASE); /* inverse of CORIO_EAI */
-	return strerror(err < 0 ? -err : err);
-}
 
 /* "80" -> 80; -1 when port is not a plain decimal number in 0..65535. */
 static int numeric_port(const char *port)
@@ -89,49 +70,6 @@ static bool numeric_host(const char *host, bool passive, int port,
 		return true;
 	}
 	return false;
-}
-
-/* The addresses of one entry, aligned for any sockaddr. */
-#define AI_SLOT sizeof(struct sockaddr_storage)
-
-struct addrinfo *corio__ai_copy(const struct addrinfo *list)
-{
-	size_t n = 0, canon = 0;
-	struct addrinfo *out;
-	char *addrs;
-
-	for (const struct addrinfo *a = list; a; a = a->ai_next)
-		n++;
-	if (!n)
-		return NULL;
-	if (list->ai_canonname)
-		canon = strlen(list->ai_canonname) + 1;
-	/* One block: entries, then their addresses, then the canonical name. */
-	out = calloc(1, n * (sizeof *out + AI_SLOT) + canon);
-	if (!out)
-		return NULL;
-	addrs = (char *)(out + n);
-	if (canon)
-		memcpy(addrs + n * AI_SLOT, list->ai_canonname, canon);
-	for (size_t i = 0; list; list = list->ai_next, i++) {
-		struct addrinfo *o = &out[i];
-		size_t len = list->ai_addrlen < AI_SLOT ? list->ai_addrlen : AI_SLOT;
-
-		*o = *list;
-		o->ai_addr = (struct sockaddr *)(addrs + i * AI_SLOT);
-		memcpy(o->ai_addr, list->ai_addr, len);
-		o->ai_addrlen = (socklen_t)len;
-		o->ai_canonname = NULL;
-		o->ai_next = i + 1 < n ? &out[i + 1] : NULL;
-	}
-	if (canon)
-		out->ai_canonname = addrs + n * AI_SLOT;
-	return out;
-}
-
-void corio_resolve_free(struct addrinfo *list)
-{
-	free(list); /* one block: corio__ai_copy */
 }
 
 /* The one-entry list of a numeric host. */
