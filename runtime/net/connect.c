@@ -1,6 +1,7 @@
-/* runtime/net/connect.c: the client side: corio_tcp_connect (resolve through the cache,
- * then race the addresses: happy.c), corio_unix_connect, and the unix socket address (path
- * or '@' abstract name) that listen.c uses too. The connects park. */
+/* runtime/net/connect.c: dialing one address (a socket connected to it: what TCP's
+ * attempts in happy.c, UDP's connect and corio_unix_connect share), corio_unix_connect,
+ * and the unix socket address (path or '@' abstract name) that listen.c uses too. The
+ * connects park. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -9,21 +10,18 @@
 
 #include "runtime/net/net_internal.h"
 
-int corio_tcp_connect(const char *host, const char *port)
+int corio__net_dial(int family, int type, const struct sockaddr *addr, socklen_t len)
 {
-	corio__net_addrs addrs;
-	int rc;
+	int fd = corio_socket(family, type, 0), rc;
 
-	if (!corio__net_in_task())
-		return -EPERM;
-	if (!port || !*port)
-		return -EINVAL;
-	rc = corio__net_resolve(host, port, false, &addrs);
-	if (rc != 0)
+	if (fd < 0)
+		return fd;
+	rc = corio_connect(fd, addr, len);
+	if (rc != 0) {
+		corio_close(fd); /* runs even when the connect was cancelled */
 		return rc;
-	rc = corio_tcp_connect_addrinfo(addrs.ai);
-	corio__net_addrs_free(&addrs);
-	return rc;
+	}
+	return fd;
 }
 
 /* Fills sun from path ('@' = abstract namespace). Its length, or -ENAMETOOLONG/-EINVAL. */
@@ -49,17 +47,9 @@ int corio__net_unix_addr(const char *path, struct sockaddr_un *sun)
 int corio_unix_connect(const char *path, int type)
 {
 	struct sockaddr_un sun;
-	int len = corio__net_unix_addr(path, &sun), fd, rc;
+	int len = corio__net_unix_addr(path, &sun);
 
 	if (len < 0)
 		return len;
-	fd = corio_socket(AF_UNIX, type, 0);
-	if (fd < 0)
-		return fd;
-	rc = corio_connect(fd, (struct sockaddr *)&sun, (socklen_t)len);
-	if (rc != 0) {
-		corio_close(fd);
-		return rc;
-	}
-	return fd;
+	return corio__net_dial(AF_UNIX, type, (struct sockaddr *)&sun, (socklen_t)len);
 }

@@ -1,4 +1,5 @@
-/* runtime/net/happy.c: Happy Eyeballs v2 (RFC 8305), corio_tcp_connect_addrinfo. The
+/* runtime/net/happy.c: TCP connects: corio_tcp_connect (numeric hosts parsed, names through
+ * the resolver's cache) over Happy Eyeballs v2 (RFC 8305), corio_tcp_connect_addrinfo. The
  * addresses are put in the RFC's order (families alternating, starting with the first
  * entry's, section 4), one attempt starts, and each later one starts when the Connection
  * Attempt Delay passed (250 ms, section 5) or at once when the previous attempt failed,
@@ -60,15 +61,10 @@ size_t corio__he_order(const struct addrinfo *list, const struct addrinfo **out,
 /* One attempt: a socket of ai's family connected to ai. fd or -errno. */
 static int connect_one(const struct addrinfo *ai)
 {
-	int fd = corio_socket(ai->ai_family, SOCK_STREAM, 0), rc, one = 1;
+	int fd = corio__net_dial(ai->ai_family, SOCK_STREAM, ai->ai_addr, ai->ai_addrlen), one = 1;
 
 	if (fd < 0)
 		return fd;
-	rc = corio_connect(fd, ai->ai_addr, ai->ai_addrlen);
-	if (rc != 0) {
-		corio_close(fd);
-		return rc;
-	}
 	/* Small writes go out at once, as asyncio does for every TCP transport. */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	return fd;
@@ -195,6 +191,23 @@ static int race_run(race *r)
 		if (r->started < r->n)
 			start_next(r); /* failed: the next one starts at once */
 	}
+}
+
+int corio_tcp_connect(const char *host, const char *port)
+{
+	corio__net_addrs addrs;
+	int rc;
+
+	if (!corio__net_in_task())
+		return -EPERM;
+	if (!port || !*port)
+		return -EINVAL;
+	rc = corio__net_resolve(host, port, false, &addrs);
+	if (rc != 0)
+		return rc;
+	rc = corio_tcp_connect_addrinfo(addrs.ai);
+	corio__net_addrs_free(&addrs);
+	return rc;
 }
 
 int corio_tcp_connect_addrinfo(const struct addrinfo *list)

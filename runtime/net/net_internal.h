@@ -104,6 +104,10 @@ size_t corio__he_order(const struct addrinfo *list, const struct addrinfo **out,
 /* Tests: new corio_udp_receivers use one recvmsg per call, as on kernels before 6.0. */
 extern bool corio__udp_force_fallback;
 
+/* A socket (type, SOCK_CLOEXEC) connected to addr: fd, or -errno with nothing left open.
+ * Parks. */
+int corio__net_dial(int family, int type, const struct sockaddr *addr, socklen_t len);
+
 struct sockaddr_un;
 /* Fills *sun from path ('@' = abstract namespace): the address length or -errno. */
 int corio__net_unix_addr(const char *path, struct sockaddr_un *sun);

@@ -63,21 +63,6 @@ int corio_udp_bind(const char *host, const char *port)
 	return rc;
 }
 
-/* A datagram socket connected to ai. fd or -errno. */
-static int connect_one(const struct addrinfo *ai)
-{
-	int fd = corio_socket(ai->ai_family, SOCK_DGRAM, 0), rc;
-
-	if (fd < 0)
-		return fd;
-	rc = corio_connect(fd, ai->ai_addr, ai->ai_addrlen);
-	if (rc != 0) {
-		corio_close(fd);
-		return rc;
-	}
-	return fd;
-}
-
 int corio_udp_connect(const char *host, const char *port)
 {
 	corio__net_addrs addrs;
@@ -94,7 +79,7 @@ int corio_udp_connect(const char *host, const char *port)
 	 * to) wins, in getaddrinfo's order. */
 	rc = -EADDRNOTAVAIL;
 	for (const struct addrinfo *ai = addrs.ai; ai; ai = ai->ai_next) {
-		rc = connect_one(ai);
+		rc = corio__net_dial(ai->ai_family, SOCK_DGRAM, ai->ai_addr, ai->ai_addrlen);
 		if (rc >= 0 || rc == -ECANCELED || rc == -ETIMEDOUT)
 			break;
 	}
