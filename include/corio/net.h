@@ -158,7 +158,8 @@ CORIO_API int corio_tcp_connect(const char *host, const char *port);
  * reordered to alternate families starting with the first entry's, one attempt starts,
  * and the next one starts after the connection attempt delay (250 ms, or at once when an
  * attempt fails) while earlier ones keep running; the first to connect wins and the others
- * are cancelled and closed. The winner's fd (TCP_NODELAY set) or the last error. Parks. */
+ * are cancelled and closed. The winner's fd (TCP_NODELAY set) or the last error; -EINVAL
+ * when list has no usable entry. Parks. */
 CORIO_API int corio_tcp_connect_addrinfo(const struct addrinfo *list);
 
 /* ---- name resolution -------------------------------------------------------------------- */
