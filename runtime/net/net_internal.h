@@ -99,6 +99,31 @@ extern uint64_t corio__he_delay_ns;
  * alternating starting with the first entry's. Fills up to max pointers; the count. */
 size_t corio__he_order(const struct addrinfo *list, const struct addrinfo **out, size_t max);
 
+/* ---- provided-buffer rings (bufring.c) ---- */
+
+/* entries buffers of bufsz bytes under buffer group bgid (entries a power of two). */
+typedef struct corio__bufring {
+	struct io_uring_buf_ring *br;
+	size_t br_size;
+	char *mem;
+	unsigned entries;
+	size_t bufsz;
+	uint16_t bgid;
+} corio__bufring;
+
+/* Maps, fills and registers b on ring: 0, or -ENOMEM / the register error (-EEXIST: bgid is
+ * taken), with nothing left to release. */
+int corio__bufring_init(struct io_uring *ring, corio__bufring *b, unsigned entries,
+			size_t bufsz, uint16_t bgid);
+/* Gives buffer bid back to the kernel. */
+void corio__bufring_put(corio__bufring *b, uint16_t bid);
+/* Unregisters b (after the last request using it ended) and frees it. */
+void corio__bufring_fini(struct io_uring *ring, corio__bufring *b);
+static inline char *corio__bufring_buf(const corio__bufring *b, uint16_t bid)
+{
+	return b->mem + (size_t)bid * b->bufsz;
+}
+
 /* ---- UDP (udp_receiver.c) ---- */
 
 /* Tests: new corio_udp_receivers use one recvmsg per call, as on kernels before 6.0. */

@@ -5,9 +5,9 @@
  * source address (msg_namelen bytes), then the payload, and corio_udp_receiver_recv copies
  * it out and gives the buffer back.
  *
- * The ring is the receiver's own (RING_BUFS buffers of max_datagram plus the header), not
- * the loop's stream pool of recvring.c: a datagram must land whole in one buffer, so the
- * buffer size is the socket's business. When every buffer is held the kernel ends the
+ * The ring (bufring.c) is the receiver's own (RING_BUFS buffers of max_datagram plus the
+ * header), not the loop's stream pool of recvring.c: a datagram must land whole in one
+ * buffer, so the buffer size is the socket's business. When every buffer is held the kernel ends the
  * request with -ENOBUFS and further datagrams wait in the socket buffer (dropped when that
  * fills, as UDP does); taking one re-arms it.
  *
@@ -18,7 +18,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "runtime/net/net_internal.h"
 #include "runtime/util/deque.h"
@@ -42,75 +41,36 @@ struct corio_udp_receiver {
 	int fd;
 	bool multishot, armed, freed, busy;
 	int err;                   /* reported once, then the request is re-armed */
-	uint16_t bgid;
 	size_t maxdg;              /* max_datagram: longer ones are truncated (-EMSGSIZE) */
-	size_t bufsz;
 	struct msghdr mh;          /* the request's template: only the lengths matter */
-	struct io_uring_buf_ring *br;
-	size_t br_size;
-	char *mem;
+	corio__bufring ring;       /* valid while multishot */
 	corio__deque q;            /* dgram, oldest first */
 	corio__wait *waiter;
 };
 
 static __thread uint16_t next_bgid = BGID_FIRST;
 
-static void put_buf(corio_udp_receiver *r, uint16_t bid)
+/* The receiver's ring under a free group id (another receiver may hold one: -EEXIST).
+ * bufsz: header, source address, payload, in 16-byte steps to keep headers aligned. */
+static int ring_setup(corio_udp_receiver *r)
 {
-	io_uring_buf_ring_add(r->br, r->mem + (size_t)bid * r->bufsz, (unsigned)r->bufsz, bid,
-			      io_uring_buf_ring_mask(RING_BUFS), 0);
-	io_uring_buf_ring_advance(r->br, 1); /* a release store: the kernel sees the entry */
-}
-
-/* Registers the ring under a free group id (another receiver may hold one: -EEXIST). */
-static int ring_register(corio_udp_receiver *r)
-{
-	struct io_uring_buf_reg reg = { .ring_addr = (uint64_t)(uintptr_t)r->br,
-					.ring_entries = RING_BUFS };
+	size_t bufsz = (sizeof(struct io_uring_recvmsg_out) + NAME_MAX_LEN + r->maxdg + 15) &
+		       ~(size_t)15;
 	int rc = -EEXIST;
 
 	for (unsigned i = 0; i < 64 && rc == -EEXIST; i++) {
-		reg.bgid = next_bgid;
+		uint16_t bgid = next_bgid;
+
 		next_bgid = (uint16_t)(next_bgid >= BGID_LAST ? BGID_FIRST : next_bgid + 1u);
-		rc = io_uring_register_buf_ring(&r->loop->ring, &reg, 0);
+		rc = corio__bufring_init(&r->loop->ring, &r->ring, RING_BUFS, bufsz, bgid);
 	}
-	r->bgid = reg.bgid;
 	return rc;
-}
-
-/* The buffers and their ring. 0 or -errno (nothing left to release on failure). */
-static int ring_setup(corio_udp_receiver *r)
-{
-	int rc;
-
-	r->br_size = RING_BUFS * sizeof(struct io_uring_buf);
-	/* The ring must be page aligned: its own mapping. The buffers are touched only as far
-	 * as datagrams fill them. */
-	r->br = mmap(NULL, r->br_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (r->br == MAP_FAILED)
-		return -ENOMEM;
-	r->mem = malloc(RING_BUFS * r->bufsz);
-	rc = r->mem ? ring_register(r) : -ENOMEM;
-	if (rc != 0) {
-		free(r->mem);
-		munmap(r->br, r->br_size);
-		return rc;
-	}
-	io_uring_buf_ring_init(r->br);
-	for (unsigned i = 0; i < RING_BUFS; i++)
-		io_uring_buf_ring_add(r->br, r->mem + (size_t)i * r->bufsz, (unsigned)r->bufsz,
-				      (unsigned short)i, io_uring_buf_ring_mask(RING_BUFS), (int)i);
-	io_uring_buf_ring_advance(r->br, RING_BUFS);
-	return 0;
 }
 
 static void destroy(corio_udp_receiver *r)
 {
-	if (r->multishot) {
-		io_uring_unregister_buf_ring(&r->loop->ring, r->bgid);
-		munmap(r->br, r->br_size);
-		free(r->mem);
-	}
+	if (r->multishot)
+		corio__bufring_fini(&r->loop->ring, &r->ring);
 	corio__deque_free(&r->q);
 	free(r);
 }
@@ -122,7 +82,7 @@ static void arm(corio_udp_receiver *r)
 	memset(&sqe, 0, sizeof sqe); /* prep helpers of liburing 2.6+ leave fields alone */
 	io_uring_prep_recvmsg_multishot(&sqe, r->fd, &r->mh, 0);
 	sqe.flags |= IOSQE_BUFFER_SELECT;
-	sqe.buf_group = r->bgid;
+	sqe.buf_group = r->ring.bgid;
 	corio__submit(r->loop, &sqe, &r->c, NULL, true);
 	r->armed = true;
 }
@@ -147,7 +107,7 @@ static void recv_cqe(corio__completion *c, int32_t res, uint32_t flags)
 		dgram d = { .bid = (uint16_t)(flags >> IORING_CQE_BUFFER_SHIFT), .len = res };
 
 		if (r->freed || corio__deque_push(&r->q, &d) != 0) {
-			put_buf(r, d.bid);
+			corio__bufring_put(&r->ring, d.bid);
 			if (!r->freed)
 				r->err = -ENOMEM; /* that datagram is lost: say so once */
 		}
@@ -195,9 +155,6 @@ corio_udp_receiver *corio_udp_receiver_new(int fd, size_t max_datagram)
 	corio__deque_init(&r->q, sizeof(dgram));
 	r->mh.msg_namelen = NAME_MAX_LEN;
 	r->maxdg = max_datagram ? max_datagram : DGRAM_MAX;
-	/* Header, source address, payload; 16-byte steps keep every buffer's header aligned. */
-	r->bufsz = (sizeof(struct io_uring_recvmsg_out) + NAME_MAX_LEN + r->maxdg + 15) &
-		   ~(size_t)15;
 	r->multishot = l->caps.udp_multishot && !corio__udp_force_fallback;
 	if (!r->multishot)
 		return r;
@@ -237,7 +194,7 @@ static ssize_t take(corio_udp_receiver *r, void *buf, size_t len, struct sockadd
 	ssize_t rc;
 
 	corio__deque_pop(&r->q, &d);
-	o = io_uring_recvmsg_validate(r->mem + (size_t)d.bid * r->bufsz, d.len, &r->mh);
+	o = io_uring_recvmsg_validate(corio__bufring_buf(&r->ring, d.bid), d.len, &r->mh);
 	if (!o) {
 		rc = -EIO; /* shorter than its own header: never seen, but not trusted */
 	} else {
@@ -249,7 +206,7 @@ static ssize_t take(corio_udp_receiver *r, void *buf, size_t len, struct sockadd
 			 srclen);
 		rc = plen > len || (o->flags & MSG_TRUNC) ? -EMSGSIZE : (ssize_t)plen;
 	}
-	put_buf(r, d.bid);
+	corio__bufring_put(&r->ring, d.bid);
 	if (!r->armed && !r->freed && !r->err)
 		arm(r);
 	return rc;
