@@ -198,11 +198,7 @@ int corio_tcp_connect(const char *host, const char *port)
 	corio__net_addrs addrs;
 	int rc;
 
-	if (!corio__net_in_task())
-		return -EPERM;
-	if (!port || !*port)
-		return -EINVAL;
-	rc = corio__net_resolve(host, port, false, &addrs);
+	rc = corio__net_resolve_peer(host, port, &addrs);
 	if (rc != 0)
 		return rc;
 	rc = corio_tcp_connect_addrinfo(addrs.ai);

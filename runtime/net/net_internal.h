@@ -34,6 +34,9 @@ typedef struct corio__net_addrs {
  * 0, -errno or a CORIO_EAI code. Parks only for names (corio__resolve_name: the cache,
  * else the thread pool). */
 int corio__net_resolve(const char *host, const char *port, bool passive, corio__net_addrs *out);
+/* The peer of a connect (TCP or UDP): a task only (-EPERM), a port required (-EINVAL), then
+ * corio__net_resolve (NULL host: 127.0.0.1). *out is freeable whatever this returns. */
+int corio__net_resolve_peer(const char *host, const char *port, corio__net_addrs *out);
 void corio__net_addrs_free(corio__net_addrs *a);
 int corio__net_eai_error(int eai, int err);
 

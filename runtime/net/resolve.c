@@ -125,6 +125,16 @@ int corio__net_resolve(const char *host, const char *port, bool passive, corio__
 	return rc;
 }
 
+int corio__net_resolve_peer(const char *host, const char *port, corio__net_addrs *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!corio__net_in_task())
+		return -EPERM;
+	if (!port || !*port)
+		return -EINVAL;
+	return corio__net_resolve(host, port, false, out);
+}
+
 void corio__net_addrs_free(corio__net_addrs *a)
 {
 	if (a->owned)

@@ -68,11 +68,7 @@ int corio_udp_connect(const char *host, const char *port)
 	corio__net_addrs addrs;
 	int rc;
 
-	if (!corio__net_in_task())
-		return -EPERM;
-	if (!port || !*port)
-		return -EINVAL;
-	rc = corio__net_resolve(host, port, false, &addrs);
+	rc = corio__net_resolve_peer(host, port, &addrs);
 	if (rc != 0)
 		return rc;
 	/* Nothing is sent: the first address the kernel accepts as a peer (one it can route
