@@ -3,8 +3,8 @@
  * the fallback of one recvmsg per call (corio__udp_force_fallback). Many datagrams in order
  * with their contents and sizes (empty ones too), a burst while nobody reads (more than the
  * ring's 64 buffers: the rest waits in the socket and comes after a re-arm), truncation
- * (-EMSGSIZE, datagram consumed, the next one intact), source addresses and a short
- * srclen, cancellation and deadlines that lose nothing, one reader at a time, freeing with
+ * (-EMSGSIZE, datagram consumed, the next one intact), source addresses (v4-mapped ones on
+ * a dual-stack socket too) and a short srclen, cancellation and deadlines that lose nothing, one reader at a time, freeing with
  * datagrams pending and with a reader parked, and the SQE count that shows which path
  * ran. Every wait is bounded by a timeout scope. */
 #include "tests/support/helpers.h"
@@ -173,6 +173,24 @@ static void *sources_task(void *arg)
 	TH_CHECK(recv_bounded(p.r, buf, sizeof buf, (struct sockaddr *)&src, &srclen) == 1);
 	TH_CHECK(srclen == sizeof(struct sockaddr_in) && src.ss_family == AF_INET);
 	TH_CHECK(((unsigned char *)&src)[2] == 0xee);
+	/* A dual-stack "::" socket: an IPv4 source comes as a v4-mapped IPv6 address. */
+	{
+		int any = corio_udp_bind(NULL, "0");
+		corio_udp_receiver *r6 = any >= 0 ? corio_udp_receiver_new(any, 0) : NULL;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&src;
+
+		TH_CHECK(r6);
+		p.to.sin_port = htons((uint16_t)corio_sock_port(any));
+		srclen = sizeof src;
+		TH_CHECK(send_to(&p, p.tx, "m", 1));
+		TH_CHECK(recv_bounded(r6, buf, sizeof buf, (struct sockaddr *)&src, &srclen) == 1);
+		if (src.ss_family == AF_INET6) { /* else no IPv6 here: bound 0.0.0.0 */
+			TH_CHECK(srclen == sizeof *s6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr));
+			TH_CHECK(ntohs(s6->sin6_port) == corio_sock_port(p.tx));
+		}
+		corio_udp_receiver_free(r6);
+		corio_close(any);
+	}
 	/* src without srclen. */
 	TH_CHECK(corio_udp_receiver_recv(p.r, buf, sizeof buf, (struct sockaddr *)&src, NULL) ==
 		 -EINVAL);
