@@ -39,7 +39,8 @@ struct corio_udp_receiver {
 	corio__completion c;
 	corio__loop *loop;
 	int fd;
-	bool multishot, armed, freed, busy;
+	bool multishot, armed, freed;
+	corio__op *op;             /* without multishot: the reader's recvmsg while it runs */
 	int err;                   /* reported once, then the request is re-armed */
 	size_t maxdg;              /* max_datagram: longer ones are truncated (-EMSGSIZE) */
 	struct msghdr mh;          /* the request's template: only the lengths matter */
@@ -131,7 +132,7 @@ static int check_socket(int fd)
 	if (fd < 0)
 		return EBADF;
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
-		return errno;
+		return EBADF; /* closed, or not a socket (ENOTSOCK) */
 	return type == SOCK_DGRAM ? 0 : EINVAL;
 }
 
@@ -213,7 +214,9 @@ static ssize_t take(corio_udp_receiver *r, void *buf, size_t len, struct sockadd
 }
 
 /* Without multishot: one recvmsg straight into the caller's buffer, at most max_datagram
- * bytes of it, so that both paths truncate alike. */
+ * bytes of it, so that both paths truncate alike. The op is the receiver's while it runs,
+ * so that corio_udp_receiver_free can cancel it; the reader then frees r and returns
+ * -EBADF (a datagram it got meanwhile is dropped with the receiver). */
 static ssize_t recv_once(corio_udp_receiver *r, void *buf, size_t len, struct sockaddr *src,
 			 socklen_t *srclen)
 {
@@ -221,11 +224,17 @@ static ssize_t recv_once(corio_udp_receiver *r, void *buf, size_t len, struct so
 	struct iovec iov = { .iov_base = buf, .iov_len = len < r->maxdg ? len : r->maxdg };
 	struct msghdr msg = { .msg_name = &ss, .msg_namelen = sizeof ss, .msg_iov = &iov,
 			      .msg_iovlen = 1 };
+	corio__op op;
 	ssize_t n;
 
-	r->busy = true;
-	n = corio_recvmsg(r->fd, &msg, 0);
-	r->busy = false;
+	io_uring_prep_recvmsg(corio__op_sqe(&op), r->fd, &msg, 0);
+	r->op = &op;
+	n = corio__op_await(&op, 0);
+	r->op = NULL;
+	if (r->freed) {
+		destroy(r);
+		return -EBADF;
+	}
 	if (n < 0)
 		return n;
 	give_src(&ss, msg.msg_namelen, src, srclen);
@@ -261,7 +270,7 @@ ssize_t corio_udp_receiver_recv(corio_udp_receiver *r, void *buf, size_t len,
 		return -EPERM;
 	if (r->loop != l)
 		return -EINVAL;
-	if (r->waiter || r->busy)
+	if (r->waiter || r->op)
 		return -EBUSY;
 	if (!r->multishot)
 		return recv_once(r, buf, len, src, srclen);
@@ -287,6 +296,11 @@ void corio_udp_receiver_free(corio_udp_receiver *r)
 		return;
 	r->freed = true;
 	wake(r, -EBADF);
+	if (r->op) { /* its reader frees r when its recvmsg ends */
+		if (!r->op->done && !r->op->cancel_sent && corio__loop_get() == r->loop)
+			corio__submit_cancel(r->loop, &r->op->c);
+		return;
+	}
 	if (r->armed && corio__loop_get() == r->loop)
 		corio__submit_cancel(r->loop, &r->c); /* destroyed at its final CQE */
 	else if (!r->armed)
