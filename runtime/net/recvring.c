@@ -299,6 +299,10 @@ static ssize_t receive(corio_receiver *r, void *buf, size_t len, bool wait_only)
 		w = (corio__wait){ .task = l->current };
 		r->waiter = &w;
 		rc = corio__wait_park(&w);
+		/* -EBADF: corio_receiver_free woke us and r may be gone (its final CQE can come
+		 * before we run); otherwise r lives, since a free wakes its waiter first. */
+		if (rc == -EBADF)
+			return rc;
 		if (r->waiter == &w)
 			r->waiter = NULL; /* ended by cancellation or deadline */
 		if (rc < 0)
