@@ -75,6 +75,7 @@ static int copy_headers(corio_http_client *c, const corio_http_client_opts *o)
 static void free_client(corio_http_client *c)
 {
 	corio_tls_config_free(c->tls);
+	corio__hclient_session_free(&c->sess);
 	free(c->headers);
 	free(c->hstore);
 	free(c->ua);
@@ -129,6 +130,10 @@ corio_http_client *corio_http_client_new(const corio_http_client_opts *opts)
 			c->tls = corio__tls_config_hold(c->o.tls);
 	}
 	c->o.tls = NULL; /* c->tls is the client's own reference */
+	if (rc == 0)
+		rc = corio__hclient_session_init(&c->sess, &c->o);
+	c->o.cookie_jar = NULL; /* c->sess.jar says which jar */
+	c->o.auth_user = c->o.auth_password = NULL; /* c->sess.auth holds them encoded */
 	if (rc == 0) {
 		const char *ua = c->o.user_agent ? c->o.user_agent : CORIO__HCLIENT_UA;
 

@@ -23,6 +23,7 @@
 #include "http/common/coding.h"
 #include "http/common/token.h"
 #include "http/client/parser.h"
+#include "http/client/session.h"
 
 /* A connection's receive buffer, inside the connection: a response head of usual size
  * arrives in one receive, and a large body read bypasses it (response.c read_direct). */
@@ -71,6 +72,7 @@ struct corio_http_client {
 	corio_mutex mu;
 	corio_cond cv;  /* broadcast whenever a connection slot or an idle connection frees up */
 	corio_http_client_stats st;
+	corio__hclient_session sess; /* cookie jar, default credentials (session.c) */
 };
 
 struct corio_http_response {
