@@ -33,6 +33,7 @@
 	X(nop)              \
 	X(sleepers)         \
 	X(echo)             \
+	X(udp)              \
 	X(file)             \
 	X(http)             \
 	X(http_server)      \

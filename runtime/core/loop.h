@@ -111,6 +111,8 @@ struct corio__loop {
 	struct corio__loopset *loopset; /* the loops of one corio_run_threads (threads/loops.c) */
 	bool exposed;                 /* corio_loop_current handed out: others may post */
 	unsigned index;               /* position in the loopset */
+	struct corio__resolve_cache *resolve_cache; /* runtime/net/resolve_cache.c, freed by its
+						     * own fini hook; NULL until first use */
 #if defined(__SANITIZE_ADDRESS__)
 	void *sched_fake;             /* ASan fake stack of the scheduler while a task runs */
 	const void *sched_bottom;     /* the thread stack, as ASan reported it */
