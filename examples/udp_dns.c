@@ -1,7 +1,8 @@
 /* examples/udp_dns.c: request and response over UDP, in real DNS wire format (RFC 1035).
  * A tiny server answers A queries from a table of names; a client asks for each name given
  * on the command line, checks that the answer carries its query's id and question, and
- * sends the query again when no answer came within 200 ms. Both are tasks of one process
+ * sends the query again when no answer came in time (200 ms, then twice as long at each
+ * try, as stub resolvers back off). Both are tasks of one process
  * on 127.0.0.1, the server on a port the kernel picks. To show the retry, the server
  * ignores the first query it gets (as if the datagram had been lost).
  *
@@ -28,8 +29,8 @@
 #define TYPE_A 1
 #define CLASS_IN 1
 #define RCODE_NXDOMAIN 3
-#define RETRY_AFTER CORIO_MS(200)
-#define TRIES 3
+#define FIRST_WAIT_MS 200u
+#define TRIES 5
 
 static const struct {
 	const char *name, *addr;
@@ -217,13 +218,13 @@ static int reply_parse(const unsigned char *r, size_t len, const unsigned char *
 /* Waits for the answer to q until the retry deadline: 1/0 as reply_parse, -ETIMEDOUT, or
  * another error. Datagrams that do not answer q are ignored. */
 static int await_reply(int fd, const unsigned char *q, size_t qlen, struct in_addr *a,
-		       int *rcode)
+		       int *rcode, unsigned wait_ms)
 {
 	unsigned char r[DNS_MAX];
 	corio_timeout to;
 	int rc = -ETIMEDOUT;
 
-	corio_timeout_enter(&to, RETRY_AFTER);
+	corio_timeout_enter(&to, CORIO_MS(wait_ms));
 	for (;;) {
 		ssize_t n = corio_recv(fd, r, sizeof r, 0);
 
@@ -247,18 +248,21 @@ static bool ask(int fd, const char *name, unsigned id)
 	struct in_addr a;
 	char text[INET_ADDRSTRLEN];
 	int rc = -ETIMEDOUT, rcode = 0;
+	unsigned wait_ms = FIRST_WAIT_MS;
 
 	if (!qlen) {
 		printf("%s: not a valid name\n", name);
 		return false;
 	}
 	for (int try = 1; try <= TRIES && rc == -ETIMEDOUT; try++) {
-		if (try > 1)
-			printf("%s: no answer in 200 ms, asking again (try %d of %d)\n", name, try,
-			       TRIES);
+		if (try > 1) {
+			printf("%s: no answer in %u ms, asking again (try %d of %d)\n", name,
+			       wait_ms, try, TRIES);
+			wait_ms *= 2;
+		}
 		rc = (int)corio_send(fd, q, qlen, 0);
 		if (rc >= 0)
-			rc = await_reply(fd, q, qlen, &a, &rcode);
+			rc = await_reply(fd, q, qlen, &a, &rcode, wait_ms);
 	}
 	if (rc == 1)
 		printf("%s A %s\n", name, inet_ntop(AF_INET, &a, text, sizeof text));
