@@ -7,7 +7,7 @@
  * keys, three generations, group spawns and same-loop posts inherit, a post from another
  * thread starts empty, the calls outside a task, thousands of tasks without a leak (ASan).
  * Dump: a task parked on a channel, one on a pipe read, one sleeping, one joining and the
- * caller running, each line parsed; escaping; the errors. No test waits a fixed time: the
+ * caller running, each line parsed; a mutex's and an event's labels; escaping; the errors. No test waits a fixed time: the
  * tasks are driven until the dump shows them parked, within a bounded number of yields,
  * and no duration is compared with the clock. */
 #define _GNU_SOURCE
@@ -510,6 +510,59 @@ START_TEST(dump_parked_tasks)
 }
 END_TEST
 
+static void *mutex_locker(void *arg)
+{
+	corio_mutex *m = arg;
+
+	corio_task_set_name(NULL, "locker");
+	if (corio_mutex_lock(m) != 0)
+		return (void *)"lock failed";
+	corio_mutex_unlock(m);
+	return NULL;
+}
+
+static void *event_waiter(void *arg)
+{
+	corio_task_set_name(NULL, "waiter");
+	return (void *)(intptr_t)corio_event_wait(arg);
+}
+
+/* The sync primitives' labels: a mutex and an event, each with its address. */
+static void *t_dump_labels(void *arg)
+{
+	struct line lines[MAXLINES];
+	const struct line *ln;
+	corio_mutex m;
+	corio_event e;
+	corio_task *a, *b;
+	char want[64];
+	int n = -1;
+
+	(void)arg;
+	TH_CHECK(corio_mutex_init(&m) == 0 && corio_event_init(&e) == 0);
+	TH_CHECK(corio_mutex_lock(&m) == 0);
+	TH_CHECK((a = corio_spawn(mutex_locker, &m)) && (b = corio_spawn(event_waiter, &e)));
+	for (int i = 0; i < 1000 && !(n == 3 && all_parked(lines, n, 2)); i++) {
+		corio_yield();
+		n = dump_parse(lines);
+	}
+	TH_CHECK(n == 3 && all_parked(lines, n, 2));
+	snprintf(want, sizeof want, "mutex %p", (void *)&m);
+	TH_CHECK((ln = by_name(lines, n, "locker")) && strcmp(ln->on, want) == 0);
+	snprintf(want, sizeof want, "event %p", (void *)&e);
+	TH_CHECK((ln = by_name(lines, n, "waiter")) && strcmp(ln->on, want) == 0);
+	corio_mutex_unlock(&m);
+	corio_event_set(&e);
+	TH_CHECK(corio_join(a, NULL) == 0 && corio_join(b, NULL) == 0);
+	return TH_OK;
+}
+
+START_TEST(dump_wait_labels)
+{
+	TH_RUN_EXPECT_OK(NULL, t_dump_labels, NULL);
+}
+END_TEST
+
 static void *t_dump_format(void *arg)
 {
 	char *buf = NULL;
@@ -554,7 +607,7 @@ static Suite *task_context_suite(void)
 	TH_TCASE(s, "names", TH_TIMEOUT, names, long_names);
 	TH_TCASE(s, "locals", TH_TIMEOUT, locals_basic, locals_inherit, many_keys, nested_spawns,
 		 group_and_post_inherit, many_tasks_no_leak);
-	TH_TCASE(s, "dump", TH_TIMEOUT, dump_parked_tasks, dump_format_and_errors);
+	TH_TCASE(s, "dump", TH_TIMEOUT, dump_parked_tasks, dump_wait_labels, dump_format_and_errors);
 	return s;
 }
 
