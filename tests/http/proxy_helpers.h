@@ -9,6 +9,8 @@
 #ifndef CORIO_TESTS_HTTP_PROXY_HELPERS_H
 #define CORIO_TESTS_HTTP_PROXY_HELPERS_H
 
+#include "tests/support/helpers.h" /* first: _GNU_SOURCE */
+
 #include <strings.h>
 
 #include <corio/http.h>
@@ -17,7 +19,6 @@
 #include <corio/tls.h>
 
 #include "tests/support/certs.h"
-#include "tests/support/helpers.h"
 
 static th_certs g_certs;
 
@@ -148,20 +149,20 @@ static inline bool p_header(const char *head, const char *name, char *out, size_
 }
 
 /* One direction of a tunnel; the second to finish closes both sockets. */
-typedef struct splice {
+typedef struct ptunnel {
 	int a, b;
 	int refs;
-} splice;
+} ptunnel;
 
 typedef struct pump_arg {
-	splice *s;
+	ptunnel *s;
 	bool up; /* a -> b, else b -> a */
 } pump_arg;
 
 static void *p_pump(void *arg)
 {
 	pump_arg *pa = arg;
-	splice *s = pa->s;
+	ptunnel *s = pa->s;
 	int from = pa->up ? s->a : s->b, to = pa->up ? s->b : s->a;
 	char *buf = malloc(PBUF);
 	ssize_t n;
@@ -182,9 +183,9 @@ static void *p_pump(void *arg)
 
 static inline void p_splice(tproxy *p, int client, int up)
 {
-	splice *s = malloc(sizeof *s);
+	ptunnel *s = malloc(sizeof *s);
 
-	*s = (splice){client, up, 2};
+	*s = (ptunnel){client, up, 2};
 	for (int i = 0; i < 2; i++) {
 		pump_arg *pa = malloc(sizeof *pa);
 

@@ -1,0 +1,524 @@
+/* tests/http/test_client_proxy.c: the HTTP client through proxies: no_proxy matching
+ * (domains, "*", IP literals and CIDR, host:port, IPv6), the configuration from the options
+ * and the environment (lowercase first, HTTP_PROXY ignored under CGI, explicit beats the
+ * environment, a bad proxy in the environment fails requests instead of going direct),
+ * http:// forwarded as absolute-form requests with the proxy's Basic credentials and a
+ * pool of its own (never shared with direct connections), https:// through a CONNECT
+ * tunnel with TLS end to end (SNI and verification of the origin), a per-request proxy
+ * ("" goes direct), the caller's Proxy-Authorization kept from origins, redirects leaving
+ * the proxy, ws:// and wss:// through CONNECT, and misbehaving proxies (407 with and
+ * without a body, 403, garbage, a cut head, a silent proxy bounded by the connect timeout,
+ * a head in pieces, the tunnel's first bytes in the answer's segment). The proxy is a corio
+ * task of the test (tests/http/proxy_helpers.h); everything stays on 127.0.0.1. */
+#include "tests/http/proxy_helpers.h"
+
+#include <corio/ws.h>
+
+#include "http/client/client_internal.h" /* white-box: no_proxy, the config, the tunnel */
+
+/* ---- no_proxy and configuration (no loop needed) ------------------------------------------ */
+
+static bool np(const char *list, const char *host, uint16_t port)
+{
+	return corio__hclient_no_proxy_match(list, host, port);
+}
+
+START_TEST(no_proxy_matching)
+{
+	ck_assert(np("localhost", "localhost", 80));
+	ck_assert(np("localhost", "a.localhost", 80));
+	ck_assert(!np("localhost", "localhostx", 80));
+	ck_assert(np(".example.com", "example.com", 80));
+	ck_assert(np(".example.com", "www.example.com", 443));
+	ck_assert(np("example.com", "a.b.example.com", 443));
+	ck_assert(np("*.example.com", "a.example.com", 443));
+	ck_assert(!np(".example.com", "badexample.com", 80));
+	ck_assert(!np("example.com", "example.com.evil", 80));
+	ck_assert(np("EXAMPLE.com", "example.com", 80));
+	ck_assert(np("*", "anything.at.all", 1));
+	ck_assert(np("10.0.0.0/8", "10.1.2.3", 80));
+	ck_assert(!np("10.0.0.0/8", "11.0.0.1", 80));
+	ck_assert(!np("10.0.0.0/8", "ten.example", 80)); /* names are never resolved */
+	ck_assert(np("192.168.1.0/25", "192.168.1.127", 80));
+	ck_assert(!np("192.168.1.0/25", "192.168.1.128", 80));
+	ck_assert(np("192.168.1.1", "192.168.1.1", 80));
+	ck_assert(!np("192.168.1.1", "192.168.1.2", 80));
+	ck_assert(np("host.lan:8080", "host.lan", 8080));
+	ck_assert(!np("host.lan:8080", "host.lan", 80));
+	ck_assert(np("::1", "::1", 80));
+	ck_assert(np("[::1]", "::1", 80));
+	ck_assert(np("[::1]:8443", "::1", 8443));
+	ck_assert(!np("[::1]:8443", "::1", 443));
+	ck_assert(np("fe80::/10", "fe80::1", 80));
+	ck_assert(!np("fe80::/10", "fec0::1", 80));
+	ck_assert(np("[2001:db8::]/32", "2001:db8:1::5", 80));
+	ck_assert(!np("::1", "127.0.0.1", 80));
+	ck_assert(np(" a.com , ,b.com\t", "b.com", 80));
+	ck_assert(!np(" a.com , ,b.com", "c.com", 80));
+	ck_assert(!np("", "a.com", 80));
+	ck_assert(!np("10.0.0.0/99,host:0,host:x,[::1", "10.0.0.1", 80));
+}
+END_TEST
+
+static void clear_env(void)
+{
+	static const char *const v[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+					"no_proxy", "NO_PROXY", "REQUEST_METHOD"};
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+		unsetenv(v[i]);
+}
+
+static corio__hclient_proxies cfg(const char *http, const char *https, const char *no,
+				  unsigned flags, int *rc)
+{
+	corio_http_client_opts o = {.proxy_http = http, .proxy_https = https, .no_proxy = no,
+				    .flags = flags};
+	corio__hclient_proxies px;
+
+	*rc = corio__hclient_proxies_init(&px, &o);
+	return px;
+}
+
+/* Each test runs in its own process (CK_FORK): the environment set here dies with it. */
+START_TEST(proxy_configuration)
+{
+	corio__hclient_proxies px;
+	corio__hclient_proxy *p;
+	int rc;
+
+	clear_env();
+	setenv("http_proxy", "http://u:p@proxy.lan:3128", 1);
+	setenv("HTTP_PROXY", "http://upper.lan:1", 1);
+	setenv("HTTPS_PROXY", "secure.lan:8080", 1); /* no scheme: http:// */
+	setenv("NO_PROXY", "internal", 1);
+	px = cfg(NULL, NULL, NULL, CORIO_HTTP_TRUST_ENV, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert(px.http && !strcmp(px.http->host, "proxy.lan") && !strcmp(px.http->port, "3128"));
+	ck_assert_str_eq(px.http->auth, "Basic dTpw"); /* base64("u:p") */
+	ck_assert(px.https && !strcmp(px.https->host, "secure.lan") && !px.https->auth);
+	ck_assert_str_eq(px.https->port, "8080");
+	ck_assert_str_eq(px.no_proxy, "internal");
+	corio__hclient_proxies_free(&px);
+	/* Without the flag the environment is not read. */
+	px = cfg(NULL, NULL, NULL, 0, &rc);
+	ck_assert(rc == 0 && !px.http && !px.https && !px.no_proxy);
+	/* Explicit options win, "" included (direct), field by field. */
+	px = cfg("http://explicit.lan:9", "", "x.lan", CORIO_HTTP_TRUST_ENV, &rc);
+	ck_assert(rc == 0 && px.http && !strcmp(px.http->host, "explicit.lan") && !px.https);
+	ck_assert_str_eq(px.no_proxy, "x.lan");
+	corio__hclient_proxies_free(&px);
+	/* CGI: HTTP_PROXY may be a request's "Proxy:" header; never used. */
+	unsetenv("http_proxy");
+	setenv("REQUEST_METHOD", "GET", 1);
+	px = cfg(NULL, NULL, NULL, CORIO_HTTP_TRUST_ENV, &rc);
+	ck_assert(rc == 0 && !px.http && px.https);
+	corio__hclient_proxies_free(&px);
+	unsetenv("REQUEST_METHOD");
+	px = cfg(NULL, NULL, NULL, CORIO_HTTP_TRUST_ENV, &rc);
+	ck_assert(rc == 0 && px.http && !strcmp(px.http->host, "upper.lan"));
+	corio__hclient_proxies_free(&px);
+	/* A bad proxy in the environment is kept as an error, not dropped. */
+	setenv("http_proxy", "socks5://s.lan:1080", 1);
+	px = cfg(NULL, NULL, NULL, CORIO_HTTP_TRUST_ENV, &rc);
+	ck_assert(rc == 0 && !px.http && px.http_err == -EPROTONOSUPPORT);
+	corio__hclient_proxies_free(&px);
+	/* Parsing: IPv6, default port, userinfo without password, what is refused. */
+	ck_assert_int_eq(corio__hclient_proxy_parse("http://[::1]:3128", &p), 0);
+	ck_assert(p->ipv6 && !strcmp(p->host, "::1"));
+	corio__hclient_proxy_free(p);
+	ck_assert_int_eq(corio__hclient_proxy_parse("http://user@p.lan/", &p), 0);
+	ck_assert(!strcmp(p->port, "80") && !strcmp(p->auth, "Basic dXNlcjo="));
+	corio__hclient_proxy_free(p);
+	ck_assert_int_eq(corio__hclient_proxy_parse("http://p.lan/path", &p), -EINVAL);
+	ck_assert_int_eq(corio__hclient_proxy_parse("https://p.lan", &p), -EPROTONOSUPPORT);
+	ck_assert_int_eq(corio__hclient_proxy_parse("", &p), 0);
+	ck_assert_ptr_null(p);
+	/* A bad explicit option fails the client. */
+	errno = 0;
+	ck_assert_ptr_null(corio_http_client_new(&(corio_http_client_opts){.proxy_http = "ftp://x"}));
+	ck_assert_int_eq(errno, EINVAL);
+}
+END_TEST
+
+/* ---- through a working proxy ------------------------------------------------------------- */
+
+typedef struct env {
+	origin plain, tls;
+	tproxy px;
+	corio_http_client *c;
+	char purl[128];
+	char u[160];
+} env;
+
+static const char *url(env *e, bool tls, const char *host, const char *path)
+{
+	snprintf(e->u, sizeof e->u, "%s://%s:%d%s", tls ? "https" : "http", host,
+		 tls ? e->tls.port : e->plain.port, path);
+	return e->u;
+}
+
+typedef void *(*env_fn)(env *e);
+
+/* Origins (plain and TLS), a proxy in mode, a client with o (its proxies pointing at the
+ * proxy when o names "PROXY"), then fn. */
+static void *with_env(enum pmode mode, corio_http_client_opts o, env_fn fn)
+{
+	env e = {0};
+	void *res = "setup failed";
+
+	if (origin_start(&e.plain, false) && origin_start(&e.tls, true) &&
+	    proxy_start(&e.px, mode)) {
+		proxy_url_auth(&e.px, "user:pa%20ss", e.purl, sizeof e.purl);
+		if (o.proxy_http && !strcmp(o.proxy_http, "PROXY"))
+			o.proxy_http = e.purl;
+		if (o.proxy_https && !strcmp(o.proxy_https, "PROXY"))
+			o.proxy_https = e.purl;
+		g_redirect_port = e.plain.port;
+		if ((e.c = p_client(o)))
+			res = fn(&e);
+	}
+	corio_http_client_free(e.c);
+	proxy_stop(&e.px);
+	origin_stop(&e.plain);
+	origin_stop(&e.tls);
+	return res;
+}
+
+/* base64("user:pa ss") */
+#define PA_USER "Basic dXNlcjpwYSBzcw=="
+
+static void *c_forward(env *e)
+{
+	corio_http_client_stats st;
+	char out[256], want[64];
+
+	TH_CHECK(p_get(e->c, url(e, false, "127.0.0.1", "/h"), NULL, NULL, 0, out, sizeof out) == 200);
+	snprintf(want, sizeof want, "Host=127.0.0.1:%d", e->plain.port);
+	TH_CHECK(strstr(out, want));
+	/* absolute-form, with the proxy's credentials */
+	snprintf(want, sizeof want, "GET http://127.0.0.1:%d/h HTTP/1.1\r\n", e->plain.port);
+	TH_CHECK(!strncmp(e->px.head, want, strlen(want)));
+	TH_CHECK(strstr(e->px.head, "\r\nProxy-Authorization: " PA_USER "\r\n"));
+	/* the same proxy connection serves the next request, to another origin too */
+	TH_CHECK(p_get(e->c, url(e, false, "localhost", "/"), NULL, NULL, 0, out, sizeof out) == 200);
+	TH_CHECK(!strcmp(out, "hello"));
+	corio_http_client_stats_get(e->c, &st);
+	TH_CHECK(st.connects == 1 && st.reuses == 1 && st.proxied == 2 && e->px.accepts == 1);
+	TH_CHECK(e->px.forwards == 2 && e->px.connects == 0);
+	/* Direct ("" for this request): a connection of its own, no proxy credentials. */
+	TH_CHECK(p_get(e->c, url(e, false, "127.0.0.1", "/h"), "", NULL, 0, out, sizeof out) == 200);
+	TH_CHECK(strstr(out, "PA=(none)"));
+	corio_http_client_stats_get(e->c, &st);
+	TH_CHECK(st.connects == 2 && st.proxied == 2 && e->px.forwards == 2);
+	return TH_OK;
+}
+
+static void *t_forward(void *arg)
+{
+	(void)arg;
+	return with_env(PM_GOOD, (corio_http_client_opts){.proxy_http = "PROXY"}, c_forward);
+}
+TH_TASK_TEST(http_forwarded_absolute_form, t_forward)
+
+static void *c_tunnel(env *e)
+{
+	corio_http_client_stats st;
+	char out[256], want[64];
+
+	TH_CHECK(p_get(e->c, url(e, true, "localhost", "/h"), NULL, NULL, 0, out, sizeof out) == 200);
+	TH_CHECK(strstr(out, "PA=(none)")); /* the credentials went to the proxy only */
+	snprintf(want, sizeof want, "CONNECT localhost:%d HTTP/1.1\r\n", e->tls.port);
+	TH_CHECK(!strncmp(e->px.head, want, strlen(want)));
+	snprintf(want, sizeof want, "\r\nHost: localhost:%d\r\n", e->tls.port);
+	TH_CHECK(strstr(e->px.head, want) && strstr(e->px.head, "Proxy-Authorization: " PA_USER));
+	TH_CHECK(p_get(e->c, url(e, true, "localhost", "/"), NULL, NULL, 0, out, sizeof out) == 200);
+	corio_http_client_stats_get(e->c, &st);
+	TH_CHECK(st.connects == 1 && st.reuses == 1 && st.tls_handshakes == 1 && st.proxied == 2);
+	TH_CHECK(e->px.connects == 1);
+	/* The origin verified through the tunnel: 127.0.0.1 is in the certificate too, and a
+	 * direct connection to the same origin is another pool entry. */
+	TH_CHECK(p_get(e->c, url(e, true, "localhost", "/"), "", NULL, 0, out, sizeof out) == 200);
+	corio_http_client_stats_get(e->c, &st);
+	TH_CHECK(st.connects == 2 && st.proxied == 2 && e->px.connects == 1);
+	/* plain http is not proxied by proxy_https alone */
+	TH_CHECK(p_get(e->c, url(e, false, "127.0.0.1", "/"), NULL, NULL, 0, out, sizeof out) == 200);
+	TH_CHECK(e->px.forwards == 0);
+	return TH_OK;
+}
+
+static void *t_tunnel(void *arg)
+{
+	(void)arg;
+	return with_env(PM_GOOD, (corio_http_client_opts){.proxy_https = "PROXY"}, c_tunnel);
+}
+TH_TASK_TEST(https_through_connect_tunnel, t_tunnel)
+
+static void *c_split(env *e)
+{
+	char out[64];
+
+	TH_CHECK(p_get(e->c, url(e, true, "localhost", "/"), NULL, NULL, 0, out, sizeof out) == 200);
+	TH_CHECK(!strcmp(out, "hello"));
+	return TH_OK;
+}
+
+static void *t_split(void *arg)
+{
+	(void)arg;
+	return with_env(PM_SPLIT, (corio_http_client_opts){.proxy_https = "PROXY"}, c_split);
+}
+TH_TASK_TEST(connect_answer_in_pieces, t_split)
+
+/* The caller's own Proxy-Authorization: to the proxy when forwarded, never to an origin. */
+static void *c_user_pa(env *e)
+{
+	corio_http_header h = {"Proxy-Authorization", "Basic bWluZQ=="};
+	char out[256];
+
+	TH_CHECK(p_get(e->c, url(e, false, "127.0.0.1", "/h"), NULL, &h, 1, out, sizeof out) == 200);
+	TH_CHECK(strstr(e->px.head, "\r\nProxy-Authorization: Basic bWluZQ==\r\n"));
+	TH_CHECK(!strstr(e->px.head, PA_USER)); /* the caller's replaces the URL's */
+	TH_CHECK(p_get(e->c, url(e, false, "127.0.0.1", "/h"), "", &h, 1, out, sizeof out) == 200);
+	TH_CHECK(strstr(out, "PA=(none)"));
+	TH_CHECK(p_get(e->c, url(e, true, "localhost", "/h"), NULL, &h, 1, out, sizeof out) == 200);
+	TH_CHECK(strstr(out, "PA=(none)")); /* inside the tunnel: the origin's */
+	return TH_OK;
+}
+
+static void *t_user_pa(void *arg)
+{
+	(void)arg;
+	return with_env(PM_GOOD,
+			(corio_http_client_opts){.proxy_http = "PROXY", .proxy_https = "PROXY"},
+			c_user_pa);
+}
+TH_TASK_TEST(caller_proxy_authorization_kept_from_origins, t_user_pa)
+
+/* A redirect from a proxied origin (localhost) to one no_proxy sends direct (127.0.0.1). */
+static void *c_redirect(env *e)
+{
+	corio_http_header h = {"Proxy-Authorization", "Basic bWluZQ=="};
+	corio_http_client_stats st;
+	char out[256];
+
+	TH_CHECK(p_get(e->c, url(e, false, "localhost", "/redir"), NULL, &h, 1, out, sizeof out) ==
+		 200);
+	TH_CHECK(strstr(out, "PA=(none)"));
+	corio_http_client_stats_get(e->c, &st);
+	TH_CHECK(e->px.forwards == 1 && st.proxied == 1 && st.connects == 2);
+	return TH_OK;
+}
+
+static void *t_redirect(void *arg)
+{
+	(void)arg;
+	return with_env(PM_GOOD,
+			(corio_http_client_opts){.proxy_http = "PROXY", .no_proxy = "127.0.0.1"},
+			c_redirect);
+}
+TH_TASK_TEST(redirect_leaving_the_proxy, t_redirect)
+
+/* ---- the environment, end to end ---------------------------------------------------------- */
+
+static void *c_env(env *e)
+{
+	corio_http_client_opts o = {.flags = CORIO_HTTP_TRUST_ENV};
+	corio_http_client *c;
+	corio_http_client_stats st;
+	char out[256];
+	int rc;
+
+	setenv("http_proxy", e->purl, 1);
+	setenv("no_proxy", "localhost", 1);
+	c = p_client(o);
+	TH_CHECK(c);
+	rc = p_get(c, url(e, false, "127.0.0.1", "/h"), NULL, NULL, 0, out, sizeof out);
+	rc = rc == 200 && p_get(c, url(e, false, "localhost", "/h"), NULL, NULL, 0, out, sizeof out) == 200;
+	corio_http_client_stats_get(c, &st);
+	corio_http_client_free(c);
+	TH_CHECK(rc && st.proxied == 1 && e->px.forwards == 1 && strstr(out, "PA=(none)"));
+	/* An explicit option beats the environment; a per-request proxy beats both. */
+	o.proxy_http = "";
+	c = p_client(o);
+	TH_CHECK(c);
+	rc = p_get(c, url(e, false, "127.0.0.1", "/"), NULL, NULL, 0, out, sizeof out) == 200 &&
+	     p_get(c, url(e, false, "localhost", "/"), e->purl, NULL, 0, out, sizeof out) == 200;
+	corio_http_client_free(c);
+	TH_CHECK(rc && e->px.forwards == 2); /* no_proxy does not apply to a request's own */
+	/* A proxy in the environment that cannot be used fails the request. */
+	setenv("http_proxy", "socks5://127.0.0.1:1", 1);
+	o.proxy_http = NULL;
+	c = p_client(o);
+	TH_CHECK(c);
+	rc = p_get(c, url(e, false, "127.0.0.1", "/"), NULL, NULL, 0, out, sizeof out);
+	corio_http_client_free(c);
+	TH_CHECK(rc == -EPROTONOSUPPORT);
+	return TH_OK;
+}
+
+static void *t_env(void *arg)
+{
+	(void)arg;
+	clear_env();
+	return with_env(PM_GOOD, (corio_http_client_opts){0}, c_env);
+}
+TH_TASK_TEST(environment_end_to_end, t_env)
+
+/* ---- misbehaving proxies ------------------------------------------------------------------ */
+
+typedef struct bad_case {
+	enum pmode mode;
+	int want;
+} bad_case;
+
+static const bad_case bad_cases[] = {
+	{PM_407, -EACCES},         {PM_407_BODY, -EACCES}, {PM_403, -ECONNREFUSED},
+	{PM_GARBAGE, -EBADMSG},    {PM_CUT, -EPROTO},      {PM_SILENT, -ETIMEDOUT},
+};
+
+static int g_case;
+
+static void *c_bad(env *e)
+{
+	const bad_case *bc = &bad_cases[g_case];
+	corio_http_client_stats st;
+	uint64_t t0 = corio_now();
+	int rc = p_get(e->c, url(e, true, "localhost", "/"), NULL, NULL, 0, NULL, 0);
+
+	if (rc != bc->want)
+		fprintf(stderr, "mode %d: %d, want %d\n", bc->mode, rc, bc->want);
+	TH_CHECK(rc == bc->want);
+	TH_CHECK(e->px.connects == 1);
+	/* the silent proxy held the request for the connect timeout, not the total one */
+	TH_CHECK(bc->mode != PM_SILENT || corio_now() - t0 < CORIO_SEC(20));
+	corio_http_client_stats_get(e->c, &st);
+	TH_CHECK(st.open == 0 && st.idle == 0 && st.tls_handshakes == 0);
+	return TH_OK;
+}
+
+static void *t_bad(void *arg)
+{
+	(void)arg;
+	return with_env(bad_cases[g_case].mode,
+			(corio_http_client_opts){.proxy_https = "PROXY",
+						 .connect_ns = CORIO_MS(300)},
+			c_bad);
+}
+
+START_TEST(misbehaving_proxies)
+{
+	g_case = _i;
+	TH_RUN_EXPECT_OK(NULL, t_bad, NULL);
+}
+END_TEST
+
+/* The proxy's 200 and the tunnel's first bytes in one segment: the answer is taken to the
+ * end of its head and not a byte further. */
+static void *t_one_segment(void *arg)
+{
+	int l = corio_tcp_listen("127.0.0.1", "0", 4), a, b, status = -1, rc;
+	char port[8], buf[64];
+	corio__hclient_proxy px = {.host = "127.0.0.1"};
+	corio__hclient_route rt = {.tls = true, .host = "origin.lan", .port = 443, .proxy = &px,
+				   .tunnel = true};
+	corio_http_client_opts o = {.user_agent = "t", .max_header_bytes = 4096, .max_headers = 10,
+				    .max_chunk_ext = 10};
+	static const char answer[] = "HTTP/1.1 100 Wait\r\n\r\nHTTP/1.1 200 OK\r\nX: y\r\n\r\n"
+				     "SERVER-FIRST";
+	ssize_t n;
+
+	(void)arg;
+	snprintf(port, sizeof port, "%d", corio_sock_port(l));
+	a = corio_tcp_connect("127.0.0.1", port);
+	b = corio_accept(l, NULL, NULL);
+	corio_close(l);
+	TH_CHECK(a >= 0 && b >= 0);
+	TH_CHECK(corio_send_all(b, answer, sizeof answer - 1) == sizeof answer - 1);
+	rc = corio__hclient_tunnel(a, &rt, "443", &o, &status);
+	n = corio_recv(b, buf, sizeof buf - 1, 0);
+	TH_CHECK(n > 0);
+	buf[n] = 0;
+	TH_CHECK(!strncmp(buf, "CONNECT origin.lan:443 HTTP/1.1\r\nHost: origin.lan:443\r\n", 55));
+	TH_CHECK(rc == 0 && status == 200);
+	n = corio_recv(a, buf, sizeof buf, 0);
+	TH_CHECK(n == 12 && !memcmp(buf, "SERVER-FIRST", 12));
+	corio_close(a);
+	corio_close(b);
+	return TH_OK;
+}
+TH_TASK_TEST(tunnel_bytes_in_the_answer_segment, t_one_segment)
+
+/* ---- WebSockets through the proxy (CONNECT for ws:// and wss://) ------------------------ */
+
+static void ws_echo(corio_http_in *req, corio_http_out *resp, void *ud)
+{
+	corio_ws *ws = NULL;
+	char buf[64];
+	int op;
+	ssize_t n;
+
+	(void)ud;
+	if (corio_ws_accept(req, resp, &ws) != 0)
+		return;
+	if ((n = corio_ws_recv(ws, &op, buf, sizeof buf)) >= 0)
+		corio_ws_send(ws, op, buf, (size_t)n);
+	corio_ws_close(ws, 1000, "");
+	corio_ws_free(ws);
+}
+
+static void *t_ws(void *arg)
+{
+	corio_http_server_opts so;
+	origin s = {0};
+	tproxy p;
+	corio_http_client *c = NULL;
+	corio_ws *ws = NULL;
+	char u[96], buf[16], want[64];
+	void *res = "setup";
+	int op = 0;
+	ssize_t n = -1;
+
+	(void)arg;
+	corio_http_server_opts_init(&so);
+	if (!proxy_start(&p, PM_GOOD) || !(s.srv = corio_http_server_new(&so, ws_echo, NULL)) ||
+	    corio_http_server_listen(s.srv, "127.0.0.1", 0) != 0)
+		goto out;
+	s.port = corio_http_server_port(s.srv);
+	s.task = corio_spawn(origin_serve, s.srv);
+	c = p_client((corio_http_client_opts){.proxy_http = p.url});
+	snprintf(u, sizeof u, "ws://127.0.0.1:%d/", s.port);
+	res = "ws";
+	if (c && corio_ws_connect(c, u, &ws) == 0 && corio_ws_send(ws, CORIO_WS_TEXT, "hi", 2) == 0)
+		n = corio_ws_recv(ws, &op, buf, sizeof buf);
+	snprintf(want, sizeof want, "CONNECT 127.0.0.1:%d HTTP/1.1\r\n", s.port);
+	if (n == 2 && !memcmp(buf, "hi", 2) && p.connects == 1 && p.forwards == 0 &&
+	    !strncmp(p.head, want, strlen(want)))
+		res = TH_OK;
+	if (ws) {
+		corio_ws_close(ws, 1000, "");
+		corio_ws_free(ws);
+	}
+out:
+	corio_http_client_free(c);
+	proxy_stop(&p);
+	origin_stop(&s);
+	return res;
+}
+TH_TASK_TEST(websocket_through_connect, t_ws)
+
+int main(void)
+{
+	Suite *s = TH_SUITE("client_proxy", TH_TIMEOUT, no_proxy_matching, proxy_configuration,
+			    http_forwarded_absolute_form, https_through_connect_tunnel,
+			    connect_answer_in_pieces, caller_proxy_authorization_kept_from_origins,
+			    redirect_leaving_the_proxy, environment_end_to_end,
+			    tunnel_bytes_in_the_answer_segment, websocket_through_connect);
+	TCase *tc = tcase_create("misbehaving");
+
+	tcase_set_timeout(tc, TH_TIMEOUT);
+	tcase_add_loop_test(tc, misbehaving_proxies, 0,
+			    (int)(sizeof bad_cases / sizeof bad_cases[0]));
+	suite_add_tcase(s, tc);
+	return p_main(s);
+}
