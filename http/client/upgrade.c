@@ -1,8 +1,8 @@
 /* http/client/upgrade.c: a client connection handed to another protocol (upgrade.h): a
  * fresh connection from the pool's connect path (so TLS config, session resumption,
- * proxies (a CONNECT tunnel) and the connect timeout are the client's), the request head written here, the answer's head
- * read with the response parser told that a 101 is the answer, and the connection taken
- * out of the pool's counts without being closed. Parks. */
+ * proxies (a CONNECT tunnel) and the connect timeout are the client's), the request head
+ * written here, the answer's head read with the response parser told that a 101 is the
+ * answer, and the connection taken out of the pool's counts without being closed. Parks. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

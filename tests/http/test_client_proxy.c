@@ -334,7 +334,8 @@ static void *c_env(env *e)
 	c = p_client(o);
 	TH_CHECK(c);
 	rc = p_get(c, url(e, false, "127.0.0.1", "/h"), NULL, NULL, 0, out, sizeof out);
-	rc = rc == 200 && p_get(c, url(e, false, "localhost", "/h"), NULL, NULL, 0, out, sizeof out) == 200;
+	rc = rc == 200 &&
+	     p_get(c, url(e, false, "localhost", "/h"), NULL, NULL, 0, out, sizeof out) == 200;
 	corio_http_client_stats_get(c, &st);
 	corio_http_client_free(c);
 	TH_CHECK(rc && st.proxied == 1 && e->px.forwards == 1 && strstr(out, "PA=(none)"));
