@@ -18,45 +18,55 @@
 
 /* ---- no_proxy and configuration (no loop needed) ------------------------------------------ */
 
-static bool np(const char *list, const char *host, uint16_t port)
-{
-	return corio__hclient_no_proxy_match(list, host, port);
-}
+typedef struct np_case {
+	const char *list, *host;
+	uint16_t port;
+	bool match;
+} np_case;
+
+static const np_case np_cases[] = {
+	{"localhost", "localhost", 80, true},
+	{"localhost", "a.localhost", 80, true},
+	{"localhost", "localhostx", 80, false},
+	{".example.com", "example.com", 80, true},
+	{".example.com", "www.example.com", 443, true},
+	{"example.com", "a.b.example.com", 443, true},
+	{"*.example.com", "a.example.com", 443, true},
+	{".example.com", "badexample.com", 80, false},
+	{"example.com", "example.com.evil", 80, false},
+	{"EXAMPLE.com", "example.com", 80, true},
+	{"*", "anything.at.all", 1, true},
+	{"10.0.0.0/8", "10.1.2.3", 80, true},
+	{"10.0.0.0/8", "11.0.0.1", 80, false},
+	{"10.0.0.0/8", "ten.example", 80, false}, /* names are never resolved */
+	{"192.168.1.0/25", "192.168.1.127", 80, true},
+	{"192.168.1.0/25", "192.168.1.128", 80, false},
+	{"192.168.1.1", "192.168.1.1", 80, true},
+	{"192.168.1.1", "192.168.1.2", 80, false},
+	{"host.lan:8080", "host.lan", 8080, true},
+	{"host.lan:8080", "host.lan", 80, false},
+	{"::1", "::1", 80, true},
+	{"[::1]", "::1", 80, true},
+	{"[::1]:8443", "::1", 8443, true},
+	{"[::1]:8443", "::1", 443, false},
+	{"fe80::/10", "fe80::1", 80, true},
+	{"fe80::/10", "fec0::1", 80, false},
+	{"[2001:db8::]/32", "2001:db8:1::5", 80, true},
+	{"::1", "127.0.0.1", 80, false},
+	{" a.com , ,b.com\t", "b.com", 80, true},
+	{" a.com , ,b.com", "c.com", 80, false},
+	{"", "a.com", 80, false},
+	{"10.0.0.0/99,host:0,host:x,[::1", "10.0.0.1", 80, false},
+};
 
 START_TEST(no_proxy_matching)
 {
-	ck_assert(np("localhost", "localhost", 80));
-	ck_assert(np("localhost", "a.localhost", 80));
-	ck_assert(!np("localhost", "localhostx", 80));
-	ck_assert(np(".example.com", "example.com", 80));
-	ck_assert(np(".example.com", "www.example.com", 443));
-	ck_assert(np("example.com", "a.b.example.com", 443));
-	ck_assert(np("*.example.com", "a.example.com", 443));
-	ck_assert(!np(".example.com", "badexample.com", 80));
-	ck_assert(!np("example.com", "example.com.evil", 80));
-	ck_assert(np("EXAMPLE.com", "example.com", 80));
-	ck_assert(np("*", "anything.at.all", 1));
-	ck_assert(np("10.0.0.0/8", "10.1.2.3", 80));
-	ck_assert(!np("10.0.0.0/8", "11.0.0.1", 80));
-	ck_assert(!np("10.0.0.0/8", "ten.example", 80)); /* names are never resolved */
-	ck_assert(np("192.168.1.0/25", "192.168.1.127", 80));
-	ck_assert(!np("192.168.1.0/25", "192.168.1.128", 80));
-	ck_assert(np("192.168.1.1", "192.168.1.1", 80));
-	ck_assert(!np("192.168.1.1", "192.168.1.2", 80));
-	ck_assert(np("host.lan:8080", "host.lan", 8080));
-	ck_assert(!np("host.lan:8080", "host.lan", 80));
-	ck_assert(np("::1", "::1", 80));
-	ck_assert(np("[::1]", "::1", 80));
-	ck_assert(np("[::1]:8443", "::1", 8443));
-	ck_assert(!np("[::1]:8443", "::1", 443));
-	ck_assert(np("fe80::/10", "fe80::1", 80));
-	ck_assert(!np("fe80::/10", "fec0::1", 80));
-	ck_assert(np("[2001:db8::]/32", "2001:db8:1::5", 80));
-	ck_assert(!np("::1", "127.0.0.1", 80));
-	ck_assert(np(" a.com , ,b.com\t", "b.com", 80));
-	ck_assert(!np(" a.com , ,b.com", "c.com", 80));
-	ck_assert(!np("", "a.com", 80));
-	ck_assert(!np("10.0.0.0/99,host:0,host:x,[::1", "10.0.0.1", 80));
+	for (size_t i = 0; i < sizeof np_cases / sizeof np_cases[0]; i++) {
+		const np_case *k = &np_cases[i];
+
+		ck_assert_msg(corio__hclient_no_proxy_match(k->list, k->host, k->port) == k->match,
+			      "no_proxy \"%s\" host %s:%u", k->list, k->host, k->port);
+	}
 }
 END_TEST
 
@@ -185,6 +195,16 @@ static void *with_env(enum pmode mode, corio_http_client_opts o, env_fn fn)
 	return res;
 }
 
+/* A test: fn against the origins, a proxy in mode and a client with the options given
+ * after (designated initializers of corio_http_client_opts). */
+#define ENV_TEST(name, mode, fn, ...)                                                        \
+	static void *t_##name(void *arg)                                                     \
+	{                                                                                    \
+		(void)arg;                                                                   \
+		return with_env(mode, (corio_http_client_opts){__VA_ARGS__}, fn);           \
+	}                                                                                    \
+	TH_TASK_TEST(name, t_##name)
+
 /* base64("user:pa ss") */
 #define PA_USER "Basic dXNlcjpwYSBzcw=="
 
@@ -214,12 +234,7 @@ static void *c_forward(env *e)
 	return TH_OK;
 }
 
-static void *t_forward(void *arg)
-{
-	(void)arg;
-	return with_env(PM_GOOD, (corio_http_client_opts){.proxy_http = "PROXY"}, c_forward);
-}
-TH_TASK_TEST(http_forwarded_absolute_form, t_forward)
+ENV_TEST(http_forwarded_absolute_form, PM_GOOD, c_forward, .proxy_http = "PROXY")
 
 static void *c_tunnel(env *e)
 {
@@ -247,12 +262,7 @@ static void *c_tunnel(env *e)
 	return TH_OK;
 }
 
-static void *t_tunnel(void *arg)
-{
-	(void)arg;
-	return with_env(PM_GOOD, (corio_http_client_opts){.proxy_https = "PROXY"}, c_tunnel);
-}
-TH_TASK_TEST(https_through_connect_tunnel, t_tunnel)
+ENV_TEST(https_through_connect_tunnel, PM_GOOD, c_tunnel, .proxy_https = "PROXY")
 
 static void *c_split(env *e)
 {
@@ -263,12 +273,7 @@ static void *c_split(env *e)
 	return TH_OK;
 }
 
-static void *t_split(void *arg)
-{
-	(void)arg;
-	return with_env(PM_SPLIT, (corio_http_client_opts){.proxy_https = "PROXY"}, c_split);
-}
-TH_TASK_TEST(connect_answer_in_pieces, t_split)
+ENV_TEST(connect_answer_in_pieces, PM_SPLIT, c_split, .proxy_https = "PROXY")
 
 /* The caller's own Proxy-Authorization: to the proxy when forwarded, never to an origin. */
 static void *c_user_pa(env *e)
@@ -286,14 +291,8 @@ static void *c_user_pa(env *e)
 	return TH_OK;
 }
 
-static void *t_user_pa(void *arg)
-{
-	(void)arg;
-	return with_env(PM_GOOD,
-			(corio_http_client_opts){.proxy_http = "PROXY", .proxy_https = "PROXY"},
-			c_user_pa);
-}
-TH_TASK_TEST(caller_proxy_authorization_kept_from_origins, t_user_pa)
+ENV_TEST(caller_proxy_authorization_kept_from_origins, PM_GOOD, c_user_pa,
+	 .proxy_http = "PROXY", .proxy_https = "PROXY")
 
 /* A redirect from a proxied origin (localhost) to one no_proxy sends direct (127.0.0.1). */
 static void *c_redirect(env *e)
@@ -310,14 +309,8 @@ static void *c_redirect(env *e)
 	return TH_OK;
 }
 
-static void *t_redirect(void *arg)
-{
-	(void)arg;
-	return with_env(PM_GOOD,
-			(corio_http_client_opts){.proxy_http = "PROXY", .no_proxy = "127.0.0.1"},
-			c_redirect);
-}
-TH_TASK_TEST(redirect_leaving_the_proxy, t_redirect)
+ENV_TEST(redirect_leaving_the_proxy, PM_GOOD, c_redirect, .proxy_http = "PROXY",
+	 .no_proxy = "127.0.0.1")
 
 /* ---- the environment, end to end ---------------------------------------------------------- */
 

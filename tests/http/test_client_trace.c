@@ -146,6 +146,15 @@ static void *with_env(enum pmode mode, bool via, env_fn fn)
 	return res;
 }
 
+/* A test: fn against the origins, a proxy in mode (used for https when via) and a client. */
+#define ENV_TEST(name, mode, via, fn)                                                        \
+	static void *t_##name(void *arg)                                                     \
+	{                                                                                    \
+		(void)arg;                                                                   \
+		return with_env(mode, via, fn);                                              \
+	}                                                                                    \
+	TH_TASK_TEST(name, t_##name)
+
 /* ---- tests -------------------------------------------------------------------------------- */
 
 static void *c_new_reused(env *e)
@@ -169,12 +178,7 @@ static void *c_new_reused(env *e)
 	return TH_OK;
 }
 
-static void *t_new_reused(void *arg)
-{
-	(void)arg;
-	return with_env(PM_GOOD, false, c_new_reused);
-}
-TH_TASK_TEST(new_then_reused_connection, t_new_reused)
+ENV_TEST(new_then_reused_connection, PM_GOOD, false, c_new_reused)
 
 /* A name: DNS_START/DNS_DONE, then a CONNECT pair per address until one connects. */
 static void *c_dns(env *e)
@@ -194,12 +198,7 @@ static void *c_dns(env *e)
 	return TH_OK;
 }
 
-static void *t_dns(void *arg)
-{
-	(void)arg;
-	return with_env(PM_GOOD, false, c_dns);
-}
-TH_TASK_TEST(name_resolution_events, t_dns)
+ENV_TEST(name_resolution_events, PM_GOOD, false, c_dns)
 
 /* https: TLS_START/TLS_DONE; after the server closed the connection (the pool is empty)
  * a new one resumes the session. */
@@ -223,12 +222,7 @@ static void *c_https(env *e)
 	return TH_OK;
 }
 
-static void *t_https(void *arg)
-{
-	(void)arg;
-	return with_env(PM_GOOD, false, c_https);
-}
-TH_TASK_TEST(https_handshake_and_resumption, t_https)
+ENV_TEST(https_handshake_and_resumption, PM_GOOD, false, c_https)
 
 static void *c_redirect(env *e)
 {
@@ -249,12 +243,7 @@ static void *c_redirect(env *e)
 	return TH_OK;
 }
 
-static void *t_redirect(void *arg)
-{
-	(void)arg;
-	return with_env(PM_GOOD, false, c_redirect);
-}
-TH_TASK_TEST(redirect_then_next_hop, t_redirect)
+ENV_TEST(redirect_then_next_hop, PM_GOOD, false, c_redirect)
 
 /* A port bound here but not listening: the connect is refused. */
 static void *c_refused(env *e)
@@ -281,12 +270,7 @@ static void *c_refused(env *e)
 	return TH_OK;
 }
 
-static void *t_refused(void *arg)
-{
-	(void)arg;
-	return with_env(PM_GOOD, false, c_refused);
-}
-TH_TASK_TEST(connect_failure, t_refused)
+ENV_TEST(connect_failure, PM_GOOD, false, c_refused)
 
 /* Through a CONNECT tunnel: the connect events are the proxy's, then its answer. */
 static void *c_proxied(env *e)
@@ -303,12 +287,7 @@ static void *c_proxied(env *e)
 	return TH_OK;
 }
 
-static void *t_proxied(void *arg)
-{
-	(void)arg;
-	return with_env(PM_GOOD, true, c_proxied);
-}
-TH_TASK_TEST(proxy_connect_200, t_proxied)
+ENV_TEST(proxy_connect_200, PM_GOOD, true, c_proxied)
 
 static void *c_proxy_407(env *e)
 {
@@ -321,12 +300,7 @@ static void *c_proxy_407(env *e)
 	return TH_OK;
 }
 
-static void *t_proxy_407(void *arg)
-{
-	(void)arg;
-	return with_env(PM_407, true, c_proxy_407);
-}
-TH_TASK_TEST(proxy_connect_407, t_proxy_407)
+ENV_TEST(proxy_connect_407, PM_407, true, c_proxy_407)
 
 /* A request's own hook: the same events as the client's, each right after it. */
 static void *c_both(env *e)
@@ -352,12 +326,7 @@ static void *c_both(env *e)
 	return res;
 }
 
-static void *t_both(void *arg)
-{
-	(void)arg;
-	return with_env(PM_GOOD, false, c_both);
-}
-TH_TASK_TEST(request_hook_besides_client_hook, t_both)
+ENV_TEST(request_hook_besides_client_hook, PM_GOOD, false, c_both)
 
 int main(void)
 {
