@@ -772,9 +772,12 @@ static void trace_init(job *j, corio_http_client *c, const struct corio_http_req
 	corio__hclient_trace_ev(&j->tr, CORIO_HTTP_TRACE_REQUEST_START, 0, 0);
 }
 
-/* REDIRECT from r, with the next hop's URL (which the next hop's events carry too). */
+/* REDIRECT from r, with the next hop's URL (which the next hop's events carry too) and
+ * its host: the last hop's host string went with its URL. */
 static void trace_redirect(job *j, const corio_http_response *r)
 {
+	j->tr.host = j->url.host;
+	j->tr.port = j->url.port;
 	if (!corio__hclient_tracing(&j->tr))
 		return;
 	free(j->url_s);

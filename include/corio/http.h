@@ -165,7 +165,7 @@ typedef enum corio_http_trace_event {
 	CORIO_HTTP_TRACE_REQUEST_SENT,
 	CORIO_HTTP_TRACE_FIRST_BYTE,
 	CORIO_HTTP_TRACE_HEADERS,         /* status */
-	CORIO_HTTP_TRACE_REDIRECT,        /* status, url: the next URL */
+	CORIO_HTTP_TRACE_REDIRECT,        /* status, url: the next URL (host, port: its) */
 	CORIO_HTTP_TRACE_REQUEST_END,     /* err: what corio_http_request returns; status */
 } corio_http_trace_event;
 
