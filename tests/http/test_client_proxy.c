@@ -377,15 +377,14 @@ static void *c_bad(env *e)
 {
 	const bad_case *bc = &bad_cases[g_case];
 	corio_http_client_stats st;
-	uint64_t t0 = corio_now();
+	/* The silent proxy is cut by the connect timeout (300 ms): the total one (300 s) would
+	 * outlast the test's own timeout. */
 	int rc = p_get(e->c, url(e, true, "localhost", "/"), NULL, NULL, 0, NULL, 0);
 
 	if (rc != bc->want)
 		fprintf(stderr, "mode %d: %d, want %d\n", bc->mode, rc, bc->want);
 	TH_CHECK(rc == bc->want);
 	TH_CHECK(e->px.connects == 1);
-	/* the silent proxy held the request for the connect timeout, not the total one */
-	TH_CHECK(bc->mode != PM_SILENT || corio_now() - t0 < CORIO_SEC(20));
 	corio_http_client_stats_get(e->c, &st);
 	TH_CHECK(st.open == 0 && st.idle == 0 && st.tls_handshakes == 0);
 	return TH_OK;
@@ -394,9 +393,14 @@ static void *c_bad(env *e)
 static void *t_bad(void *arg)
 {
 	(void)arg;
-	return with_env(bad_cases[g_case].mode,
+	enum pmode m = bad_cases[g_case].mode;
+
+	/* Only the silent proxy meets the connect timeout; the others answer at once, however
+	 * loaded the machine is. */
+	return with_env(m,
 			(corio_http_client_opts){.proxy_https = "PROXY",
-						 .connect_ns = CORIO_MS(300)},
+						 .connect_ns = m == PM_SILENT ? CORIO_MS(300)
+									      : CORIO_SEC(30)},
 			c_bad);
 }
 
