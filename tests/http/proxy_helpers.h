@@ -59,7 +59,9 @@ static void *origin_serve(void *arg)
 	return (void *)(intptr_t)corio_http_server_serve(arg);
 }
 
-static bool origin_start(origin *s, bool tls)
+/* A server on 127.0.0.1 port 0 with handler h (TLS with the "localhost" certificate when
+ * tls), serving in a task. */
+static bool origin_start_with(origin *s, bool tls, corio_http_handler h)
 {
 	corio_http_server_opts o;
 	corio_tls_config *cfg = tls ? th_tls_server(&g_certs, CERT_GOOD) : NULL;
@@ -68,13 +70,18 @@ static bool origin_start(origin *s, bool tls)
 	if (tls && !cfg)
 		return false;
 	o.tls = cfg;
-	s->srv = corio_http_server_new(&o, origin_handler, NULL);
+	s->srv = corio_http_server_new(&o, h, NULL);
 	corio_tls_config_free(cfg);
 	if (!s->srv || corio_http_server_listen(s->srv, "127.0.0.1", 0) != 0)
 		return false;
 	s->port = corio_http_server_port(s->srv);
 	s->task = corio_spawn(origin_serve, s->srv);
 	return s->task != NULL;
+}
+
+static bool origin_start(origin *s, bool tls)
+{
+	return origin_start_with(s, tls, origin_handler);
 }
 
 static void origin_stop(origin *s)

@@ -465,9 +465,10 @@ static void ws_echo(corio_http_in *req, corio_http_out *resp, void *ud)
 	corio_ws_free(ws);
 }
 
+/* ws:// (_i 0) and wss:// (_i 1) echo once through a proxy. */
 static void *t_ws(void *arg)
 {
-	corio_http_server_opts so;
+	bool tls = *(int *)arg;
 	origin s = {0};
 	tproxy p;
 	corio_http_client *c = NULL;
@@ -477,19 +478,15 @@ static void *t_ws(void *arg)
 	int op = 0;
 	ssize_t n = -1;
 
-	(void)arg;
-	corio_http_server_opts_init(&so);
-	if (!proxy_start(&p, PM_GOOD) || !(s.srv = corio_http_server_new(&so, ws_echo, NULL)) ||
-	    corio_http_server_listen(s.srv, "127.0.0.1", 0) != 0)
+	if (!proxy_start(&p, PM_GOOD) || !origin_start_with(&s, tls, ws_echo))
 		goto out;
-	s.port = corio_http_server_port(s.srv);
-	s.task = corio_spawn(origin_serve, s.srv);
-	c = p_client((corio_http_client_opts){.proxy_http = p.url});
-	snprintf(u, sizeof u, "ws://127.0.0.1:%d/", s.port);
+	c = p_client(tls ? (corio_http_client_opts){.proxy_https = p.url}
+			 : (corio_http_client_opts){.proxy_http = p.url});
+	snprintf(u, sizeof u, "%s://localhost:%d/", tls ? "wss" : "ws", s.port);
 	res = "ws";
 	if (c && corio_ws_connect(c, u, &ws) == 0 && corio_ws_send(ws, CORIO_WS_TEXT, "hi", 2) == 0)
 		n = corio_ws_recv(ws, &op, buf, sizeof buf);
-	snprintf(want, sizeof want, "CONNECT 127.0.0.1:%d HTTP/1.1\r\n", s.port);
+	snprintf(want, sizeof want, "CONNECT localhost:%d HTTP/1.1\r\n", s.port);
 	if (n == 2 && !memcmp(buf, "hi", 2) && p.connects == 1 && p.forwards == 0 &&
 	    !strncmp(p.head, want, strlen(want)))
 		res = TH_OK;
@@ -503,7 +500,12 @@ out:
 	origin_stop(&s);
 	return res;
 }
-TH_TASK_TEST(websocket_through_connect, t_ws)
+
+START_TEST(websocket_through_connect)
+{
+	TH_RUN_EXPECT_OK(NULL, t_ws, &(int){_i});
+}
+END_TEST
 
 int main(void)
 {
@@ -511,12 +513,13 @@ int main(void)
 			    http_forwarded_absolute_form, https_through_connect_tunnel,
 			    connect_answer_in_pieces, caller_proxy_authorization_kept_from_origins,
 			    redirect_leaving_the_proxy, environment_end_to_end,
-			    tunnel_bytes_in_the_answer_segment, websocket_through_connect);
-	TCase *tc = tcase_create("misbehaving");
+			    tunnel_bytes_in_the_answer_segment);
+	TCase *tc = tcase_create("per_case");
 
 	tcase_set_timeout(tc, TH_TIMEOUT);
 	tcase_add_loop_test(tc, misbehaving_proxies, 0,
 			    (int)(sizeof bad_cases / sizeof bad_cases[0]));
+	tcase_add_loop_test(tc, websocket_through_connect, 0, 2);
 	suite_add_tcase(s, tc);
 	return p_main(s);
 }
