@@ -8,8 +8,9 @@
  * ("" goes direct), the caller's Proxy-Authorization kept from origins, redirects leaving
  * the proxy, ws:// and wss:// through CONNECT, and misbehaving proxies (407 with and
  * without a body, 403, garbage, a cut head, a silent proxy bounded by the connect timeout,
- * a head in pieces, the tunnel's first bytes in the answer's segment). The proxy is a corio
- * task of the test (tests/http/proxy_helpers.h); everything stays on 127.0.0.1. */
+ * a head in pieces, the tunnel's first bytes in the answer's segment), and forwarding and
+ * tunnelling under seeded short I/O. The proxy is a corio task of the test
+ * (tests/http/proxy_helpers.h); everything stays on 127.0.0.1. */
 #include "tests/http/proxy_helpers.h"
 
 #include <corio/ws.h>
@@ -312,6 +313,37 @@ static void *c_redirect(env *e)
 ENV_TEST(redirect_leaving_the_proxy, PM_GOOD, c_redirect, .proxy_http = "PROXY",
 	 .no_proxy = "127.0.0.1")
 
+/* Short receives and sends everywhere (seeded): the proxy's answer and the requests
+ * arrive in pieces, and forwarding and tunnelling still give exact results. */
+static void *c_short_io(env *e)
+{
+	void *r = c_forward(e);
+
+	if (r)
+		return r;
+	/* c_tunnel counts from a new client of proxy_https alone */
+	corio_http_client_free(e->c);
+	e->c = p_client((corio_http_client_opts){.proxy_https = e->purl});
+	e->px.connects = e->px.forwards = 0;
+	return e->c ? c_tunnel(e) : "client";
+}
+
+static void *t_short_io(void *arg)
+{
+	(void)arg;
+	return with_env(PM_GOOD, (corio_http_client_opts){.proxy_http = "PROXY"}, c_short_io);
+}
+
+START_TEST(through_the_proxy_under_short_io)
+{
+	static const char *const specs[] = {"1:short@0.5", "2:short@0.9"};
+	corio_config cfg = th_config();
+
+	cfg.faults = specs[_i];
+	TH_RUN_EXPECT_OK(&cfg, t_short_io, NULL);
+}
+END_TEST
+
 /* ---- the environment, end to end ---------------------------------------------------------- */
 
 static void *c_env(env *e)
@@ -520,6 +552,7 @@ int main(void)
 	tcase_add_loop_test(tc, misbehaving_proxies, 0,
 			    (int)(sizeof bad_cases / sizeof bad_cases[0]));
 	tcase_add_loop_test(tc, websocket_through_connect, 0, 2);
+	tcase_add_loop_test(tc, through_the_proxy_under_short_io, 0, 2);
 	suite_add_tcase(s, tc);
 	return p_main(s);
 }
