@@ -74,6 +74,7 @@ static int start(srv *s, corio_task **task)
 {
 	char port[PORTLEN];
 
+	*task = NULL;
 	s->lfd = listen_local(4);
 	if (s->lfd < 0)
 		return s->lfd;
