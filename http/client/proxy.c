@@ -26,38 +26,30 @@ void corio__hclient_proxy_free(corio__hclient_proxy *p)
 }
 
 /* "Basic " + base64(user:password) of a URL's (still percent-encoded) userinfo; a user
- * without a password gets an empty one, as curl and Go send it. */
+ * without a password gets an empty one, as curl and Go send it. A NUL decoded from %00
+ * would cut the credentials short: refused (RFC 7617 allows no control characters). */
 static int basic_of(const char *userinfo, char **out)
 {
-	char *dec = NULL;
+	char *dec = NULL, *cred = NULL, *b;
 	ssize_t n = corio_url_decode(userinfo, strlen(userinfo), 0, &dec);
-	bool colon;
+	int len;
 
 	if (n < 0)
 		return (int)n;
-	colon = memchr(dec, ':', (size_t)n) != NULL;
-	{
-		size_t raw = (size_t)n + !colon;
-		char *b = malloc(6 + (raw + 2) / 3 * 4 + 1);
-
-		if (b) {
-			char *cred = realloc(dec, raw + 1);
-
-			if (cred) {
-				dec = cred;
-				if (!colon)
-					dec[n] = ':';
-				memcpy(b, "Basic ", 6);
-				EVP_EncodeBlock((unsigned char *)b + 6, (unsigned char *)dec, (int)raw);
-			} else {
-				free(b);
-				b = NULL;
-			}
-		}
-		free(dec);
-		*out = b;
-		return b ? 0 : -ENOMEM;
+	len = memchr(dec, 0, (size_t)n) ? -2
+					 : asprintf(&cred, "%s%s", dec,
+						    memchr(dec, ':', (size_t)n) ? "" : ":");
+	free(dec);
+	if (len < 0)
+		return len == -2 ? -EINVAL : -ENOMEM;
+	b = malloc(6 + ((size_t)len + 2) / 3 * 4 + 1);
+	if (b) {
+		memcpy(b, "Basic ", 6);
+		EVP_EncodeBlock((unsigned char *)b + 6, (unsigned char *)cred, len);
 	}
+	free(cred);
+	*out = b;
+	return b ? 0 : -ENOMEM;
 }
 
 static int from_url(const corio_url *u, corio__hclient_proxy **out)

@@ -4,8 +4,8 @@
  * forward proxy written here as corio tasks on 127.0.0.1 port 0: absolute-form requests
  * forwarded one by one (Content-Length framed answers) over an upstream connection per
  * origin, CONNECT answered with 200 and spliced both ways, and misbehaving modes (407
- * with and without a body, 403, garbage, a cut head, silence, a head in two pieces).
- * Every task is tracked and cancelled at the end; no test waits a fixed time. */
+ * with and without a body, 403, garbage, a cut head, silence, a head in two pieces, a head
+ * without end). Every task is tracked and cancelled at the end; no test waits a fixed time. */
 #ifndef CORIO_TESTS_HTTP_PROXY_HELPERS_H
 #define CORIO_TESTS_HTTP_PROXY_HELPERS_H
 
@@ -97,7 +97,10 @@ static void origin_stop(origin *s)
 
 /* ---- the proxy ------------------------------------------------------------------------ */
 
-enum pmode { PM_GOOD, PM_407, PM_407_BODY, PM_403, PM_GARBAGE, PM_CUT, PM_SILENT, PM_SPLIT };
+enum pmode {
+	PM_GOOD, PM_407, PM_407_BODY, PM_403, PM_GARBAGE, PM_CUT, PM_SILENT, PM_SPLIT,
+	PM_ENDLESS, /* a head without end: fields until the client goes */
+};
 
 #define PTASKS 128
 #define PBUF 65536
@@ -261,6 +264,12 @@ static void p_connect(tproxy *p, int fd, const char *buf, size_t hl, size_t have
 		corio_close(fd);
 		return;
 	case PM_SILENT:
+		return p_linger(fd);
+	case PM_ENDLESS:
+		p_send(fd, "HTTP/1.1 200 Connection established\r\n");
+		for (int i = 0; i < 100000; i++)
+			if (corio_send_all(fd, "X-Pad: 0123456789abcdef0123456789abcdef\r\n", 41) < 0)
+				break;
 		return p_linger(fd);
 	default:
 		break;

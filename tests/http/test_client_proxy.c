@@ -8,9 +8,9 @@
  * ("" goes direct), the caller's Proxy-Authorization kept from origins, redirects leaving
  * the proxy, ws:// and wss:// through CONNECT, and misbehaving proxies (407 with and
  * without a body, 403, garbage, a cut head, a silent proxy bounded by the connect timeout,
- * a head in pieces, the tunnel's first bytes in the answer's segment), and forwarding and
- * tunnelling under seeded short I/O. The proxy is a corio task of the test
- * (tests/http/proxy_helpers.h); everything stays on 127.0.0.1. */
+ * a head in pieces, a head without end, the tunnel's first bytes in the answer's segment),
+ * and forwarding and tunnelling under seeded short I/O. The proxy is a corio task of the
+ * test (tests/http/proxy_helpers.h); everything stays on 127.0.0.1. */
 #include "tests/http/proxy_helpers.h"
 
 #include <corio/ws.h>
@@ -142,6 +142,7 @@ START_TEST(proxy_configuration)
 	ck_assert(!strcmp(p->port, "80") && !strcmp(p->auth, "Basic dXNlcjo="));
 	corio__hclient_proxy_free(p);
 	ck_assert_int_eq(corio__hclient_proxy_parse("http://p.lan/path", &p), -EINVAL);
+	ck_assert_int_eq(corio__hclient_proxy_parse("http://a%00b:c@p.lan", &p), -EINVAL);
 	ck_assert_int_eq(corio__hclient_proxy_parse("https://p.lan", &p), -EPROTONOSUPPORT);
 	ck_assert_int_eq(corio__hclient_proxy_parse("", &p), 0);
 	ck_assert_ptr_null(p);
@@ -401,6 +402,7 @@ typedef struct bad_case {
 static const bad_case bad_cases[] = {
 	{PM_407, -EACCES},         {PM_407_BODY, -EACCES}, {PM_403, -ECONNREFUSED},
 	{PM_GARBAGE, -EBADMSG},    {PM_CUT, -EPROTO},      {PM_SILENT, -ETIMEDOUT},
+	{PM_ENDLESS, -EMSGSIZE},
 };
 
 static int g_case;
