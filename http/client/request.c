@@ -86,7 +86,7 @@ typedef struct job {
 	uint64_t deadline;
 	uint64_t max_body;
 	int max_redirects;
-	/* proxies and tracing (hproxy) */
+	/* the proxy part and the trace of the request */
 	corio__hclient_proxy *own_proxy;        /* req->proxy parsed; NULL with "" (direct) */
 	corio__hclient_route rt;                /* this hop's */
 	const corio__hclient_proxy *first_proxy; /* the first hop's (user Proxy-Authorization) */
@@ -749,7 +749,7 @@ static void job_free(job *j)
 	free(j->url_s);
 }
 
-/* ---- proxy and tracing per request (hproxy) ---------------------------------------------- */
+/* ---- proxy and tracing per request ------------------------------------------------------- */
 
 static int proxy_init(job *j)
 {
