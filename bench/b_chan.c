@@ -17,6 +17,13 @@
  * a tokio mpsc channel between two tasks (current_thread, and multi_thread with one worker;
  * tokio has no rendezvous channel: capacity 0 is skipped).
  *
+ * Then a priority and a LIFO channel of capacity 64 (corio_chan_new_priority with a uint64
+ * compare, corio_chan_new_lifo) with the same pattern, beside asyncio.PriorityQueue and
+ * asyncio.LifoQueue(maxsize=64) (chan.py's shapes prio64 and lifo64); Go's channels and
+ * tokio's mpsc have no other order, so those columns are skipped. The FIFO rows are the
+ * ones the other orders must not slow down (the kind is one byte tested where the buffer
+ * is pushed and popped).
+ *
  * Every configuration is measured on an idle loop and on a loop with 1000 receives and a
  * timer in flight (bench/inflight.h), the peers too: a server's loop is never idle (issue
  * 13's target for capacity 1: in flight <= 1.5x idle).
@@ -75,15 +82,37 @@ static void *consumer(void *arg)
 	return NULL;
 }
 
+/* The channel kinds measured: the FIFO corio_chan_new, and the other orders. */
+enum { FIFO, PRIO, LIFO };
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static corio_chan *chan_of(int kind, size_t cap)
+{
+	switch (kind) {
+	case PRIO:
+		return corio_chan_new_priority(cap, sizeof(uint64_t), cmp_u64);
+	case LIFO:
+		return corio_chan_new_lifo(cap, sizeof(uint64_t));
+	default:
+		return corio_chan_new(cap, sizeof(uint64_t));
+	}
+}
+
 /* One transfer of n items; 0 with *ns (the whole transfer), or -1 (logged). */
-static int transfer(size_t cap, uint64_t n, uint64_t *ns)
+static int transfer(int kind, size_t cap, uint64_t n, uint64_t *ns)
 {
 	struct xfer x = { .n = n };
 	corio_task *p, *c;
 	uint64_t t0, t1;
 	int rp, rc;
 
-	x.ch = corio_chan_new(cap, sizeof(uint64_t));
+	x.ch = chan_of(kind, cap);
 	if (!x.ch) {
 		bench_log("chan: corio_chan_new(%zu): %s\n", cap, strerror(errno));
 		return -1;
@@ -122,6 +151,7 @@ static int transfer(size_t cap, uint64_t n, uint64_t *ns)
 }
 
 struct chan_run {
+	int kind;
 	size_t cap;
 	uint64_t n;
 	double rate; /* items/s, or -1 */
@@ -133,18 +163,18 @@ static void *chan_main(void *arg)
 	uint64_t ns;
 
 	r->rate = -1;
-	if (transfer(r->cap, r->n / 10 ? r->n / 10 : 1, &ns) != 0) /* warm-up */
+	if (transfer(r->kind, r->cap, r->n / 10 ? r->n / 10 : 1, &ns) != 0) /* warm-up */
 		return NULL;
-	if (transfer(r->cap, r->n, &ns) != 0)
+	if (transfer(r->kind, r->cap, r->n, &ns) != 0)
 		return NULL;
 	r->rate = (double)r->n * 1e9 / (double)(ns ? ns : 1);
 	return NULL;
 }
 
 /* Items/s with k receives and a timer in flight (k == 0: idle), or -1. */
-static double measure_corio(size_t cap, uint64_t n, unsigned k)
+static double measure_corio(int kind, size_t cap, uint64_t n, unsigned k)
 {
-	struct chan_run r = { .cap = cap, .n = n, .rate = -1 };
+	struct chan_run r = { .kind = kind, .cap = cap, .n = n, .rate = -1 };
 	int rc = bench_inflight_run(k, chan_main, &r);
 
 	if (rc != 0) {
@@ -154,85 +184,108 @@ static double measure_corio(size_t cap, uint64_t n, unsigned k)
 	return r.rate;
 }
 
-#define NCAPS 3
+/* The configurations: FIFO capacities 1, 64 and 0, then a priority and a LIFO channel of
+ * capacity 64. name is the shape as the Python script prints it (its CAP argument). */
+#define NCFGS 5
 
-static const size_t caps[NCAPS] = { 1, 64, 0 };
-
-/* Per state and capacity: the result, its Python columns (none for capacity 0) and the
- * compiled runtimes' columns. */
-struct results {
-	bench_result res[BENCH_NSTATES][NCAPS];
-	bench_py py;
-	bench_py_slot py_slots[BENCH_NSTATES * NCAPS];
-	int npy;
-	bench_micro rt[BENCH_NSTATES][NCAPS];
+static const struct cfg {
+	int kind;
+	size_t cap;
+	const char *name;
+} cfgs[NCFGS] = {
+	{ FIFO, 1, "1" }, { FIFO, 64, "64" }, { FIFO, 0, "0" },
+	{ PRIO, 64, "prio64" }, { LIFO, 64, "lifo64" },
 };
 
-/* The capacities as the Python script prints them. */
-static const char *const cap_names[NCAPS] = { "1", "64", "0" };
+/* Per state and configuration: the result, its Python columns (none for capacity 0) and
+ * the compiled runtimes' columns. */
+struct results {
+	bench_result res[BENCH_NSTATES][NCFGS];
+	bench_py py;
+	bench_py_slot py_slots[BENCH_NSTATES * NCFGS];
+	int npy;
+	bench_micro rt[BENCH_NSTATES][NCFGS];
+};
+
+static void result_init(bench_result *res, const struct cfg *c, uint64_t n, uint64_t py_n,
+			int s)
+{
+	static const char *const kind_name[] = { [PRIO] = "priority ", [LIFO] = "LIFO " };
+
+	if (c->cap)
+		bench_result_init(res, "chan", "items/s", true,
+				  "%scap %zu, N=%llu, asyncio %llu, %s",
+				  c->kind == FIFO ? "" : kind_name[c->kind], c->cap,
+				  (unsigned long long)n, (unsigned long long)py_n,
+				  bench_state_name[s]);
+	else
+		bench_result_init(res, "chan", "items/s", true, "cap 0 (rendezvous), N=%llu, %s",
+				  (unsigned long long)n, bench_state_name[s]);
+	bench_result_peer(res, "corio");
+}
+
+/* Go's channels and tokio's mpsc are FIFO only; tokio has no rendezvous channel. */
+static void micro_init(bench_result *res, bench_micro *m, const struct cfg *c)
+{
+	bench_micro_add(res, m);
+	for (int p = 0; p < BENCH_MICRO_NPEERS; p++)
+		if (c->kind != FIFO)
+			bench_micro_skip(res, m, p, "FIFO channels only");
+		else if (c->cap == 0 && p > 0)
+			bench_micro_skip(res, m, p, "tokio's mpsc has no rendezvous channel");
+}
 
 static void results_init(struct results *r, uint64_t n, uint64_t py_n)
 {
 	memset(&r->py, 0, sizeof r->py);
 	r->npy = 0;
 	for (int s = 0; s < BENCH_NSTATES; s++)
-		for (int c = 0; c < NCAPS; c++) {
+		for (int c = 0; c < NCFGS; c++) {
 			bench_result *res = &r->res[s][c];
 
-			if (caps[c])
-				bench_result_init(res, "chan", "items/s", true,
-						  "cap %zu, N=%llu, asyncio %llu, %s", caps[c],
-						  (unsigned long long)n, (unsigned long long)py_n,
-						  bench_state_name[s]);
-			else
-				bench_result_init(res, "chan", "items/s", true,
-						  "cap 0 (rendezvous), N=%llu, %s",
-						  (unsigned long long)n, bench_state_name[s]);
-			bench_result_peer(res, "corio");
-			if (caps[c]) {
+			result_init(res, &cfgs[c], n, py_n, s);
+			if (cfgs[c].cap) {
 				bench_py_slot *ps = &r->py_slots[r->npy++];
 
-				*ps = (bench_py_slot){ .r = res, .shape = cap_names[c], .state = s };
+				*ps = (bench_py_slot){ .r = res, .shape = cfgs[c].name, .state = s };
 				bench_py_add(ps);
 			} else
 				snprintf(res->note, sizeof res->note,
 					 "(asyncio.Queue has no rendezvous mode)");
-			bench_micro_add(res, &r->rt[s][c]);
-			if (caps[c] == 0)
-				for (int p = 1; p < BENCH_MICRO_NPEERS; p++)
-					bench_micro_skip(res, &r->rt[s][c], p,
-							 "tokio's mpsc has no rendezvous channel");
+			micro_init(res, &r->rt[s][c], &cfgs[c]);
 		}
 }
 
 /* One run of every corio measurement, idle first on even runs; 0 or -1. */
 static int run_corio(struct results *r, int i, uint64_t n)
 {
-	double v[BENCH_NSTATES][NCAPS];
+	double v[BENCH_NSTATES][NCFGS];
 
 	for (int j = 0; j < BENCH_NSTATES; j++) {
 		int s = i % 2 == 0 ? j : BENCH_NSTATES - 1 - j;
 
-		for (int c = 0; c < NCAPS; c++)
-			if ((v[s][c] = measure_corio(caps[c], n, bench_state_k(s))) < 0)
+		for (int c = 0; c < NCFGS; c++)
+			if ((v[s][c] = measure_corio(cfgs[c].kind, cfgs[c].cap, n,
+						     bench_state_k(s))) < 0)
 				return -1;
 	}
-	bench_log("  run %d: corio cap 1, 64, 0: idle %.0f, %.0f, %.0f items/s; in flight %.0f, "
-		  "%.0f, %.0f items/s\n", i + 1, v[0][0], v[0][1], v[0][2], v[1][0], v[1][1],
-		  v[1][2]);
+	bench_log("  run %d: corio cap 1, 64, 0, prio64, lifo64: idle %.0f, %.0f, %.0f, %.0f, "
+		  "%.0f items/s; in flight %.0f, %.0f, %.0f, %.0f, %.0f items/s\n", i + 1,
+		  v[0][0], v[0][1], v[0][2], v[0][3], v[0][4], v[1][0], v[1][1], v[1][2], v[1][3],
+		  v[1][4]);
 	for (int s = 0; s < BENCH_NSTATES; s++)
-		for (int c = 0; c < NCAPS; c++)
+		for (int c = 0; c < NCFGS; c++)
 			bench_result_add(&r->res[s][c], 0, v[s][c]);
 	return 0;
 }
 
 static void run_peers(struct results *r, int i, uint64_t n, uint64_t py_n)
 {
-	bench_py_measure(&r->py, "chan.py", "1,64", py_n, "items_per_s", r->py_slots, r->npy,
-			 i % 2 == 1);
+	bench_py_measure(&r->py, "chan.py", "1,64,prio64,lifo64", py_n, "items_per_s",
+			 r->py_slots, r->npy, i % 2 == 1);
 	for (int s = 0; s < BENCH_NSTATES; s++)
-		for (int c = 0; c < NCAPS; c++)
-			bench_micro_measure(&r->res[s][c], &r->rt[s][c], "chan", n, cap_names[c],
+		for (int c = 0; c < NCFGS; c++)
+			bench_micro_measure(&r->res[s][c], &r->rt[s][c], "chan", n, cfgs[c].name,
 					    bench_state_k(s), true);
 }
 
@@ -252,9 +305,10 @@ static int run(const bench_opts *o)
 		if (i % 2 == 0)
 			run_peers(&r, i, peer_n, py_n);
 	}
-	for (int c = 0; c < NCAPS; c++)
-		bench_inflight_note(&r.res[BENCH_INFLIGHT][c], &r.res[BENCH_IDLE][c], caps[c] == 1);
-	for (int c = 0; c < NCAPS; c++)
+	for (int c = 0; c < NCFGS; c++)
+		bench_inflight_note(&r.res[BENCH_INFLIGHT][c], &r.res[BENCH_IDLE][c],
+				    cfgs[c].kind == FIFO && cfgs[c].cap == 1);
+	for (int c = 0; c < NCFGS; c++)
 		for (int s = 0; s < BENCH_NSTATES; s++)
 			bench_result_report(&r.res[s][c], o);
 	return 0;
@@ -262,7 +316,8 @@ static int run(const bench_opts *o)
 
 const bench_def bench_chan = {
 	.name = "chan",
-	.desc = "items/s through a corio_chan between two tasks (capacity 1, 64, 0), idle and with "
-		"I/O in flight, vs asyncio.Queue, uvloop, Go channels, tokio mpsc",
+	.desc = "items/s through a corio_chan between two tasks (capacity 1, 64, 0; priority and "
+		"LIFO 64), idle and with I/O in flight, vs asyncio.Queue (PriorityQueue, LifoQueue), "
+		"uvloop, Go channels, tokio mpsc",
 	.run = run,
 };

@@ -261,7 +261,8 @@ typedef struct corio_barrier {
 	bool broken;
 } corio_barrier;
 
-/* -EINVAL for NULL or parties 0. */
+/* -EINVAL for NULL, parties 0 or parties above INT_MAX (an index must fit the int
+ * corio_barrier_wait returns). */
 CORIO_API int corio_barrier_init(corio_barrier *b, size_t parties);
 /* May park until parties tasks have called it in this round. Returns the caller's arrival
  * index in the round (0 .. parties-1: the last to arrive gets parties-1, and it never

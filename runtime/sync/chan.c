@@ -1,45 +1,79 @@
-/* runtime/sync/chan.c: corio_chan, the bounded FIFO channel of fixed-size elements (capacity 0:
- * rendezvous), with direct hand-off between a sender and a parked receiver.
+/* runtime/sync/chan.c: corio_chan, the bounded channel of fixed-size elements (capacity 0:
+ * rendezvous), with direct hand-off between a sender and a parked receiver: the calls, the
+ * FIFO ring, and the hooks of the other orders (chan_order.c) and of task_done / join
+ * (chan_join.c). The layout is in chan_internal.h.
  *
  * Invariants (single loop, no task runs between two statements here):
  *   - receivers are parked only while nothing is buffered and no sender is parked;
  *   - senders are parked only while the buffer is full (always, for capacity 0).
  * So a send first serves a parked receiver, a receive first drains the buffer and refills
- * it from the first parked sender, and element order is arrival order. A parked waiter's
- * buf points into its own (parked, hence stable) stack frame until it is popped. */
+ * it from the first parked sender, and element order is arrival order (or the channel's
+ * order, for LIFO and priority channels). A parked waiter's buf points into its own
+ * (parked, hence stable) stack frame until it is popped. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/sync/waitq.h"
+#include "runtime/sync/chan_internal.h"
 
-struct corio_chan {
-	size_t cap, esz;
-	size_t head, len;       /* ring buffer: oldest element at head, len of them */
-	bool closed;
-	corio__waitq senders;   /* waiter.buf: the element to send (const) */
-	corio__waitq receivers; /* waiter.buf: where to put the element */
-	unsigned char buf[];    /* cap * esz bytes */
-};
-
-corio_chan *corio_chan_new(size_t capacity, size_t elem_size)
+/* A channel of cap slots of stride bytes each, and pad bytes more; NULL with errno. */
+static corio_chan *chan_new(size_t capacity, size_t elem_size, size_t stride, size_t pad)
 {
 	corio_chan *ch;
 	size_t bytes;
 
-	if (elem_size == 0) {
+	if (elem_size == 0 || stride == 0) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (__builtin_mul_overflow(capacity, elem_size, &bytes) ||
-	    __builtin_add_overflow(bytes, sizeof *ch, &bytes)) {
+	if (__builtin_mul_overflow(capacity, stride, &bytes) ||
+	    __builtin_add_overflow(bytes, sizeof *ch + pad, &bytes)) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	ch = malloc(bytes);
 	if (!ch)
 		return NULL;
-	*ch = (corio_chan){ .cap = capacity, .esz = elem_size };
+	*ch = (corio_chan){ .cap = capacity, .esz = elem_size, .stride = stride };
+	return ch;
+}
+
+corio_chan *corio_chan_new(size_t capacity, size_t elem_size)
+{
+	return chan_new(capacity, elem_size, elem_size, 0);
+}
+
+corio_chan *corio_chan_new_lifo(size_t capacity, size_t elem_size)
+{
+	corio_chan *ch;
+
+	if (capacity == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((ch = chan_new(capacity, elem_size, elem_size, 0)))
+		ch->kind = CORIO__CHAN_LIFO;
+	return ch;
+}
+
+corio_chan *corio_chan_new_priority(size_t capacity, size_t elem_size,
+				    int (*cmp)(const void *a, const void *b))
+{
+	corio_chan *ch;
+	size_t stride = corio__chan_prio_stride(elem_size);
+
+	if (capacity == 0 || elem_size == 0 || !cmp) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (stride == 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if ((ch = chan_new(capacity, elem_size, stride, CORIO__CHAN_ALIGN - 1))) {
+		ch->kind = CORIO__CHAN_PRIO;
+		ch->cmp = cmp;
+	}
 	return ch;
 }
 
@@ -72,6 +106,29 @@ static void *slot(corio_chan *ch, size_t i)
 	return ch->buf + k * ch->esz;
 }
 
+/* The buffer's two ends, the only places where the channel's kind matters: the FIFO ring
+ * inline (the benchmarked path pays one predictable branch), the other orders out of line
+ * (chan_order.c). */
+static inline void buf_push(corio_chan *ch, const void *elem)
+{
+	if (__builtin_expect(ch->kind != CORIO__CHAN_FIFO, 0))
+		corio__chan_order_push(ch, elem);
+	else
+		elem_copy(slot(ch, ch->len), elem, ch->esz);
+	ch->len++;
+}
+
+static inline void buf_pop(corio_chan *ch, void *out)
+{
+	if (__builtin_expect(ch->kind != CORIO__CHAN_FIFO, 0)) {
+		corio__chan_order_pop(ch, out);
+	} else {
+		elem_copy(out, slot(ch, 0), ch->esz);
+		ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
+	}
+	ch->len--;
+}
+
 /* Hands elem to the first parked receiver; false when none is parked. */
 static bool give_to_receiver(corio_chan *ch, const void *elem)
 {
@@ -84,26 +141,25 @@ static bool give_to_receiver(corio_chan *ch, const void *elem)
 	return true;
 }
 
-/* Takes the oldest element into out: from the buffer (refilled from the first parked
- * sender) or, when nothing is buffered, straight from a parked sender. False when there
- * is none. */
+/* Takes the next element into out: from the buffer (refilled from the first parked
+ * sender, whose send completes then and counts as unfinished) or, when nothing is
+ * buffered, straight from a parked sender. False when there is none. */
 static bool take(corio_chan *ch, void *out)
 {
 	struct corio__waiter *s;
 
 	if (ch->len > 0) {
-		elem_copy(out, slot(ch, 0), ch->esz);
-		ch->head = ch->head + 1 == ch->cap ? 0 : ch->head + 1;
-		ch->len--;
+		buf_pop(ch, out);
 		if ((s = corio__waitq_pop(&ch->senders))) {
-			elem_copy(slot(ch, ch->len), s->buf, ch->esz);
-			ch->len++;
+			buf_push(ch, s->buf);
+			ch->unfinished++;
 			corio__waiter_wake(s, 0);
 		}
 		return true;
 	}
 	if ((s = corio__waitq_pop(&ch->senders))) {
 		elem_copy(out, s->buf, ch->esz);
+		ch->unfinished++;
 		corio__waiter_wake(s, 0);
 		return true;
 	}
@@ -115,14 +171,13 @@ static int put(corio_chan *ch, const void *elem)
 {
 	if (ch->closed)
 		return -EPIPE;
-	if (give_to_receiver(ch, elem))
-		return 0;
-	if (ch->len < ch->cap) {
-		elem_copy(slot(ch, ch->len), elem, ch->esz);
-		ch->len++;
-		return 0;
+	if (!give_to_receiver(ch, elem)) {
+		if (ch->len == ch->cap)
+			return -EAGAIN;
+		buf_push(ch, elem);
 	}
-	return -EAGAIN;
+	ch->unfinished++; /* sent: buffered or handed over */
+	return 0;
 }
 
 int corio_chan_try_send(corio_chan *ch, const void *elem)
@@ -191,6 +246,8 @@ void corio_chan_free(corio_chan *ch)
 	if (!ch)
 		return;
 	corio_chan_close(ch);
+	/* Joiners are not woken by a close (buffered elements are still unfinished). */
+	corio__waitq_wake_all(&ch->joiners, -EPIPE);
 	free(ch);
 }
 

@@ -38,7 +38,21 @@ static void waiter_unlink(corio__wait *w)
 		waitq_remove(wt->q, wt);
 }
 
-int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
+/* The same for a counted waiter: the primitive's count drops as it leaves. */
+static void counted_unlink(corio__wait *w)
+{
+	struct corio__waiter *wt = w->data;
+
+	if (wt->q) {
+		waitq_remove(wt->q, wt);
+		(*wt->count)--;
+	}
+}
+
+/* Inlined into both parks: count is a constant NULL in the plain one, so the FIFO
+ * channel's park pays nothing for the counted kind. */
+static inline int park(corio__waitq *q, struct corio__waiter *wt, void (*unlink)(corio__wait *),
+		       size_t *count)
 {
 	corio__loop *lp = corio__loop_get();
 	struct corio_task *t = lp ? lp->current : NULL;
@@ -46,13 +60,27 @@ int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
 
 	if (!t)
 		return -EPERM;
-	wt->w = (corio__wait){ .task = t, .unlink = waiter_unlink, .data = wt };
+	wt->w = (corio__wait){ .task = t, .unlink = unlink, .data = wt };
 	wt->q = q;
+	if (count) {
+		wt->count = count;
+		(*count)++;
+	}
 	corio__list_push_back(&l, &wt->link);
 	list_store(q, &l);
 	/* If the task is already cancelled or past its deadline, corio__wait_park unlinks wt
 	 * and returns at once. */
 	return corio__wait_park(&wt->w);
+}
+
+int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
+{
+	return park(q, wt, waiter_unlink, NULL);
+}
+
+int corio__waitq_park_counted(corio__waitq *q, struct corio__waiter *wt, size_t *count)
+{
+	return park(q, wt, counted_unlink, count);
 }
 
 struct corio__waiter *corio__waitq_pop(corio__waitq *q)

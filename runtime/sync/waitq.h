@@ -25,6 +25,7 @@ struct corio__waiter {
 	corio__lnode link;                /* on q (a runtime/util/list.h list, see waitq.c) */
 	void *buf;                        /* channels: element to send / buffer to fill */
 	void *value;                      /* futures: the value handed over at wake-up */
+	size_t *count;                    /* corio__waitq_park_counted's, else unset */
 };
 
 static inline void corio__waitq_init(corio__waitq *q)
@@ -59,6 +60,12 @@ static inline int corio__wait_check(void)
  * (-ECANCELED / -ETIMEDOUT, wt already off q). -EPERM outside a task (wt never queued).
  * On return wt is off q in every case. */
 int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt);
+
+/* corio__waitq_park for a primitive that keeps the number of its parked waiters in *count
+ * (corio_barrier): *count is incremented as wt is queued and decremented when cancellation,
+ * the deadline or -ENOMEM takes wt off q, at that moment, before any other task runs (the
+ * task itself may run much later). A waker that pops waiters adjusts *count itself. */
+int corio__waitq_park_counted(corio__waitq *q, struct corio__waiter *wt, size_t *count);
 
 /* Takes the first waiter off q; NULL when q is empty. The caller hands it what it waited
  * for, then calls corio__waiter_wake. */
