@@ -79,6 +79,7 @@ static void free_client(corio_http_client *c)
 {
 	corio__hclient_proxies_free(&c->px);
 	corio_tls_config_free(c->tls);
+	corio__hclient_session_free(&c->sess);
 	free(c->headers);
 	free(c->hstore);
 	free(c->ua);
@@ -136,6 +137,10 @@ corio_http_client *corio_http_client_new(const corio_http_client_opts *opts)
 	if (rc == 0 && (rc = corio__hclient_proxies_init(&c->px, &c->o)) != 0 && rc != -ENOMEM)
 		rc = -EINVAL; /* a bad proxy option */
 	c->o.proxy_http = c->o.proxy_https = c->o.no_proxy = NULL; /* the caller's strings */
+	if (rc == 0)
+		rc = corio__hclient_session_init(&c->sess, &c->o);
+	c->o.cookie_jar = NULL; /* c->sess.jar says which jar */
+	c->o.auth_user = c->o.auth_password = NULL; /* c->sess.auth holds them encoded */
 	if (rc == 0) {
 		const char *ua = c->o.user_agent ? c->o.user_agent : CORIO__HCLIENT_UA;
 

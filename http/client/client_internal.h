@@ -8,7 +8,8 @@
  * CORIO__HCLIENT_* (constants); http/server/ uses corio__hserver_*, http/common/
  * corio__http_*. Calls go one way: request.c -> response.c -> client.c (the pool) ->
  * http/common/, and response.c -> parser.c; client.c -> dial.c, tunnel.c -> parser.c;
- * proxy.c and trace.c are leaves anyone may call; nothing calls back up. */
+ * trace.c is a leaf anyone may call, proxy.c too (it only borrows auth.c's Basic
+ * encoding); nothing calls back up. */
 #ifndef CORIO_HTTP_CLIENT_INTERNAL_H
 #define CORIO_HTTP_CLIENT_INTERNAL_H
 
@@ -25,6 +26,7 @@
 #include "http/common/coding.h"
 #include "http/common/token.h"
 #include "http/client/parser.h"
+#include "http/client/session.h"
 
 /* A connection's receive buffer, inside the connection: a response head of usual size
  * arrives in one receive, and a large body read bypasses it (response.c read_direct). */
@@ -151,6 +153,7 @@ struct corio_http_client {
 	corio_cond cv;  /* broadcast whenever a connection slot or an idle connection frees up */
 	corio_http_client_stats st;
 	corio__hclient_proxies px;
+	corio__hclient_session sess; /* cookie jar, default credentials (session.c) */
 };
 
 struct corio_http_response {

@@ -12,9 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-
 #include "http/client/client_internal.h"
+#include "http/client/session.h" /* Basic credentials (auth.c) */
 
 void corio__hclient_proxy_free(corio__hclient_proxy *p)
 {
@@ -30,26 +29,24 @@ void corio__hclient_proxy_free(corio__hclient_proxy *p)
  * would cut the credentials short: refused (RFC 7617 allows no control characters). */
 static int basic_of(const char *userinfo, char **out)
 {
-	char *dec = NULL, *cred = NULL, *b;
+	char *dec = NULL, *more;
 	ssize_t n = corio_url_decode(userinfo, strlen(userinfo), 0, &dec);
-	int len;
+	int rc;
 
 	if (n < 0)
 		return (int)n;
-	len = memchr(dec, 0, (size_t)n) ? -2
-					 : asprintf(&cred, "%s%s", dec,
-						    memchr(dec, ':', (size_t)n) ? "" : ":");
-	free(dec);
-	if (len < 0)
-		return len == -2 ? -EINVAL : -ENOMEM;
-	b = malloc(6 + ((size_t)len + 2) / 3 * 4 + 1);
-	if (b) {
-		memcpy(b, "Basic ", 6);
-		EVP_EncodeBlock((unsigned char *)b + 6, (unsigned char *)cred, len);
+	if (!memchr(dec, ':', (size_t)n)) {
+		if (!(more = realloc(dec, (size_t)n + 2))) {
+			free(dec);
+			return -ENOMEM;
+		}
+		dec = more;
+		dec[n++] = ':';
 	}
-	free(cred);
-	*out = b;
-	return b ? 0 : -ENOMEM;
+	rc = memchr(dec, 0, (size_t)n) ? -EINVAL : corio__hclient_basic_raw(dec, (size_t)n, out);
+	explicit_bzero(dec, (size_t)n); /* the plain credentials do not linger */
+	free(dec);
+	return rc;
 }
 
 static int from_url(const corio_url *u, corio__hclient_proxy **out)

@@ -5,7 +5,9 @@
  * failed before any response byte) and redirects (RFC 9110 method rules, a maximum, loop
  * detection, credentials only the caller's and dropped across origins, Locations that are
  * not followed), and per hop the proxy's part (the route, absolute-form targets and
- * Proxy-Authorization when forwarded) and the request's trace events. */
+ * Proxy-Authorization when forwarded) and the request's trace events. The jar's cookies,
+ * Basic credentials and form bodies are asked of session.h and form.h at the points where
+ * a hop needs them. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +22,8 @@
 #include <corio/net.h>
 
 #include "http/client/client_internal.h"
+#include "http/client/form.h"
+#include "http/client/session.h"
 #include "runtime/util/buf.h"
 
 /* ---- the request head as it is built ------------------------------------------------- */
@@ -86,6 +90,9 @@ typedef struct job {
 	uint64_t deadline;
 	uint64_t max_body;
 	int max_redirects;
+	/* credentials and the form being sent (session.h, form.h) */
+	char *auth;                     /* Authorization for the first origin, or NULL */
+	corio__hclient_form_body *form; /* BODY_FORM: its files open */
 	/* the proxy part and the trace of the request */
 	corio__hclient_proxy *own_proxy;        /* req->proxy parsed; NULL with "" (direct) */
 	corio__hclient_route rt;                /* this hop's */
@@ -202,46 +209,28 @@ static void add_level(const job *j, sbuf *b, int level, const corio_http_header 
 	}
 }
 
+/* Credentials (picked in job_init: the request's, its URL's userinfo, the client's) go
+ * to the first request's origin only; a Location's own userinfo is never sent (a server
+ * could swap the user's credentials for its own choice). The caller's header wins. */
 static void add_basic_auth(const job *j, sbuf *b)
 {
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *dec = NULL, *out;
-	ssize_t n;
-	size_t o = 0;
+	if (j->auth && j->sensitive_ok && !user_has(j, "Authorization"))
+		sb_header(b, "Authorization", j->auth);
+}
 
-	/* Credentials are the caller's: those of the first URL, sent to its origin only. A
-	 * Location's own userinfo is never sent (a server could swap the user's
-	 * credentials for its own choice). */
-	if (!j->first.userinfo || !j->sensitive_ok || user_has(j, "Authorization"))
+/* The jar's cookies for this hop's URL, unless the caller sends its own Cookie here. */
+static void add_cookies(const job *j, sbuf *b)
+{
+	char *v = NULL;
+
+	if ((j->flags & CORIO_HTTP_NO_COOKIES) || (j->sensitive_ok && user_has(j, "Cookie")))
 		return;
-	n = corio_url_decode(j->first.userinfo, strlen(j->first.userinfo), 0, &dec);
-	if (n < 0) {
-		b->oom = b->oom || n == -ENOMEM;
-		return;
-	}
-	out = malloc(((size_t)n + 2) / 3 * 4 + 1);
-	if (!out) {
-		free(dec);
+	if (corio__hclient_cookies_out(j->c->sess.jar, &j->url, j->method,
+				       j->req->site_for_cookies, &v) < 0)
 		b->oom = true;
-		return;
-	}
-	for (ssize_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned char)dec[i] << 16;
-
-		v |= i + 1 < n ? (unsigned char)dec[i + 1] << 8 : 0;
-		v |= i + 2 < n ? (unsigned char)dec[i + 2] : 0;
-		out[o++] = tab[v >> 18 & 63];
-		out[o++] = tab[v >> 12 & 63];
-		out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? tab[v & 63] : '=';
-	}
-	out[o] = 0;
-	sb_str(b, "Authorization: Basic ");
-	sb_str(b, out);
-	sb_add(b, CORIO__LIT("\r\n"));
-	free(out);
-	free(dec);
+	if (v)
+		sb_header(b, "Cookie", v);
+	free(v);
 }
 
 /* host, in brackets when IPv6, and ":port" unless it is 80. */
@@ -299,7 +288,10 @@ static int build_head(const job *j, sbuf *b, bool *chunked, bool *expect)
 	add_level(j, b, 1, j->c->o.headers, j->c->o.nheaders);
 	add_level(j, b, 2, j->req->headers, j->req->nheaders);
 	add_basic_auth(j, b);
+	add_cookies(j, b);
 	add_proxy_auth(j, b);
+	if (has_body && j->form && !user_has(j, "Content-Type"))
+		sb_header(b, "Content-Type", corio_http_form_content_type(j->req->form));
 	*chunked = false;
 	*expect = false;
 	if (has_body && !user_has(j, "Content-Length") && !user_has(j, "Transfer-Encoding")) {
@@ -663,7 +655,8 @@ static int next_hop(job *j, corio_http_response *r, unsigned done)
 
 static int job_init(job *j, corio_http_client *c, const struct corio_http_request *req)
 {
-	const char *m = req->method ? req->method : "GET";
+	const char *m = req->method ? req->method
+				    : (req->body_kind == CORIO_HTTP_BODY_FORM ? "POST" : "GET");
 	int rc;
 
 	memset(j, 0, sizeof *j);
@@ -686,6 +679,9 @@ static int job_init(job *j, corio_http_client *c, const struct corio_http_reques
 	if (rc < 0)
 		return rc;
 	j->sensitive_ok = true;
+	rc = corio__hclient_auth_pick(&c->sess, req, &j->first, &j->auth);
+	if (rc < 0)
+		return rc;
 	j->flags = req->flags | c->o.flags;
 	j->deadline = corio__hclient_deadline(req->total_ns ? req->total_ns : c->o.total_ns);
 	j->max_body = req->max_body_size ? req->max_body_size : c->o.max_body_size;
@@ -693,6 +689,27 @@ static int job_init(job *j, corio_http_client *c, const struct corio_http_reques
 	if (j->flags & CORIO_HTTP_NO_REDIRECTS)
 		j->max_redirects = -1;
 	j->send_body = true;
+	return 0;
+}
+
+/* A form's body (form.h): held whole in memory when it has no file, streamed otherwise. */
+static int form_init(job *j)
+{
+	body_desc *b = &j->body;
+	int rc = corio__hclient_form_open(j->req->form, &j->form);
+
+	if (rc < 0)
+		return rc;
+	if (corio__hclient_form_mem(j->form, &b->mem, &b->mem_len)) {
+		b->kind = CORIO_HTTP_BODY_MEM;
+		b->length = (int64_t)b->mem_len;
+		return 0;
+	}
+	b->kind = CORIO_HTTP_BODY_STREAM;
+	b->fn = corio__hclient_form_read;
+	b->rewind = corio__hclient_form_replayable(j->form) ? corio__hclient_form_rewind : NULL;
+	b->arg = j->form;
+	b->length = corio__hclient_form_length(j->form);
 	return 0;
 }
 
@@ -736,7 +753,7 @@ static int body_init(job *j)
 		b->length = q->body_length > 0 ? q->body_length : -1;
 		return 0;
 	case CORIO_HTTP_BODY_FORM:
-		return -EOPNOTSUPP; /* forms arrive with http/client/form.c */
+		return form_init(j);
 	}
 	return -EINVAL;
 }
@@ -747,6 +764,10 @@ static void job_free(job *j)
 	corio_url_free(&j->first);
 	corio__hclient_proxy_free(j->own_proxy);
 	free(j->url_s);
+	corio__hclient_form_close(j->form);
+	if (j->auth)
+		explicit_bzero(j->auth, strlen(j->auth));
+	free(j->auth);
 }
 
 /* ---- proxy and tracing per request ------------------------------------------------------- */
@@ -820,6 +841,14 @@ int corio_http_request(corio_http_client *c, const struct corio_http_request *re
 		rc = hop(&j, &r);
 		if (rc < 0)
 			break;
+		/* Every response's cookies, a 3xx's too, before the next hop asks for them. */
+		if (!(j.flags & CORIO_HTTP_NO_COOKIES) &&
+		    corio__hclient_cookies_in(c->sess.jar, &j.url, r, req->site_for_cookies) < 0) {
+			corio_http_response_free(r);
+			r = NULL;
+			rc = -ENOMEM;
+			break;
+		}
 		if (redirects == 0 && is_redirect(corio_http_response_status(r)) &&
 		    (rc = visit(&vs, &j)) < 0) {
 			corio_http_response_free(r);

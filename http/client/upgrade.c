@@ -2,7 +2,9 @@
  * fresh connection from the pool's connect path (so TLS config, session resumption,
  * proxies (a CONNECT tunnel) and the connect timeout are the client's), the request head
  * written here, the answer's head read with the response parser told that a 101 is the
- * answer, and the connection taken out of the pool's counts without being closed. Parks. */
+ * answer, and the connection taken out of the pool's counts without being closed. The
+ * client's cookies and credentials go with the request, and the answer's Set-Cookie
+ * fields to the jar. Parks. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,8 @@
 #include <strings.h>
 
 #include "http/client/client_internal.h"
+#include "http/client/cookie_internal.h"
+#include "http/client/session.h"
 #include "http/client/upgrade.h"
 #include "runtime/util/buf.h"
 
@@ -36,6 +40,36 @@ static void add(corio__buf *b, const char *name, const char *value, int *err)
 	if (corio__buf_append(b, name, strlen(name)) || corio__buf_append(b, CORIO__LIT(": ")) ||
 	    corio__buf_append(b, value, strlen(value)) || corio__buf_append(b, CORIO__LIT("\r\n")))
 		*err = -ENOMEM;
+}
+
+/* The client's credentials and the jar's cookies for u, as a request carries them,
+ * unless the caller's headers or the client's defaults name their own. */
+static void add_session(const corio_http_client *c, const corio_url *u, const corio_http_header *extra,
+			size_t nextra, corio__buf *b, int *err)
+{
+	char *v = NULL;
+
+	if (c->sess.auth && !named_in("Authorization", extra, nextra) &&
+	    !named_in("Authorization", c->o.headers, c->o.nheaders))
+		add(b, "Authorization", c->sess.auth, err);
+	if (named_in("Cookie", extra, nextra) || named_in("Cookie", c->o.headers, c->o.nheaders))
+		return;
+	if (corio__hclient_cookies_out(c->sess.jar, u, "GET", NULL, &v) < 0)
+		*err = -ENOMEM;
+	if (v)
+		add(b, "Cookie", v, err);
+	free(v);
+}
+
+/* The answer's Set-Cookie fields go to the jar, whatever its status. */
+static void store_cookies(corio_http_client *c, const corio_url *u, const corio__hclient_parser *h)
+{
+	const char *v;
+
+	for (size_t i = 0; c->sess.jar && h->headers_done &&
+			   (v = corio__hclient_parser_get(h, false, "Set-Cookie", i));
+	     i++)
+		corio__hclient_jar_store(c->sess.jar, u, v, false);
 }
 
 static int build(const corio_http_client *c, const corio_url *u, const corio_http_header *extra,
@@ -66,6 +100,7 @@ static int build(const corio_http_client *c, const corio_url *u, const corio_htt
 			add(b, c->o.headers[i].name, c->o.headers[i].value, &err);
 	for (size_t i = 0; i < nextra; i++)
 		add(b, extra[i].name, extra[i].value, &err);
+	add_session(c, u, extra, nextra, b, &err);
 	if (!err && corio__buf_append(b, CORIO__LIT("\r\n")))
 		err = -ENOMEM;
 	return err;
@@ -156,6 +191,7 @@ int corio__hclient_upgrade(corio_http_client *c, const char *url, const corio_ht
 		corio_timeout_enter(&t, timeout_ns ? timeout_ns : c->o.total_ns);
 		rc = exchange(c, k, &req, out);
 		corio_timeout_exit(&t);
+		store_cookies(c, &u, &out->h);
 		k->broken = rc != 0; /* a failed exchange: no close_notify, no session kept */
 		corio__hclient_release(c, k, false);
 	}

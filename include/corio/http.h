@@ -239,7 +239,10 @@ typedef struct corio_http_client_opts {
 	const char *proxy_https;
 	const char *no_proxy;
 	/* Basic authentication (RFC 7617) sent with every request to its first origin (as
-	 * userinfo in the URL is: never to another origin after a redirect). NULL: none. */
+	 * userinfo in the URL is: never to another origin after a redirect). NULL: none.
+	 * A ':' in auth_user, or a password without a user: -EINVAL (client_new: NULL with
+	 * errno EINVAL). Precedence: the caller's own Authorization header, then the
+	 * request's auth_user, then the URL's userinfo, then these. */
 	const char *auth_user;
 	const char *auth_password;
 	/* Tracing: called for every request of the client (see corio_http_trace_event). */
@@ -294,7 +297,8 @@ struct corio_http_request {
 	uint64_t max_body_size;    /* 0: the client's */
 	unsigned flags;            /* CORIO_HTTP_*, added to the client's */
 	const corio_http_form *form; /* BODY_FORM (the default method becomes POST) */
-	const char *auth_user;     /* Basic auth for this request (overrides the client's) */
+	const char *auth_user;     /* Basic auth for this request (overrides the URL's userinfo
+				    * and the client's; ':' in it: -EINVAL) */
 	const char *auth_password;
 	const char *proxy;         /* this request's proxy URL (for http and https alike; no_proxy
 				    * does not apply to it); "" goes direct; NULL: the client's */
@@ -317,7 +321,23 @@ CORIO_API corio_http_cookie_jar *corio_http_client_cookie_jar(corio_http_client 
  * existing Secure cookie), HttpOnly (kept, reported), Expires/Max-Age (Max-Age wins; 0 or
  * a past date deletes), SameSite (Strict/Lax/None; None without Secure is refused), the
  * __Secure- and __Host- prefixes, at most 50 cookies per domain and 3000 in all (the least
- * recently used go first), names + values up to 4096 bytes. Loop-local, like the client. */
+ * recently used go first), names + values up to 4096 bytes. Loop-local, like the client.
+ * Details (RFC 6265bis where it changed the rules):
+ *   - public suffixes: every single label ("com", "localhost") and a short built-in list
+ *     of multi-label ones (co.uk, com.au, github.io...: http/client/cookie_domain.c); a
+ *     Domain= that is a suffix is accepted only as the request's own host, host-only;
+ *   - an IP host takes a Domain= only when it is that same IP (then host-only);
+ *   - a line with a control byte (other than HTAB), without '=' or with an empty name is
+ *     ignored; an attribute value over 1024 bytes is ignored (not the cookie);
+ *   - expiry is capped at 400 days from the jar's clock;
+ *   - no or an unknown SameSite: no restriction; a cross-site response (site_for_cookies)
+ *     sets no Lax or Strict cookie; "same site" compares registrable domains (scheme and
+ *     port do not count);
+ *   - with a client, the jar is asked again for every hop of a redirect chain (each host
+ *     gets its own cookies) and every response's Set-Cookie is stored, a 3xx's before the
+ *     next hop; a caller's own Cookie header replaces the jar's where it is sent (on the
+ *     first origin only, like Authorization); corio_ws_connect sends the jar's cookies
+ *     and the client's credentials too, and stores the answer's Set-Cookie. */
 CORIO_API corio_http_cookie_jar *corio_http_cookie_jar_new(void); /* NULL on ENOMEM */
 CORIO_API void corio_http_cookie_jar_free(corio_http_cookie_jar *j);
 /* Stores one Set-Cookie field value as if received in a response from url (a malformed or
@@ -340,12 +360,17 @@ CORIO_API void corio_http_cookie_jar_clock(corio_http_cookie_jar *j,
 
 /* ---- form bodies -------------------------------------------------------------------------
  * application/x-www-form-urlencoded (multipart false) or multipart/form-data with a random
- * boundary (multipart true). Files are opened when the body is sent (each time: a retry or
- * a 307/308 replays the form) and streamed, never loaded whole; the Content-Length is
- * known when every file is a regular file. A file that cannot be opened fails the request
- * with its -errno; one that changes size while it is sent fails it with -EIO (the body is
- * never sent short: the connection is closed). The form is read-only while a request uses
- * it, and may be used by several requests. */
+ * boundary (multipart true). Files are opened when a request using the form starts (each
+ * request opens its own; before any connection is made) and kept open for its retries and
+ * 307/308 hops, which read them again from the start; they are streamed, never loaded
+ * whole. The Content-Length is known when every file is a regular file; otherwise the body
+ * goes chunked and cannot be replayed (a 307/308 is then returned as it is). A file that
+ * cannot be opened fails the request with its -errno (a directory: -EISDIR); one whose
+ * size changes after it was opened fails it with -EIO (the body is never sent short nor
+ * long: the connection is closed). urlencoded: WHATWG's serializer (alphanumerics and
+ * "*-._" kept, space '+', the rest %XX); multipart: names and filenames quoted with '"',
+ * CR and LF percent-encoded. A form without file parts is sent from memory. The form is
+ * read-only while a request uses it, and may be used by several requests. */
 CORIO_API corio_http_form *corio_http_form_new(bool multipart);  /* NULL on ENOMEM */
 CORIO_API void corio_http_form_free(corio_http_form *f);
 /* A text field (name and value copied). 0, -EINVAL, -ENOMEM. */
@@ -355,7 +380,7 @@ CORIO_API int corio_http_form_add(corio_http_form *f, const char *name, const ch
  * application/octet-stream otherwise). 0, -EINVAL, -ENOMEM. */
 CORIO_API int corio_http_form_add_file(corio_http_form *f, const char *name, const char *path,
 				       const char *filename, const char *content_type);
-/* An in-memory part with a filename (multipart only; data copied). */
+/* An in-memory part with a filename (multipart only; data copied; filename NULL: "blob"). */
 CORIO_API int corio_http_form_add_data(corio_http_form *f, const char *name, const void *data,
 				       size_t len, const char *filename, const char *content_type);
 /* "application/x-www-form-urlencoded" or "multipart/form-data; boundary=...". */
