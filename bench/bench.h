@@ -33,6 +33,7 @@
 	X(nop)              \
 	X(sleepers)         \
 	X(echo)             \
+	X(udp)              \
 	X(file)             \
 	X(http)             \
 	X(http_server)      \
@@ -42,6 +43,7 @@
 	X(https_client)     \
 	X(ws)               \
 	X(router)           \
+	X(process)          \
 	X(soak)
 
 typedef struct bench_opts {

@@ -89,10 +89,11 @@ static const bench_def *find(const char *name)
 /* `corio-bench peers`: where each peer comes from, as the benchmarks will look for it. */
 static int cmd_peers(void)
 {
-	static const char *const compiled[] = { "peer-echo_epoll", "peer-curl_multi", "go-micro",
-						"go-echo",	   "go-http",	      "go-httpc",
-						"tokio-micro",	   "tokio-echo",      "hyper-http",
-						"hyper-httpc",	   "go-ws" };
+	static const char *const compiled[] = { "peer-echo_epoll", "peer-udp_epoll", "peer-curl_multi",
+						"go-micro",	   "go-echo",	     "go-http",
+						"go-httpc",	   "go-ws",	     "go-process",
+						"tokio-micro",	   "tokio-echo",     "hyper-http",
+						"hyper-httpc" };
 	static const char *const scripts[] = { "python", "node" };
 	static const char *const tools[] = { "nginx", "h2o", "wrk", "h2load", "fio", "node" };
 	char buf[4096];

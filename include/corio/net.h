@@ -158,7 +158,8 @@ CORIO_API int corio_tcp_connect(const char *host, const char *port);
  * reordered to alternate families starting with the first entry's, one attempt starts,
  * and the next one starts after the connection attempt delay (250 ms, or at once when an
  * attempt fails) while earlier ones keep running; the first to connect wins and the others
- * are cancelled and closed. The winner's fd (TCP_NODELAY set) or the last error. Parks. */
+ * are cancelled and closed. The winner's fd (TCP_NODELAY set) or the last error; -EINVAL
+ * when list has no usable entry. Parks. */
 CORIO_API int corio_tcp_connect_addrinfo(const struct addrinfo *list);
 
 /* ---- name resolution -------------------------------------------------------------------- */
@@ -199,8 +200,9 @@ CORIO_API int corio_udp_connect(const char *host, const char *port);
 /* A multishot receive for a datagram socket (IORING_OP_RECVMSG with
  * IORING_RECV_MULTISHOT, 6.0+, and a provided-buffer ring of its own): one SQE serves many
  * datagrams, each with its source address. Datagrams that arrive while nobody reads wait
- * in the ring's buffers (up to 64 of them); past that the kernel drops them, as a full
- * socket buffer would. Without multishot support each call is one plain recvmsg. */
+ * in the ring's buffers (up to 64 of them); past that the request pauses and they wait in
+ * the socket's receive buffer, which drops them when full, as without a receiver (reading
+ * re-arms it). Without multishot support each call is one plain recvmsg. */
 typedef struct corio_udp_receiver corio_udp_receiver;
 /* A receiver for fd (not owned) taking datagrams up to max_datagram bytes (0: 65507).
  * NULL with errno set (ENOMEM, EPERM outside a loop, EBADF, EINVAL). Never parks. */

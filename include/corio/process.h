@@ -15,8 +15,12 @@
  * see corio_capabilities.process_wait):
  *   - IORING_OP_WAITID on a pidfd (6.7+): the wait is one io_uring operation;
  *   - otherwise a poll on the child's pidfd (pidfd_open, 5.3+; IORING_OP_POLL_ADD), readable
- *     when the child exits, then waitid(P_PIDFD, WNOHANG);
- *   - otherwise (no pidfd) waitpid on the blocking pool (corio_blocking).
+ *     when the child exits, then waitid(WNOHANG) reaps it;
+ *   - otherwise (no pidfd) a blocking waitid on a reaper thread of the child's own, which
+ *     posts to the loop when it has reaped it (not a corio_blocking job: a cancelled wait
+ *     must return at once, and a pool job cannot be abandoned).
+ * CORIO_PROCESS_WAIT=waitid|pidfd|pool, read when a loop starts, forces a mechanism below
+ * the best the kernel offers (tests run every one).
  * The child is always reaped by corio and only by corio (never by a SIGCHLD handler of
  * its own: corio installs none); an application that reaps every child with waitpid(-1)
  * steals corio's children and their waits fail with -ECHILD.
@@ -25,7 +29,13 @@
  * exits, also after its loop has ended (killed with SIGKILL first only when asked to: see
  * corio_process_free_kill). Descriptors made here carry O_CLOEXEC in the parent; the child gets
  * exactly fds 0, 1 and 2 from this call, plus whatever the application opened without
- * O_CLOEXEC.
+ * O_CLOEXEC. The child starts with an empty signal mask and every signal at its default
+ * disposition, whatever the parent blocked or ignored.
+ *
+ * SIGPIPE: a write to a pipe whose reader has gone raises SIGPIPE in the writing thread (the
+ * loop's). The first spawn with a piped stdin therefore sets SIGPIPE to SIG_IGN for the
+ * process if it still had its default disposition (as Python and Go do), so such a write
+ * fails with -EPIPE instead; a handler or disposition of the application's is left alone.
  *
  * Errors are negative errno values. Calls that park must be called from a task and honour
  * cancellation (-ECANCELED) and timeout scopes (-ETIMEDOUT).
@@ -67,7 +77,14 @@ typedef struct corio_process_opts {
  * as an exit status. -EINVAL (argv NULL or empty, a bad mode), -EMFILE, -ENOMEM, -EAGAIN.
  * Pipes given to the parent are ordinary (blocking) pipes, usable with corio_read,
  * corio_write and corio_stream_new (which then owns the fd: see corio_process_take_fd).
- * May park (briefly, for the exec report); callable from a task only (-EPERM). */
+ * Parks while the child is started: the clone (CLONE_VM | CLONE_VFORK, as posix_spawn: no
+ * page tables copied, whatever the size of the parent) runs on a thread of the blocking
+ * pool, which stays suspended until the child has executed the program, so the loop runs
+ * on meanwhile (on the loop's own thread when no pool thread can be had). That thread is
+ * the child's parent thread: a program that sets PR_SET_PDEATHSIG ties itself to it.
+ * Callable from a task only (-EPERM). -ECANCELED / -ETIMEDOUT when cancelled or timed out
+ * before the child was started; once started it is not undone: 0 and the process, and the
+ * task's next blocking call fails. */
 CORIO_API int corio_process_spawn(const char *const argv[], const corio_process_opts *o,
 				  corio_process **out);
 /* Parks until the child exits and stores its status, in waitpid(2) form (WIFEXITED,
@@ -95,8 +112,8 @@ CORIO_API int corio_process_take_fd(corio_process *p, int stream);
  * closed or taken. May park (IORING_OP_CLOSE). */
 CORIO_API int corio_process_close_stdin(corio_process *p);
 /* Closes the pipes still owned and frees p. A child not reaped yet keeps running, and the
- * loop reaps it when it exits (no zombie); with kill set it is sent SIGKILL first. NULL is
- * a no-op. May park (closing). */
+ * library reaps it when it exits (no zombie: a thread of its own waits for it, and outlives
+ * the loop); with kill set it is sent SIGKILL first. NULL is a no-op. May park (closing). */
 CORIO_API void corio_process_free_kill(corio_process *p, bool kill);
 CORIO_API void corio_process_free(corio_process *p); /* corio_process_free_kill(p, false) */
 

@@ -230,8 +230,8 @@ typedef struct corio_capabilities {
 	bool stack_guard_markers; /* guarded stacks use MADV_GUARD_INSTALL (6.13+): no mapping
 				   * each, so vm.max_map_count does not bound them */
 	/* How corio_process_wait parks (corio/process.h): CORIO_WAIT_WAITID (IORING_OP_WAITID,
-	 * 6.7+), CORIO_WAIT_PIDFD_POLL (pidfd_open, 5.3+), CORIO_WAIT_POOL (waitpid on the
-	 * blocking pool). */
+	 * 6.7+), CORIO_WAIT_PIDFD_POLL (pidfd_open, 5.3+), CORIO_WAIT_POOL (no pidfd: a
+	 * blocking waitid on a reaper thread per child). CORIO_PROCESS_WAIT forces a lower one. */
 	unsigned process_wait;
 	bool udp_multishot;      /* corio_udp_receiver keeps a multishot recvmsg armed (6.0+) */
 	uint64_t ops[4];         /* bitmap of supported IORING_OP_* codes (io_uring_get_probe) */

@@ -97,6 +97,9 @@ static void probe(corio__loop *l)
 	l->caps.ring_fd_registered = io_uring_register_ring_fd(&l->ring) == 1;
 	/* 5.18: another loop can post a CQE straight into this ring. */
 	l->caps.post_msg_ring = corio_caps_has_op(&l->caps, IORING_OP_MSG_RING);
+	l->caps.process_wait = corio__process_wait_probe(l->caps.ops);
+	/* 6.0: multishot recvmsg (IORING_RECV_MULTISHOT), which came with IORING_OP_SEND_ZC. */
+	l->caps.udp_multishot = corio_caps_has_op(&l->caps, IORING_OP_SEND_ZC);
 	if (uname(&u) == 0)
 		snprintf(l->caps.kernel, sizeof l->caps.kernel, "%.63s", u.release);
 }

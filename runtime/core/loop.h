@@ -111,6 +111,8 @@ struct corio__loop {
 	struct corio__loopset *loopset; /* the loops of one corio_run_threads (threads/loops.c) */
 	bool exposed;                 /* corio_loop_current handed out: others may post */
 	unsigned index;               /* position in the loopset */
+	struct corio__resolve_cache *resolve_cache; /* runtime/net/resolve_cache.c, freed by its
+						     * own fini hook; NULL until first use */
 #if defined(__SANITIZE_ADDRESS__)
 	void *sched_fake;             /* ASan fake stack of the scheduler while a task runs */
 	const void *sched_bottom;     /* the thread stack, as ASan reported it */
@@ -204,6 +206,10 @@ static inline void corio__loop_on_fini(corio__loop *l, corio__loop_fini *f,
 	f->next = l->finis;
 	l->finis = f;
 }
+
+/* How corio_process_wait parks on this loop (CORIO_WAIT_*), from the probed opcodes:
+ * defined in runtime/process/probe.c, which calls nothing of the core (no call cycle). */
+unsigned corio__process_wait_probe(const uint64_t ops[4]);
 
 /* The ring, its probe and the stack pool (the mailbox is set up by runtime/core/run.c).
  * 0 or a negative errno; nothing to release on failure. */

@@ -1,53 +1,27 @@
-/* runtime/net/connect.c: the client side: corio_tcp_connect (resolve, then try each
- * address in order) and corio_unix_connect, and the unix socket address (path or '@'
- * abstract name) that listen.c uses too. Both connects park. */
+/* runtime/net/connect.c: dialing one address (a socket connected to it: what TCP's
+ * attempts in happy.c, UDP's connect and corio_unix_connect share), corio_unix_connect,
+ * and the unix socket address (path or '@' abstract name) that listen.c uses too. The
+ * connects park. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/un.h>
 
 #include "runtime/net/net_internal.h"
 
-/* One attempt: a socket of ai's family connected to ai. fd or -errno. */
-static int connect_one(const struct addrinfo *ai)
+int corio__net_dial(int family, int type, const struct sockaddr *addr, socklen_t len)
 {
-	int fd = corio_socket(ai->ai_family, SOCK_STREAM, 0), rc, one = 1;
+	int fd = corio_socket(family, type, 0), rc;
 
 	if (fd < 0)
 		return fd;
-	rc = corio_connect(fd, ai->ai_addr, ai->ai_addrlen);
+	rc = corio_connect(fd, addr, len);
 	if (rc != 0) {
-		corio_close(fd);
+		corio_close(fd); /* runs even when the connect was cancelled */
 		return rc;
 	}
-	/* Small writes go out at once, as asyncio does for every TCP transport. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	return fd;
-}
-
-int corio_tcp_connect(const char *host, const char *port)
-{
-	corio__net_addrs addrs;
-	int rc;
-
-	if (!corio__net_in_task())
-		return -EPERM;
-	if (!port || !*port)
-		return -EINVAL;
-	rc = corio__net_resolve(host, port, false, &addrs);
-	if (rc != 0)
-		return rc;
-	rc = -ECONNREFUSED;
-	for (const struct addrinfo *ai = addrs.ai; ai; ai = ai->ai_next) {
-		rc = connect_one(ai);
-		/* A deadline or a cancellation ends the whole attempt, not one address. */
-		if (rc >= 0 || rc == -ETIMEDOUT || rc == -ECANCELED)
-			break;
-	}
-	corio__net_addrs_free(&addrs);
-	return rc;
 }
 
 /* Fills sun from path ('@' = abstract namespace). Its length, or -ENAMETOOLONG/-EINVAL. */
@@ -73,17 +47,9 @@ int corio__net_unix_addr(const char *path, struct sockaddr_un *sun)
 int corio_unix_connect(const char *path, int type)
 {
 	struct sockaddr_un sun;
-	int len = corio__net_unix_addr(path, &sun), fd, rc;
+	int len = corio__net_unix_addr(path, &sun);
 
 	if (len < 0)
 		return len;
-	fd = corio_socket(AF_UNIX, type, 0);
-	if (fd < 0)
-		return fd;
-	rc = corio_connect(fd, (struct sockaddr *)&sun, (socklen_t)len);
-	if (rc != 0) {
-		corio_close(fd);
-		return rc;
-	}
-	return fd;
+	return corio__net_dial(AF_UNIX, type, (struct sockaddr *)&sun, (socklen_t)len);
 }

@@ -1,7 +1,8 @@
 /* runtime/net/recvring.c: corio_receiver, the multishot receive path: one
  * IORING_OP_RECV with IORING_RECV_MULTISHOT (6.0) per connection stays armed, the kernel
- * picks a buffer from a per-loop provided-buffer ring (io_uring_register_buf_ring, 5.19)
- * for each arrival, and corio_receiver_recv copies out of it and gives the buffer back.
+ * picks a buffer from a per-loop provided-buffer ring (io_uring_register_buf_ring, 5.19;
+ * made by bufring.c) for each arrival, and corio_receiver_recv copies out of it and gives
+ * the buffer back.
  * One SQE serves many receives.
  *
  * The buffer pool belongs to the thread's loop and lives while receivers (including
@@ -20,7 +21,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #include "runtime/net/net_internal.h"
 #include "runtime/net/receiver_ext.h"
@@ -53,9 +53,7 @@ struct corio_receiver {
 
 struct bufpool {
 	corio__loop *loop;
-	struct io_uring_buf_ring *br;
-	size_t br_size;
-	char *mem;
+	corio__bufring ring;  /* bufring.c */
 	unsigned refs;
 	corio__list starved;  /* receivers whose request ended for lack of buffers */
 };
@@ -68,7 +66,6 @@ static void arm(corio_receiver *r);
 static bufpool *pool_get(corio__loop *l, int *err)
 {
 	bufpool *p = pool_tls;
-	struct io_uring_buf_reg reg = { 0 };
 
 	if (p && p->loop == l) {
 		p->refs++;
@@ -80,43 +77,21 @@ static bufpool *pool_get(corio__loop *l, int *err)
 		return NULL;
 	}
 	p->loop = l;
-	p->br_size = POOL_BUFS * sizeof(struct io_uring_buf);
-	/* The ring must be page aligned: its own mapping. */
-	p->br = mmap(NULL, p->br_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	p->mem = malloc((size_t)POOL_BUFS * POOL_BUFSZ);
-	if (p->br == MAP_FAILED || !p->mem) {
-		*err = -ENOMEM;
-		goto fail;
+	*err = corio__bufring_init(&l->ring, &p->ring, POOL_BUFS, POOL_BUFSZ, POOL_BGID);
+	if (*err != 0) {
+		free(p);
+		return NULL;
 	}
-	reg.ring_addr = (uint64_t)(uintptr_t)p->br;
-	reg.ring_entries = POOL_BUFS;
-	reg.bgid = POOL_BGID;
-	*err = io_uring_register_buf_ring(&l->ring, &reg, 0);
-	if (*err != 0)
-		goto fail;
-	io_uring_buf_ring_init(p->br);
-	for (unsigned i = 0; i < POOL_BUFS; i++)
-		io_uring_buf_ring_add(p->br, p->mem + (size_t)i * POOL_BUFSZ, POOL_BUFSZ,
-				      (unsigned short)i, io_uring_buf_ring_mask(POOL_BUFS), (int)i);
-	io_uring_buf_ring_advance(p->br, POOL_BUFS);
 	p->refs = 1;
 	pool_tls = p; /* a pool of an earlier loop on this thread was released with it */
 	return p;
-fail:
-	if (p->br != MAP_FAILED && p->br)
-		munmap(p->br, p->br_size);
-	free(p->mem);
-	free(p);
-	return NULL;
 }
 
 static void pool_release(bufpool *p)
 {
 	if (--p->refs)
 		return;
-	io_uring_unregister_buf_ring(&p->loop->ring, POOL_BGID);
-	munmap(p->br, p->br_size);
-	free(p->mem);
+	corio__bufring_fini(&p->loop->ring, &p->ring);
 	if (pool_tls == p)
 		pool_tls = NULL;
 	free(p);
@@ -125,10 +100,7 @@ static void pool_release(bufpool *p)
 /* Gives buffer bid back to the kernel and re-arms receivers that starved. */
 static void pool_put(bufpool *p, uint16_t bid)
 {
-	io_uring_buf_ring_add(p->br, p->mem + (size_t)bid * POOL_BUFSZ, POOL_BUFSZ, bid,
-			      io_uring_buf_ring_mask(POOL_BUFS), 0);
-	/* advance publishes the entry with a release store (liburing). */
-	io_uring_buf_ring_advance(p->br, 1);
+	corio__bufring_put(&p->ring, bid);
 	for (corio__lnode *n; (n = corio__list_pop_front(&p->starved));) {
 		corio_receiver *r = CORIO__CONTAINER_OF(n, corio_receiver, starved_link);
 
@@ -279,7 +251,7 @@ static size_t take(corio_receiver *r, char *buf, size_t len)
 		seg *s = corio__deque_at(&r->q, 0);
 		size_t n = s->len - s->off < len - done ? s->len - s->off : len - done;
 
-		memcpy(buf + done, r->pool->mem + (size_t)s->bid * POOL_BUFSZ + s->off, n);
+		memcpy(buf + done, corio__bufring_buf(&r->pool->ring, s->bid) + s->off, n);
 		s->off += (uint32_t)n;
 		done += n;
 		if (s->off == s->len) {
@@ -327,6 +299,10 @@ static ssize_t receive(corio_receiver *r, void *buf, size_t len, bool wait_only)
 		w = (corio__wait){ .task = l->current };
 		r->waiter = &w;
 		rc = corio__wait_park(&w);
+		/* -EBADF: corio_receiver_free woke us and r may be gone (its final CQE can come
+		 * before we run); otherwise r lives, since a free wakes its waiter first. */
+		if (rc == -EBADF)
+			return rc;
 		if (r->waiter == &w)
 			r->waiter = NULL; /* ended by cancellation or deadline */
 		if (rc < 0)

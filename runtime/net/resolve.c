@@ -1,7 +1,8 @@
-/* runtime/net/resolve.c: host:port to socket addresses for stream sockets. Numeric
- * addresses (IPv4, IPv6, bracketed IPv6) and numeric ports are parsed here without any
- * thread; anything else goes to getaddrinfo on the blocking pool (corio_blocking). Also the
- * mapping of EAI_* codes to corio results and corio_net_strerror. */
+/* runtime/net/resolve.c: host:port to socket addresses. Numeric addresses (IPv4, IPv6,
+ * bracketed IPv6) and numeric ports are parsed here without any thread; anything else goes
+ * to corio__resolve_name (the per-loop cache of resolve_cache.c, else getaddrinfo on the
+ * blocking pool, resolve_flight.c). Owns corio_resolve and corio__net_resolve (what the
+ * listeners and connects use). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,24 +11,6 @@
 #include <string.h>
 
 #include "runtime/net/net_internal.h"
-
-int corio__net_eai_error(int eai, int err)
-{
-	if (eai == 0)
-		return 0;
-	if (eai == EAI_SYSTEM)
-		return err > 0 ? -err : -EIO;
-	if (eai == EAI_MEMORY)
-		return -ENOMEM;
-	return CORIO_EAI(eai);
-}
-
-const char *corio_net_strerror(int err)
-{
-	if (CORIO_IS_EAI(err))
-		return gai_strerror(err + CORIO_EAI_BASE); /* inverse of CORIO_EAI */
-	return strerror(err < 0 ? -err : err);
-}
 
 /* "80" -> 80; -1 when port is not a plain decimal number in 0..65535. */
 static int numeric_port(const char *port)
@@ -89,45 +72,39 @@ static bool numeric_host(const char *host, bool passive, int port,
 	return false;
 }
 
-typedef struct gai_job {
-	const char *host, *port;
-	struct addrinfo hints;
-	struct addrinfo *res;
-	int rc, err;
-} gai_job;
-
-/* On a pool thread: no corio calls here. */
-static void *gai_run(void *p)
+/* The one-entry list of a numeric host. */
+static void one_entry(corio__net_addrs *out, socklen_t len)
 {
-	gai_job *j = p;
-
-	j->rc = getaddrinfo(j->host, j->port, &j->hints, &j->res);
-	j->err = errno;
-	return NULL;
+	out->one_ai.ai_family = out->one.ss_family;
+	out->one_ai.ai_socktype = SOCK_STREAM;
+	out->one_ai.ai_protocol = IPPROTO_TCP;
+	out->one_ai.ai_addr = (struct sockaddr *)&out->one;
+	out->one_ai.ai_addrlen = len;
+	out->ai = &out->one_ai;
 }
 
-static int resolve_name(const char *host, const char *port, bool passive, corio__net_addrs *out)
+int corio_resolve(const char *host, const char *port, int family, struct addrinfo **out)
 {
-	gai_job j = { .host = host && *host ? host : NULL, .port = port && *port ? port : "0" };
-	int rc;
+	corio__net_addrs a;
+	int p = numeric_port(port);
+	socklen_t len;
 
-	j.hints.ai_family = AF_UNSPEC;
-	j.hints.ai_socktype = SOCK_STREAM;
-	j.hints.ai_flags = AI_ADDRCONFIG | (passive ? AI_PASSIVE : 0);
-	rc = corio_blocking(gai_run, &j, NULL);
-	/* corio_blocking waits for the job even when cancelled: j is ours again here, and a
-	 * list getaddrinfo made must be freed whatever rc says. */
-	if (rc != 0) {
-		if (j.res)
-			freeaddrinfo(j.res);
-		return rc;
-	}
-	if (j.rc != 0)
-		return corio__net_eai_error(j.rc, j.err);
-	if (!j.res)
-		return CORIO_EAI(EAI_NONAME);
-	out->ai = out->owned = j.res;
-	return 0;
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!host || !*host)
+		return -EINVAL;
+	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
+		return -EINVAL;
+	memset(&a, 0, sizeof a);
+	if (p < 0 || !numeric_host(host, false, p, &a.one, &len))
+		return corio__resolve_name(host, port, family, out);
+	/* A numeric host of the other family: what getaddrinfo says for it. */
+	if (family != AF_UNSPEC && a.one.ss_family != family)
+		return CORIO_EAI(EAI_ADDRFAMILY);
+	one_entry(&a, len);
+	*out = corio__ai_copy(a.ai);
+	return *out ? 0 : -ENOMEM;
 }
 
 int corio__net_resolve(const char *host, const char *port, bool passive, corio__net_addrs *out)
@@ -135,21 +112,32 @@ int corio__net_resolve(const char *host, const char *port, bool passive, corio__
 	int p = numeric_port(port);
 	socklen_t len;
 
+	int rc;
+
 	memset(out, 0, sizeof *out);
 	if (p >= 0 && numeric_host(host, passive, p, &out->one, &len)) {
-		out->one_ai.ai_family = out->one.ss_family;
-		out->one_ai.ai_socktype = SOCK_STREAM;
-		out->one_ai.ai_addr = (struct sockaddr *)&out->one;
-		out->one_ai.ai_addrlen = len;
-		out->ai = &out->one_ai;
+		one_entry(out, len);
 		return 0;
 	}
-	return resolve_name(host, port, passive, out);
+	/* A name (passive or not: AI_PASSIVE only matters for a NULL host, handled above). */
+	rc = corio__resolve_name(host, port, AF_UNSPEC, &out->owned);
+	out->ai = out->owned;
+	return rc;
+}
+
+int corio__net_resolve_peer(const char *host, const char *port, corio__net_addrs *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!corio__net_in_task())
+		return -EPERM;
+	if (!port || !*port)
+		return -EINVAL;
+	return corio__net_resolve(host, port, false, out);
 }
 
 void corio__net_addrs_free(corio__net_addrs *a)
 {
 	if (a->owned)
-		freeaddrinfo(a->owned);
+		corio_resolve_free(a->owned);
 	a->owned = a->ai = NULL;
 }
