@@ -1,8 +1,9 @@
 /* http/client/dial.c: owns the client's TCP connect with its trace events: the name
  * resolved through corio_resolve (DNS_START/DNS_DONE, for names only: a numeric host has
- * nothing to look up), then each address tried in order with its own CONNECT_START/
- * CONNECT_DONE pair. Parks. (corio_tcp_connect does the same without events; once a
- * Happy Eyeballs connect with a per-attempt hook exists, this becomes a call to it.) */
+ * nothing to look up), then the addresses raced as corio_tcp_connect races them (Happy
+ * Eyeballs, runtime/net/happy.c) with a CONNECT_START/CONNECT_DONE pair per attempt.
+ * Attempts run side by side, so their pairs may interleave, and a loser still connecting
+ * when another won ends with -ECANCELED. Parks. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <corio/net.h>
 
 #include "http/client/client_internal.h"
+#include "runtime/net/connect_ext.h"
 
 static bool numeric(const char *host)
 {
@@ -36,21 +38,10 @@ static void addr_ev(const corio__hclient_trace *t, corio_http_trace_event e,
 	corio__hclient_trace_emit(t, &ev);
 }
 
-/* One address: fd or -errno. */
-static int try_one(const struct addrinfo *ai, const corio__hclient_trace *t)
+/* connect_ext.h's hook: one CONNECT_START/CONNECT_DONE pair per attempt. */
+static void attempt_ev(void *ud, const struct addrinfo *ai, bool done, int err)
 {
-	int fd, rc, one = 1;
-
-	addr_ev(t, CORIO_HTTP_TRACE_CONNECT_START, ai, 0);
-	fd = rc = corio_socket(ai->ai_family, SOCK_STREAM, 0);
-	if (fd >= 0 && (rc = corio_connect(fd, ai->ai_addr, ai->ai_addrlen)) != 0) {
-		corio_close(fd);
-		fd = rc;
-	}
-	addr_ev(t, CORIO_HTTP_TRACE_CONNECT_DONE, ai, fd < 0 ? fd : 0);
-	if (fd >= 0) /* small writes leave at once, as corio_tcp_connect does */
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	return fd;
+	addr_ev(ud, done ? CORIO_HTTP_TRACE_CONNECT_DONE : CORIO_HTTP_TRACE_CONNECT_START, ai, err);
 }
 
 int corio__hclient_dial(const char *host, const char *port, const corio__hclient_trace *t)
@@ -66,15 +57,9 @@ int corio__hclient_dial(const char *host, const char *port, const corio__hclient
 		corio__hclient_trace_ev(t, CORIO_HTTP_TRACE_DNS_DONE, rc, 0);
 	if (rc != 0)
 		return rc;
-	rc = -ECONNREFUSED;
-	for (const struct addrinfo *ai = list; ai; ai = ai->ai_next) {
-		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-			continue;
-		rc = try_one(ai, t);
-		/* A deadline or a cancellation ends the whole attempt, not one address. */
-		if (rc >= 0 || rc == -ETIMEDOUT || rc == -ECANCELED)
-			break;
-	}
+	/* Happy Eyeballs when the name has both families; the hook runs in each attempt. */
+	rc = corio__tcp_connect_hooked(list, corio__hclient_tracing(t) ? attempt_ev : NULL,
+				       (void *)t);
 	corio_resolve_free(list);
 	return rc;
 }

@@ -142,8 +142,10 @@ typedef struct corio_http_form corio_http_form;
  * Called synchronously from the requesting task, in this order for one request (events
  * that do not apply are skipped): REQUEST_START, then for a pooled connection CONN_REUSED,
  * otherwise DNS_START/DNS_DONE (names only, cache hits included), CONNECT_START/
- * CONNECT_DONE (one pair per address tried), PROXY_CONNECT_DONE (a CONNECT tunnel),
- * TLS_START/TLS_DONE, CONN_NEW; then REQUEST_SENT (head and body written), FIRST_BYTE (the
+ * CONNECT_DONE (one pair per address tried; the attempts of a name with IPv6 and IPv4
+ * addresses race as in corio_tcp_connect, each in a task of its own on the same loop, so
+ * pairs may interleave and a loser ends with -ECANCELED), PROXY_CONNECT_DONE (a CONNECT
+ * tunnel), TLS_START/TLS_DONE, CONN_NEW; then REQUEST_SENT (head and body written), FIRST_BYTE (the
  * first response byte), HEADERS (the final head parsed), and REDIRECT before each hop
  * (then the sequence starts over from CONN_REUSED / DNS_START), and REQUEST_END once
  * corio_http_request returns (err says how; a request refused before any connection, a
