@@ -1,8 +1,11 @@
 /* http/client/client.c: owns the client object (options and their defaults, default headers) and
  * its connection pool: origins (scheme + host + port, with the TLS session to resume for
- * https), a total and a per-origin limit on open connections, idle connections kept most
- * recently used first and expired lazily after keepalive_ns, a liveness check before reuse,
- * and a connection's I/O (plain or TLS).
+ * https; through a proxy, the proxy too: a tunnel's origin is proxy + target, a forwarding
+ * proxy's connections are keyed by the proxy alone, and neither is shared with direct
+ * connections), a total and a per-origin limit on open connections, idle connections kept
+ * most recently used first and expired lazily after keepalive_ns, a liveness check before
+ * reuse, making a connection (dial.c, then CONNECT through tunnel.c, then TLS) with its
+ * trace events, and a connection's I/O (plain or TLS).
  * Tasks over a limit wait on one condition variable, broadcast whenever a slot or an idle
  * connection frees up. */
 #define _GNU_SOURCE
@@ -74,6 +77,7 @@ static int copy_headers(corio_http_client *c, const corio_http_client_opts *o)
 
 static void free_client(corio_http_client *c)
 {
+	corio__hclient_proxies_free(&c->px);
 	corio_tls_config_free(c->tls);
 	corio__hclient_session_free(&c->sess);
 	free(c->headers);
@@ -130,6 +134,9 @@ corio_http_client *corio_http_client_new(const corio_http_client_opts *opts)
 			c->tls = corio__tls_config_hold(c->o.tls);
 	}
 	c->o.tls = NULL; /* c->tls is the client's own reference */
+	if (rc == 0 && (rc = corio__hclient_proxies_init(&c->px, &c->o)) != 0 && rc != -ENOMEM)
+		rc = -EINVAL; /* a bad proxy option */
+	c->o.proxy_http = c->o.proxy_https = c->o.no_proxy = NULL; /* the caller's strings */
 	if (rc == 0)
 		rc = corio__hclient_session_init(&c->sess, &c->o);
 	c->o.cookie_jar = NULL; /* c->sess.jar says which jar */
@@ -205,6 +212,7 @@ static void prune_origins(corio_http_client *c, bool keep_sessions)
 		    !(keep_sessions && o->session && spare++ < SPARE_SESSIONS)) {
 			*pp = o->next;
 			corio__tls_session_free(o->session);
+			corio__hclient_proxy_free(o->proxy);
 			free(o->host);
 			free(o);
 		} else {
@@ -261,24 +269,39 @@ void corio_http_client_stats_get(const corio_http_client *c, corio_http_client_s
 	out->open = c->nconns;
 }
 
-static corio__hclient_origin *find_origin(corio_http_client *c, bool tls, const char *host,
-					  bool ipv6, uint16_t port)
+/* The pool's key of rt: forwarding (plain http through a proxy) goes to the proxy itself. */
+static bool same_key(const corio__hclient_origin *o, const corio__hclient_route *rt, bool fwd,
+		     const char *host, const char *ps)
 {
+	return o->tls == rt->tls && strcmp(o->host, host) == 0 && strcmp(o->port, ps) == 0 &&
+	       corio__hclient_proxy_same(o->proxy, rt->proxy) && (!o->proxy || o->tunnel == !fwd);
+}
+
+static corio__hclient_origin *find_origin(corio_http_client *c, const corio__hclient_route *rt)
+{
+	bool fwd = rt->proxy && !rt->tunnel;
+	const char *host = fwd ? rt->proxy->host : rt->host;
 	corio__hclient_origin *o;
 	char ps[8];
 
-	snprintf(ps, sizeof ps, "%u", port);
+	snprintf(ps, sizeof ps, "%u", rt->port);
+	if (fwd)
+		memcpy(ps, rt->proxy->port, sizeof ps);
 	for (o = c->origins; o; o = o->next)
-		if (o->tls == tls && strcmp(o->host, host) == 0 && strcmp(o->port, ps) == 0)
+		if (same_key(o, rt, fwd, host, ps))
 			return o;
 	o = calloc(1, sizeof *o);
-	if (!o || !(o->host = strdup(host))) {
+	if (!o || !(o->host = strdup(host)) ||
+	    (rt->proxy && !(o->proxy = corio__hclient_proxy_dup(rt->proxy)))) {
+		if (o)
+			free(o->host);
 		free(o);
 		return NULL;
 	}
 	memcpy(o->port, ps, sizeof ps);
-	o->ipv6 = ipv6;
-	o->tls = tls;
+	o->ipv6 = fwd ? rt->proxy->ipv6 : rt->ipv6;
+	o->tls = rt->tls;
+	o->tunnel = rt->proxy && rt->tunnel;
 	o->next = c->origins;
 	c->origins = o;
 	return o;
@@ -356,27 +379,65 @@ static void keep_session(corio__hclient_origin *o, corio_tls *t)
 /* The TLS handshake of a new https:// connection, resuming the origin's session if it has
  * one, under the caller's deadline scope. The client's config is made on first use when
  * the options gave none (the system trust store, verification on). */
-static int start_tls(corio_http_client *c, corio__hclient_origin *o, corio__hclient_conn *k)
+static int start_tls(corio_http_client *c, corio__hclient_origin *o, corio__hclient_conn *k,
+		     const corio__hclient_trace *t)
 {
+	corio_http_trace_info ev = {.event = CORIO_HTTP_TRACE_TLS_DONE};
 	int rc;
 
 	if (!c->tls && !(c->tls = corio_tls_config_new(false)))
 		return -ENOMEM;
+	corio__hclient_trace_ev(t, CORIO_HTTP_TRACE_TLS_START, 0, 0);
+	/* Through a tunnel too, the name sent and verified is the origin's. */
 	rc = corio__tls_connect_ex(k->fd, c->tls, o->host, "http/1.1", o->session, &k->tls);
+	ev.err = rc < 0 ? rc : 0;
+	ev.tls_resumed = rc >= 0 && corio__tls_resumed(k->tls);
+	corio__hclient_trace_emit(t, &ev);
 	if (rc < 0)
 		return rc;
 	c->st.tls_handshakes++;
-	if (corio__tls_resumed(k->tls))
+	if (ev.tls_resumed)
 		c->st.tls_resumed++;
 	keep_session(o, k->tls);
 	return 0;
 }
 
+/* CONNECT through the origin's proxy on k's fresh connection to it. */
+static int open_tunnel(corio_http_client *c, corio__hclient_origin *o, corio__hclient_conn *k,
+		       const corio__hclient_trace *t)
+{
+	corio__hclient_route rt = {.tls = o->tls, .host = o->host, .ipv6 = o->ipv6,
+				   .proxy = o->proxy, .tunnel = true};
+	corio_http_trace_info ev = {.event = CORIO_HTTP_TRACE_PROXY_CONNECT_DONE};
+
+	ev.err = corio__hclient_tunnel(k->fd, &rt, o->port, &c->o, &ev.status);
+	corio__hclient_trace_emit(t, &ev);
+	return ev.err;
+}
+
+/* The TCP connection (to the proxy when there is one), the tunnel, the TLS handshake. */
+static int open_conn(corio_http_client *c, corio__hclient_origin *o, corio__hclient_conn *k,
+		     const corio__hclient_trace *t)
+{
+	bool via = o->proxy && o->tunnel;
+	int rc;
+
+	k->fd = rc = corio__hclient_dial(via ? o->proxy->host : o->host,
+					 via ? o->proxy->port : o->port, t);
+	if (rc < 0)
+		return rc;
+	c->st.connects++;
+	rc = via ? open_tunnel(c, o, k, t) : 0;
+	if (rc == 0 && o->tls)
+		rc = start_tls(c, o, k, t);
+	return rc;
+}
+
 static int connect_new(corio_http_client *c, corio__hclient_origin *o, uint64_t deadline,
-		       corio__hclient_conn **out)
+		       const corio__hclient_trace *t, corio__hclient_conn **out)
 {
 	corio__hclient_conn *k = malloc(sizeof *k);
-	corio_timeout t;
+	corio_timeout to;
 	int rc;
 
 	if (!k) { /* give the slot reserved by make_room back */
@@ -387,13 +448,9 @@ static int connect_new(corio_http_client *c, corio__hclient_origin *o, uint64_t 
 	}
 	memset(k, 0, offsetof(corio__hclient_conn, buf));
 	k->origin = o;
-	corio_timeout_enter_at(&t, deadline);
-	k->fd = rc = corio_tcp_connect(o->host, o->port);
-	if (rc >= 0) {
-		c->st.connects++;
-		rc = o->tls ? start_tls(c, o, k) : 0;
-	}
-	corio_timeout_exit(&t);
+	corio_timeout_enter_at(&to, deadline);
+	rc = open_conn(c, o, k, t);
+	corio_timeout_exit(&to);
 	if (rc < 0) {
 		corio__hclient_conn *dead = NULL;
 
@@ -402,6 +459,7 @@ static int connect_new(corio_http_client *c, corio__hclient_origin *o, uint64_t 
 		bury(dead);
 		return rc;
 	}
+	corio__hclient_trace_ev(t, CORIO_HTTP_TRACE_CONN_NEW, 0, 0);
 	*out = k;
 	return 0;
 }
@@ -433,10 +491,11 @@ static bool make_room(corio_http_client *c, corio__hclient_origin *o, bool fresh
 	return true;
 }
 
-int corio__hclient_acquire(corio_http_client *c, bool tls, const char *host, bool ipv6,
-			   uint16_t port, bool fresh, uint64_t deadline, corio__hclient_conn **conn)
+int corio__hclient_acquire(corio_http_client *c, const corio__hclient_route *rt, bool fresh,
+			   uint64_t deadline, const corio__hclient_trace *tr,
+			   corio__hclient_conn **conn)
 {
-	corio__hclient_origin *o = find_origin(c, tls, host, ipv6, port);
+	corio__hclient_origin *o = find_origin(c, rt);
 	corio__hclient_conn *dead = NULL;
 	corio_timeout t;
 	int rc;
@@ -462,14 +521,17 @@ int corio__hclient_acquire(corio_http_client *c, bool tls, const char *host, boo
 		if (k) {
 			k->reused = true;
 			c->st.reuses++;
+			c->st.proxied += rt->proxy != NULL;
 			*conn = k;
+			corio__hclient_trace_ev(tr, CORIO_HTTP_TRACE_CONN_REUSED, 0, 0);
 			break;
 		}
 		if (make_room(c, o, fresh, &dead)) {
 			corio_mutex_unlock(&c->mu);
 			corio_timeout_exit(&t);
 			bury(dead);
-			rc = connect_new(c, o, deadline, conn);
+			rc = connect_new(c, o, deadline, tr, conn);
+			c->st.proxied += rc == 0 && rt->proxy != NULL;
 			o->users--;
 			return rc;
 		}

@@ -1,12 +1,15 @@
 /* http/client/client_internal.h: what the client's files share, private to http/client/:
  * the client with its pool of connections per origin (client.c), the request and the hop
- * logic (request.c), the response and its body reader (response.c); the llhttp response
- * glue has its own header (parser.h). Never installed.
+ * logic (request.c), the response and its body reader (response.c), proxies (proxy.c),
+ * CONNECT tunnels (tunnel.c), connecting with trace events (dial.c) and emitting them
+ * (trace.c); the llhttp response glue has its own header (parser.h). Never installed.
  *
  * Names: internal names of http/client/ are corio__hclient_* (types, functions) and
  * CORIO__HCLIENT_* (constants); http/server/ uses corio__hserver_*, http/common/
  * corio__http_*. Calls go one way: request.c -> response.c -> client.c (the pool) ->
- * http/common/, and response.c -> parser.c; nothing calls back up. */
+ * http/common/, and response.c -> parser.c; client.c -> dial.c, tunnel.c -> parser.c;
+ * trace.c is a leaf anyone may call, proxy.c too (it only borrows auth.c's Basic
+ * encoding); nothing calls back up. */
 #ifndef CORIO_HTTP_CLIENT_INTERNAL_H
 #define CORIO_HTTP_CLIENT_INTERNAL_H
 
@@ -32,6 +35,78 @@
 
 typedef struct corio__hclient_origin corio__hclient_origin;
 
+/* ---- proxies (proxy.c), routes, tracing (trace.c) ------------------------------------- */
+
+/* One proxy, parsed from "http://[user:password@]host[:port]" (port 80 when absent). */
+typedef struct corio__hclient_proxy {
+	char *host;     /* without brackets */
+	char port[8];
+	bool ipv6;
+	char *auth;     /* "Basic <base64 of user:password>" from the userinfo, or NULL */
+} corio__hclient_proxy;
+
+/* A client's proxies, resolved once from the options and (CORIO_HTTP_TRUST_ENV) the
+ * environment. A proxy of the environment that does not parse is kept as its error: a
+ * request that would use it fails rather than going direct behind the user's back. */
+typedef struct corio__hclient_proxies {
+	corio__hclient_proxy *http, *https; /* NULL: direct */
+	int http_err, https_err;
+	char *no_proxy;                     /* NULL: none */
+} corio__hclient_proxies;
+
+/* Where a connection goes: the origin, and the proxy in between. Through a proxy, https
+ * (and an upgrade) tunnels with CONNECT; plain http is forwarded (absolute-form requests
+ * on a connection to the proxy itself). */
+typedef struct corio__hclient_route {
+	bool tls;
+	const char *host; /* the origin's (IPv6 without brackets) */
+	bool ipv6;
+	uint16_t port;
+	const corio__hclient_proxy *proxy; /* NULL: direct */
+	bool tunnel;                       /* with proxy: CONNECT, else forwarding */
+} corio__hclient_route;
+
+/* The hooks of one request and what every event repeats. host/port: where the hop
+ * connects (the proxy when proxied). */
+typedef struct corio__hclient_trace {
+	corio_http_trace_fn fn[2]; /* the client's, the request's */
+	void *ud[2];
+	const char *method, *url, *host;
+	uint16_t port;
+} corio__hclient_trace;
+
+/* proxy.c. Never park. */
+int corio__hclient_proxies_init(corio__hclient_proxies *px, const corio_http_client_opts *o);
+void corio__hclient_proxies_free(corio__hclient_proxies *px);
+/* s "" gives *out NULL (direct). 0, -EINVAL, -EPROTONOSUPPORT (not http://), -ENOMEM. */
+int corio__hclient_proxy_parse(const char *s, corio__hclient_proxy **out);
+corio__hclient_proxy *corio__hclient_proxy_dup(const corio__hclient_proxy *p);
+void corio__hclient_proxy_free(corio__hclient_proxy *p);
+bool corio__hclient_proxy_same(const corio__hclient_proxy *a, const corio__hclient_proxy *b);
+/* Whether the no_proxy list sends host:port direct. */
+bool corio__hclient_no_proxy_match(const char *list, const char *host, uint16_t port);
+/* The client's proxy for u into *out (NULL: direct): 0 or the error of a bad proxy. */
+int corio__hclient_proxy_pick(const corio__hclient_proxies *px, const corio_url *u,
+			      const corio__hclient_proxy **out);
+
+/* trace.c: fills ev's common fields (method, url, host, port, at) from t and calls the
+ * client's hook, then the request's. t NULL or without hooks: nothing. Never parks. */
+bool corio__hclient_tracing(const corio__hclient_trace *t);
+void corio__hclient_trace_emit(const corio__hclient_trace *t, corio_http_trace_info *ev);
+void corio__hclient_trace_ev(const corio__hclient_trace *t, corio_http_trace_event e, int err,
+			     int status);
+
+/* dial.c: a TCP connection to host:port (resolve, then each address in order), with the
+ * DNS_* and CONNECT_* events. fd (TCP_NODELAY) or -errno / CORIO_EAI code. Parks. */
+int corio__hclient_dial(const char *host, const char *port, const corio__hclient_trace *t);
+
+/* tunnel.c: CONNECT host:port over the connected fd, the proxy's answer read to the end of
+ * its head and not a byte further (what follows is the tunnel's). *status gets the
+ * answer's status (0: none). 0 on 2xx, -EACCES (407), -ECONNREFUSED (another status),
+ * -EBADMSG, -EPROTO (cut), -ECONNRESET (closed without a byte), -EMSGSIZE. Parks. */
+int corio__hclient_tunnel(int fd, const corio__hclient_route *rt, const char *port,
+			  const corio_http_client_opts *o, int *status);
+
 /* One connection. Owned by its origin's idle list or by exactly one response. */
 typedef struct corio__hclient_conn {
 	struct corio__hclient_conn *next; /* idle list */
@@ -52,6 +127,11 @@ struct corio__hclient_origin {
 	char port[8];
 	bool ipv6;
 	bool tls;     /* https: the scheme is part of the origin (RFC 6454) */
+	/* Through a proxy (a copy, owned): tunnel, the origin through CONNECT (keyed by proxy
+	 * and origin); otherwise forwarding, host/port are the proxy's (keyed by the proxy:
+	 * requests to any http:// origin share its connections). */
+	corio__hclient_proxy *proxy;
+	bool tunnel;
 	corio__tls_session *session; /* the latest resumable TLS session (owned), or NULL */
 	size_t nconns; /* open: idle + in use + connecting */
 	size_t users;  /* tasks holding or waiting for a connection of this origin */
@@ -72,6 +152,7 @@ struct corio_http_client {
 	corio_mutex mu;
 	corio_cond cv;  /* broadcast whenever a connection slot or an idle connection frees up */
 	corio_http_client_stats st;
+	corio__hclient_proxies px;
 	corio__hclient_session sess; /* cookie jar, default credentials (session.c) */
 };
 
@@ -90,12 +171,15 @@ struct corio_http_response {
 	int err;               /* sticky */
 	char *text;
 	size_t text_len;
+	const corio__hclient_trace *trace; /* the request's hooks while it runs (FIRST_BYTE) */
 };
 
 /* client.c: the pool. Acquire may park (waiting for a slot, connecting) until deadline;
- * *conn gets a connection (its reused flag says whether it came from the pool). */
-int corio__hclient_acquire(corio_http_client *c, bool tls, const char *host, bool ipv6,
-			   uint16_t port, bool fresh, uint64_t deadline, corio__hclient_conn **conn);
+ * *conn gets a connection to rt (its reused flag says whether it came from the pool); t
+ * (may be NULL) gets the connection's events. */
+int corio__hclient_acquire(corio_http_client *c, const corio__hclient_route *rt, bool fresh,
+			   uint64_t deadline, const corio__hclient_trace *t,
+			   corio__hclient_conn **conn);
 /* Gives a connection back: to the idle list when keep is true and the client is open,
  * closed otherwise. May park (closing). */
 void corio__hclient_release(corio_http_client *c, corio__hclient_conn *conn, bool keep);

@@ -4,8 +4,10 @@
  * Expect: 100-continue, the retry rule (idempotent, replayable, a reused connection that
  * failed before any response byte) and redirects (RFC 9110 method rules, a maximum, loop
  * detection, credentials only the caller's and dropped across origins, Locations that are
- * not followed). The jar's cookies, Basic credentials and form bodies are asked of
- * session.h and form.h at the points where a hop needs them. */
+ * not followed), and per hop the proxy's part (the route, absolute-form targets and
+ * Proxy-Authorization when forwarded) and the request's trace events. The jar's cookies,
+ * Basic credentials and form bodies are asked of session.h and form.h at the points where
+ * a hop needs them. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -91,6 +93,13 @@ typedef struct job {
 	/* credentials and the form being sent (session.h, form.h) */
 	char *auth;                     /* Authorization for the first origin, or NULL */
 	corio__hclient_form_body *form; /* BODY_FORM: its files open */
+	/* the proxy part and the trace of the request */
+	corio__hclient_proxy *own_proxy;        /* req->proxy parsed; NULL with "" (direct) */
+	corio__hclient_route rt;                /* this hop's */
+	const corio__hclient_proxy *first_proxy; /* the first hop's (user Proxy-Authorization) */
+	corio__hclient_trace tr;
+	char *url_s;                            /* tr.url when tracing */
+	bool routed;                            /* first_proxy is known */
 } job;
 
 static bool same_origin(const corio_url *a, const corio_url *b)
@@ -172,12 +181,27 @@ static bool user_has(const job *j, const char *name)
 	return overridden(j, 0, name) && !(j->req && !j->send_body && body_header(name));
 }
 
+/* Forwarded through a proxy (plain http): absolute-form targets, the proxy's credentials. */
+static bool forwarded(const job *j)
+{
+	return j->rt.proxy && !j->rt.tunnel;
+}
+
+/* The caller's own Proxy-Authorization is for the first hop's proxy: never sent to an
+ * origin (direct, or inside a tunnel) nor to another proxy. */
+static bool user_proxy_auth_ok(const job *j)
+{
+	return forwarded(j) && corio__hclient_proxy_same(j->rt.proxy, j->first_proxy);
+}
+
 static void add_level(const job *j, sbuf *b, int level, const corio_http_header *h, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (!h[i].value || overridden(j, level, h[i].name))
 			continue;
 		if (!j->sensitive_ok && sensitive(h[i].name))
+			continue;
+		if (hdr_eq(h[i].name, "Proxy-Authorization") && !user_proxy_auth_ok(j))
 			continue;
 		if (!j->send_body && body_header(h[i].name))
 			continue;
@@ -209,6 +233,28 @@ static void add_cookies(const job *j, sbuf *b)
 	free(v);
 }
 
+/* host, in brackets when IPv6, and ":port" unless it is 80. */
+static void add_authority(sbuf *b, const corio_url *u)
+{
+	char num[16];
+
+	sb_str(b, u->ipv6 ? "[" : "");
+	sb_str(b, u->host);
+	sb_str(b, u->ipv6 ? "]" : "");
+	if (u->port != 80) {
+		snprintf(num, sizeof num, ":%u", u->port);
+		sb_str(b, num);
+	}
+}
+
+/* The proxy's credentials, unless the caller's own header goes to it. */
+static void add_proxy_auth(const job *j, sbuf *b)
+{
+	if (forwarded(j) && j->rt.proxy->auth &&
+	    !(user_proxy_auth_ok(j) && j->sensitive_ok && user_has(j, "Proxy-Authorization")))
+		sb_header(b, "Proxy-Authorization", j->rt.proxy->auth);
+}
+
 /* The head of the request; *chunked and *expect tell how the body goes out. */
 static int build_head(const job *j, sbuf *b, bool *chunked, bool *expect)
 {
@@ -223,6 +269,10 @@ static int build_head(const job *j, sbuf *b, bool *chunked, bool *expect)
 	builtin[0].value = j->c->o.user_agent;
 	sb_str(b, j->method);
 	sb_add(b, CORIO__LIT(" "));
+	if (forwarded(j)) { /* absolute-form (RFC 9112 3.2.2) */
+		sb_str(b, "http://");
+		add_authority(b, u);
+	}
 	sb_str(b, u->path);
 	if (u->query) {
 		sb_add(b, CORIO__LIT("?"));
@@ -231,13 +281,7 @@ static int build_head(const job *j, sbuf *b, bool *chunked, bool *expect)
 	sb_str(b, " HTTP/1.1\r\n");
 	if (!user_has(j, "Host")) {
 		sb_str(b, "Host: ");
-		sb_str(b, u->ipv6 ? "[" : "");
-		sb_str(b, u->host);
-		sb_str(b, u->ipv6 ? "]" : "");
-		if (u->port != 80) {
-			snprintf(num, sizeof num, ":%u", u->port);
-			sb_str(b, num);
-		}
+		add_authority(b, u);
 		sb_add(b, CORIO__LIT("\r\n"));
 	}
 	add_level(j, b, 0, builtin, (j->flags & CORIO_HTTP_NO_DECOMPRESS) ? 2 : 3);
@@ -245,6 +289,7 @@ static int build_head(const job *j, sbuf *b, bool *chunked, bool *expect)
 	add_level(j, b, 2, j->req->headers, j->req->nheaders);
 	add_basic_auth(j, b);
 	add_cookies(j, b);
+	add_proxy_auth(j, b);
 	if (has_body && j->form && !user_has(j, "Content-Type"))
 		sb_header(b, "Content-Type", corio_http_form_content_type(j->req->form));
 	*chunked = false;
@@ -411,8 +456,10 @@ static int attempt(job *j, corio_http_response *r)
 		goto out;
 	}
 read:
-	if (rc == 0)
+	if (rc == 0) {
+		corio__hclient_trace_ev(&j->tr, CORIO_HTTP_TRACE_REQUEST_SENT, 0, 0);
 		rc = corio__hclient_read_head(r, false, UINT64_MAX);
+	}
 out:
 	corio__buf_free(&head.b);
 	return rc;
@@ -431,22 +478,43 @@ static bool retryable(const job *j, const corio_http_response *r, bool reused, i
 		rc == -EPROTO); /* a TLS connection cut without close_notify */
 }
 
+/* This hop's route: the request's own proxy ("" goes direct), else the client's pick for
+ * the URL. https through a proxy tunnels; http is forwarded. */
+static int route_hop(job *j)
+{
+	const corio__hclient_proxy *p = j->own_proxy;
+	bool tls = strcmp(j->url.scheme, "https") == 0;
+	int rc = j->req->proxy ? 0 : corio__hclient_proxy_pick(&j->c->px, &j->url, &p);
+
+	if (rc < 0)
+		return rc;
+	j->rt = (corio__hclient_route){.tls = tls, .host = j->url.host, .ipv6 = j->url.ipv6,
+				       .port = j->url.port, .proxy = p, .tunnel = p && tls};
+	if (!j->routed)
+		j->first_proxy = p;
+	j->routed = true;
+	j->tr.host = p ? p->host : j->url.host;
+	j->tr.port = p ? (uint16_t)atoi(p->port) : j->url.port;
+	return 0;
+}
+
 /* One hop: a connection from the pool, the request, the response head; retried once on
  * a fresh connection when the retry rule allows. */
 static int hop(job *j, corio_http_response **out)
 {
 	uint64_t connect_dl = corio__hclient_deadline(j->c->o.connect_ns);
+	int rc = route_hop(j);
 
+	if (rc < 0)
+		return rc;
 	if (connect_dl > j->deadline)
 		connect_dl = j->deadline;
 	for (int i = 0;; i++) {
 		corio__hclient_conn *k;
 		corio_http_response *r;
 		bool reused;
-		int rc = corio__hclient_acquire(j->c, strcmp(j->url.scheme, "https") == 0,
-						j->url.host, j->url.ipv6, j->url.port, i > 0,
-						connect_dl, &k);
 
+		rc = corio__hclient_acquire(j->c, &j->rt, i > 0, connect_dl, &j->tr, &k);
 		if (rc < 0)
 			return rc;
 		reused = k->reused;
@@ -456,8 +524,11 @@ static int hop(job *j, corio_http_response **out)
 			corio__hclient_release(j->c, k, false);
 			return -ENOMEM;
 		}
+		r->trace = &j->tr;
 		rc = attempt(j, r);
+		r->trace = NULL; /* the hooks are the request's, not the response's */
 		if (rc == 0) {
+			corio__hclient_trace_ev(&j->tr, CORIO_HTTP_TRACE_HEADERS, 0, r->h.status);
 			corio__hclient_response_ready(r, !(j->flags & CORIO_HTTP_NO_DECOMPRESS),
 						      j->c->o.max_decoded_size);
 			*out = r;
@@ -691,10 +762,49 @@ static void job_free(job *j)
 {
 	corio_url_free(&j->url);
 	corio_url_free(&j->first);
+	corio__hclient_proxy_free(j->own_proxy);
+	free(j->url_s);
 	corio__hclient_form_close(j->form);
 	if (j->auth)
 		explicit_bzero(j->auth, strlen(j->auth));
 	free(j->auth);
+}
+
+/* ---- proxy and tracing per request ------------------------------------------------------- */
+
+static int proxy_init(job *j)
+{
+	const char *p = j->req->proxy;
+	int rc = p ? corio__hclient_proxy_parse(p, &j->own_proxy) : 0;
+
+	return rc == -ENOMEM ? rc : (rc < 0 ? -EINVAL : 0);
+}
+
+static void trace_init(job *j, corio_http_client *c, const struct corio_http_request *req)
+{
+	j->tr.fn[0] = c->o.trace;
+	j->tr.ud[0] = c->o.trace_ud;
+	j->tr.fn[1] = req->trace;
+	j->tr.ud[1] = req->trace_ud;
+	j->tr.method = j->method[0] ? j->method : (req->method ? req->method : "GET");
+	j->tr.url = req->url;
+	j->tr.host = j->url.host ? j->url.host : "";
+	j->tr.port = j->url.port;
+	corio__hclient_trace_ev(&j->tr, CORIO_HTTP_TRACE_REQUEST_START, 0, 0);
+}
+
+/* REDIRECT from r, with the next hop's URL (which the next hop's events carry too) and
+ * its host: the last hop's host string went with its URL. */
+static void trace_redirect(job *j, const corio_http_response *r)
+{
+	j->tr.host = j->url.host;
+	j->tr.port = j->url.port;
+	if (!corio__hclient_tracing(&j->tr))
+		return;
+	free(j->url_s);
+	j->url_s = corio_url_string(&j->url);
+	j->tr.url = j->url_s ? j->url_s : "";
+	corio__hclient_trace_ev(&j->tr, CORIO_HTTP_TRACE_REDIRECT, 0, corio_http_response_status(r));
 }
 
 int corio_http_request(corio_http_client *c, const struct corio_http_request *req,
@@ -716,8 +826,11 @@ int corio_http_request(corio_http_client *c, const struct corio_http_request *re
 		return -ESHUTDOWN;
 	c->refs++; /* a client freed meanwhile lives on until this call returns */
 	rc = job_init(&j, c, req);
+	trace_init(&j, c, req);
 	if (rc == 0)
 		rc = body_init(&j);
+	if (rc == 0)
+		rc = proxy_init(&j);
 	while (rc == 0) {
 		/* Loop detection remembers every hop, the first one only once it redirects
 		 * (most requests never do: no string is made for them). */
@@ -750,6 +863,7 @@ int corio_http_request(corio_http_client *c, const struct corio_http_request *re
 			}
 			break;
 		}
+		trace_redirect(&j, r);
 		corio__hclient_drain(r, REDIRECT_DRAIN_MAX);
 		corio_http_response_free(r);
 		r = NULL;
@@ -761,11 +875,14 @@ int corio_http_request(corio_http_client *c, const struct corio_http_request *re
 		r->final = j.url; /* moved: job_free no longer owns it */
 		memset(&j.url, 0, sizeof j.url);
 	}
+	rc = r ? 0 : (rc < 0 ? rc : -EIO);
+	corio__hclient_trace_ev(&j.tr, CORIO_HTTP_TRACE_REQUEST_END, rc,
+				r ? corio_http_response_status(r) : 0);
 	visited_free(&vs);
 	job_free(&j);
 	corio__hclient_unref(c);
 	*resp = r;
-	return r ? 0 : (rc < 0 ? rc : -EIO);
+	return rc;
 }
 
 int corio_http_get(corio_http_client *c, const char *url, corio_http_response **resp)

@@ -99,6 +99,8 @@ static int pump(corio_http_response *r, size_t maxraw, uint64_t soft)
 		if (n == 0)
 			return corio__hclient_parser_eof(&r->h);
 		k->len = (size_t)n;
+		if (!r->h.any_byte) /* the request's hooks, while it waits for its answer */
+			corio__hclient_trace_ev(r->trace, CORIO_HTTP_TRACE_FIRST_BYTE, 0, 0);
 	}
 	n = (ssize_t)(k->len - k->off);
 	if ((size_t)n > maxraw)

@@ -1,9 +1,10 @@
 /* http/client/upgrade.c: a client connection handed to another protocol (upgrade.h): a
- * fresh connection from the pool's connect path (so TLS config, session resumption and
- * the connect timeout are the client's), the request head written here, the answer's head
- * read with the response parser told that a 101 is the answer, and the connection taken
- * out of the pool's counts without being closed. The client's cookies and credentials go
- * with the request, and the answer's Set-Cookie fields to the jar. Parks. */
+ * fresh connection from the pool's connect path (so TLS config, session resumption,
+ * proxies (a CONNECT tunnel) and the connect timeout are the client's), the request head
+ * written here, the answer's head read with the response parser told that a 101 is the
+ * answer, and the connection taken out of the pool's counts without being closed. The
+ * client's cookies and credentials go with the request, and the answer's Set-Cookie
+ * fields to the jar. Parks. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,7 @@ int corio__hclient_upgrade(corio_http_client *c, const char *url, const corio_ht
 {
 	corio__buf req = CORIO__BUF_INIT;
 	corio__hclient_conn *k = NULL;
+	corio__hclient_route rt = {0};
 	corio_timeout t;
 	corio_url u;
 	int rc;
@@ -175,9 +177,16 @@ int corio__hclient_upgrade(corio_http_client *c, const char *url, const corio_ht
 		return rc;
 	if (strcmp(u.scheme, "http") != 0 && strcmp(u.scheme, "https") != 0)
 		rc = -EPROTONOSUPPORT;
-	else if ((rc = build(c, &u, extra, nextra, &req)) == 0)
-		rc = corio__hclient_acquire(c, u.scheme[4] == 's', u.host, u.ipv6, u.port, true,
-					    corio__hclient_deadline(c->o.connect_ns), &k);
+	else if ((rc = build(c, &u, extra, nextra, &req)) == 0 &&
+		 (rc = corio__hclient_proxy_pick(&c->px, &u, &rt.proxy)) == 0) {
+		/* Through a proxy always a tunnel, ws:// too (as browsers do): a forwarding
+		 * proxy need not pass an upgrade on. */
+		rt = (corio__hclient_route){.tls = u.scheme[4] == 's', .host = u.host,
+					    .ipv6 = u.ipv6, .port = u.port, .proxy = rt.proxy,
+					    .tunnel = true};
+		rc = corio__hclient_acquire(c, &rt, true, corio__hclient_deadline(c->o.connect_ns),
+					    NULL, &k);
+	}
 	if (rc == 0) {
 		corio_timeout_enter(&t, timeout_ns ? timeout_ns : c->o.total_ns);
 		rc = exchange(c, k, &req, out);

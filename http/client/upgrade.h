@@ -1,7 +1,8 @@
 /* http/client/upgrade.h: a connection of the HTTP client handed to another protocol (the
  * WebSocket client, http/ws/): a fresh connection (never from the pool, never back to it)
- * opened with the client's TLS config and timeouts, a GET with the client's default
- * headers and the caller's, and the answer's head read with the client's response parser.
+ * opened with the client's TLS config, proxies (a CONNECT tunnel) and timeouts, a GET
+ * with the client's default headers and the caller's, and the answer's head read with the
+ * client's response parser.
  * Not installed; not internal to http/client/ (http/ws/ includes it). */
 #ifndef CORIO_HTTP_CLIENT_UPGRADE_H
 #define CORIO_HTTP_CLIENT_UPGRADE_H
@@ -28,8 +29,9 @@ typedef struct corio__hclient_upgraded {
  * connection made under c's connect timeout, then reads the answer's head within
  * timeout_ns (0: c's total timeout). 0 on a 101: *out holds the connection. Another
  * status: -EPROTO (out->status says which; the connection is closed). Else the errors of
- * corio_http_request (-EKEYREJECTED, -ECONNREFUSED, -ETIMEDOUT, -EINVAL for a bad URL or
- * header, -EPROTONOSUPPORT for another scheme, -EBADMSG for a broken head). Free *out with
+ * corio_http_request (-EKEYREJECTED, -ECONNREFUSED, -EACCES (a proxy's 407), -ETIMEDOUT,
+ * -EINVAL for a bad URL or header, -EPROTONOSUPPORT for another scheme, -EBADMSG for a
+ * broken head). Free *out with
  * corio__hclient_upgraded_free whatever the result. Parks. */
 int corio__hclient_upgrade(corio_http_client *c, const char *url, const corio_http_header *extra,
 			   size_t nextra, uint64_t timeout_ns, corio__hclient_upgraded *out);

@@ -50,7 +50,9 @@
  *       -EACCES          a proxy answered CONNECT with 407 (Proxy Authentication Required)
  *       -ECONNREFUSED    also: a proxy answered CONNECT with another non-2xx status (the
  *                        PROXY_CONNECT_DONE trace event carries it); a malformed answer
- *                        to CONNECT is -EBADMSG, a cut one -EPROTO
+ *                        to CONNECT is -EBADMSG, a cut one -EPROTO (a proxy that closes
+ *                        before any byte of an answer: -ECONNRESET; a head beyond
+ *                        max_header_bytes: -EMSGSIZE)
  *       resolution errors of corio_tcp_connect (CORIO_EAI codes, see corio/net.h)
  *   - A connection that saw any error is closed, never reused; a connection goes back to the
  *     pool only after a complete response whose keep-alive holds and with nothing unread
@@ -140,12 +142,17 @@ typedef struct corio_http_form corio_http_form;
  * Called synchronously from the requesting task, in this order for one request (events
  * that do not apply are skipped): REQUEST_START, then for a pooled connection CONN_REUSED,
  * otherwise DNS_START/DNS_DONE (names only, cache hits included), CONNECT_START/
- * CONNECT_DONE (one pair per address tried), PROXY_CONNECT_DONE (a CONNECT tunnel),
- * TLS_START/TLS_DONE, CONN_NEW; then REQUEST_SENT (head and body written), FIRST_BYTE (the
+ * CONNECT_DONE (one pair per address tried; the attempts of a name with IPv6 and IPv4
+ * addresses race as in corio_tcp_connect, each in a task of its own on the same loop, so
+ * pairs may interleave and a loser ends with -ECANCELED), PROXY_CONNECT_DONE (a CONNECT
+ * tunnel), TLS_START/TLS_DONE, CONN_NEW; then REQUEST_SENT (head and body written), FIRST_BYTE (the
  * first response byte), HEADERS (the final head parsed), and REDIRECT before each hop
  * (then the sequence starts over from CONN_REUSED / DNS_START), and REQUEST_END once
- * corio_http_request returns (err says how). A hook must not park and must not call the
- * client; the struct and its strings are valid only during the call. */
+ * corio_http_request returns (err says how; a request refused before any connection, a
+ * bad URL say, gives REQUEST_START then REQUEST_END). A retry on a fresh connection
+ * repeats the connection's events. With Expect: 100-continue the interim answer is the
+ * first byte: FIRST_BYTE then comes before REQUEST_SENT. A hook must not park and must not
+ * call the client; the struct and its strings are valid only during the call. */
 typedef enum corio_http_trace_event {
 	CORIO_HTTP_TRACE_REQUEST_START = 1,
 	CORIO_HTTP_TRACE_CONN_REUSED,
@@ -160,7 +167,7 @@ typedef enum corio_http_trace_event {
 	CORIO_HTTP_TRACE_REQUEST_SENT,
 	CORIO_HTTP_TRACE_FIRST_BYTE,
 	CORIO_HTTP_TRACE_HEADERS,         /* status */
-	CORIO_HTTP_TRACE_REDIRECT,        /* status, url: the next URL */
+	CORIO_HTTP_TRACE_REDIRECT,        /* status, url: the next URL (host, port: its) */
 	CORIO_HTTP_TRACE_REQUEST_END,     /* err: what corio_http_request returns; status */
 } corio_http_trace_event;
 
@@ -215,14 +222,21 @@ typedef struct corio_http_client_opts {
 	 * outlive the client); CORIO_HTTP_NO_COOKIES in flags: no cookie is sent or stored. */
 	corio_http_cookie_jar *cookie_jar;
 	/* Proxies: "http://[user:password@]host[:port]" (userinfo becomes Basic
-	 * Proxy-Authorization). proxy_http serves http:// URLs (absolute-form requests through
-	 * the proxy), proxy_https https:// ones (a CONNECT tunnel, then TLS end to end). no_proxy:
+	 * Proxy-Authorization; the port defaults to 80; "host:port" without a scheme is read
+	 * as http://). proxy_http serves http:// URLs (absolute-form requests through
+	 * the proxy), proxy_https https:// ones (a CONNECT tunnel, then TLS end to end);
+	 * corio_ws_connect tunnels ws:// and wss:// with CONNECT through them. no_proxy:
 	 * comma-separated hosts and domains (".example.com" and "example.com" both match the
 	 * domain and its subdomains; "*" matches everything; an IP literal or CIDR
-	 * "10.0.0.0/8"; host:port entries match that port only) that go direct. NULL or "":
+	 * "10.0.0.0/8"; host:port entries match that port only; names are never resolved to
+	 * match) that go direct. NULL or "":
 	 * none, unless CORIO_HTTP_TRUST_ENV in flags reads http_proxy/HTTP_PROXY,
-	 * https_proxy/HTTPS_PROXY and no_proxy/NO_PROXY (lowercase first; HTTP_PROXY is ignored
-	 * when REQUEST_METHOD is set, as in a CGI program) for the fields left NULL. */
+	 * https_proxy/HTTPS_PROXY and no_proxy/NO_PROXY (lowercase first, the first non-empty;
+	 * HTTP_PROXY is ignored when REQUEST_METHOD is set, as in a CGI program) for the fields
+	 * left NULL, once, when the client is made. A bad proxy option fails
+	 * corio_http_client_new (EINVAL); a bad proxy in the environment fails the requests it
+	 * would serve (-EINVAL, -EPROTONOSUPPORT for another scheme than http) rather than
+	 * letting them go direct. */
 	const char *proxy_http;
 	const char *proxy_https;
 	const char *no_proxy;
@@ -288,7 +302,8 @@ struct corio_http_request {
 	const char *auth_user;     /* Basic auth for this request (overrides the URL's userinfo
 				    * and the client's; ':' in it: -EINVAL) */
 	const char *auth_password;
-	const char *proxy;         /* this request's proxy URL; "" goes direct; NULL: the client's */
+	const char *proxy;         /* this request's proxy URL (for http and https alike; no_proxy
+				    * does not apply to it); "" goes direct; NULL: the client's */
 	/* SameSite (RFC 6265bis 5.2): the URL of the site this request is made for; a request
 	 * whose host is not same-site with it is cross-site: Strict cookies are not sent, Lax
 	 * ones only with GET/HEAD. NULL: same-site (a client acting on its own behalf). */
@@ -411,7 +426,8 @@ typedef struct corio_http_client_stats {
 	uint64_t retries;     /* requests retried after a reused connection failed */
 	uint64_t tls_handshakes; /* TLS handshakes made (each new https:// connection) */
 	uint64_t tls_resumed; /* of those, the ones that resumed an earlier session */
-	uint64_t proxied;     /* requests sent through a proxy (tunnelled ones included) */
+	uint64_t proxied;     /* requests sent through a proxy (tunnelled ones included; each
+			       * hop and retry counts, as reuses does) */
 	size_t open;          /* connections open now (idle + in use + connecting) */
 	size_t idle;          /* idle in the pool now */
 } corio_http_client_stats;

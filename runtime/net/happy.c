@@ -18,6 +18,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 
+#include "runtime/net/connect_ext.h"
 #include "runtime/net/net_internal.h"
 
 uint64_t corio__he_delay_ns = CORIO_MS(250);
@@ -58,11 +59,22 @@ size_t corio__he_order(const struct addrinfo *list, const struct addrinfo **out,
 	return n;
 }
 
-/* One attempt: a socket of ai's family connected to ai. fd or -errno. */
-static int connect_one(const struct addrinfo *ai)
-{
-	int fd = corio__net_dial(ai->ai_family, SOCK_STREAM, ai->ai_addr, ai->ai_addrlen), one = 1;
+/* Who is told about each attempt (connect_ext.h): none for corio_tcp_connect. */
+typedef struct hook {
+	corio__connect_hook fn;
+	void *ud;
+} hook;
 
+/* One attempt: a socket of ai's family connected to ai. fd or -errno. */
+static int connect_one(const struct addrinfo *ai, const hook *h)
+{
+	int fd, one = 1;
+
+	if (h->fn)
+		h->fn(h->ud, ai, false, 0);
+	fd = corio__net_dial(ai->ai_family, SOCK_STREAM, ai->ai_addr, ai->ai_addrlen);
+	if (h->fn)
+		h->fn(h->ud, ai, true, fd < 0 ? fd : 0);
 	if (fd < 0)
 		return fd;
 	/* Small writes go out at once, as asyncio does for every TCP transport. */
@@ -72,6 +84,7 @@ static int connect_one(const struct addrinfo *ai)
 
 typedef struct attempt {
 	const struct addrinfo *ai;
+	const hook *h;
 	corio_task *t; /* NULL once joined */
 	int rc;        /* the connected fd, or -errno (-ECANCELED until it ran) */
 } attempt;
@@ -83,6 +96,7 @@ typedef struct race {
 	size_t live_at[MAX_ATTEMPTS];   /* their index in at[] */
 	size_t n, started, nlive;
 	int err;                        /* the last attempt's error */
+	hook h;
 } race;
 
 /* wait_step's answer when the Connection Attempt Delay passed: apart from the indexes
@@ -93,7 +107,7 @@ static void *attempt_run(void *p)
 {
 	attempt *a = p;
 
-	a->rc = connect_one(a->ai);
+	a->rc = connect_one(a->ai, a->h);
 	return NULL;
 }
 
@@ -101,7 +115,7 @@ static void start_next(race *r)
 {
 	attempt *a = &r->at[r->started];
 
-	*a = (attempt){ .ai = r->order[r->started], .rc = -ECANCELED };
+	*a = (attempt){ .ai = r->order[r->started], .h = &r->h, .rc = -ECANCELED };
 	r->started++;
 	a->t = corio_spawn(attempt_run, a);
 	if (!a->t) {
@@ -208,6 +222,11 @@ int corio_tcp_connect(const char *host, const char *port)
 
 int corio_tcp_connect_addrinfo(const struct addrinfo *list)
 {
+	return corio__tcp_connect_hooked(list, NULL, NULL);
+}
+
+int corio__tcp_connect_hooked(const struct addrinfo *list, corio__connect_hook fn, void *ud)
+{
 	race *r;
 	int rc;
 
@@ -218,10 +237,11 @@ int corio_tcp_connect_addrinfo(const struct addrinfo *list)
 		return -ENOMEM;
 	r->n = corio__he_order(list, r->order, MAX_ATTEMPTS);
 	r->err = -ECONNREFUSED;
+	r->h = (hook){ fn, ud };
 	if (r->n == 0)
 		rc = -EINVAL;
 	else if (r->n == 1)
-		rc = connect_one(r->order[0]); /* nothing to race: no task */
+		rc = connect_one(r->order[0], &r->h); /* nothing to race: no task */
 	else
 		rc = race_run(r);
 	race_end(r, rc);
