@@ -89,11 +89,7 @@ static void *t_long_names(void *arg)
 	return TH_OK;
 }
 
-START_TEST(long_names)
-{
-	TH_RUN_EXPECT_OK(NULL, t_long_names, NULL);
-}
-END_TEST
+TH_TASK_TEST(long_names, t_long_names)
 
 /* ---- locals ---- */
 
@@ -171,11 +167,7 @@ static void *t_locals_inherit(void *arg)
 	return TH_OK;
 }
 
-START_TEST(locals_inherit)
-{
-	TH_RUN_EXPECT_OK(NULL, t_locals_inherit, NULL);
-}
-END_TEST
+TH_TASK_TEST(locals_inherit, t_locals_inherit)
 
 #define NKEYS 1000
 static char keys[NKEYS];
@@ -218,11 +210,7 @@ static void *t_many_keys(void *arg)
 	return TH_OK;
 }
 
-START_TEST(many_keys)
-{
-	TH_RUN_EXPECT_OK(NULL, t_many_keys, NULL);
-}
-END_TEST
+TH_TASK_TEST(many_keys, t_many_keys)
 
 /* Generation depth (1..3) checks the value its parent set, sets its own, spawns the next. */
 static void *generation(void *arg)
@@ -252,11 +240,7 @@ static void *t_nested(void *arg)
 		       : (void *)"a generation saw the wrong value";
 }
 
-START_TEST(nested_spawns)
-{
-	TH_RUN_EXPECT_OK(NULL, t_nested, NULL);
-}
-END_TEST
+TH_TASK_TEST(nested_spawns, t_nested)
 
 struct seen {
 	void *value;
@@ -308,11 +292,7 @@ static void *t_group_and_post(void *arg)
 	return TH_OK;
 }
 
-START_TEST(group_and_post_inherit)
-{
-	TH_RUN_EXPECT_OK(NULL, t_group_and_post, NULL);
-}
-END_TEST
+TH_TASK_TEST(group_and_post_inherit, t_group_and_post)
 
 #define NTASKS 4000
 
@@ -348,11 +328,7 @@ static void *t_many_tasks(void *arg)
 	return TH_OK;
 }
 
-START_TEST(many_tasks_no_leak)
-{
-	TH_RUN_EXPECT_OK(NULL, t_many_tasks, NULL);
-}
-END_TEST
+TH_TASK_TEST(many_tasks_no_leak, t_many_tasks)
 
 /* ---- dump ---- */
 
@@ -504,11 +480,7 @@ static void *t_dump(void *arg)
 	return TH_OK;
 }
 
-START_TEST(dump_parked_tasks)
-{
-	TH_RUN_EXPECT_OK(NULL, t_dump, NULL);
-}
-END_TEST
+TH_TASK_TEST(dump_parked_tasks, t_dump)
 
 static void *mutex_locker(void *arg)
 {
@@ -557,11 +529,7 @@ static void *t_dump_labels(void *arg)
 	return TH_OK;
 }
 
-START_TEST(dump_wait_labels)
-{
-	TH_RUN_EXPECT_OK(NULL, t_dump_labels, NULL);
-}
-END_TEST
+TH_TASK_TEST(dump_wait_labels, t_dump_labels)
 
 static void *t_dump_format(void *arg)
 {
