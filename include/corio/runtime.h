@@ -117,8 +117,9 @@ CORIO_API int corio_gather(corio_task **tasks, size_t n, void **results);
 CORIO_API int corio_wait_any(corio_task **tasks, size_t n);
 /* ---- task context: names, task-local values, a dump of every task ---------------------
  * Names: t NULL means the running task. The name is copied (at most 63 bytes kept; longer
- * ones are cut at a UTF-8 boundary). 0, -EINVAL (name NULL, or t NULL outside a task).
- * A task without a name shows as "task-<id>" (ids count from 1 per loop). */
+ * ones are cut at a UTF-8 boundary; "" gives the default name back). 0, -EINVAL (name
+ * NULL, or t NULL outside a task). A task without a name shows as "task-<id>" (ids count
+ * from 1 per loop). Never allocates, never parks. */
 CORIO_API int corio_task_set_name(corio_task *t, const char *name);
 /* The task's name ("task-<id>" when none was set); t NULL: the running task; NULL outside
  * a task. Valid until the name changes or the task is freed. */

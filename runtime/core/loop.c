@@ -120,6 +120,7 @@ int corio__loop_init(corio__loop *l, const corio_config *cfg)
 	l->faulted_tail = &l->faulted;
 	corio__stack_pool_init(&l->stacks, cfg);
 	l->caps.stack_guard_markers = l->stacks.markers;
+	l->park_clock = corio_now();
 	return 0;
 }
 
@@ -269,9 +270,24 @@ uint64_t corio__spin_ns(void)
 	return us * 1000;
 }
 
+/* The clock parks are dated with (corio_tasks_dump's "parked 1.250s"), so that parking
+ * never reads it: read after every kernel entry, which costs a hundred times more, and
+ * every 64th turn without one. So a park is dated at most 64 turns early, which only a
+ * loop busy with tasks that never enter the kernel can make long; spawn + join in a loop
+ * (a turn each, no syscall) pays one read per 64. */
+#define PARK_CLOCK_TURNS 64
+
+static void park_clock_tick(corio__loop *l, bool entered)
+{
+	if (entered || ++l->park_clock_turns >= PARK_CLOCK_TURNS) {
+		l->park_clock_turns = 0;
+		l->park_clock = corio_now();
+	}
+}
+
 bool corio__loop_poll(corio__loop *l, bool may_block)
 {
-	bool pending = io_uring_sq_ready(&l->ring) > 0;
+	bool pending = io_uring_sq_ready(&l->ring) > 0, entered = true;
 
 	l->dl.turn_now = 0; /* a new turn: corio__deadline_after reads the clock again */
 
@@ -290,8 +306,11 @@ bool corio__loop_poll(corio__loop *l, bool may_block)
 		 * mailbox read only matters once something was posted), nor, where the kernel
 		 * flags its pending work, while nothing completed. */
 		enter(l, false);
+	} else {
+		entered = false;
 	}
 	reap(l);
+	park_clock_tick(l, entered);
 	return true;
 }
 

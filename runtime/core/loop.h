@@ -99,6 +99,8 @@ struct corio__loop {
 	corio_statistics stats;
 	uint64_t op_seq;              /* sequence number of submitted operations (faults) */
 	bool deadlock;
+	uint64_t park_clock;          /* what a park is dated with (loop.c's park_clock_tick) */
+	unsigned park_clock_turns;    /* turns without a kernel entry since it was read */
 	corio__mailbox mbox;
 	unsigned external;            /* blocking-pool jobs of ours still running */
 	struct {                      /* armed I/O deadlines (deadline.c) */

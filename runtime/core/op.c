@@ -51,6 +51,7 @@ int corio__op_await(corio__op *op, unsigned opts)
 	corio__submit(l, &op->sqe, &op->c, deadline != UINT64_MAX ? &ts : NULL,
 		      !(opts & CORIO__OP_NOFAULT));
 	t->op = op;
+	op->parked_at = l->park_clock; /* corio_tasks_dump: since when (no clock read) */
 	while (!op->done)
 		corio__park(l);
 	t->op = NULL;
@@ -81,6 +82,7 @@ int corio__wait_park(corio__wait *w)
 		return rc;
 	}
 	t->wait = w;
+	w->parked_at = l->park_clock;
 	while (!w->woken)
 		corio__park(l);
 	t->wait = NULL;

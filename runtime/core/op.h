@@ -25,7 +25,8 @@ struct corio__op {
 	uint32_t cqe_flags;
 	bool done;
 	bool cancel_sent;
-	struct io_uring_sqe sqe; /* prepared by the caller, copied into the ring on submit */
+	uint64_t parked_at; /* corio_tasks_dump: since when (the loop's park_clock), */
+	struct io_uring_sqe sqe; /* and on what: opcode and fd */ /* prepared by the caller, copied into the ring on submit */
 };
 
 /* Runs even when the task is cancelled or its timeout expired (close and other cleanup). */

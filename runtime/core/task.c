@@ -7,6 +7,7 @@
 #include "runtime/core/trim.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,6 +120,8 @@ static void to_scheduler(corio__loop *l, struct corio_task *t, bool final)
 
 /* ---- watchers: the waits for a task's end (runtime/sync/join.c parks on them) ---- */
 
+const char corio__wait_join[] = "join";
+
 void corio__task_watch(corio__watcher *ws, corio__wait *w, struct corio_task *t, int index)
 {
 	*ws = (corio__watcher){ .w = w, .target = t, .index = index };
@@ -162,6 +165,8 @@ static void task_main(void *p)
 #endif
 	after_switch(l);
 	t->result = t->fn(t->arg);
+	if (t->locals) /* nobody reads them any more: the map may go now */
+		corio__locals_drop(t);
 	task_finished(l, t);
 	to_scheduler(l, t, true);
 	__builtin_unreachable();
@@ -186,6 +191,8 @@ static bool task_keep(const corio__loop *l)
 
 static void task_free(corio__loop *l, struct corio_task *t)
 {
+	/* Only finished tasks are freed: their task-locals went as they finished (task_main,
+	 * or resume for a task cancelled before it ran). */
 	corio__list_remove(&l->tasks, &t->all);
 	if (task_keep(l)) {
 		t->arg = l->free_tasks;
@@ -196,7 +203,8 @@ static void task_free(corio__loop *l, struct corio_task *t)
 	free(t);
 }
 
-/* A zeroed task struct: a kept one, or a new one. */
+/* A zeroed task struct: a kept one, or a new one. The name buffer is cold: only its
+ * first byte is cleared (the name is formatted or copied when asked for). */
 static struct corio_task *task_alloc(corio__loop *l)
 {
 	struct corio_task *t = l->free_tasks;
@@ -205,7 +213,8 @@ static struct corio_task *task_alloc(corio__loop *l)
 		return calloc(1, sizeof *t);
 	l->free_tasks = t->arg;
 	l->nfree_tasks--;
-	memset(t, 0, sizeof *t);
+	memset(t, 0, offsetof(struct corio_task, name));
+	t->name[0] = 0;
 	return t;
 }
 
@@ -237,6 +246,7 @@ static void resume(corio__loop *l, struct corio_task *t)
 		/* First run. The context is made here, not at spawn, so that a task cancelled
 		 * before it ever ran is simply finished (asyncio does the same). */
 		if (t->cancelled) {
+			corio__locals_drop(t);
 			task_finished(l, t);
 			task_retire(l, t);
 			return;
@@ -310,9 +320,14 @@ corio_task *corio_spawn(corio_fn fn, void *arg)
 	t->fn = fn;
 	t->arg = arg;
 	t->state = TASK_READY;
+	/* Spawned by a task: it starts with its parent's task-locals (a post from another
+	 * thread, and corio_run's first task, have no parent). */
+	if (l->current)
+		t->locals = corio__locals_share(l->current->locals);
 	corio__list_push_front(&l->tasks, &t->all);
 	l->attached_live++;
-	l->stats.tasks_spawned++;
+	/* Never reset: the count of spawns is the task's id. */
+	t->id = ++l->stats.tasks_spawned;
 	l->stats.tasks_live++;
 	corio__taskq_push(&l->ready, t);
 	return t;

@@ -14,6 +14,10 @@
 typedef struct corio__op corio__op;
 typedef struct corio__wait corio__wait;
 typedef struct corio__watcher corio__watcher;
+typedef struct corio__locals corio__locals;
+
+/* A task's name: at most this many bytes kept, plus the NUL (corio_task_set_name). */
+#define CORIO__TASK_NAME_MAX 63
 
 enum { TASK_READY = 1, TASK_RUNNING, TASK_PARKED, TASK_DONE };
 
@@ -37,6 +41,12 @@ struct corio_task {
 	bool interrupted; /* an I/O deadline passed (deadline.c): calls return -ECANCELED */
 	bool detached;
 	bool is_main; /* corio_run's own task: its caller reads it, nobody else frees it */
+	bool named;   /* name holds a name given by corio_task_set_name */
+	uint64_t id;  /* 1, 2, ... per loop, in spawn order (the loop's stats.tasks_spawned) */
+	corio__locals *locals; /* task-local values (task_local.c), shared until one side sets */
+	/* Cold, and last: task_alloc clears everything before it, only name[0] of it. Holds
+	 * the given name, or "task-<id>" once asked for (task_name.c). */
+	char name[CORIO__TASK_NAME_MAX + 1];
 };
 
 /* Ready queue (FIFO); inline, like corio__wake: they run once per completion. */
@@ -65,6 +75,28 @@ static inline struct corio_task *corio__taskq_pop(corio__taskq *q)
 /* Parks the running task until something makes it ready again. */
 void corio__park(corio__loop *l);
 
+/* Task-local values (task_local.c). A map is immutable once shared; refs counts the tasks
+ * that hold it. Never crosses threads (a post from another loop starts with none), so the
+ * count is plain. */
+struct corio__locals {
+	unsigned refs;
+	unsigned n, cap;
+	struct corio__local {
+		const void *key;
+		void *value;
+	} e[]; /* sorted by key */
+};
+
+/* A spawned task's share of its parent's map: O(1), the copy is made at the first set. */
+static inline corio__locals *corio__locals_share(corio__locals *m)
+{
+	if (m)
+		m->refs++;
+	return m;
+}
+/* Drops t's reference to its map (task finished or freed). */
+void corio__locals_drop(struct corio_task *t);
+
 /* Puts a parked task back on the ready queue. */
 static inline void corio__wake(corio__loop *l, struct corio_task *t)
 {
@@ -81,6 +113,9 @@ struct corio__wait {
 	void (*unlink)(corio__wait *w);
 	void *data;            /* for unlink */
 	corio__timer *timer;
+	const char *what;      /* for corio_tasks_dump: a static label ("mutex", "join"...), */
+	const void *obj;       /* and the object waited on; NULL: "wait" and none */
+	uint64_t parked_at;    /* and since when (the loop's park_clock) */
 	int res;
 	bool woken;
 };
@@ -111,6 +146,10 @@ struct corio__watcher {
 	struct corio_task *target;
 	int index;
 };
+
+/* The wait label of a join (runtime/sync/join.c; obj: the first task waited for), which
+ * corio_tasks_dump shows as "join task-<id>". */
+extern const char corio__wait_join[];
 
 /* Puts ws on t's watcher list: when t finishes, w is woken with index. Never parks. */
 void corio__task_watch(corio__watcher *ws, corio__wait *w, struct corio_task *t, int index);

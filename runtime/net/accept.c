@@ -313,7 +313,7 @@ int corio_accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 		 * until this task has parked, so none can miss it. */
 		if (!ls->armed && !ls->timer_armed)
 			arm(ls);
-		nfd = corio__waitq_park(&ls->waiters, &w);
+		nfd = corio__waitq_park_on(&ls->waiters, &w, "accept", ls);
 		if (nfd < 0)
 			return nfd;
 	}

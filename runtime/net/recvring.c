@@ -296,7 +296,7 @@ static ssize_t receive(corio_receiver *r, void *buf, size_t len, bool wait_only)
 			return 0;
 		if (!r->armed && !r->starved)
 			arm(r);
-		w = (corio__wait){ .task = l->current };
+		w = (corio__wait){ .task = l->current, .what = "receiver", .obj = r };
 		r->waiter = &w;
 		rc = corio__wait_park(&w);
 		/* -EBADF: corio_receiver_free woke us and r may be gone (its final CQE can come

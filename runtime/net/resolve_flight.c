@@ -160,7 +160,8 @@ int corio__resolve_name(const char *host, const char *port, int family, struct a
 		c->stats.joined++;
 	else if (!(me.f = flight_start(c, host, port, family)))
 		return -ENOMEM;
-	me.w = (corio__wait){ .task = l->current, .unlink = waiter_unlink, .data = &me };
+	me.w = (corio__wait){ .task = l->current, .unlink = waiter_unlink, .data = &me,
+			      .what = "resolve", .obj = me.f };
 	corio__list_push_back(&me.f->waiters, &me.link);
 	rc = corio__wait_park(&me.w);
 	if (rc == 0)

@@ -244,7 +244,7 @@ static ssize_t recv_once(corio_udp_receiver *r, void *buf, size_t len, struct so
 /* Parks until a datagram, an error or the receiver's end. 0 or the wait's error. */
 static int wait_dgram(corio_udp_receiver *r, corio__loop *l)
 {
-	corio__wait w = { .task = l->current };
+	corio__wait w = { .task = l->current, .what = "udp receiver", .obj = r };
 	int rc;
 
 	if (!r->armed)

@@ -169,7 +169,8 @@ static int reaper_result(corio__reaper *r, int *status)
 int corio__reaper_wait(corio__reaper *r, int *status)
 {
 	corio__loop *l = corio__loop_get();
-	corio__wait w = { .task = l ? l->current : NULL, .unlink = wait_unlink, .data = r };
+	corio__wait w = { .task = l ? l->current : NULL, .unlink = wait_unlink, .data = r,
+			  .what = "process reaper", .obj = r };
 	int rc;
 
 	if (!w.task)

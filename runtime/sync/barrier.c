@@ -55,7 +55,7 @@ int corio_barrier_wait(corio_barrier *b)
 		return release(b);
 	/* 0 .. parties-2 from release, or -EPIPE (abort, reset), -ECANCELED, -ETIMEDOUT, with
 	 * b->waiting already corrected. */
-	return corio__waitq_park_counted(&b->q, &wt, &b->waiting);
+	return corio__waitq_park_counted(&b->q, &wt, &b->waiting, "barrier", b);
 }
 
 int corio_barrier_abort(corio_barrier *b)

@@ -217,7 +217,8 @@ static int transfer(corio_chan *ch, void *elem, bool send)
 	if ((rc = send ? put(ch, elem) : get(ch, elem)) != -EAGAIN)
 		return rc;
 	wt.buf = elem;
-	return corio__waitq_park(send ? &ch->senders : &ch->receivers, &wt);
+	return corio__waitq_park_on(send ? &ch->senders : &ch->receivers, &wt,
+				    send ? "chan send" : "chan recv", ch);
 }
 
 int corio_chan_send(corio_chan *ch, const void *elem)

@@ -28,7 +28,7 @@ int corio_chan_join(corio_chan *ch)
 		return 0;
 	/* ch is not touched after the park: corio_chan_free may have woken us (-EPIPE) and
 	 * freed it. A joiner that is cancelled or times out only leaves the queue. */
-	return corio__waitq_park(&ch->joiners, &wt);
+	return corio__waitq_park_on(&ch->joiners, &wt, "chan join", ch);
 }
 
 size_t corio_chan_unfinished(const corio_chan *ch)

@@ -61,7 +61,7 @@ int corio_future_wait(corio_future *f, void **value)
 			*value = f->value;
 		return f->err;
 	}
-	rc = corio__waitq_park(&f->q, &wt);
+	rc = corio__waitq_park_on(&f->q, &wt, "future", f);
 	if (rc == 0 && value)
 		*value = wt.value;
 	return rc;

@@ -8,10 +8,10 @@
 #include "runtime/core/op.h"
 
 /* Parks until one of tasks[0..n) finishes; its index, or -ECANCELED/-ETIMEDOUT/-ENOMEM. */
-static int wait_for(corio__loop *l, corio_task **tasks, size_t n)
+static inline int wait_for(corio__loop *l, corio_task **tasks, size_t n)
 {
 	corio__watcher small[4], *ws = n <= 4 ? small : malloc(n * sizeof *ws);
-	corio__wait w = { .task = l->current };
+	corio__wait w = { .task = l->current, .what = corio__wait_join, .obj = tasks[0] };
 	int rc;
 
 	if (!ws)

@@ -36,7 +36,7 @@ int corio_mutex_lock(corio_mutex *m)
 		return 0;
 	}
 	/* 0 means unlock handed the lock over: m->locked stayed true for us. */
-	return corio__waitq_park(&m->q, &wt);
+	return corio__waitq_park_on(&m->q, &wt, "mutex", m);
 }
 
 int corio_mutex_trylock(corio_mutex *m)
@@ -89,7 +89,7 @@ int corio_sem_acquire(corio_sem *s)
 		s->count--;
 		return 0;
 	}
-	return corio__waitq_park(&s->q, &wt);
+	return corio__waitq_park_on(&s->q, &wt, "semaphore", s);
 }
 
 int corio_sem_try_acquire(corio_sem *s)
@@ -158,7 +158,7 @@ int corio_event_wait(corio_event *e)
 		return rc;
 	if (e->set)
 		return 0;
-	return corio__waitq_park(&e->q, &wt);
+	return corio__waitq_park_on(&e->q, &wt, "event", e);
 }
 
 bool corio_event_is_set(const corio_event *e)
@@ -195,7 +195,7 @@ int corio_cond_wait(corio_cond *c, corio_mutex *m)
 		return rc;
 	/* Nothing runs between the unlock and the park: no signal can fall in between. */
 	corio_mutex_unlock(m);
-	rc = corio__waitq_park(&c->q, &wt);
+	rc = corio__waitq_park_on(&c->q, &wt, "cond", c);
 	/* Re-acquire in every case, shielded from the task's cancellation and timeout scopes
 	 * (they are not lost: they hit the next blocking call). Only the deadlock breaker
 	 * interrupts a shielded wait. */
@@ -264,7 +264,7 @@ int corio_waitgroup_wait(corio_waitgroup *wg)
 		return rc;
 	if (wg->count == 0)
 		return 0;
-	return corio__waitq_park(&wg->q, &wt);
+	return corio__waitq_park_on(&wg->q, &wt, "waitgroup", wg);
 }
 
 int64_t corio_waitgroup_count(const corio_waitgroup *wg)

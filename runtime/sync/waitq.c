@@ -52,7 +52,7 @@ static void counted_unlink(corio__wait *w)
 /* Inlined into both parks: count is a constant NULL in the plain one, so the FIFO
  * channel's park pays nothing for the counted kind. */
 static inline int park(corio__waitq *q, struct corio__waiter *wt, void (*unlink)(corio__wait *),
-		       size_t *count)
+		       size_t *count, const char *what, const void *obj)
 {
 	corio__loop *lp = corio__loop_get();
 	struct corio_task *t = lp ? lp->current : NULL;
@@ -60,7 +60,7 @@ static inline int park(corio__waitq *q, struct corio__waiter *wt, void (*unlink)
 
 	if (!t)
 		return -EPERM;
-	wt->w = (corio__wait){ .task = t, .unlink = unlink, .data = wt };
+	wt->w = (corio__wait){ .task = t, .unlink = unlink, .data = wt, .what = what, .obj = obj };
 	wt->q = q;
 	if (count) {
 		wt->count = count;
@@ -73,14 +73,16 @@ static inline int park(corio__waitq *q, struct corio__waiter *wt, void (*unlink)
 	return corio__wait_park(&wt->w);
 }
 
-int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
+int corio__waitq_park_on(corio__waitq *q, struct corio__waiter *wt, const char *what,
+			 const void *obj)
 {
-	return park(q, wt, waiter_unlink, NULL);
+	return park(q, wt, waiter_unlink, NULL, what, obj);
 }
 
-int corio__waitq_park_counted(corio__waitq *q, struct corio__waiter *wt, size_t *count)
+int corio__waitq_park_counted(corio__waitq *q, struct corio__waiter *wt, size_t *count,
+			      const char *what, const void *obj)
 {
-	return park(q, wt, counted_unlink, count);
+	return park(q, wt, counted_unlink, count, what, obj);
 }
 
 struct corio__waiter *corio__waitq_pop(corio__waitq *q)

@@ -58,14 +58,23 @@ static inline int corio__wait_check(void)
 /* Appends wt (on the running task's stack; buf set by the caller if used) to q and parks
  * until a waker ends the wait (returns the res it gave), or cancellation / the deadline
  * (-ECANCELED / -ETIMEDOUT, wt already off q). -EPERM outside a task (wt never queued).
- * On return wt is off q in every case. */
-int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt);
+ * On return wt is off q in every case. what and obj say what the task waits on in
+ * corio_tasks_dump (a static label, "mutex", and the primitive); corio__waitq_park: "wait"
+ * and the queue. */
+int corio__waitq_park_on(corio__waitq *q, struct corio__waiter *wt, const char *what,
+			 const void *obj);
+static inline int corio__waitq_park(corio__waitq *q, struct corio__waiter *wt)
+{
+	return corio__waitq_park_on(q, wt, NULL, q);
+}
 
 /* corio__waitq_park for a primitive that keeps the number of its parked waiters in *count
  * (corio_barrier): *count is incremented as wt is queued and decremented when cancellation,
  * the deadline or -ENOMEM takes wt off q, at that moment, before any other task runs (the
- * task itself may run much later). A waker that pops waiters adjusts *count itself. */
-int corio__waitq_park_counted(corio__waitq *q, struct corio__waiter *wt, size_t *count);
+ * task itself may run much later). A waker that pops waiters adjusts *count itself. what
+ * and obj: as for corio__waitq_park_on. */
+int corio__waitq_park_counted(corio__waitq *q, struct corio__waiter *wt, size_t *count,
+			      const char *what, const void *obj);
 
 /* Takes the first waiter off q; NULL when q is empty. The caller hands it what it waited
  * for, then calls corio__waiter_wake. */

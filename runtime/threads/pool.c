@@ -373,6 +373,7 @@ int corio_blocking(corio_fn fn, void *arg, void **result)
 	j.msg.run = job_done;
 	j.msg.drop = job_drop;
 	j.w.task = l->current;
+	j.w.what = "blocking pool"; /* corio_tasks_dump */
 	rc = pool_submit(&j);
 	if (rc != 0)
 		return rc;

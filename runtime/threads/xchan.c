@@ -124,7 +124,8 @@ static int park(corio_xchan *ch, corio__list *q, xwaiter *x)
 	x->loop = l;
 	x->ch = ch;
 	x->msg = (corio__msg){ .run = arrive, .drop = drop };
-	x->w = (corio__wait){ .task = l->current, .unlink = unlink_waiter, .data = x };
+	x->w = (corio__wait){ .task = l->current, .unlink = unlink_waiter, .data = x,
+			      .what = "xchan", .obj = ch };
 	q_push(q, x);
 	pthread_mutex_unlock(&ch->lock);
 	l->external++; /* another thread may wake us: not a deadlock while we wait */

@@ -115,7 +115,7 @@ static corio__sleep_bucket *bucket_for(corio__loop *l, uint64_t at)
 static int sleep_shared(corio__loop *l, struct corio_task *t, uint64_t at)
 {
 	corio__sleep_bucket *b = bucket_for(l, at);
-	sleeper s = { .w = { .task = t, .unlink = member_unlink } };
+	sleeper s = { .w = { .task = t, .unlink = member_unlink, .what = "sleep" } };
 
 	if (!b)
 		return 1;
