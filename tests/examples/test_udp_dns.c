@@ -13,18 +13,11 @@
 
 static char program[PATH_MAX + 32];
 
-/* Runs udp_dns with args (NULL-terminated); its exit code, stdout+stderr in out. */
+/* Runs udp_dns with args (NULL-terminated): its exit code, stdout+stderr in out. A hang
+ * ends as a failure (SIGALRM), not as the suite's timeout. */
 static int run(char *const *args, char *out, size_t len)
 {
-	char *argv[8] = { program };
-	th_child c;
-
-	for (int i = 0; args[i] && i < 6; i++)
-		argv[i + 1] = args[i];
-	c = th_child_of(argv);
-	c.std[2] = TH_FD_STDOUT;
-	c.alarm_s = 15; /* a hang ends as a failure, not as the suite's timeout */
-	return th_run(&c, out, len, NULL);
+	return th_run_merged(program, args, 15, out, len);
 }
 
 START_TEST(answers_after_a_retry)
@@ -57,15 +50,7 @@ END_TEST
 
 int main(void)
 {
-	const char *env = getenv("CORIO_EXAMPLES_DIR");
-	char dir[PATH_MAX];
-
-	if (env)
-		snprintf(dir, sizeof dir, "%s", env);
-	else if (!th_exe_dir(dir, sizeof dir))
-		return TH_SKIP;
-	snprintf(program, sizeof program, "%s/udp_dns", dir);
-	if (access(program, X_OK) != 0) {
+	if (!th_find_example("udp_dns", program, sizeof program)) {
 		fprintf(stderr, "test_udp_dns: %s not built: skipping\n", program);
 		return TH_SKIP;
 	}

@@ -259,3 +259,29 @@ bool th_find_program(const char *env, const char *name, char *buf, size_t len)
 		return false;
 	return access(buf, X_OK) == 0;
 }
+
+bool th_find_example(const char *name, char *buf, size_t len)
+{
+	const char *env = getenv("CORIO_EXAMPLES_DIR");
+	char dir[PATH_MAX];
+
+	if (env && *env)
+		snprintf(dir, sizeof dir, "%s", env);
+	else if (!th_exe_dir(dir, sizeof dir))
+		return false;
+	snprintf(buf, len, "%s/%s", dir, name);
+	return access(buf, X_OK) == 0;
+}
+
+int th_run_merged(const char *prog, char *const *args, unsigned alarm_s, char *out, size_t len)
+{
+	char *argv[16] = { (char *)prog };
+	th_child c;
+
+	for (int i = 0; args[i] && i < 14; i++)
+		argv[i + 1] = args[i];
+	c = th_child_of(argv);
+	c.std[2] = TH_FD_STDOUT;
+	c.alarm_s = alarm_s;
+	return th_run(&c, out, len, NULL);
+}

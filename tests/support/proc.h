@@ -85,5 +85,11 @@ bool th_exe_dir(char *buf, size_t len);
 /* A program the test runs: $env when set, else name beside this executable, into buf.
  * True when that is executable. */
 bool th_find_program(const char *env, const char *name, char *buf, size_t len);
+/* The example program name: $CORIO_EXAMPLES_DIR/name, else name beside this test's own
+ * binary. false when it is not there (the caller skips). */
+bool th_find_example(const char *name, char *buf, size_t len);
+/* Runs prog with args (NULL-terminated, at most 14) and stderr merged into stdout (in
+ * out), SIGALRM after alarm_s: its exit code as th_run gives it. */
+int th_run_merged(const char *prog, char *const *args, unsigned alarm_s, char *out, size_t len);
 
 #endif
