@@ -2,7 +2,7 @@
  * A tiny server answers A queries from a table of names; a client asks for each name given
  * on the command line, checks that the answer carries its query's id and question, and
  * sends the query again when no answer came in time (200 ms, then twice as long at each
- * try, as stub resolvers back off). Both are tasks of one process
+ * try, as DNS clients back off). Both are tasks of one process
  * on 127.0.0.1, the server on a port the kernel picks. To show the retry, the server
  * ignores the first query it gets (as if the datagram had been lost).
  *
